@@ -1,0 +1,22 @@
+// Node entry to WebGPU: Dawn through the npm package "webgpu".
+// Dawn's create() result must stay referenced for the life of the process: if it is garbage
+// collected, the process segfaults or deadlocks. It is held in a module variable and on globalThis.
+import { initDevice, NoAdapterError } from '../runtime/device.js';
+
+let dawnGPU: GPU | null = null;
+
+export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
+  if (!dawnGPU) {
+    let mod: { create: (f: string[]) => GPU; globals: object };
+    try {
+      mod = (await import('webgpu')) as unknown as typeof mod;
+    } catch (e) {
+      throw new NoAdapterError(`cannot load the npm package "webgpu" (Dawn): ${(e as Error).message}`);
+    }
+    Object.assign(globalThis, mod.globals);
+    dawnGPU = mod.create(flags);
+    (globalThis as Record<string, unknown>).__lrfrDawnGPU = dawnGPU;
+  }
+  const device = await initDevice({ gpu: dawnGPU });
+  return device;
+}

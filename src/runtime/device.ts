@@ -1,0 +1,108 @@
+// The WebGPU device: one per process. In a browser it comes from navigator.gpu; in Node the caller
+// passes Dawn's GPU object (src/node/gpu.ts does, and keeps Dawn's create() result alive).
+// This module uses no Node API.
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A stable key for per-adapter caches (autotuner): vendor/architecture/device/description. */
+  key: string;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+let current: { device: GPUDevice; adapter: GPUAdapter; summary: AdapterSummary } | null = null;
+
+export const INSTALL_HINT = [
+  'No WebGPU adapter was found.',
+  'In Node, lrfr uses Dawn (npm package "webgpu") over Vulkan. On a machine without a GPU, install',
+  "Mesa's software Vulkan driver (lavapipe); on Debian 12 the one in bookworm-backports is needed:",
+  '  sudo bash scripts/setup-vulkan.sh',
+  'which adds the bookworm-backports suite on the mirror apt already uses, then runs:',
+  '  apt-get update; apt-get install -y libvulkan1',
+  '  apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
+  'In a browser, WebGPU must be enabled (Chromium: --enable-unsafe-webgpu).',
+].join('\n');
+
+export class NoAdapterError extends Error {
+  constructor(detail?: string) {
+    super(INSTALL_HINT + (detail ? `\n(${detail})` : ''));
+    this.name = 'NoAdapterError';
+  }
+}
+
+function summarize(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const k of [
+    'maxBufferSize', 'maxStorageBufferBindingSize', 'maxUniformBufferBindingSize', 'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupsPerDimension', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupStorageSize', 'maxBindGroups',
+    'minUniformBufferOffsetAlignment', 'minStorageBufferOffsetAlignment',
+  ] as const) {
+    limits[k] = Number((adapter.limits as unknown as Record<string, number>)[k]);
+  }
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  return {
+    vendor, architecture, device, description,
+    key: [vendor, architecture, device, description].join('/') || 'unknown',
+    features: [...adapter.features].map(String).sort(),
+    limits,
+  };
+}
+
+export interface InitOptions {
+  /** The GPU entry point; defaults to navigator.gpu. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+}
+
+/** Initializes (once) and returns the device. */
+export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
+  if (current) return current.device;
+  const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) throw new NoAdapterError('navigator.gpu is undefined and no GPU object was given');
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new NoAdapterError(`requestAdapter failed: ${(e as Error).message}`);
+  }
+  if (!adapter) throw new NoAdapterError('requestAdapter returned null');
+  const want: GPUFeatureName[] = [];
+  if (adapter.features.has('timestamp-query')) want.push('timestamp-query');
+  const L = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: want,
+    requiredLimits: {
+      maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+      maxBufferSize: L.maxBufferSize,
+      maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
+    },
+  });
+  current = { device, adapter, summary: summarize(adapter) };
+  return device;
+}
+
+export function getDevice(): GPUDevice {
+  if (!current) throw new Error('lrfr: the WebGPU device is not initialized; call initDevice() (Node: initNodeGPU()) first');
+  return current.device;
+}
+
+export function adapterSummary(): AdapterSummary {
+  if (!current) throw new Error('lrfr: the WebGPU device is not initialized');
+  return current.summary;
+}
+
+export function hasDevice(): boolean {
+  return current !== null;
+}

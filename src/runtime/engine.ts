@@ -1,0 +1,264 @@
+// The dispatch engine: turns small program descriptors into compute dispatches.
+//  - Pipeline cache keyed by the final WGSL text (+ binding layout): no collisions between programs
+//    that share a name but differ in defines, and no recompiles per shape (shapes go in uniforms).
+//  - Command batching: dispatches are recorded into one command encoder (one compute pass) and
+//    submitted on flush(); reading a tensor back is the only await. Uniforms of all dispatches in a
+//    batch live in one arena buffer, written once right before the submit.
+//  - Grids over 65,535 workgroups are folded into 2-D (see grid1d and shaders/common.wgsl).
+import { getDevice } from './device.js';
+import { BufferPool } from './buffers.js';
+import { loadShader, type Defines } from './shaders.js';
+
+export type UniformValue =
+  | { t: 'u32' | 'i32' | 'f32'; v: number }
+  | { t: 'vec4u' | 'vec4i' | 'vec4f'; v: readonly number[] };
+export const u32 = (v: number): UniformValue => ({ t: 'u32', v });
+export const i32 = (v: number): UniformValue => ({ t: 'i32', v });
+export const f32 = (v: number): UniformValue => ({ t: 'f32', v });
+export const vec4u = (v: readonly number[]): UniformValue => ({ t: 'vec4u', v: pad4(v) });
+export const vec4i = (v: readonly number[]): UniformValue => ({ t: 'vec4i', v: pad4(v) });
+export const vec4f = (v: readonly number[]): UniformValue => ({ t: 'vec4f', v: pad4(v) });
+function pad4(v: readonly number[]): number[] {
+  if (v.length > 4) throw new Error(`vec4 uniform given ${v.length} values`);
+  return [...v, 0, 0, 0, 0].slice(0, 4);
+}
+
+/** Anything that owns a storage buffer (Tensor does). */
+export interface BufferRef {
+  readonly buffer: GPUBuffer;
+}
+
+export interface Program {
+  /** Name for errors and stats (e.g. "conv2d_forward"). */
+  name: string;
+  /** shaders/<shader>.wgsl */
+  shader: string;
+  defines?: Defines;
+  entryPoint?: string;
+  /** Bound in order at @binding(0..), var<storage, read>. */
+  inputs: readonly BufferRef[];
+  /** Bound after the inputs, var<storage, read_write>. */
+  outputs: readonly BufferRef[];
+  /** Packed with WGSL uniform layout rules (scalars align 4, vec4 align 16), bound last. */
+  uniforms?: readonly UniformValue[];
+  workgroups: readonly [number, number?, number?];
+}
+
+const ARENA_BYTES = 1 << 18; // 256 KiB of uniforms per submit
+const UNIFORM_ALIGN = 256;
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  pipelines: number;
+  readbacks: number;
+}
+
+export class Engine {
+  readonly pool: BufferPool;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arenaCPU = new ArrayBuffer(ARENA_BYTES);
+  private arenaU32 = new Uint32Array(this.arenaCPU);
+  private arenaI32 = new Int32Array(this.arenaCPU);
+  private arenaF32 = new Float32Array(this.arenaCPU);
+  private arenaGPU: GPUBuffer;
+  private arenaUsed = 0;
+  private pendingDispatches = 0;
+  private errors: string[] = [];
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
+  readonly maxWorkgroups: number;
+
+  constructor(readonly device: GPUDevice) {
+    this.pool = new BufferPool(device);
+    this.arenaGPU = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+    device.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      if (this.errors.length < 20) this.errors.push(msg);
+    });
+  }
+
+  private layoutFor(nIn: number, nOut: number, hasUniform: boolean) {
+    const key = `${nIn}:${nOut}:${hasUniform}`;
+    let l = this.layouts.get(key);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i < nIn; i++) entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
+      for (let i = 0; i < nOut; i++) entries.push({ binding: nIn + i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
+      if (hasUniform) entries.push({ binding: nIn + nOut, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      const bgl = this.device.createBindGroupLayout({ entries });
+      l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
+      this.layouts.set(key, l);
+    }
+    return l;
+  }
+
+  /** Compiles (or fetches from the cache) the pipeline for a program. */
+  pipeline(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): GPUComputePipeline {
+    const code = loadShader(p.shader, p.defines ?? {});
+    const key = `${nIn}:${nOut}:${hasUniform}:${p.entryPoint ?? 'main'}\n${code}`;
+    let pipe = this.pipelines.get(key);
+    if (!pipe) {
+      const module = this.device.createShaderModule({ code, label: p.name });
+      pipe = this.device.createComputePipeline({
+        label: p.name,
+        layout: this.layoutFor(nIn, nOut, hasUniform).pl,
+        compute: { module, entryPoint: p.entryPoint ?? 'main' },
+      });
+      this.pipelines.set(key, pipe);
+      this.stats.pipelines++;
+    }
+    return pipe;
+  }
+
+  private writeUniforms(values: readonly UniformValue[]): { offset: number; size: number } {
+    // Layout: WGSL rules for a struct of 4-byte scalars and vec4s.
+    let size = 0;
+    for (const u of values) size = u.t.startsWith('vec4') ? Math.ceil(size / 16) * 16 + 16 : size + 4;
+    size = Math.max(16, Math.ceil(size / 16) * 16);
+    if (this.arenaUsed + size > ARENA_BYTES) this.flush();
+    const offset = this.arenaUsed;
+    let w = offset / 4;
+    for (const u of values) {
+      if (u.t === 'u32' || u.t === 'i32' || u.t === 'f32') {
+        this.put(u.t, w++, u.v as number);
+      } else {
+        w = Math.ceil(w / 4) * 4;
+        const t = u.t === 'vec4u' ? 'u32' : u.t === 'vec4i' ? 'i32' : 'f32';
+        const vs = u.v as readonly number[];
+        for (let i = 0; i < 4; i++) this.put(t, w++, vs[i]!);
+      }
+    }
+    this.arenaUsed = Math.ceil((offset + size) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    return { offset, size };
+  }
+
+  private put(t: 'u32' | 'i32' | 'f32', word: number, v: number) {
+    if (t === 'f32') this.arenaF32[word] = v;
+    else if (t === 'i32') this.arenaI32[word] = v;
+    else {
+      if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new Error(`u32 uniform out of range: ${v}`);
+      this.arenaU32[word] = v;
+    }
+  }
+
+  /** Records one dispatch into the current batch. */
+  run(p: Program): void {
+    const [x, y = 1, z = 1] = p.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    for (const d of [x, y, z]) {
+      if (d > this.maxWorkgroups || !Number.isInteger(d) || d < 0) {
+        throw new Error(`${p.name}: dispatch (${x}, ${y}, ${z}) exceeds ${this.maxWorkgroups} workgroups per dimension; fold the grid (grid1d)`);
+      }
+    }
+    const hasU = !!p.uniforms && p.uniforms.length > 0;
+    const pipe = this.pipeline(p, p.inputs.length, p.outputs.length, hasU);
+    const uni = hasU ? this.writeUniforms(p.uniforms!) : null;
+    const entries: GPUBindGroupEntry[] = [];
+    let b = 0;
+    for (const t of p.inputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
+    for (const t of p.outputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
+    if (uni) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: uni.offset, size: uni.size } });
+    const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, hasU).bgl, entries });
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    this.pass.setPipeline(pipe);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+    if (++this.pendingDispatches >= 2048) this.flush();
+  }
+
+  /** The encoder for copies (closes the open compute pass). */
+  private copyEncoder(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.copyEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits everything recorded so far. Never awaits. */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGPU, 0, this.arenaCPU, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.pendingDispatches = 0;
+    this.stats.submits++;
+  }
+
+  /** Uploads data into a buffer, ordered after all recorded work (flushes first). */
+  upload(buf: GPUBuffer, data: Float32Array | Uint32Array | Int32Array, byteOffset = 0): void {
+    this.flush();
+    this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads bytes back; the one await of a step. Throws if the GPU reported an error. */
+  async read(buf: GPUBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copyEncoder().copyBufferToBuffer(buf, byteOffset, staging, 0, size);
+    this.flush();
+    this.stats.readbacks++;
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.throwIfErrors();
+    return out;
+  }
+
+  /** Waits until all submitted work has finished. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfErrors();
+  }
+
+  throwIfErrors(): void {
+    if (this.errors.length) {
+      const e = this.errors.splice(0);
+      throw new Error(`WebGPU reported ${e.length} error(s):\n${e.join('\n')}`);
+    }
+  }
+
+  /** Frees pooled buffers that no tensor uses. */
+  trim(): void {
+    this.flush();
+    this.pool.trim();
+  }
+}
+
+let engine: Engine | null = null;
+
+export function getEngine(): Engine {
+  if (!engine) engine = new Engine(getDevice());
+  return engine;
+}
+
+/**
+ * Workgroup counts for a 1-D problem of `n` invocations with `wgSize` threads per group, folded
+ * into 2-D when it exceeds the per-dimension limit. Shaders recover the flat index with
+ * flat_id(gid, nwg, WG) from shaders/common.wgsl.
+ */
+export function grid1d(n: number, wgSize: number, maxPerDim = 65535): [number, number] {
+  const groups = Math.ceil(n / wgSize);
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,9 @@
+// Public surface of the runtime: device, engine, tensors, scopes, autograd, ops.
+export * from './device.js';
+export * from './engine.js';
+export * from './tensor.js';
+export * from './scope.js';
+export * from './autograd.js';
+export * from './shape.js';
+export * from './random.js';
+export * from './ops/index.js';

@@ -1,0 +1,3 @@
+declare module 'wgsl-preprocessor/wgsl-preprocessor.js' {
+  export function wgsl(strings: TemplateStringsArray | string[], ...values: unknown[]): string;
+}
