@@ -4,6 +4,19 @@ import { onesLike, zerosLike, add, addInPlace, fillInPlace } from './elementwise
 
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './matmul.js';
+export * from './conv.js';
+export * from './norm.js';
+export * from './pool.js';
+export * from './softmax.js';
+export * from './layout.js';
+export * from './pixelshuffle.js';
+export * from './resize.js';
+export * from './haar.js';
+export * from './weightnorm.js';
+export * from './activation.js';
+export * from './loss.js';
+export * from './margin.js';
 
 gradKernels.onesLike = onesLike;
 gradKernels.zerosLike = zerosLike;

@@ -1,0 +1,2 @@
+// Placeholder: optimizers (SGD, AdamW) and gradient-norm clipping as kernels.
+export {};
