@@ -31,6 +31,13 @@ export function checkShape(shape: Shape, what = 'tensor'): void {
   }
 }
 
+const live = new Set<Tensor>();
+
+/** Tensors not yet disposed (for leak checks). */
+export function liveTensors(): Tensor[] {
+  return [...live];
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: Shape;
@@ -58,6 +65,7 @@ export class Tensor {
     } else {
       this.storage = { buffer: getEngine().pool.acquire(this.size * 4), refs: 1 };
     }
+    live.add(this);
     trackTensor(this);
   }
 
@@ -84,6 +92,7 @@ export class Tensor {
     if (this.storage === null) return;
     if (--this.storage.refs === 0) getEngine().pool.release(this.storage.buffer);
     this.storage = null;
+    live.delete(this);
     this.node = null;
     untrackTensor(this);
     if (this.grad) {

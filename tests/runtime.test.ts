@@ -1,0 +1,183 @@
+// The runtime core: scopes, buffer pool, autograd bookkeeping, batching, the pipeline cache, errors.
+import { describe, it, expect } from 'vitest';
+import * as L from '../src/runtime/index.js';
+import { getEngine, tensor, tidy, keep, backward, noGrad, zeroGrad } from '../src/runtime/index.js';
+
+const stats = () => getEngine().pool.getStats();
+
+describe('tensors and scopes', () => {
+  it('round-trips data and rejects bad shapes', async () => {
+    const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    expect([...(await t.data())]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => tensor([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2, 2\]/);
+    expect(() => tensor([1], [1.5])).toThrow(/invalid shape/);
+    expect(() => tensor([1], [-1])).toThrow(/invalid shape/);
+    t.dispose();
+  });
+
+  it('tidy disposes intermediates, keeps results and kept tensors', () => {
+    const before = stats().bytesInUse;
+    let inner: L.Tensor | null = null;
+    let kept: L.Tensor | null = null;
+    const out = tidy(() => {
+      const a = L.ones([4, 4]);
+      inner = L.add(a, a);
+      kept = keep(L.zeros([3]));
+      return L.mul(inner, inner);
+    });
+    expect(inner!.disposed).toBe(true);
+    expect(kept!.disposed).toBe(false);
+    expect(out.disposed).toBe(false);
+    out.dispose();
+    kept!.dispose();
+    expect(stats().bytesInUse).toBe(before);
+  });
+
+  it('tidy releases everything when fn throws', () => {
+    const before = stats().bytesInUse;
+    expect(() => tidy(() => {
+      L.ones([8]);
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(stats().bytesInUse).toBe(before);
+  });
+
+  it('a disposed tensor is reported by the op that wanted it', async () => {
+    const a = L.ones([2, 2]);
+    const b = L.ones([2, 2]);
+    b.dispose();
+    expect(() => L.add(a, b)).toThrow(/add: b tensor #\d+ \[2, 2\] is disposed/);
+    await expect(b.data()).rejects.toThrow(/is disposed/);
+    a.dispose();
+  });
+
+  it('shape mismatches name the op and both shapes', () => {
+    const a = L.ones([2, 3]);
+    const b = L.ones([4, 3]);
+    expect(() => L.mul(a, b)).toThrow('mul: shapes [2, 3] and [4, 3] do not broadcast');
+    expect(() => L.sum(a, 2)).toThrow(/sum: axis 2 is out of range for rank 2/);
+    expect(() => a.viewAs([5])).toThrow(/cannot view \[2, 3\] \(6 elements\) as \[5\]/);
+    L.dispose([a, b]);
+  });
+
+  it('views share storage and survive their base being disposed', async () => {
+    const a = tensor([1, 2, 3, 4], [2, 2]);
+    const v = a.viewAs([4]);
+    a.dispose();
+    expect([...(await v.data())]).toEqual([1, 2, 3, 4]);
+    v.dispose();
+  });
+});
+
+describe('buffer pool', () => {
+  it('reuses freed buffers of the same size', () => {
+    const a = L.zeros([256]);
+    a.dispose();
+    const s0 = stats();
+    const b = L.zeros([256]);
+    expect(stats().bytesAllocated).toBe(s0.bytesAllocated);
+    expect(stats().bytesInUse).toBe(s0.bytesInUse + 1024);
+    b.dispose();
+  });
+
+  it('trim frees idle buffers', () => {
+    L.zeros([1000]).dispose();
+    getEngine().trim();
+    expect(stats().bytesAllocated).toBe(stats().bytesInUse);
+  });
+});
+
+describe('engine', () => {
+  it('records many dispatches per submit and reads back once', async () => {
+    const e = getEngine();
+    const s0 = { ...e.stats };
+    let x = L.zeros([16]);
+    for (let i = 0; i < 3000; i++) { // > one uniform arena (1024 dispatches of 256 B)
+      const y = L.addScalar(x, 1);
+      x.dispose();
+      x = y;
+    }
+    expect((await x.data())[0]).toBe(3000);
+    expect(e.stats.dispatches - s0.dispatches).toBe(3000 + 1);
+    expect(e.stats.readbacks - s0.readbacks).toBe(1);
+    expect(e.stats.submits - s0.submits).toBeLessThanOrEqual(4);
+    x.dispose();
+  });
+
+  it('caches pipelines by final WGSL text', () => {
+    const e = getEngine();
+    const a = L.ones([3]);
+    L.add(a, a);
+    const n = e.stats.pipelines;
+    L.add(L.ones([7]), L.ones([7])); // another shape: same pipeline (shapes are uniforms)
+    expect(e.stats.pipelines).toBe(n);
+    L.sub(a, a); // other defines: a new pipeline
+    expect(e.stats.pipelines).toBe(n + 1);
+  });
+
+  it('rejects grids over the per-dimension workgroup limit with a clear message', () => {
+    const a = L.zeros([4]);
+    expect(() => getEngine().run({ name: 'fill_test', shader: 'fill', inputs: [], outputs: [a], uniforms: [L.u32(4), L.f32(0)], workgroups: [70000] }))
+      .toThrow(/fill_test: dispatch \(70000, 1, 1\) exceeds 65535 workgroups per dimension/);
+    a.dispose();
+  });
+
+  it('folds 1-D grids into 2-D', () => {
+    expect(L.grid1d(64 * 65535, 64)).toEqual([65535, 1]);
+    const [x, y] = L.grid1d(64 * 65536, 64);
+    expect(x).toBeLessThanOrEqual(65535);
+    expect(x * y).toBeGreaterThanOrEqual(65536);
+  });
+
+  it('names a missing shader define', () => {
+    const a = L.zeros([4]);
+    expect(() => getEngine().run({ name: 'bin', shader: 'binary', defines: {}, inputs: [a, a], outputs: [a], uniforms: [L.u32(4)], workgroups: [1] }))
+      .toThrow(/binary.wgsl" uses \$\{ADD\} but the program defines no ADD/);
+    a.dispose();
+  });
+});
+
+describe('autograd', () => {
+  it('accumulates gradients of a tensor used twice, and across backward calls', async () => {
+    const x = L.requireGrad(keep(tensor([1, 2, 3], [3])));
+    tidy(() => backward(L.sum(L.mul(x, x)))); // d/dx sum(x²) = 2x
+    expect([...(await x.grad!.data())]).toEqual([2, 4, 6]);
+    tidy(() => backward(L.sum(L.add(x, x)))); // + 2
+    expect([...(await x.grad!.data())]).toEqual([4, 6, 8]);
+    zeroGrad([x]);
+    expect([...(await x.grad!.data())]).toEqual([0, 0, 0]);
+    x.dispose();
+  });
+
+  it('noGrad records nothing; backward of a non-scalar needs gradOut', () => {
+    const x = L.requireGrad(L.ones([2]));
+    const y = noGrad(() => L.mul(x, x));
+    expect(y.requiresGrad).toBe(false);
+    expect(() => backward(y)).toThrow(/does not require grad/);
+    const z = L.mul(x, x);
+    expect(() => backward(z)).toThrow(/not a scalar; pass gradOut/);
+    L.dispose([x, y, z]);
+  });
+
+  it('backward reports a saved tensor disposed before it', () => {
+    const x = L.requireGrad(L.ones([2]));
+    const h = L.mul(x, x);
+    const y = L.sum(L.mul(h, h));
+    h.dispose();
+    expect(() => backward(y)).toThrow(/backward: saved tensor #\d+ \[2\] is disposed/);
+    L.dispose([x, y]);
+  });
+
+  it('a backward pass leaves no tensors behind', () => {
+    const x = L.requireGrad(keep(L.ones([64])));
+    const step = () => tidy(() => backward(L.sum(L.mul(L.add(x, x), x))));
+    for (let i = 0; i < 3; i++) step(); // warm the pool (x.grad appears in step 1, which shifts the peak once)
+    const before = stats();
+    const liveBefore = L.liveTensors().length;
+    for (let i = 0; i < 5; i++) step();
+    expect(L.liveTensors().length).toBe(liveBefore);
+    expect(stats().bytesInUse).toBe(before.bytesInUse);
+    expect(stats().bytesAllocated).toBe(before.bytesAllocated);
+    x.dispose();
+  });
+});
