@@ -5,3 +5,4 @@ import '../src/runtime/index.js';
 
 await initNodeGPU();
 await tf.setBackend('cpu');
+(tf.backend() as unknown as { firstUse: boolean }).firstUse = false; // no tfjs-node banner

@@ -1,0 +1,26 @@
+// lrfr <command> [options]
+import { doctor } from './doctor.js';
+
+const USAGE = `usage: lrfr <command>
+
+commands:
+  doctor            adapter info, features and limits; every kernel once against its reference
+  help              this text
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'doctor':
+      return doctor(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`lrfr: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}

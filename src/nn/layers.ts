@@ -1,0 +1,135 @@
+// Layers over the runtime's ops. Initialisation follows PyTorch's defaults (seeded):
+// Linear/Conv weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (kaiming_uniform with a = sqrt(5)),
+// norms gamma = 1, beta = 0.
+import {
+  Tensor, Rng, tensor, zeros, ones, linear, conv2d, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full,
+} from '../runtime/index.js';
+import { Module } from './module.js';
+
+function uniform(shape: number[], bound: number, rng: Rng): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = rng.uniform(-bound, bound);
+  return tensor(d, shape);
+}
+
+type Pair = number | [number, number];
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; rng: Rng }) {
+    super();
+    const b = 1 / Math.sqrt(inFeatures);
+    this.weight = this.param('weight', uniform([outFeatures, inFeatures], b, opts.rng));
+    this.bias = opts.bias === false ? null : this.param('bias', uniform([outFeatures], b, opts.rng));
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias ?? undefined);
+  }
+}
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+  rng: Rng;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: Pair, readonly opts: Conv2dOptions) {
+    super();
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    const groups = opts.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: channels ${inChannels}→${outChannels} not divisible by groups ${groups}`);
+    const fanIn = (inChannels / groups) * kh * kw;
+    const b = 1 / Math.sqrt(fanIn);
+    this.weight = this.param('weight', uniform([outChannels, inChannels / groups, kh, kw], b, opts.rng));
+    this.bias = opts.bias === false ? null : this.param('bias', uniform([outChannels], b, opts.rng));
+  }
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this.opts;
+    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+}
+
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: Pair,
+    readonly opts: Conv2dOptions & { outputPadding?: Pair }) {
+    super();
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    const groups = opts.groups ?? 1;
+    const fanIn = (outChannels / groups) * kh * kw; // PyTorch computes fan_in from weight.size(1)
+    const b = 1 / Math.sqrt(fanIn);
+    this.weight = this.param('weight', uniform([inChannels, outChannels / groups, kh, kw], b, opts.rng));
+    this.bias = opts.bias === false ? null : this.param('bias', uniform([outChannels], b, opts.rng));
+  }
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups, outputPadding } = this.opts;
+    return convTranspose2d(x, this.weight, this.bias, { stride, padding, dilation, groups, outputPadding });
+  }
+}
+
+/** LayerNorm over the last dim. */
+export class LayerNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(readonly dim: number, readonly eps = 1e-5) {
+    super();
+    this.weight = this.param('weight', ones([dim]));
+    this.bias = this.param('bias', zeros([dim]));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+}
+
+/** LayerNorm over channels of NCHW ("channels_first", EdgeNeXt/ConvNeXt). */
+export class LayerNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(readonly channels: number, readonly eps = 1e-6) {
+    super();
+    this.weight = this.param('weight', ones([channels]));
+    this.bias = this.param('bias', zeros([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm2d(x, this.weight, this.bias, this.eps);
+  }
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  constructor(readonly channels: number, readonly opts: { momentum?: number; eps?: number } = {}) {
+    super();
+    this.weight = this.param('weight', ones([channels]));
+    this.bias = this.param('bias', zeros([channels]));
+    this.runningMean = this.buffer('running_mean', zeros([channels]));
+    this.runningVar = this.buffer('running_var', ones([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5,
+    });
+  }
+}
+
+export class PReLU extends Module {
+  readonly weight: Tensor;
+  constructor(readonly channels = 1, init = 0.25) {
+    super();
+    this.weight = this.param('weight', full([channels], init));
+  }
+  forward(x: Tensor): Tensor {
+    return prelu(x, this.weight);
+  }
+}
