@@ -1,2 +1,247 @@
-// Placeholder: optimizers (SGD, AdamW) and gradient-norm clipping as kernels.
-export {};
+// Optimizers (SGD, AdamW) and gradient-norm clipping as GPU kernels that update tensors in place:
+// no readback, and no recompilation when lr (or the step counter) changes: they are uniforms.
+// State tensors are created once, in the constructor (kept out of every tidy), and exposed through
+// state() for checkpoints. Parameters whose grad is null are skipped.
+import { Tensor, empty, fmtShape } from '../runtime/tensor.js';
+import { getEngine, grid1d, u32, f32 } from '../runtime/engine.js';
+import { zeroGrad as zeroGrads } from '../runtime/autograd.js';
+import { keep } from '../runtime/scope.js';
+import { zeros, copyInto } from '../runtime/ops/elementwise.js';
+import { elementwiseInvocations } from '../runtime/ops/activation.js';
+import { rejectUnknownOptions, sumFinish, sumPartials, sumPartialThreads } from '../runtime/ops/loss.js';
+
+function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
+  if (!Array.isArray(params) || params.length === 0) throw new Error(`${op}: params must be a non-empty array of tensors`);
+  const seen = new Set<Tensor>();
+  params.forEach((p, i) => {
+    if (!(p instanceof Tensor)) throw new Error(`${op}: params[${i}] is not a Tensor`);
+    p.check(op, `params[${i}]`);
+    if (seen.has(p)) throw new Error(`${op}: params[${i}] ${fmtShape(p.shape)} appears twice`);
+    seen.add(p);
+  });
+  return [...params];
+}
+
+function num(op: string, name: string, v: unknown, ok: (x: number) => boolean, rule: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${op}: ${name} must be ${rule}, got ${String(v)}`);
+  return v;
+}
+
+function gradOf(op: string, p: Tensor, i: number): Tensor | null {
+  const g = p.grad;
+  if (!g) return null;
+  g.check(op, `grad of params[${i}]`);
+  if (g.size !== p.size) throw new Error(`${op}: grad ${fmtShape(g.shape)} does not match params[${i}] ${fmtShape(p.shape)}`);
+  return g;
+}
+
+function loadInto(op: string, dst: Record<string, Tensor>, src: Record<string, Tensor>): void {
+  for (const [k, t] of Object.entries(dst)) {
+    const s = src[k];
+    if (!s) throw new Error(`${op}.loadState: missing state tensor "${k}"`);
+    if (s.size !== t.size) throw new Error(`${op}.loadState: "${k}" is ${fmtShape(s.shape)}, expected ${fmtShape(t.shape)}`);
+    copyInto(t, s);
+  }
+}
+
+// ---- SGD ----------------------------------------------------------------------------------------
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+/** SGD with optional momentum (dampening 0), L2 weight decay and Nesterov momentum (PyTorch semantics). */
+export class SGD {
+  readonly params: Tensor[];
+  /** Learning rate; may be changed between steps (a uniform). */
+  lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  /** Steps taken per parameter (a parameter whose grad was null was not stepped). */
+  readonly steps: number[];
+  private bufs: Tensor[];
+
+  constructor(params: readonly Tensor[], opts: SGDOptions) {
+    const op = 'SGD';
+    rejectUnknownOptions(op, opts, ['lr', 'momentum', 'weightDecay', 'nesterov']);
+    if (!opts) throw new Error(`${op}: options { lr } are required`);
+    this.params = checkParams(op, params);
+    this.lr = num(op, 'lr', opts.lr, (x) => x >= 0, 'a number >= 0');
+    this.momentum = num(op, 'momentum', opts.momentum ?? 0, (x) => x >= 0, 'a number >= 0');
+    this.weightDecay = num(op, 'weightDecay', opts.weightDecay ?? 0, (x) => x >= 0, 'a number >= 0');
+    if (opts.nesterov !== undefined && typeof opts.nesterov !== 'boolean') throw new Error(`${op}: nesterov must be a boolean, got ${String(opts.nesterov)}`);
+    this.nesterov = opts.nesterov ?? false;
+    if (this.nesterov && this.momentum === 0) throw new Error(`${op}: nesterov momentum requires momentum > 0`);
+    this.steps = this.params.map(() => 0);
+    this.bufs = this.momentum > 0 ? this.params.map((p) => keep(zeros(p.shape))) : [];
+  }
+
+  step(): void {
+    this.lr = num('SGD', 'lr', this.lr, (x) => x >= 0, 'a number >= 0');
+    const mom = this.momentum > 0;
+    this.params.forEach((p, i) => {
+      const g = gradOf('SGD', p.check('SGD.step', `params[${i}]`), i);
+      if (!g) return;
+      const n = p.size;
+      const vec4 = n % 4 === 0;
+      const nt = elementwiseInvocations(vec4 ? n / 4 : n);
+      getEngine().run({
+        name: 'sgd', shader: 'optim_sgd', defines: { VEC4: vec4, MOMENTUM: mom },
+        inputs: [g], outputs: mom ? [p, this.bufs[i]!] : [p],
+        uniforms: [u32(n), u32(this.steps[i] === 0 ? 1 : 0), u32(this.nesterov ? 1 : 0), f32(this.lr), f32(this.momentum), f32(this.weightDecay), u32(nt)],
+        workgroups: grid1d(nt, 64),
+      });
+      this.steps[i]!++;
+    });
+  }
+
+  /** Zeroes the gradients in place (or drops them with setToNull). */
+  zeroGrad(setToNull = false): void {
+    zeroGrads(this.params, setToNull);
+  }
+
+  /** Momentum buffers, keyed "<param index>.momentum_buffer" (live tensors: copy to save). */
+  state(): Record<string, Tensor> {
+    const s: Record<string, Tensor> = {};
+    this.bufs.forEach((b, i) => (s[`${i}.momentum_buffer`] = b));
+    return s;
+  }
+
+  /** Copies saved state in; `steps` (per parameter) defaults to 1 for every parameter (buffers live). */
+  loadState(state: Record<string, Tensor>, steps?: readonly number[]): void {
+    loadInto('SGD', this.state(), state);
+    this.params.forEach((_, i) => (this.steps[i] = steps?.[i] ?? 1));
+  }
+
+  dispose(): void {
+    this.bufs.forEach((b) => b.dispose());
+    this.bufs = [];
+  }
+}
+
+// ---- AdamW --------------------------------------------------------------------------------------
+
+export interface AdamWOptions {
+  lr: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** AdamW (decoupled weight decay, bias-corrected; PyTorch semantics, amsgrad off). */
+export class AdamW {
+  readonly params: Tensor[];
+  /** Learning rate; may be changed between steps (a uniform). */
+  lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken per parameter (the t of the bias corrections). */
+  readonly steps: number[];
+  private m: Tensor[];
+  private v: Tensor[];
+
+  constructor(params: readonly Tensor[], opts: AdamWOptions) {
+    const op = 'AdamW';
+    rejectUnknownOptions(op, opts, ['lr', 'betas', 'eps', 'weightDecay']);
+    if (!opts) throw new Error(`${op}: options { lr } are required`);
+    this.params = checkParams(op, params);
+    this.lr = num(op, 'lr', opts.lr, (x) => x >= 0, 'a number >= 0');
+    const betas = opts.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new Error(`${op}: betas must be [beta1, beta2], got ${String(betas)}`);
+    this.betas = [
+      num(op, 'betas[0]', betas[0], (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      num(op, 'betas[1]', betas[1], (x) => x >= 0 && x < 1, 'in [0, 1)'),
+    ];
+    this.eps = num(op, 'eps', opts.eps ?? 1e-8, (x) => x > 0, 'a number > 0');
+    this.weightDecay = num(op, 'weightDecay', opts.weightDecay ?? 0.01, (x) => x >= 0, 'a number >= 0');
+    this.steps = this.params.map(() => 0);
+    this.m = this.params.map((p) => keep(zeros(p.shape)));
+    this.v = this.params.map((p) => keep(zeros(p.shape)));
+  }
+
+  step(): void {
+    this.lr = num('AdamW', 'lr', this.lr, (x) => x >= 0, 'a number >= 0');
+    const [b1, b2] = this.betas;
+    this.params.forEach((p, i) => {
+      const g = gradOf('AdamW', p.check('AdamW.step', `params[${i}]`), i);
+      if (!g) return;
+      const t = ++this.steps[i]!;
+      const n = p.size;
+      const vec4 = n % 4 === 0;
+      const nt = elementwiseInvocations(vec4 ? n / 4 : n);
+      getEngine().run({
+        name: 'adamw', shader: 'optim_adamw', defines: { VEC4: vec4 },
+        inputs: [g], outputs: [p, this.m[i]!, this.v[i]!],
+        uniforms: [u32(n), u32(t), f32(this.lr), f32(b1), f32(b2), f32(this.eps), f32(this.weightDecay), f32(1 - b1 ** t), f32(Math.sqrt(1 - b2 ** t)), u32(nt)],
+        workgroups: grid1d(nt, 64),
+      });
+    });
+  }
+
+  zeroGrad(setToNull = false): void {
+    zeroGrads(this.params, setToNull);
+  }
+
+  /** First and second moments, keyed "<param index>.exp_avg" / ".exp_avg_sq" (live tensors). */
+  state(): Record<string, Tensor> {
+    const s: Record<string, Tensor> = {};
+    this.params.forEach((_, i) => {
+      s[`${i}.exp_avg`] = this.m[i]!;
+      s[`${i}.exp_avg_sq`] = this.v[i]!;
+    });
+    return s;
+  }
+
+  /** Copies saved moments in and sets the per-parameter step counts. */
+  loadState(state: Record<string, Tensor>, steps: readonly number[]): void {
+    if (steps.length !== this.params.length || !steps.every((s) => Number.isInteger(s) && s >= 0)) {
+      throw new Error(`AdamW.loadState: steps must be ${this.params.length} integers >= 0`);
+    }
+    loadInto('AdamW', this.state(), state);
+    steps.forEach((s, i) => (this.steps[i] = s));
+  }
+
+  dispose(): void {
+    [...this.m, ...this.v].forEach((t) => t.dispose());
+    this.m = [];
+    this.v = [];
+  }
+}
+
+// ---- gradient clipping --------------------------------------------------------------------------
+
+/**
+ * Scales all gradients in place by min(1, maxNorm / (norm + 1e-6)), norm = the global L2 norm of
+ * every grad, computed on the GPU (no readback). Returns the norm (before clipping) as a [1] tensor.
+ */
+export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor {
+  const op = 'clipGradNorm';
+  num(op, 'maxNorm', maxNorm, (x) => x > 0, 'a number > 0');
+  if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors`);
+  const grads = params.map((p, i) => gradOf(op, p.check(op, `params[${i}]`), i)).filter((g): g is Tensor => !!g && g.size > 0);
+  if (grads.length === 0) return zeros([1]);
+  const Ts = grads.map((g) => sumPartialThreads(g.size));
+  const partials = empty([Ts.reduce((a, b) => a + b, 0)]);
+  let off = 0;
+  grads.forEach((g, k) => {
+    sumPartials('SUMSQ', g, g, partials, off, Ts[k]!);
+    off += Ts[k]!;
+  });
+  const norm = sumFinish(op, partials, off, 1, [1], true);
+  partials.dispose();
+  for (const g of grads) {
+    const n = g.size;
+    const vec4 = n % 4 === 0;
+    const nt = elementwiseInvocations(vec4 ? n / 4 : n);
+    getEngine().run({
+      name: 'clip_grad', shader: 'optim_clip', defines: { VEC4: vec4 },
+      inputs: [norm], outputs: [g], uniforms: [u32(n), f32(maxNorm), u32(nt)], workgroups: grid1d(nt, 64),
+    });
+  }
+  return norm;
+}
