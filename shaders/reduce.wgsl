@@ -1,11 +1,13 @@
 // Sum (times SCALE, so mean too) or max over any set of axes.
 // Each output element o owns the input elements base(o) + off(r), r < R, where base decomposes o
 // over the kept dims and off decomposes r over the reduced dims (both with the input's strides).
-// Defines: MAX (else sum), PER_THREAD (one thread per output, for small R; else one 64-thread
-// workgroup per output with a shared-memory tree).
+// Defines: MAX (else sum), PER_THREAD (one thread per (output, split): it reduces r in
+// [s*chunk, min(R, (s+1)*chunk)) with no barriers (fast on lavapipe); with splits > 1 the partials
+// [nOut, splits] are reduced by a second pass), else one 64-thread workgroup per output with a
+// shared-memory tree (for GPUs).
 #include "common.wgsl"
 struct U {
-  nOut: u32, r: u32, rank: u32, scale: f32,
+  nOut: u32, r: u32, rank: u32, scale: f32, chunk: u32, splits: u32,
   keptShape: array<vec4<u32>, 2>, keptStride: array<vec4<u32>, 2>,
   redShape: array<vec4<u32>, 2>, redStride: array<vec4<u32>, 2>,
 }
@@ -62,12 +64,15 @@ fn finish(v: f32) -> f32 {
 #if ${PER_THREAD}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = flat_id(gid, nwg, 64u);
-  if (o >= u.nOut) { return; }
+  let t = flat_id(gid, nwg, 64u);
+  if (t >= u.nOut * u.splits) { return; }
+  let o = t / u.splits;
+  let s = t % u.splits;
   let b = base_of(o);
   var acc = identity();
-  for (var r = 0u; r < u.r; r++) { acc = combine(acc, x[b + off_of(r)]); }
-  out[o] = finish(acc);
+  let r1 = min(u.r, (s + 1u) * u.chunk);
+  for (var r = s * u.chunk; r < r1; r++) { acc = combine(acc, x[b + off_of(r)]); }
+  out[t] = finish(acc);
 }
 #else
 var<workgroup> part: array<f32, 64>;

@@ -5,6 +5,16 @@ import { record } from '../autograd.js';
 import { normAxes, pad8, sameShape, stridesOf } from '../shape.js';
 import { mul as mulOp, full, binaryForward } from './elementwise.js';
 
+/**
+ * Reduction strategy: 'split' (default) runs one invocation per (output, chunk of the reduced
+ * range) with no barriers, then reduces the partials in a second pass: fast on lavapipe, and enough
+ * parallelism for a full-tensor sum. 'tree' runs one 64-invocation workgroup per output with a
+ * shared-memory tree (a GPU-style variant; the autotuner of a later issue picks per adapter).
+ */
+export const reduceTuning: { variant: 'split' | 'tree'; targetThreads: number; minChunk: number } = {
+  variant: 'split', targetThreads: 8192, minChunk: 64,
+};
+
 function reduceForward(kind: 'sum' | 'max', x: Tensor, axes: number[], scale: number): Tensor {
   const rank = x.shape.length;
   const st = stridesOf(x.shape);
@@ -12,19 +22,28 @@ function reduceForward(kind: 'sum' | 'max', x: Tensor, axes: number[], scale: nu
   const red = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
   const nOut = kept.reduce((a, b) => a * b, 1);
   const R = red.reduce((a, b) => a * b, 1);
-  const out = empty(kept);
-  if (nOut === 0) return out;
+  if (nOut === 0) return empty(kept);
   if (R === 0) throw new Error(`${kind}: reducing over an empty axis of ${fmtShape(x.shape)}`);
-  const perThread = R <= 64;
+  const tree = reduceTuning.variant === 'tree' && R > 64;
+  const splits = tree ? 1 : Math.max(1, Math.min(Math.ceil(R / reduceTuning.minChunk), Math.ceil(reduceTuning.targetThreads / nOut)));
+  const chunk = Math.ceil(R / splits);
+  const out = empty(splits > 1 ? [nOut, splits] : kept);
   const k8 = pad8(kept), ks = pad8(st, 0), r8 = pad8(red), rs = pad8(st, 0);
   getEngine().run({
-    name: kind, shader: 'reduce', defines: { MAX: kind === 'max', PER_THREAD: perThread },
+    name: kind, shader: 'reduce', defines: { MAX: kind === 'max', PER_THREAD: !tree },
     inputs: [x], outputs: [out],
-    uniforms: [u32(nOut), u32(R), u32(rank), f32(scale), vec4u(k8.slice(0, 4)), vec4u(k8.slice(4)), vec4u(ks.slice(0, 4)), vec4u(ks.slice(4)),
+    uniforms: [u32(nOut), u32(R), u32(rank), f32(splits > 1 ? 1 : scale), u32(chunk), u32(splits),
+      vec4u(k8.slice(0, 4)), vec4u(k8.slice(4)), vec4u(ks.slice(0, 4)), vec4u(ks.slice(4)),
       vec4u(r8.slice(0, 4)), vec4u(r8.slice(4)), vec4u(rs.slice(0, 4)), vec4u(rs.slice(4))],
-    workgroups: perThread ? grid1d(nOut, 64) : grid1d(nOut, 1),
+    workgroups: tree ? grid1d(nOut, 1) : grid1d(nOut * splits, 64),
   });
-  return out;
+  if (splits === 1) return out;
+  // Second pass over the partials.
+  const final = reduceForward(kind, out, [1], scale);
+  out.dispose();
+  const v = final.viewAs(kept);
+  final.dispose();
+  return v;
 }
 
 function outShape(x: Shape, axes: number[], keepDims: boolean): number[] {
