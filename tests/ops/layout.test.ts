@@ -1,0 +1,95 @@
+import { describe, it, expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { testOp } from '../helpers/op.js';
+import * as L from '../../src/runtime/index.js';
+
+// Layout ops only move data: forward and gradients are exact (atol 0 would pass; 1e-7 guards only
+// against -0 vs 0 style representation differences). Gradients that autograd sums over several
+// pieces (split/chunk) add exact zeros, so they stay exact too.
+const tol = { atol: 1e-7, rtol: 0, gradAtol: 1e-7, gradRtol: 0 };
+
+describe('reshape / flatten', () => {
+  it('reshape with -1', () => testOp({ name: 'reshape', shapes: [[2, 3, 4]], ours: (x) => L.reshape(x, [4, -1]), ref: (x) => tf.reshape(x, [4, 6]), ...tol }));
+  it('reshape 1x1', () => testOp({ name: 'reshape 1x1', shapes: [[1, 1]], ours: (x) => L.reshape(x, [1]), ref: (x) => tf.reshape(x, [1]), ...tol }));
+  it('flatten from 1', () => testOp({ name: 'flatten', shapes: [[7, 3, 5, 2]], ours: (x) => L.flatten(x), ref: (x) => tf.reshape(x, [7, 30]), ...tol }));
+  it('flatten 1..2', () => testOp({ name: 'flatten mid', shapes: [[2, 3, 5, 2]], ours: (x) => L.flatten(x, 1, 2), ref: (x) => tf.reshape(x, [2, 15, 2]), ...tol }));
+  it('rejects a size mismatch', () => {
+    const x = L.zeros([2, 3]);
+    expect(() => L.reshape(x, [4, 2])).toThrow(/reshape.*\[2, 3\].*\[4, 2\]/);
+    expect(() => L.reshape(x, [-1, -1])).toThrow(/reshape.*more than one -1/);
+    expect(() => L.reshape(x, [4, -1])).toThrow(/reshape.*\[2, 3\]/);
+    x.dispose();
+  });
+});
+
+describe('permute / transpose', () => {
+  const cases: [string, number[], number[]][] = [
+    ['NCHW->NHWC generic', [2, 3, 4, 5], [0, 2, 3, 1]],
+    ['NCHW->NHWC vec4 transpose', [7, 8, 4, 3], [0, 2, 3, 1]],
+    ['NHWC->NCHW vec4 transpose', [1, 4, 2, 8], [0, 3, 1, 2]],
+    ['reverse rank 3 odd', [3, 5, 7], [2, 1, 0]],
+    ['rank 6', [2, 1, 3, 2, 3, 2], [5, 0, 3, 1, 4, 2]],
+    ['rank 8', [2, 2, 1, 3, 2, 1, 2, 2], [7, 6, 5, 4, 3, 2, 1, 0]],
+    ['identity', [3, 4], [0, 1]],
+    ['1x1', [1, 1], [1, 0]],
+    ['negative entries', [2, 3, 5], [-1, 0, 1]],
+  ];
+  for (const [label, shape, perm] of cases) {
+    const p = perm.map((a) => (a < 0 ? a + shape.length : a));
+    it(`permute ${label}`, () => testOp({ name: `permute ${label}`, shapes: [shape], ours: (x) => L.permute(x, perm), ref: (x) => tf.transpose(x, p), ...tol }));
+  }
+  it('transpose 2-D 12x8 (vec4 blocks)', () => testOp({ name: 'transpose', shapes: [[12, 8]], ours: (x) => L.transpose(x, 0, 1), ref: (x) => tf.transpose(x), ...tol }));
+  it('transpose(1, -1) batch 7', () => testOp({ name: 'transpose', shapes: [[7, 3, 5]], ours: (x) => L.transpose(x, 1, -1), ref: (x) => tf.transpose(x, [0, 2, 1]), ...tol }));
+  it('rejects bad permutations', () => {
+    const x = L.zeros([2, 3, 4]);
+    expect(() => L.permute(x, [0, 1])).toThrow(/permute.*rank 3.*\[2, 3, 4\]/);
+    expect(() => L.permute(x, [0, 1, 1])).toThrow(/permute.*not a permutation.*\[2, 3, 4\]/);
+    expect(() => L.permute(x, [0, 1, 3])).toThrow(/permute.*not a permutation/);
+    expect(() => L.transpose(x, 0, 3)).toThrow(/transpose.*axis 3/);
+    x.dispose();
+  });
+});
+
+describe('concat / split / chunk / slice', () => {
+  it('concat axis 1 (odd sizes, scalar path)', () =>
+    testOp({ name: 'concat', shapes: [[2, 3, 5], [2, 1, 5], [2, 4, 5]], ours: (a, b, c) => L.concat([a!, b!, c!], 1), ref: (a, b, c) => tf.concat([a!, b!, c!], 1), ...tol }));
+  it('concat channels NCHW (vec4 path), batch 7', () =>
+    testOp({ name: 'concat vec4', shapes: [[7, 2, 2, 2], [7, 3, 2, 2]], ours: (a, b) => L.concat([a!, b!], 1), ref: (a, b) => tf.concat([a!, b!], 1), ...tol }));
+  it('concat/chunk of long rows (buffer-copy path, len >= 4096) mixed with a short one', () =>
+    testOp({ name: 'concat copies', shapes: [[2, 2, 48, 48], [2, 1, 48, 48]], ours: (a, b) => { const [p, q] = L.chunk(L.concat([a!, b!], 1), 2, 1); return L.concat([q!, p!], 1); },
+      ref: (a, b) => { const [p, q] = tf.split(tf.concat([a!, b!], 1), [2, 1], 1); return tf.concat([q!, p!], 1); }, ...tol }));
+  it('concat axis 0 and last, 1x1', () =>
+    testOp({ name: 'concat 1x1', shapes: [[1, 1], [1, 1]], ours: (a, b) => L.concat([L.concat([a!, b!], 0), L.concat([b!, a!], 0)], -1), ref: (a, b) => tf.concat([tf.concat([a!, b!], 0), tf.concat([b!, a!], 0)], 1), ...tol }));
+  it('concat with only the second input needing grad', () =>
+    testOp({ name: 'concat partial grad', shapes: [[3, 2], [3, 4]], gradInputs: [1], ours: (a, b) => L.concat([a!, b!], 1), ref: (a, b) => tf.concat([a!, b!], 1), ...tol }));
+  it('split then concat in another order', () =>
+    testOp({ name: 'split', shapes: [[2, 6, 3]], ours: (x) => { const [a, b, c] = L.split(x, [1, 3, 2], 1); return L.concat([c!, a!, b!], 1); },
+      ref: (x) => { const [a, b, c] = tf.split(x, [1, 3, 2], 1); return tf.concat([c!, a!, b!], 1); }, ...tol }));
+  it('split with only one piece used gets the right gradient', () =>
+    testOp({ name: 'split partly used', shapes: [[7, 6, 2]], ours: (x) => L.split(x, [2, 3, 1], 1)[1]!, ref: (x) => tf.slice(x, [0, 2, 0], [7, 3, 2]), ...tol }));
+  it('split with two pieces used twice', () =>
+    testOp({ name: 'split reuse', shapes: [[5, 4]], ours: (x) => { const [a, , c] = L.split(x, [2, 1, 2], 0); return L.mul(L.add(a!, c!), c!); },
+      ref: (x) => { const [a, , c] = tf.split(x, [2, 1, 2], 0); return tf.mul(tf.add(a!, c!), c!); }, ...tol, gradAtol: 1e-5, gradRtol: 1e-6 }));
+  it('chunk 7 into 3 (3, 3, 1) along the last axis', () =>
+    testOp({ name: 'chunk', shapes: [[2, 3, 7]], ours: (x) => { const p = L.chunk(x, 3, -1); expect(p.map((t) => t.shape[2])).toEqual([3, 3, 1]); return L.concat([p[2]!, p[0]!], 2); },
+      ref: (x) => { const p = tf.split(x, [3, 3, 1], 2); return tf.concat([p[2]!, p[0]!], 2); }, ...tol }));
+  it('slice general 4-D (strided gather)', () =>
+    testOp({ name: 'slice 4d', shapes: [[3, 4, 5, 6]], ours: (x) => L.slice(x, [1, 1, 2, 1], [2, 2, 3, 4]), ref: (x) => tf.slice(x, [1, 1, 2, 1], [2, 2, 3, 4]), ...tol }));
+  it('slice rows (region copy, vec4) with -1', () =>
+    testOp({ name: 'slice rows', shapes: [[7, 8, 4]], ours: (x) => L.slice(x, [0, 2], [-1, -1]), ref: (x) => tf.slice(x, [0, 2, 0], [7, 6, 4]), ...tol }));
+  it('slice stride-2 style crop (odd sizes)', () =>
+    testOp({ name: 'slice crop', shapes: [[1, 3, 9, 9]], ours: (x) => L.slice(x, [0, 0, 1, 1], [1, 3, 7, 7]), ref: (x) => tf.slice(x, [0, 0, 1, 1], [1, 3, 7, 7]), ...tol }));
+  it('rejects bad inputs', () => {
+    const a = L.zeros([2, 3]), b = L.zeros([3, 3]);
+    expect(() => L.concat([a, b], 1)).toThrow(/concat.*\[2, 3\], \[3, 3\]/);
+    expect(() => L.concat([], 0)).toThrow(/concat/);
+    expect(() => L.split(a, [1, 1], 1)).toThrow(/split.*\[1,1\].*3.*\[2, 3\]/);
+    expect(() => L.split(a, [-1, 4], 1)).toThrow(/split.*sum/);
+    expect(() => L.chunk(a, 0, 1)).toThrow(/chunk.*positive/);
+    expect(() => L.slice(a, [1, 1], [2, 1])).toThrow(/slice.*exceeds \[2, 3\]/);
+    expect(() => L.slice(a, [0, 4], [1, 1])).toThrow(/slice.*begin 4.*\[2, 3\]/);
+    expect(() => L.slice(a, [0, 0, 0], [1, 1, 1])).toThrow(/slice.*\[2, 3\]/);
+    a.dispose();
+    b.dispose();
+  });
+});
