@@ -1,7 +1,7 @@
 // lrfr doctor: is WebGPU usable here, and does every kernel compute what its reference computes?
 import { initNodeGPU } from '../node/gpu.js';
 import { adapterSummary, getEngine, NoAdapterError } from '../runtime/index.js';
-import { KERNEL_CHECKS } from './checks.js';
+import { KERNEL_CHECKS, CUSTOM_CHECKS } from './checks.js';
 import { checkOp } from '../check/opcheck.js';
 
 export async function doctor(args: string[]): Promise<number> {
@@ -44,6 +44,18 @@ export async function doctor(args: string[]): Promise<number> {
       const maxAbs = await checkOp(tf, oc);
       const grad = oc.gradAtol !== undefined ? ` grad atol ${oc.gradAtol}` : '';
       out(`  PASS  ${c.name.padEnd(34)} max|diff| ${maxAbs.toExponential(2).padStart(9)}  (atol ${oc.atol}, rtol ${oc.rtol}${grad})  ${(performance.now() - t0).toFixed(0)} ms`);
+    } catch (e) {
+      failed++;
+      out(`  FAIL  ${c.name.padEnd(34)} ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const c of CUSTOM_CHECKS) {
+    if (only && !c.name.includes(only)) continue;
+    n++;
+    const t0 = performance.now();
+    try {
+      const maxAbs = await c.run();
+      out(`  PASS  ${c.name.padEnd(34)} max|diff| ${maxAbs.toExponential(2).padStart(9)}  (atol ${c.atol})  ${(performance.now() - t0).toFixed(0)} ms`);
     } catch (e) {
       failed++;
       out(`  FAIL  ${c.name.padEnd(34)} ${(e as Error).message.split('\n')[0]}`);
