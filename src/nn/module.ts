@@ -69,9 +69,11 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Frees this module's parameters and buffers, then each child's (through its own dispose()). */
   dispose(): void {
-    for (const [, t] of this.namedParameters()) t.dispose();
-    for (const [, t] of this.namedBuffers()) t.dispose();
+    for (const t of this._params.values()) t.dispose();
+    for (const t of this._buffers.values()) t.dispose();
+    for (const c of this._children.values()) c.dispose();
   }
 
   protected expectRank(op: string, x: Tensor, rank: number, what: string): void {

@@ -46,6 +46,7 @@ export interface Program {
 
 const ARENA_BYTES = 1 << 18; // 256 KiB of uniforms per submit
 const UNIFORM_ALIGN = 256;
+const STAGED_UPLOAD_MAX = 1 << 16;
 
 export interface EngineStats {
   dispatches: number;
@@ -67,6 +68,7 @@ export class Engine {
   private arenaGPU: GPUBuffer;
   private arenaUsed = 0;
   private pendingDispatches = 0;
+  private stagingToDestroy: GPUBuffer[] = [];
   private errors: string[] = [];
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
   readonly maxWorkgroups: number;
@@ -196,16 +198,32 @@ export class Engine {
     }
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGPU, 0, this.arenaCPU, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    for (const b of this.stagingToDestroy) b.destroy(); // freed once the submitted copies ran
+    this.stagingToDestroy = [];
     this.encoder = null;
     this.arenaUsed = 0;
     this.pendingDispatches = 0;
     this.stats.submits++;
   }
 
-  /** Uploads data into a buffer, ordered after all recorded work (flushes first). */
+  /**
+   * Uploads data into a buffer, ordered after all recorded work. Small uploads (labels, scalars)
+   * go through a mapped staging buffer copied inside the current command encoder, so recording a
+   * step does not split it into several submits; large ones flush and use queue.writeBuffer.
+   */
   upload(buf: GPUBuffer, data: Float32Array | Uint32Array | Int32Array, byteOffset = 0): void {
+    const bytes = data.byteLength;
+    if (bytes === 0) return;
+    if (bytes <= STAGED_UPLOAD_MAX && bytes % 4 === 0) {
+      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+      staging.unmap();
+      this.copyEncoder().copyBufferToBuffer(staging, 0, buf, byteOffset, bytes);
+      this.stagingToDestroy.push(staging);
+      return;
+    }
     this.flush();
-    this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, bytes);
   }
 
   /** Reads bytes back; the one await of a step. Throws if the GPU reported an error. */
