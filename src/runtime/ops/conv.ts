@@ -1,2 +1,325 @@
-// Placeholder: filled in by the op family's author (see docs/kernels.md).
-export {};
+// Convolutions: conv2d (any stride / padding / dilation / groups, with a specialised depthwise
+// kernel) and convTranspose2d, forward and backward side by side. NCHW, PyTorch weight layouts.
+//
+// Everything is expressed in terms of one "conv geometry" g (input [N,Ci,H,W], output
+// [N,Co,Ho,Wo], weight [Co, Ci/G, kh, kw]) and three kernels:
+//   corr   (conv_fwd / depthwise):            y  = conv(x, w)           [N,Ci,H,W]  -> [N,Co,Ho,Wo]
+//   corrT  (conv_tgather / depthwise TRANSP.): x' = conv^T(y, w)         [N,Co,Ho,Wo] -> [N,Ci,H,W]
+//   wgrad  (conv_wgrad):                       dw = sum dy (x) x         -> [Co, Ci/G, kh, kw]
+// conv2d:          forward corr, backward-data corrT, backward-weight wgrad(dy, x).
+// convTranspose2d: forward corrT (its weight [Cin, Cout/G, kh, kw] is the conv weight of the
+//                  geometry with Co = Cin, Ci = Cout), backward-data corr, backward-weight wgrad(x, dy).
+import { Tensor, empty, fmtShape } from '../tensor.js';
+import { getEngine, grid1d, u32, i32 } from '../engine.js';
+import { record } from '../autograd.js';
+import { sum } from './reduce.js';
+
+type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  outputPadding?: Pair;
+}
+
+/** Conv geometry (see the header). */
+interface Geom {
+  N: number; Ci: number; H: number; W: number;
+  Co: number; Ho: number; Wo: number;
+  kh: number; kw: number;
+  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+  G: number;
+}
+
+/** Kernel variants (a later autotuner may set these per adapter). */
+export const convVariants = {
+  /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
+  px: 0,
+  /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
+  cb: 0,
+  /** depthwise forward: 2 output rows per invocation. */
+  dwRows2: true,
+  /** depthwise forward: one (n, c) plane per workgroup row, so weight loads are uniform. */
+  dwUniformC: false,
+  /** wgrad: aim for at least this many invocations by splitting the N*Ho reduction. */
+  wgradMinInvocations: 8192,
+  /** wgrad: weights along kx per invocation when blocking along kx (depthwise). */
+  wgradKxJ: 8,
+  /** wgrad: weights along ci per invocation otherwise. */
+  wgradCiJ: 8,
+  /** wgrad: rows (n, oh) per split at least this many. */
+  wgradMinRowsPerSplit: 4,
+};
+
+// ---- argument checking ------------------------------------------------------------------------
+
+function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  const p: readonly number[] = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(p) && typeof v !== 'number') throw new Error(`${op}: ${name} must be a number or [h, w], got ${String(v)}`);
+  if (p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {
+    throw new Error(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0]!, p[1]!];
+}
+
+function checkKeys(op: string, opts: object, allowed: string[]): void {
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new Error(`${op}: unknown option "${k}" (supported: ${allowed.join(', ')})`);
+  }
+}
+
+function checkRank4(op: string, what: string, t: Tensor): void {
+  if (t.rank !== 4) throw new Error(`${op}: ${what} must have rank 4, got ${fmtShape(t.shape)}`);
+}
+
+function checkBias(op: string, bias: Tensor | null, C: number, x: Tensor, w: Tensor): void {
+  if (!bias) return;
+  bias.check(op, 'bias');
+  if (bias.rank !== 1 || bias.shape[0] !== C) {
+    throw new Error(`${op}: bias ${fmtShape(bias.shape)} must be [${C}] (x ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)})`);
+  }
+}
+
+// ---- kernels ------------------------------------------------------------------------------------
+
+const isDepthwise = (g: Geom) => g.G === g.Ci && g.G === g.Co;
+
+/**
+ * Register block of conv_fwd / conv_tgather: CB output channels x PX pixels per invocation.
+ * Measured on lavapipe (bench/probe-conv.ts, 3x3 112->112 on 32x32): 16x16 and 8x16 are the
+ * fastest (divergent loads of x dominate, so more channels per load pay); clipped to the problem.
+ */
+function blockFor(channels: number, pixels: number): { px: number; cb: number } {
+  let cb = convVariants.cb || 16;
+  while (cb > 4 && cb / 2 >= channels) cb /= 2;
+  let px = convVariants.px || 16;
+  while (px > 2 && px / 2 >= pixels) px /= 2;
+  return { px, cb };
+}
+
+function geomUniforms(g: Geom) {
+  return [u32(g.kh), u32(g.kw), i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw)];
+}
+
+/** Weight [Co, Ci/G, kh, kw] repacked for vec4 loads over output (forTranspose: input) channels. */
+function packWeight(w: Tensor, g: Geom, forTranspose: boolean, multiple = 4): { packed: Tensor; blocks: number } {
+  const cig = g.Ci / g.G, cog = g.Co / g.G, K = g.kh * g.kw;
+  const P = forTranspose ? cig : cog;
+  const Q = forTranspose ? cog : cig;
+  const Ppad = Math.ceil(P / multiple) * multiple;
+  const n = g.G * K * Q * Ppad;
+  const packed = empty([n]);
+  const sG = cog * cig * K;
+  const sP = forTranspose ? K : cig * K;
+  const sQ = forTranspose ? cig * K : K;
+  getEngine().run({
+    name: 'conv_pack', shader: 'conv_pack', inputs: [w], outputs: [packed],
+    uniforms: [u32(n), u32(K), u32(Q), u32(P), u32(Ppad), u32(sG), u32(sQ), u32(sP)],
+    workgroups: grid1d(n, 64),
+  });
+  return { packed, blocks: Ppad / 4 };
+}
+
+/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co] */
+function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+  const out = empty([g.N, g.Co, g.Ho, g.Wo]);
+  if (out.size === 0) return out;
+  const e = getEngine();
+  if (isDepthwise(g)) {
+    const rows2 = convVariants.dwRows2;
+    const uni = convVariants.dwUniformC;
+    const pxBlocks = Math.ceil(g.Wo / 4);
+    const rowBlocks = rows2 ? Math.ceil(g.Ho / 2) : g.Ho;
+    const planes = g.N * g.Co;
+    const total = uni ? rowBlocks * pxBlocks : planes * rowBlocks * pxBlocks;
+    const [py, pz] = grid1d(planes, 1);
+    e.run({
+      name: 'depthwise_conv2d', shader: 'depthwise', defines: { HAS_BIAS: !!bias, TRANSPOSED: false, ROWS2: rows2, UNIFORM_C: uni },
+      inputs: [x, w, bias ?? w], outputs: [out],
+      uniforms: [u32(total), u32(pxBlocks), u32(g.Ho), u32(g.Co), u32(g.H), u32(g.W), u32(g.Wo), u32(g.kh), u32(g.kw),
+        i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(0), u32(rowBlocks)],
+      workgroups: uni ? [Math.ceil(total / 64), py, pz] : grid1d(total, 64),
+    });
+    return out;
+  }
+  const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
+  const { packed, blocks } = packWeight(w, g, false, CB);
+  const wBlocks = Math.ceil(g.Wo / px);
+  const cbPerGroup = Math.ceil(g.Co / g.G / CB);
+  const total = g.N * g.Ho * wBlocks;
+  // x: pixel blocks (folded into z past the limit); y: channel blocks (uniform weight loads).
+  const [gx, gz] = grid1d(total, 64);
+  e.run({
+    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, PX: px, CB },
+    inputs: [x, packed, bias ?? packed], outputs: [out],
+    uniforms: [u32(total), u32(wBlocks), u32(g.Ho), u32(cbPerGroup), u32(blocks), u32(g.Ci / g.G), u32(g.Co / g.G), u32(g.Ci),
+      u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
+    workgroups: [gx, g.G * cbPerGroup, gz],
+  });
+  packed.dispose();
+  return out;
+}
+
+/** x'[N,Ci,H,W] = conv^T(y[N,Co,Ho,Wo], w) + bias[Ci] (gather form, no atomics) */
+function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+  const out = empty([g.N, g.Ci, g.H, g.W]);
+  if (out.size === 0) return out;
+  const e = getEngine();
+  const qBlocks = Math.ceil(Math.ceil(g.W / g.sw) / 4);
+  const pxBlocks = g.sw * qBlocks;
+  if (isDepthwise(g)) {
+    const total = g.N * g.Ci * g.H * pxBlocks;
+    e.run({
+      name: 'depthwise_conv2d_transposed', shader: 'depthwise', defines: { HAS_BIAS: !!bias, TRANSPOSED: true, ROWS2: false, UNIFORM_C: false },
+      inputs: [y, w, bias ?? w], outputs: [out],
+      uniforms: [u32(total), u32(pxBlocks), u32(g.H), u32(g.Ci), u32(g.Ho), u32(g.Wo), u32(g.W), u32(g.kh), u32(g.kw),
+        i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(qBlocks), u32(g.H)],
+      workgroups: grid1d(total, 64),
+    });
+    return out;
+  }
+  const { px, cb } = blockFor(g.Ci / g.G, Math.ceil(g.W / g.sw));
+  const qBlocksP = Math.ceil(Math.ceil(g.W / g.sw) / px);
+  const pxBlocksP = g.sw * qBlocksP;
+  const { packed, blocks } = packWeight(w, g, true, cb);
+  const cbPerGroup = Math.ceil(g.Ci / g.G / cb);
+  const total = g.N * g.H * pxBlocksP;
+  const [gx, gz] = grid1d(total, 64);
+  e.run({
+    name: 'conv2d_transposed_gather', shader: 'conv_tgather', defines: { HAS_BIAS: !!bias, PX: px, CB: cb },
+    inputs: [y, packed, bias ?? packed], outputs: [out],
+    uniforms: [u32(total), u32(pxBlocksP), u32(g.H), u32(cbPerGroup), u32(blocks), u32(g.Co / g.G), u32(g.Ci / g.G), u32(g.Co),
+      u32(g.Ho), u32(g.Wo), u32(g.W), u32(g.Ci), ...geomUniforms(g), u32(qBlocksP)],
+    workgroups: [gx, g.G * cbPerGroup, gz],
+  });
+  packed.dispose();
+  return out;
+}
+
+/** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
+function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
+  const cig = g.Ci / g.G, cog = g.Co / g.G;
+  const wshape = [g.Co, cig, g.kh, g.kw];
+  const wsize = g.Co * cig * g.kh * g.kw;
+  const rows = g.N * g.Ho;
+  const kxBlock = cig < 4;
+  let CB = 16;
+  while (CB > 4 && CB / 2 >= cog) CB /= 2;
+  const J = kxBlock ? Math.min(convVariants.wgradKxJ, g.kw) : Math.min(convVariants.wgradCiJ, 4 * Math.ceil(cig / 4));
+  const cbPerGroup = Math.ceil(cog / CB);
+  const jBlocks = kxBlock ? Math.ceil(g.kw / J) : Math.ceil(cig / J);
+  const items = g.kh * (kxBlock ? cig * jBlocks : jBlocks * g.kw);
+  const blocksY = g.G * cbPerGroup;
+  // Split the reduction over rows (n, oh) so there are enough invocations.
+  const want = Math.ceil(convVariants.wgradMinInvocations / (items * blocksY));
+  const maxSplits = Math.max(1, Math.floor(rows / convVariants.wgradMinRowsPerSplit));
+  let splits = Math.max(1, Math.min(want, maxSplits, 65535));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  splits = Math.ceil(rows / rowsPerSplit);
+  const part = empty(splits === 1 ? wshape : [splits, wsize]);
+  getEngine().run({
+    name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J },
+    inputs: [dy, x], outputs: [part],
+    uniforms: [u32(items), u32(rowsPerSplit), u32(rows), u32(g.Ho), u32(g.Wo), u32(g.Co), u32(g.Ci), u32(g.H),
+      u32(g.W), u32(cig), u32(cog), u32(cbPerGroup), u32(jBlocks), u32(g.kh), u32(g.kw), i32(g.sh),
+      i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(wsize)],
+    workgroups: [Math.ceil(items / 64), blocksY, splits],
+  });
+  if (splits === 1) return part;
+  const r = sum(part, 0).viewAs(wshape);
+  part.dispose();
+  return r;
+}
+
+// ---- conv2d -------------------------------------------------------------------------------------
+
+/**
+ * 2-D convolution (cross-correlation), PyTorch semantics: x [N,Cin,H,W], weight [Cout, Cin/groups,
+ * kh, kw], bias [Cout] or null. Output [N, Cout, (H+2ph-dh(kh-1)-1)/sh+1, (W+2pw-dw(kw-1)-1)/sw+1].
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  x.check(op, 'x');
+  weight.check(op, 'weight');
+  checkKeys(op, opts, ['stride', 'padding', 'dilation', 'groups']);
+  checkRank4(op, 'x', x);
+  checkRank4(op, 'weight', weight);
+  const [sh, sw] = pair(op, 'stride', opts.stride, 1, 1);
+  const [ph, pw] = pair(op, 'padding', opts.padding, 0, 0);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation, 1, 1);
+  const G = opts.groups ?? 1;
+  const [N, Ci, H, W] = x.shape as [number, number, number, number];
+  const [Co, cig, kh, kw] = weight.shape as [number, number, number, number];
+  const shapes = `x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
+  if (!Number.isInteger(G) || G < 1) throw new Error(`${op}: groups must be an integer >= 1, got ${G}`);
+  if (Ci % G !== 0) throw new Error(`${op}: input channels ${Ci} are not divisible by groups ${G} (${shapes})`);
+  if (Co % G !== 0) throw new Error(`${op}: output channels ${Co} are not divisible by groups ${G} (${shapes})`);
+  if (cig !== Ci / G) throw new Error(`${op}: channel mismatch: weight expects ${cig * G} input channels (${cig} per group x ${G} groups), x has ${Ci} (${shapes})`);
+  if (kh < 1 || kw < 1) throw new Error(`${op}: empty kernel (${shapes})`);
+  checkBias(op, bias, Co, x, weight);
+  const Ho = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const Wo = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  if (Ho < 1 || Wo < 1) {
+    throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${dh}x${dw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw}: empty output (${shapes}, padding ${ph}x${pw})`);
+  }
+  const g: Geom = { N, Ci, H, W, Co, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, G };
+  const out = corr(x, weight, bias, g);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(op, inputs, out, (dy) => {
+    const gx = x.requiresGrad ? corrT(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgrad(dy, x, g) : null;
+    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+// ---- convTranspose2d ----------------------------------------------------------------------------
+
+/**
+ * Transposed 2-D convolution, PyTorch semantics: x [N,Cin,H,W], weight [Cin, Cout/groups, kh, kw],
+ * bias [Cout] or null. Output H' = (H-1)sh - 2ph + dh(kh-1) + outputPadding + 1 (same for W).
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  x.check(op, 'x');
+  weight.check(op, 'weight');
+  checkKeys(op, opts, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
+  checkRank4(op, 'x', x);
+  checkRank4(op, 'weight', weight);
+  const [sh, sw] = pair(op, 'stride', opts.stride, 1, 1);
+  const [ph, pw] = pair(op, 'padding', opts.padding, 0, 0);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation, 1, 1);
+  const [oph, opw] = pair(op, 'outputPadding', opts.outputPadding, 0, 0);
+  const G = opts.groups ?? 1;
+  const [N, Cin, H, W] = x.shape as [number, number, number, number];
+  const [wi, cog, kh, kw] = weight.shape as [number, number, number, number];
+  const shapes = `x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
+  if (!Number.isInteger(G) || G < 1) throw new Error(`${op}: groups must be an integer >= 1, got ${G}`);
+  if (Cin % G !== 0) throw new Error(`${op}: input channels ${Cin} are not divisible by groups ${G} (${shapes})`);
+  if (wi !== Cin) throw new Error(`${op}: channel mismatch: weight has ${wi} input channels, x has ${Cin} (${shapes})`);
+  if (kh < 1 || kw < 1) throw new Error(`${op}: empty kernel (${shapes})`);
+  if ((oph >= sh && oph >= dh) || (opw >= sw && opw >= dw)) {
+    throw new Error(`${op}: outputPadding ${oph}x${opw} must be smaller than stride ${sh}x${sw} or dilation ${dh}x${dw}`);
+  }
+  const Cout = cog * G;
+  checkBias(op, bias, Cout, x, weight);
+  const Ho = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+  const Wo = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: padding ${ph}x${pw} leaves an empty output ${Ho}x${Wo} (${shapes})`);
+  // The conv whose backward-data this is: conv input = our output, conv output = our input.
+  const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
+  const out = corrT(x, weight, bias, g);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(op, inputs, out, (dy) => {
+    const gx = x.requiresGrad ? corr(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgrad(x, dy, g) : null;
+    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}

@@ -1,0 +1,92 @@
+// Direct conv2d forward (cross-correlation, PyTorch semantics), register-blocked, no shared memory.
+// Each invocation computes CB output channels x PX output pixels along W of one output row:
+// out[n, g*cog + CB*b + c, oh, ow0 + j*sw], accumulating in registers (the constant-bound loops
+// below are unrolled by the compiler, so the arrays live in registers).
+// The channel block b comes from workgroup_id.y, so every weight load is uniform across the
+// workgroup (lavapipe then loads it once instead of once per lane); pixels (n, oh, ow block) run
+// along x (folded into z past 65,535 workgroups).
+// Weight packed by conv_pack.wgsl as wt[g][kk][ci][cogPad/4] (vec4 over output channels, cogPad a
+// multiple of CB). Defines: HAS_BIAS, PX (pixels per invocation), CB (output channels, 4/8/16).
+struct U {
+  total: u32, wBlocks: u32, Hout: u32, cbPerGroup: u32,
+  vecs: u32, cig: u32, cog: u32, Cin: u32,
+  H: u32, W: u32, Wout: u32, Cout: u32,
+  kh: u32, kw: u32, sh: i32, sw: i32,
+  ph: i32, pw: i32, dh: i32, dw: i32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+
+const PX = ${PX}u;
+const CB = ${CB}u;
+const CV = CB / 4u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + wid.z * nwg.x * 64u;
+  if (i >= u.total) { return; }
+  let pb = i % u.wBlocks;
+  var t = i / u.wBlocks;
+  let oh = t % u.Hout;
+  let n = t / u.Hout;
+  let g = wid.y / u.cbPerGroup;
+  let b = wid.y % u.cbPerGroup;
+  let ow0 = pb * PX;
+  let K = u.kh * u.kw;
+  let HW = u.H * u.W;
+  let xn = (n * u.Cin + g * u.cig) * HW;
+  var acc: array<vec4<f32>, PX * CV>;
+  for (var k = 0u; k < PX * CV; k++) { acc[k] = vec4<f32>(0.0); }
+  var idx: array<u32, PX>;
+  var msk: array<f32, PX>;
+  var xv: array<f32, PX>;
+  var wv: array<vec4<f32>, CV>;
+  let iwb = i32(ow0) * u.sw - u.pw;
+  for (var ky = 0u; ky < u.kh; ky++) {
+    let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
+    if (ih < 0 || ih >= i32(u.H)) { continue; }
+    let xrow = xn + u32(ih) * u.W;
+    for (var kx = 0u; kx < u.kw; kx++) {
+      let iw = iwb + i32(kx) * u.dw;
+      for (var j = 0u; j < PX; j++) {
+        let c = iw + i32(j) * u.sw;
+        let ok = c >= 0 && c < i32(u.W);
+        idx[j] = xrow + u32(select(0, c, ok));
+        msk[j] = select(0.0, 1.0, ok);
+      }
+      var wi = ((g * K + ky * u.kw + kx) * u.cig) * u.vecs + b * CV;
+      var xo = 0u;
+      for (var ci = 0u; ci < u.cig; ci++) {
+        for (var v = 0u; v < CV; v++) { wv[v] = wt[wi + v]; }
+        for (var j = 0u; j < PX; j++) { xv[j] = x[idx[j] + xo] * msk[j]; }
+        for (var j = 0u; j < PX; j++) {
+          for (var v = 0u; v < CV; v++) { acc[j * CV + v] += xv[j] * wv[v]; }
+        }
+        wi += u.vecs;
+        xo += HW;
+      }
+    }
+  }
+  let HWo = u.Hout * u.Wout;
+  let rem = u.Wout - ow0;
+  for (var v = 0u; v < CV; v++) {
+    for (var c = 0u; c < 4u; c++) {
+      let cg = b * CB + v * 4u + c;
+      if (cg < u.cog) {
+        let co = g * u.cog + cg;
+#if ${HAS_BIAS}
+        let bv = bias[co];
+#else
+        let bv = 0.0;
+#endif
+        let o = (n * u.Cout + co) * HWo + oh * u.Wout + ow0;
+        for (var j = 0u; j < PX; j++) {
+          if (j < rem) { out[o + j] = acc[j * CV + v][c] + bv; }
+        }
+      }
+    }
+  }
+}

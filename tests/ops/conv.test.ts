@@ -1,0 +1,199 @@
+import { describe, it, expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { testOp } from '../helpers/op.js';
+import * as L from '../../src/runtime/index.js';
+import type { Shape } from '../../src/runtime/index.js';
+
+// Tolerances. Forward: each output is a dot product of Cin/groups*kh*kw <= ~200 float32 terms of
+// N(0,1) inputs, summed in a different order than the reference: atol 1e-4, rtol 1e-4.
+// Gradients: the weight gradient sums N*Ho*Wo (up to ~500) products and is split into partial
+// sums, and the data gradient sums Cout/groups*kh*kw terms: atol 1e-3, rtol 1e-3.
+const tol = { atol: 1e-4, rtol: 1e-4, gradAtol: 1e-3, gradRtol: 1e-3 };
+
+type P2 = [number, number];
+interface Cfg { stride?: number | P2; padding?: number | P2; dilation?: number | P2; groups?: number; outputPadding?: number | P2 }
+const two = (v: number | P2 | undefined, d: number): P2 => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
+
+// ---- tfjs references (NCHW <-> NHWC) -----------------------------------------------------------
+
+function tfConv(o: Cfg) {
+  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1);
+  return (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) => {
+    const y = tf.conv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, [sh, sw],
+      [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', [dh, dw]);
+    return tf.transpose(b ? tf.add(y, b) : y, [0, 3, 1, 2]);
+  };
+}
+
+function tfDepthwise(o: Cfg) {
+  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1);
+  return (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) => {
+    const y = tf.depthwiseConv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 0, 1]) as tf.Tensor4D, [sh, sw],
+      [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', [dh, dw]);
+    return tf.transpose(b ? tf.add(y, b) : y, [0, 3, 1, 2]);
+  };
+}
+
+// ---- float64 references (gradients by finite differences; conv is linear in each input, so
+// central differences are exact up to float64 rounding) ---------------------------------------------
+
+function conv64(o: Cfg) {
+  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1), G = o.groups ?? 1;
+  return (xs: Float64Array[], shapes: Shape[]): Float64Array => {
+    const [x, w, b] = xs as [Float64Array, Float64Array, Float64Array | undefined];
+    const [N, Ci, H, W] = shapes[0]!, [Co, cig, kh, kw] = shapes[1]!;
+    const Ho = Math.floor((H! + 2 * ph - dh * (kh! - 1) - 1) / sh) + 1, Wo = Math.floor((W! + 2 * pw - dw * (kw! - 1) - 1) / sw) + 1;
+    const cog = Co! / G;
+    const y = new Float64Array(N! * Co! * Ho * Wo);
+    for (let n = 0; n < N!; n++) for (let co = 0; co < Co!; co++) {
+      const g = Math.floor(co / cog);
+      for (let oh = 0; oh < Ho; oh++) for (let ow = 0; ow < Wo; ow++) {
+        let s = b ? b[co]! : 0;
+        for (let ci = 0; ci < cig!; ci++) for (let ky = 0; ky < kh!; ky++) for (let kx = 0; kx < kw!; kx++) {
+          const ih = oh * sh - ph + ky * dh, iw = ow * sw - pw + kx * dw;
+          if (ih < 0 || ih >= H! || iw < 0 || iw >= W!) continue;
+          s += x[((n * Ci! + g * cig! + ci) * H! + ih) * W! + iw]! * w[((co * cig! + ci) * kh! + ky) * kw! + kx]!;
+        }
+        y[((n * Co! + co) * Ho + oh) * Wo + ow] = s;
+      }
+    }
+    return y;
+  };
+}
+
+function convT64(o: Cfg) {
+  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1), G = o.groups ?? 1;
+  const [oph, opw] = two(o.outputPadding, 0);
+  return (xs: Float64Array[], shapes: Shape[]): Float64Array => {
+    const [x, w, b] = xs as [Float64Array, Float64Array, Float64Array | undefined];
+    const [N, Ci, H, W] = shapes[0]!, [, cog, kh, kw] = shapes[1]!;
+    const Ho = (H! - 1) * sh - 2 * ph + dh * (kh! - 1) + oph + 1, Wo = (W! - 1) * sw - 2 * pw + dw * (kw! - 1) + opw + 1;
+    const Co = cog! * G, cig = Ci! / G;
+    const y = new Float64Array(N! * Co * Ho * Wo);
+    for (let n = 0; n < N!; n++) for (let co = 0; co < Co; co++) for (let i = 0; i < Ho * Wo; i++) y[(n * Co + co) * Ho * Wo + i] = b ? b[co]! : 0;
+    for (let n = 0; n < N!; n++) for (let ci = 0; ci < Ci!; ci++) {
+      const g = Math.floor(ci / cig);
+      for (let ih = 0; ih < H!; ih++) for (let iw = 0; iw < W!; iw++) {
+        const v = x[((n * Ci! + ci) * H! + ih) * W! + iw]!;
+        for (let c = 0; c < cog!; c++) for (let ky = 0; ky < kh!; ky++) for (let kx = 0; kx < kw!; kx++) {
+          const oh = ih * sh - ph + ky * dh, ow = iw * sw - pw + kx * dw;
+          if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+          y[((n * Co + g * cog! + c) * Ho + oh) * Wo + ow] += v * w[((ci * cog! + c) * kh! + ky) * kw! + kx]!;
+        }
+      }
+    }
+    return y;
+  };
+}
+
+const ours = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.conv2d(x, w, b ?? null, o);
+const oursT = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.convTranspose2d(x, w, b ?? null, o);
+
+// [label, x shape, weight shape, options, with bias]
+type Case = [string, number[], number[], Cfg, boolean];
+
+describe('conv2d vs tfjs (groups = 1)', () => {
+  const cases: Case[] = [
+    ['3x3 s1 p1 odd 7x9', [2, 3, 7, 9], [5, 3, 3, 3], { padding: 1 }, true],
+    ['3x3 s2 p1 odd 8x7', [1, 4, 8, 7], [6, 4, 3, 3], { stride: 2, padding: 1 }, true],
+    ['3x3 s1 p1 batch 7', [7, 2, 5, 5], [4, 2, 3, 3], { padding: 1 }, false],
+    ['3x3 wide rows 5x19 (several pixel blocks)', [1, 5, 5, 19], [8, 5, 3, 3], { padding: 1 }, true],
+    ['1x1 kernel batch 7', [7, 5, 5, 5], [9, 5, 1, 1], {}, false],
+    ['1x1 image, 3x3 p1', [1, 3, 1, 1], [2, 3, 3, 3], { padding: 1 }, true],
+    ['1x1 image, 1x1 kernel', [1, 1, 1, 1], [1, 1, 1, 1], {}, true],
+    ['EdgeNeXt stem 4x4 s4, 3 -> 24', [2, 3, 16, 16], [24, 3, 4, 4], { stride: 4 }, true],
+    ['2x2 s2 downsample', [2, 8, 6, 6], [12, 8, 2, 2], { stride: 2 }, true],
+    ['rectangular kernel / stride / padding', [2, 3, 9, 8], [4, 3, 3, 2], { stride: [2, 1], padding: [1, 0] }, true],
+    ['no padding, stride 3 (unused border)', [1, 2, 8, 8], [3, 2, 3, 3], { stride: 3 }, true],
+  ];
+  for (const [label, xs, ws, o, b] of cases) {
+    it(label, () => testOp({ name: `conv2d ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol }));
+  }
+});
+
+describe('depthwise conv2d vs tfjs', () => {
+  for (const k of [3, 5, 7, 9]) {
+    it(`k=${k} same padding, odd 9x11`, () =>
+      testOp({ name: `depthwise k${k}`, shapes: [[2, 6, 9, 11], [6, 1, k, k], [6]], ours: ours({ padding: k >> 1, groups: 6 }), ref: tfDepthwise({ padding: k >> 1 }), ...tol }));
+  }
+  it('EdgeFace-like 7x7 on 14x14, batch 1', () =>
+    testOp({ name: 'depthwise 7x7 14x14', shapes: [[1, 8, 14, 14], [8, 1, 7, 7], [8]], ours: ours({ padding: 3, groups: 8 }), ref: tfDepthwise({ padding: 3 }), ...tol }));
+  it('3x3 stride 2 p1, batch 7', () =>
+    testOp({ name: 'depthwise s2', shapes: [[7, 4, 7, 7], [4, 1, 3, 3]], ours: ours({ stride: 2, padding: 1, groups: 4 }), ref: tfDepthwise({ stride: 2, padding: 1 }), ...tol }));
+  it('1x1 image, 3x3 p1', () =>
+    testOp({ name: 'depthwise 1x1 image', shapes: [[1, 3, 1, 1], [3, 1, 3, 3], [3]], ours: ours({ padding: 1, groups: 3 }), ref: tfDepthwise({ padding: 1 }), ...tol }));
+  it('odd height 5 (row pairs), no padding', () =>
+    testOp({ name: 'depthwise 5x6 valid', shapes: [[2, 3, 7, 6], [3, 1, 3, 3]], ours: ours({ groups: 3 }), ref: tfDepthwise({}), ...tol }));
+});
+
+describe('conv2d vs float64 reference (groups, dilation)', () => {
+  const cases: Case[] = [
+    ['groups 3 (Cin 6 -> 9)', [2, 6, 5, 7], [9, 2, 3, 3], { padding: 1, groups: 3 }, true],
+    ['groups 2 stride 2', [1, 4, 7, 7], [6, 2, 3, 3], { stride: 2, padding: 1, groups: 2 }, true],
+    ['dilation 2', [2, 3, 7, 9], [4, 3, 3, 3], { padding: 2, dilation: 2 }, true],
+    ['dilation 2 with groups 2', [1, 4, 7, 8], [4, 2, 3, 3], { padding: 1, dilation: 2, groups: 2 }, false],
+    ['depthwise dilation 2', [2, 4, 7, 7], [4, 1, 3, 3], { padding: 2, dilation: 2, groups: 4 }, true],
+    ['depthwise dilation 2 stride 2', [1, 3, 9, 8], [3, 1, 3, 3], { stride: 2, padding: 2, dilation: 2, groups: 3 }, false],
+    ['channel multiplier (groups = Cin = 3, Cout 6)', [2, 3, 5, 5], [6, 1, 3, 3], { padding: 1, groups: 3 }, true],
+    ['groups 3, 5 output channels per group', [1, 3, 4, 4], [15, 1, 3, 3], { groups: 3 }, false],
+  ];
+  for (const [label, xs, ws, o, b] of cases) {
+    it(label, () => testOp({ name: `conv2d ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref64: conv64(o), ...tol }));
+  }
+  it('float64 reference agrees with tfjs (sanity)', () =>
+    testOp({ name: 'conv64 sanity', shapes: [[1, 3, 5, 6], [4, 3, 3, 3], [4]], ours: ours({ stride: 2, padding: 1 }), ref64: conv64({ stride: 2, padding: 1 }), atol: 1e-4, rtol: 1e-4 }));
+});
+
+describe('convTranspose2d vs float64 reference', () => {
+  const cases: Case[] = [
+    ['3x3 s1 p1', [2, 3, 5, 6], [3, 4, 3, 3], { padding: 1 }, true],
+    ['3x3 s2 p1 op1 (2x upsample)', [1, 4, 4, 5], [4, 3, 3, 3], { stride: 2, padding: 1, outputPadding: 1 }, true],
+    ['4x4 s2 p1', [2, 2, 3, 3], [2, 5, 4, 4], { stride: 2, padding: 1 }, false],
+    ['2x2 s2', [7, 3, 2, 3], [3, 2, 2, 2], { stride: 2 }, true],
+    ['1x1 input', [1, 2, 1, 1], [2, 3, 3, 3], {}, true],
+    ['groups 2', [1, 4, 4, 4], [4, 3, 3, 3], { stride: 2, padding: 1, groups: 2 }, true],
+    ['dilation 2', [1, 2, 4, 5], [2, 3, 3, 3], { padding: 1, dilation: 2 }, false],
+    ['depthwise (groups = C)', [2, 3, 5, 5], [3, 1, 3, 3], { stride: 2, padding: 1, groups: 3 }, true],
+    ['stride 3, rectangular', [1, 2, 3, 4], [2, 2, 2, 3], { stride: [3, 2], padding: [0, 1], outputPadding: [2, 1] }, true],
+  ];
+  for (const [label, xs, ws, o, b] of cases) {
+    it(label, () => testOp({ name: `convTranspose2d ${label}`, shapes: b ? [xs, ws, [ws[1]! * (o.groups ?? 1)]] : [xs, ws], ours: oursT(o), ref64: convT64(o), ...tol }));
+  }
+  it('matches tfjs conv2dTranspose (groups 1, sanity)', () =>
+    testOp({
+      name: 'convT vs tfjs', shapes: [[1, 3, 4, 4], [3, 2, 3, 3]], ours: oursT({ stride: 2 }), atol: 1e-4, rtol: 1e-4,
+      ref: (x, w) => {
+        // tfjs filter [kh, kw, outC, inC]; 'valid' output size (H-1)*s + k.
+        const y = tf.conv2dTranspose(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, [1, 9, 9, 2], 2, 'valid');
+        return tf.transpose(y, [0, 3, 1, 2]);
+      },
+    }));
+});
+
+describe('conv2d splits long weight-gradient reductions', () => {
+  it('batch 7, 16x16, few weights (many splits)', () =>
+    testOp({ name: 'conv2d long reduction', shapes: [[7, 2, 16, 16], [3, 2, 3, 3], [3]], ours: ours({ padding: 1 }), ref: tfConv({ padding: 1 }), ...tol }));
+});
+
+describe('conv bad inputs', () => {
+  const z = (s: number[]) => L.zeros(s);
+  it('channel mismatch', () => expect(() => L.conv2d(z([1, 4, 5, 5]), z([2, 3, 3, 3]), null)).toThrow(/conv2d.*channel mismatch.*\[1, 4, 5, 5\].*\[2, 3, 3, 3\]/));
+  it('Cin not divisible by groups', () => expect(() => L.conv2d(z([1, 5, 5, 5]), z([4, 2, 3, 3]), null, { groups: 2 })).toThrow(/conv2d.*5.*not divisible by groups 2/));
+  it('Cout not divisible by groups', () => expect(() => L.conv2d(z([1, 4, 5, 5]), z([3, 2, 3, 3]), null, { groups: 2 })).toThrow(/conv2d.*output channels 3.*not divisible/));
+  it('kernel larger than the padded input', () => expect(() => L.conv2d(z([1, 1, 2, 2]), z([1, 1, 5, 5]), null, { padding: 1 })).toThrow(/conv2d.*larger than the padded input.*empty output/));
+  it('bias of the wrong size', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), z([3]))).toThrow(/conv2d.*bias \[3\] must be \[4\]/));
+  it('x of rank 3', () => expect(() => L.conv2d(z([3, 5, 5]), z([4, 3, 3, 3]), null)).toThrow(/conv2d.*x must have rank 4.*\[3, 5, 5\]/));
+  it('weight of rank 2', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3]), null)).toThrow(/conv2d.*weight must have rank 4/));
+  it('stride 0', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), null, { stride: 0 })).toThrow(/conv2d.*stride/));
+  it('negative padding', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), null, { padding: -1 })).toThrow(/conv2d.*padding/));
+  it('string padding is not accepted', () =>
+    expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), null, { padding: 'same' as unknown as number })).toThrow(/conv2d.*padding/));
+  it('unknown option', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), null, { outputPadding: 1 } as never)).toThrow(/conv2d.*unknown option "outputPadding"/));
+  it('groups 0', () => expect(() => L.conv2d(z([1, 3, 5, 5]), z([4, 3, 3, 3]), null, { groups: 0 })).toThrow(/conv2d.*groups/));
+  it('convTranspose2d channel mismatch', () => expect(() => L.convTranspose2d(z([1, 4, 5, 5]), z([3, 2, 3, 3]), null)).toThrow(/convTranspose2d.*channel mismatch/));
+  it('convTranspose2d outputPadding too large', () =>
+    expect(() => L.convTranspose2d(z([1, 2, 5, 5]), z([2, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(/convTranspose2d.*outputPadding/));
+  it('convTranspose2d bias of the wrong size', () => expect(() => L.convTranspose2d(z([1, 2, 5, 5]), z([2, 3, 3, 3]), z([2]))).toThrow(/convTranspose2d.*bias \[2\] must be \[3\]/));
+  it('convTranspose2d empty output', () => expect(() => L.convTranspose2d(z([1, 1, 1, 1]), z([1, 1, 1, 1]), null, { padding: 1 })).toThrow(/convTranspose2d.*empty output/));
+  it('convTranspose2d x of rank 5', () => expect(() => L.convTranspose2d(z([1, 1, 1, 1, 1]), z([1, 1, 1, 1]), null)).toThrow(/convTranspose2d.*rank 4/));
+});
