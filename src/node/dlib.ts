@@ -1,0 +1,35 @@
+// Node helper: dlib's face descriptor ResNet with the weights shipped by npm @vladmandic/face-api.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DlibResNet, loadFaceApiWeights } from '../nn/dlib-resnet.js';
+import { loadTfjsWeightsFromDir } from './files.js';
+
+/** node_modules/@vladmandic/face-api/model, resolved from this package. */
+export function faceApiModelDir(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('@vladmandic/face-api/package.json');
+  } catch (e) {
+    throw new Error('loadDlibFromFaceApi: @vladmandic/face-api is not installed (npm i -D @vladmandic/face-api@1.7.15), or pass the model folder', { cause: e });
+  }
+  return join(dirname(pkg), 'model');
+}
+
+/**
+ * Builds a DlibResNet (eval mode) and fills it from face_recognition_model-weights_manifest.json +
+ * its shards in `dir` (default: face-api's model folder). `fuse` folds the scale layers into the
+ * convs for faster inference (default true).
+ */
+export async function loadDlibFromFaceApi(dir?: string, opts: { fuse?: boolean } = {}): Promise<DlibResNet> {
+  const weights = await loadTfjsWeightsFromDir(dir ?? faceApiModelDir(), 'face_recognition_model-weights_manifest.json');
+  const model = new DlibResNet().eval();
+  try {
+    loadFaceApiWeights(model, weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  if (opts.fuse ?? true) model.fuse();
+  return model;
+}
