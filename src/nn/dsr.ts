@@ -18,9 +18,10 @@
 // there is one rule for both fits: k = round(log2(112 / S)), the power of two that brings S closest
 // to 112 on a log scale. S = 16 -> x8 (k = 3), 24 -> x4 (k = 2), 32 -> x4 (k = 2). (The "smallest
 // power of two with S*2^k >= 112" rule would give 24 -> x8 -> 192: a third conv C->4C stage at
-// 96x96 costs as much as the whole 16-block body at 24x24 (4.2 G MACs each for C = 112), only to
-// be thrown away by a 192 -> 112 downscale; x4 -> 96 and a mild 96 -> 112 bicubic upscale of the
-// 3-channel output costs almost nothing. For 16 and 32 both rules agree.)
+// 96x96 costs 4.2 G MACs for C = 112, twice the whole 16-block body at 24x24 (2.1 G), 2.2x the
+// network in all (7.7 vs 3.5 G MACs), only for a 192 -> 112 downscale to throw most of it away;
+// x4 -> 96 and a mild 96 -> 112 bicubic upscale of the 3-channel output costs almost nothing.
+// For 16 and 32 both rules agree.)
 //
 // fit (how 112 is reached):
 //  - 'resize-output' (DEFAULT): the network runs on the probe as given, produces S*2^k (128 for 16
