@@ -1,2 +1,228 @@
-// Placeholder: filled in by the op family's author (see docs/kernels.md).
-export {};
+// Matrix products: matmul (2-D and batched 3-D with batch broadcasting, transposed operands read in
+// place) and linear (PyTorch nn.Linear: x · Wᵀ + b). Forward and backward side by side.
+// Kernel: shaders/matmul.wgsl (register-blocked by default; shared-memory tiled variant by define).
+import { Tensor, empty, fmtShape } from '../tensor.js';
+import { getEngine, grid1d, u32 } from '../engine.js';
+import { record } from '../autograd.js';
+import { sumTo } from './reduce.js';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Kernel variant and register-block shape (the autotuner of a later issue sets these per adapter). */
+export interface MatmulTuning {
+  /** Shared-memory tiled variant (32x32 tiles, 64 invocations) instead of the register-blocked default. */
+  tiled: boolean;
+  /** Register-blocked variant: rows per invocation (4, 8 or 16). */
+  tm: number;
+  /** Register-blocked variant: vec4 columns per invocation (1, 2, 4 or 8). */
+  tnv: number;
+  /** Block used instead of (tm, tnv) when B is read transposed (its per-k reads are scalar there). */
+  transB: { tm: number; tnv: number };
+  /** Register-blocked variant: K in chunks of 4 with vec4 loads along K (fewer, wider loads; for real
+   *  GPUs). Off: one k at a time, fewer live registers (much faster on lavapipe). */
+  kvec: boolean;
+  /** Largest workgroup shape (wgx along N); shrunk for small N / M, keeping wgx * wgy invocations. */
+  wgx: number;
+  wgy: number;
+}
+
+// Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB).
+export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4 };
+
+function checkTuning(t: MatmulTuning): void {
+  for (const [what, tm, tnv] of [['', t.tm, t.tnv], ['transB.', t.transB.tm, t.transB.tnv]] as const) {
+    if (![4, 8, 16].includes(tm)) throw new Error(`matmul: tuning.${what}tm must be 4, 8 or 16, got ${tm}`);
+    if (![1, 2, 4, 8].includes(tnv)) throw new Error(`matmul: tuning.${what}tnv must be 1, 2, 4 or 8, got ${tnv}`);
+  }
+  for (const [k, v] of [['wgx', t.wgx], ['wgy', t.wgy]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 256 || (v & (v - 1)) !== 0) throw new Error(`matmul: tuning.${k} must be a power of 2 in 1..256, got ${v}`);
+  }
+  if (t.wgx * t.wgy > 256) throw new Error(`matmul: tuning workgroup ${t.wgx}x${t.wgy} exceeds 256 invocations`);
+}
+
+const MAX_BATCH_PER_DISPATCH = 65535;
+
+interface Dims {
+  batch: number;
+  M: number;
+  K: number;
+  N: number;
+  /** Element batch strides of A and B (0 when that side is broadcast). */
+  sA: number;
+  sB: number;
+  outShape: number[];
+}
+
+function describe(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean): Dims {
+  const ra = a.rank, rb = b.rank;
+  if (ra < 2 || ra > 3 || rb < 2 || rb > 3) {
+    throw new Error(`${op}: operands must be 2-D or 3-D, got a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)}`);
+  }
+  const ba = ra === 3 ? a.shape[0]! : 1;
+  const bb = rb === 3 ? b.shape[0]! : 1;
+  const [a0, a1] = a.shape.slice(-2) as [number, number];
+  const [b0, b1] = b.shape.slice(-2) as [number, number];
+  const M = transA ? a1 : a0, Ka = transA ? a0 : a1;
+  const Kb = transB ? b1 : b0, N = transB ? b0 : b1;
+  const what = `a ${fmtShape(a.shape)}${transA ? ' (transA)' : ''} and b ${fmtShape(b.shape)}${transB ? ' (transB)' : ''}`;
+  if (Ka !== Kb) throw new Error(`${op}: inner dimensions differ (${Ka} vs ${Kb}) for ${what}`);
+  if (ba !== bb && ba !== 1 && bb !== 1) throw new Error(`${op}: batch dimensions ${ba} and ${bb} do not broadcast for ${what}`);
+  const batch = Math.max(ba, bb);
+  const outShape = ra === 2 && rb === 2 ? [M, N] : [batch, M, N];
+  return { batch, M, K: Ka, N, sA: ba === 1 ? 0 : M * Ka, sB: bb === 1 ? 0 : Ka * N, outShape };
+}
+
+/**
+ * Block and workgroup shape for one problem: the tuned ones, shrunk for small N / M so that the 8-lane
+ * SIMD groups of lavapipe stay busy. Few distinct shapes (each is a pipeline compile, seconds on lavapipe).
+ */
+function blockFor(t: MatmulTuning, M: number, N: number, transB: boolean) {
+  const base = transB ? t.transB : t;
+  const tnv = N <= 4 ? 1 : base.tnv;
+  const tm = M <= 4 ? 4 : base.tm;
+  const threads = t.wgx * t.wgy;
+  const colBlocks = Math.ceil(N / (4 * tnv));
+  const wgx = Math.min(t.wgx, colBlocks <= 1 ? 1 : colBlocks <= 4 ? 4 : t.wgx);
+  return { tm, tnv, wgx, wgy: threads / wgx };
+}
+
+/** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd. */
+function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims): Tensor {
+  const { M, K, N } = d;
+  let { batch, sA } = d;
+  // A batched, non-transposed A against a shared B: one [batch * M, K] x [K, N] product.
+  let Mk = M;
+  if (batch > 1 && d.sB === 0 && !transA) {
+    Mk = batch * M;
+    batch = 1;
+    sA = 0;
+  }
+  const out = empty(d.outShape);
+  if (out.size === 0) return out;
+  const t = matmulTuning;
+  checkTuning(t);
+  const blk = blockFor(t, Mk, N, transB);
+  const tileM = t.tiled ? 32 : blk.tm * blk.wgy;
+  const tileN = t.tiled ? 32 : 4 * blk.tnv * blk.wgx;
+  const tilesN = Math.ceil(N / tileN);
+  const tiles = tilesN * Math.ceil(Mk / tileM);
+  const K0 = K === 0;
+  // vec4 reads only where every vec4 the kernel reads is aligned (see shaders/matmul.wgsl).
+  // Bound as vec4 only where a vec4 read is used: along M / N in the per-k reads, along K with kvec.
+  const reg = !t.tiled;
+  const vecA = reg && !K0 && (transA ? Mk % 4 === 0 : t.kvec && K % 4 === 0);
+  const vecB = reg && !K0 && (transB ? t.kvec && K % 4 === 0 : N % 4 === 0);
+  const defines = {
+    TRANS_A: transA,
+    TRANS_B: transB,
+    VEC_A: vecA,
+    VEC_B: vecB,
+    VEC_OUT: N % 4 === 0,
+    A_VEC_M: transA && vecA,
+    B_VEC_N: !transB && vecB,
+    HAS_BIAS: bias !== null,
+    TILED: t.tiled,
+    TM: blk.tm,
+    TNV: blk.tnv,
+    WGX: blk.wgx,
+    WGY: blk.wgy,
+    // Chunks of 4 k (tuning.kvec): both operands read 4 k at a time, vec4 along K where possible.
+    KVEC: t.kvec,
+  };
+  const inputs = bias ? [a, b, bias] : [a, b];
+  const wg = grid1d(tiles, 1, getEngine().maxWorkgroups);
+  for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
+    const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
+    getEngine().run({
+      name: op, shader: 'matmul', defines, inputs, outputs: [out],
+      uniforms: [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0)],
+      workgroups: [wg[0], wg[1], nb],
+    });
+  }
+  return out;
+}
+
+function matmulNoGrad(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return matmulKernel('matmul', a, b, transA, transB, null, describe('matmul', a, b, transA, transB));
+}
+
+function checkOpts(op: string, opts: object, allowed: readonly string[]): void {
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new Error(`${op}: unknown option "${k}" (supported: ${allowed.join(', ')})`);
+  }
+}
+
+/**
+ * op(a) · op(b), op = transpose where transA / transB (read in place, never materialised).
+ * a [M, K] or [B, M, K] (transA: [K, M] / [B, K, M]); b [K, N] or [B, K, N] (transB: [N, K] / [B, N, K]).
+ * Batches broadcast when one side has batch 1 or is 2-D. Out: [M, N] for two 2-D operands, else [B, M, N].
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  a.check('matmul', 'a');
+  b.check('matmul', 'b');
+  checkOpts('matmul', opts, ['transA', 'transB']);
+  const transA = !!opts.transA, transB = !!opts.transB;
+  for (const [k, v] of [['transA', opts.transA], ['transB', opts.transB]] as const) {
+    if (v !== undefined && typeof v !== 'boolean') throw new Error(`matmul: option ${k} must be a boolean, got ${String(v)}`);
+  }
+  const d = describe('matmul', a, b, transA, transB);
+  const out = matmulKernel('matmul', a, b, transA, transB, null, d);
+  return record('matmul', [a, b], out, (g) => [
+    a.requiresGrad ? sumTo(gradA(b, g, transA, transB), a.shape) : null,
+    b.requiresGrad ? sumTo(gradB(a, b, g, transA, transB, d), b.shape) : null,
+  ]);
+}
+
+// With C = op(A) op(B): d op(A) = g op(B)ᵀ and d op(B) = op(A)ᵀ g; a transposed operand takes the
+// transpose of that, again expressed with the flags.
+function gradA(b: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor {
+  if (!transA) return matmulNoGrad(g, b, false, !transB); // g op(B)ᵀ
+  return matmulNoGrad(b, g, transB, true); // (g op(B)ᵀ)ᵀ = op(B) gᵀ
+}
+
+function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean, d: Dims): Tensor {
+  // B shared across a batched, non-transposed A: Σ_b A_bᵀ g_b = A_flatᵀ g_flat, one product, no sum.
+  if (d.sB === 0 && d.batch > 1 && !transA) {
+    const A2 = a.viewAs([d.batch * d.M, d.K]);
+    const g2 = g.viewAs([d.batch * d.M, d.N]);
+    return (transB ? matmulNoGrad(g2, A2, true, false) : matmulNoGrad(A2, g2, true, false)).viewAs(b.shape);
+  }
+  if (!transB) return matmulNoGrad(a, g, !transA, false);
+  return matmulNoGrad(g, a, true, transA);
+}
+
+/**
+ * PyTorch nn.Linear: x [..., in], weight [out, in], bias [out] → [..., out] = x · weightᵀ + bias
+ * (bias added inside the kernel).
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  x.check('linear', 'x');
+  weight.check('linear', 'weight');
+  if (bias) bias.check('linear', 'bias');
+  const shapes = `x ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}${bias ? `, bias ${fmtShape(bias.shape)}` : ''}`;
+  if (x.rank < 1) throw new Error(`linear: x must have at least 1 dimension (${shapes})`);
+  if (weight.rank !== 2) throw new Error(`linear: weight must be 2-D [out, in] (${shapes})`);
+  const [outF, inF] = weight.shape as [number, number];
+  if (x.shape[x.rank - 1] !== inF) throw new Error(`linear: x's last dimension ${x.shape[x.rank - 1]} does not match weight's in-features ${inF} (${shapes})`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) throw new Error(`linear: bias must be [${outF}] (${shapes})`);
+  const rows = x.size / inF || x.shape.slice(0, -1).reduce((p, q) => p * q, 1);
+  const x2 = x.viewAs([rows, inF]);
+  const d = describe('linear', x2, weight, false, true);
+  const out2 = matmulKernel('linear', x2, weight, false, true, bias ?? null, d);
+  const out = out2.viewAs([...x.shape.slice(0, -1), outF]);
+  out2.dispose();
+  x2.dispose();
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record('linear', inputs, out, (g) => {
+    const g2 = g.viewAs([rows, outF]);
+    const xf = x.viewAs([rows, inF]);
+    return [
+      x.requiresGrad ? matmulNoGrad(g2, weight, false, false).viewAs(x.shape) : null,
+      weight.requiresGrad ? matmulNoGrad(g2, xf, true, false) : null,
+      ...(bias ? [bias.requiresGrad ? sumTo(g2, [outF]) : null] : []),
+    ];
+  });
+}

@@ -1,0 +1,309 @@
+// out[b] = op(A[b]) · op(B[b]) (+ bias), op = transpose when TRANS_A / TRANS_B.
+// Stored layouts: A is [M, K] ([K, M] when TRANS_A), B is [K, N] ([N, K] when TRANS_B), out [M, N];
+// batch b at element offsets b * sA, b * sB (0 on a broadcast side), b * M * N.
+//
+// Defines:
+//   TRANS_A, TRANS_B  read the operand transposed (no materialised transpose).
+//   VEC_A, VEC_B, VEC_OUT  bind the operand as array<vec4<f32>> (the op sets them only where every
+//                     vec4 it reads is aligned: A along K (along M when TRANS_A) has a multiple of 4
+//                     elements, same for B along N (K when TRANS_B), out along N).
+//   HAS_BIAS          out += bias[n] (bias [N]; bound as input 2).
+//   TILED             shared-memory tiled variant (for real GPUs; slow on lavapipe). Else the default
+//                     register-blocked variant: each invocation computes TM rows x (4 * TNV) columns with
+//                     no shared memory and no barriers.
+// lavapipe (Mesa 25.0) note: every storage-buffer read becomes a per-lane scalar fetch loop with a bounds
+// check per component (no gathers, no uniform fast path inside loops), a vec4 read costing less than four
+// scalar reads; so the fastest shape reads the fewest values per multiply-add while keeping the live set
+// small: one k per step, 8 x 16 blocks, vec4 along N (see bench/probe-matmul.ts).
+//   TM, TNV, WGX, WGY register block and workgroup shape (WGX * WGY invocations, WGX along N).
+//   KVEC              K in chunks of 4 with vec4 reads along K (else one k at a time: fastest on lavapipe).
+//   A_VEC_M, B_VEC_N  per-k reads of transposed A / plain B as vec4 (along M / N).
+// Grid: (tiles folded into x, y; batch in z). A tile is WGY * TM rows x WGX * 4 * TNV columns (TILED:
+// 32 x 32); tile t of a batch is (t % tilesN, t / tilesN).
+#include "common.wgsl"
+struct U {
+  M: u32, N: u32, K: u32, tilesN: u32,
+  tiles: u32, sA: u32, sB: u32, batch0: u32,
+}
+
+#if ${VEC_A}
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+fn a_scalar(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
+#else
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+fn a_scalar(i: u32) -> f32 { return A[i]; }
+#endif
+#if ${VEC_B}
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+fn b_scalar(i: u32) -> f32 { return B[i / 4u][i % 4u]; }
+#else
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+fn b_scalar(i: u32) -> f32 { return B[i]; }
+#endif
+#if ${HAS_BIAS}
+#if ${VEC_OUT}
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+#else
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#endif
+@group(0) @binding(4) var<uniform> u: U;
+#else
+#if ${VEC_OUT}
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+#else
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#endif
+@group(0) @binding(3) var<uniform> u: U;
+#endif
+
+// op(A)[m, k] and op(B)[k, n] as scalars (any alignment; indices must be in range).
+fn a_at(off: u32, m: u32, k: u32) -> f32 {
+#if ${TRANS_A}
+  return a_scalar(off + k * u.M + m);
+#else
+  return a_scalar(off + m * u.K + k);
+#endif
+}
+fn b_at(off: u32, k: u32, n: u32) -> f32 {
+#if ${TRANS_B}
+  return b_scalar(off + n * u.K + k);
+#else
+  return b_scalar(off + k * u.N + n);
+#endif
+}
+
+// Bias for columns n..n+3 (clamped reads; columns >= N are never stored).
+fn bias4(n: u32) -> vec4<f32> {
+#if ${HAS_BIAS}
+#if ${VEC_OUT}
+  return bias[min(n, u.N - 4u) / 4u];
+#else
+  let l = u.N - 1u;
+  return vec4<f32>(bias[min(n, l)], bias[min(n + 1u, l)], bias[min(n + 2u, l)], bias[min(n + 3u, l)]);
+#endif
+#else
+  return vec4<f32>(0.0);
+#endif
+}
+
+// Stores v (+ bias) at out[m, n..n+3], dropping columns >= N. Caller checks m < M.
+fn store4(offO: u32, m: u32, n: u32, v: vec4<f32>) {
+  if (n >= u.N) { return; }
+  let r = v + bias4(n);
+#if ${VEC_OUT}
+  out[(offO + m * u.N + n) / 4u] = r;
+#else
+  let i = offO + m * u.N + n;
+  out[i] = r.x;
+  if (n + 1u < u.N) { out[i + 1u] = r.y; }
+  if (n + 2u < u.N) { out[i + 2u] = r.z; }
+  if (n + 3u < u.N) { out[i + 3u] = r.w; }
+#endif
+}
+
+#if ${TILED}
+// ---- shared-memory tiled variant: 64 invocations (8 x 8), each 4 x 4 outputs of a 32 x 32 tile;
+// K in steps of 32 staged through workgroup memory (zero-padded at the edges).
+var<workgroup> tA: array<array<f32, 33>, 32>; // tA[k][m]
+var<workgroup> tB: array<array<f32, 33>, 32>; // tB[k][n]
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = flat_group(wid, nwg);
+  // t is uniform across the workgroup, so every invocation reaches the barriers.
+  let live = t < u.tiles;
+  let tn = t % u.tilesN;
+  let tm = t / u.tilesN;
+  let b = u.batch0 + wid.z;
+  let offA = b * u.sA;
+  let offB = b * u.sB;
+  let offO = b * u.M * u.N;
+  let tx = lid % 8u;
+  let ty = lid / 8u;
+  let mBase = tm * 32u;
+  let nBase = tn * 32u;
+  var acc: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var k0 = 0u; k0 < u.K; k0 += 32u) {
+    // 1024 elements of each tile, 16 per invocation.
+    for (var e = 0u; e < 16u; e++) {
+      let idx = lid + e * 64u;
+      let r = idx / 32u; // k within the tile
+      let c = idx % 32u; // m (or n) within the tile
+      let k = k0 + r;
+      var va = 0.0;
+      var vb = 0.0;
+      if (live && k < u.K) {
+        if (mBase + c < u.M) { va = a_at(offA, mBase + c, k); }
+        if (nBase + c < u.N) { vb = b_at(offB, k, nBase + c); }
+      }
+      tA[r][c] = va;
+      tB[r][c] = vb;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let bv = vec4<f32>(tB[kk][tx * 4u], tB[kk][tx * 4u + 1u], tB[kk][tx * 4u + 2u], tB[kk][tx * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4<f32>(tA[kk][ty * 4u + i]), bv, acc[i]); }
+    }
+    workgroupBarrier();
+  }
+  if (!live) { return; }
+  for (var i = 0u; i < 4u; i++) {
+    let m = mBase + ty * 4u + i;
+    if (m < u.M) { store4(offO, m, nBase + tx * 4u, acc[i]); }
+  }
+}
+#else
+// ---- register-blocked variant (default) ----
+const TM = ${TM}u;
+const TNV = ${TNV}u;
+
+// op(A)[m0 + i, k .. k+3] for i < TM as a[i] (rows clamped to M - 1: their outputs are not stored).
+fn load_a4(off: u32, m0: u32, k: u32) -> array<vec4<f32>, TM> {
+  var a: array<vec4<f32>, TM>;
+#if ${TRANS_A}
+#if ${VEC_A}
+  // M % 4 == 0: vec4 along M (rows m0.. of a group of 4), one per k.
+  for (var r = 0u; r < TM / 4u; r++) {
+    let m = min(m0 + 4u * r, u.M - 4u);
+    for (var kk = 0u; kk < 4u; kk++) {
+      let v = A[(off + (k + kk) * u.M + m) / 4u];
+      for (var c = 0u; c < 4u; c++) { a[4u * r + c][kk] = v[c]; }
+    }
+  }
+#else
+  for (var i = 0u; i < TM; i++) {
+    let m = min(m0 + i, u.M - 1u);
+    let p = off + k * u.M + m;
+    a[i] = vec4<f32>(A[p], A[p + u.M], A[p + 2u * u.M], A[p + 3u * u.M]);
+  }
+#endif
+#else
+  for (var i = 0u; i < TM; i++) {
+    let p = off + min(m0 + i, u.M - 1u) * u.K + k;
+#if ${VEC_A}
+    a[i] = A[p / 4u];
+#else
+    a[i] = vec4<f32>(A[p], A[p + 1u], A[p + 2u], A[p + 3u]);
+#endif
+  }
+#endif
+  return a;
+}
+
+// op(B)[k + kk, n0 + 4j .. +3] as b[kk * TNV + j] (columns clamped to N - 1).
+fn load_b4(off: u32, k: u32, n0: u32) -> array<vec4<f32>, 4 * TNV> {
+  var b: array<vec4<f32>, 4 * TNV>;
+#if ${TRANS_B}
+  // B stored [N, K]: one row per column n, read along k.
+  for (var j = 0u; j < TNV; j++) {
+    for (var c = 0u; c < 4u; c++) {
+      let p = off + min(n0 + 4u * j + c, u.N - 1u) * u.K + k;
+#if ${VEC_B}
+      let v = B[p / 4u];
+#else
+      let v = vec4<f32>(B[p], B[p + 1u], B[p + 2u], B[p + 3u]);
+#endif
+      for (var kk = 0u; kk < 4u; kk++) { b[kk * TNV + j][c] = v[kk]; }
+    }
+  }
+#else
+  for (var kk = 0u; kk < 4u; kk++) {
+    for (var j = 0u; j < TNV; j++) {
+#if ${VEC_B}
+      b[kk * TNV + j] = B[(off + (k + kk) * u.N + min(n0 + 4u * j, u.N - 4u)) / 4u];
+#else
+      let row = off + (k + kk) * u.N;
+      let n = n0 + 4u * j;
+      let l = u.N - 1u;
+      b[kk * TNV + j] = vec4<f32>(B[row + min(n, l)], B[row + min(n + 1u, l)], B[row + min(n + 2u, l)], B[row + min(n + 3u, l)]);
+#endif
+    }
+  }
+#endif
+  return b;
+}
+
+// op(A)[m0 + i, k] for i < TM (rows clamped to M - 1).
+fn load_a1(off: u32, m0: u32, k: u32) -> array<f32, TM> {
+  var a: array<f32, TM>;
+#if ${A_VEC_M}
+  // A stored [K, M] with M % 4 == 0: vec4 along M.
+  for (var r = 0u; r < TM / 4u; r++) {
+    let v = A[(off + k * u.M + min(m0 + 4u * r, u.M - 4u)) / 4u];
+    for (var c = 0u; c < 4u; c++) { a[4u * r + c] = v[c]; }
+  }
+#else
+  for (var i = 0u; i < TM; i++) { a[i] = a_at(off, min(m0 + i, u.M - 1u), k); }
+#endif
+  return a;
+}
+
+// op(B)[k, n0 + 4j .. +3] for j < TNV (columns clamped to N - 1).
+fn load_b1(off: u32, k: u32, n0: u32) -> array<vec4<f32>, TNV> {
+  var b: array<vec4<f32>, TNV>;
+  for (var j = 0u; j < TNV; j++) {
+#if ${B_VEC_N}
+    b[j] = B[(off + k * u.N + min(n0 + 4u * j, u.N - 4u)) / 4u];
+#else
+    let n = n0 + 4u * j;
+    let l = u.N - 1u;
+    b[j] = vec4<f32>(b_at(off, k, min(n, l)), b_at(off, k, min(n + 1u, l)), b_at(off, k, min(n + 2u, l)), b_at(off, k, min(n + 3u, l)));
+#endif
+  }
+  return b;
+}
+
+@compute @workgroup_size(${WGX}, ${WGY})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = flat_group(wid, nwg);
+  if (t >= u.tiles) { return; }
+  let tn = t % u.tilesN;
+  let tm = t / u.tilesN;
+  let n0 = (tn * ${WGX}u + lid.x) * 4u * TNV;
+  let m0 = (tm * ${WGY}u + lid.y) * TM;
+  if (n0 >= u.N || m0 >= u.M) { return; }
+  let b = u.batch0 + wid.z;
+  let offA = b * u.sA;
+  let offB = b * u.sB;
+  let offO = b * u.M * u.N;
+  var acc: array<vec4<f32>, TM * TNV>;
+  for (var i = 0u; i < TM * TNV; i++) { acc[i] = vec4<f32>(0.0); }
+  var k = 0u;
+#if ${KVEC}
+  // K in chunks of 4, both operands read 4 k at a time (vec4 along K where the layout allows): fewer,
+  // wider loads for real GPUs; more live registers.
+  let K4 = u.K & ~3u;
+  for (; k < K4; k += 4u) {
+    let a4 = load_a4(offA, m0, k);
+    let b4 = load_b4(offB, k, n0);
+    for (var kk = 0u; kk < 4u; kk++) {
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TNV; j++) {
+          acc[i * TNV + j] = fma(vec4<f32>(a4[i][kk]), b4[kk * TNV + j], acc[i * TNV + j]);
+        }
+      }
+    }
+  }
+#endif
+  // One k at a time: TM + 4 * TNV loads for 4 * TM * TNV multiply-adds, few live registers (lavapipe:
+  // every load is a per-lane scalar fetch, register pressure decides the block size).
+  for (; k < u.K; k++) {
+    let a = load_a1(offA, m0, k);
+    let bb = load_b1(offB, k, n0);
+    for (var i = 0u; i < TM; i++) {
+      for (var j = 0u; j < TNV; j++) {
+        acc[i * TNV + j] = fma(vec4<f32>(a[i]), bb[j], acc[i * TNV + j]);
+      }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + i;
+    if (m < u.M) {
+      for (var j = 0u; j < TNV; j++) { store4(offO, m, n0 + 4u * j, acc[i * TNV + j]); }
+    }
+  }
+}
+#endif

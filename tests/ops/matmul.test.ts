@@ -1,0 +1,196 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { testOp } from '../helpers/op.js';
+import * as L from '../../src/runtime/index.js';
+
+// Tolerances: a dot product of K float32 terms accumulated in a different order (and with fma) than
+// tfjs: error ~ K·eps·Σ|a·b|; with N(0,1) inputs and K <= 70 that stays well under
+// atol 1e-4 + rtol 1e-4. Gradients sum over N (dA), M·batch (dB, up to 7·64 = 448 terms) or the
+// broadcast batch: atol 2e-4, rtol 2e-4.
+const tol = { atol: 1e-4, rtol: 1e-4, gradAtol: 2e-4, gradRtol: 2e-4 };
+
+const defaultTuning = { ...L.matmulTuning, transB: { ...L.matmulTuning.transB } };
+afterEach(() => Object.assign(L.matmulTuning, defaultTuning, { transB: { ...defaultTuning.transB } }));
+
+type Case = [label: string, M: number, K: number, N: number, batchA: number | null, batchB: number | null];
+// batch null: a 2-D operand.
+const cases: Case[] = [
+  ['1x1x1', 1, 1, 1, null, null],
+  ['odd 7x13x5', 7, 13, 5, null, null],
+  ['aligned 8x16x12', 8, 16, 12, null, null],
+  ['K tail 37x70x45', 37, 70, 45, null, null],
+  ['batch 1', 5, 8, 12, 1, 1],
+  ['batch 7 odd', 9, 7, 11, 7, 7],
+  ['broadcast 2-D b', 6, 9, 8, 3, null],
+  ['broadcast 2-D a', 6, 12, 7, null, 3],
+  ['broadcast batch-1 a', 5, 4, 9, 1, 4],
+  ['broadcast batch-1 b', 8, 5, 4, 4, 1],
+];
+const combos: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+function shapesOf(M: number, K: number, N: number, ba: number | null, bb: number | null, tA: boolean, tB: boolean): number[][] {
+  const a = tA ? [K, M] : [M, K];
+  const b = tB ? [N, K] : [K, N];
+  return [ba === null ? a : [ba, ...a], bb === null ? b : [bb, ...b]];
+}
+
+// tfjs reference: batch broadcasting made explicit with broadcastTo (its gradient sums it back).
+function refMatmul(tA: boolean, tB: boolean) {
+  return (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    if (a.rank === 2 && b.rank === 2) return tf.matMul(a, b, tA, tB);
+    const batch = Math.max(a.rank === 3 ? a.shape[0]! : 1, b.rank === 3 ? b.shape[0]! : 1);
+    const a3 = tf.broadcastTo(a.rank === 3 ? a : a.expandDims(0), [batch, ...a.shape.slice(-2)]);
+    const b3 = tf.broadcastTo(b.rank === 3 ? b : b.expandDims(0), [batch, ...b.shape.slice(-2)]);
+    return tf.matMul(a3, b3, tA, tB);
+  };
+}
+
+function matmulCase(label: string, M: number, K: number, N: number, ba: number | null, bb: number | null, tA: boolean, tB: boolean) {
+  return testOp({
+    name: `matmul ${label} tA=${tA} tB=${tB}`,
+    shapes: shapesOf(M, K, N, ba, bb, tA, tB),
+    ours: (a, b) => L.matmul(a, b, { transA: tA, transB: tB }),
+    ref: refMatmul(tA, tB),
+    ...tol,
+  });
+}
+
+// Every case checks the forward and both gradients, so the backward's transposed reads (dA = g·op(B)ᵀ,
+// dB = op(A)ᵀ·g) are exercised by every case too. All four flag combinations run on the shapes that
+// select different kernel paths (scalar / vec4 reads, K tail); the other edge shapes run plain and with
+// both flags. (Each kernel variant is a pipeline compile of seconds on lavapipe: keep the set small.)
+const allCombos = new Set(['1x1x1', 'odd 7x13x5', 'aligned 8x16x12', 'K tail 37x70x45']);
+
+describe('matmul vs tfjs (register-blocked default)', () => {
+  for (const [label, M, K, N, ba, bb] of cases) {
+    for (const [tA, tB] of allCombos.has(label) ? combos : [[false, false], [true, true]] as [boolean, boolean][]) {
+      it(`${label} transA=${tA} transB=${tB}`, () => matmulCase(label, M, K, N, ba, bb, tA, tB));
+    }
+  }
+  it('64x64x64', () => matmulCase('64^3', 64, 64, 64, null, null, false, false));
+  it('batch 7 of 64x64x64, transB', () => matmulCase('7x64^3', 64, 64, 64, 7, 7, false, true));
+});
+
+describe('matmul register-block shapes and kvec variant', () => {
+  const blocks: [string, Partial<L.MatmulTuning>][] = [
+    ['4x4 blocks', { tm: 4, tnv: 1 }],
+    ['kvec 4x4', { tm: 4, tnv: 1, kvec: true }],
+  ];
+  for (const [label, tu] of blocks) {
+    for (const [tA, tB] of combos) {
+      it(`${label} transA=${tA} transB=${tB}`, () => {
+        Object.assign(L.matmulTuning, tu, { transB: { tm: tu.tm, tnv: tu.tnv } });
+        return matmulCase(label, 37, 70, 45, 2, 2, tA, tB);
+      });
+    }
+  }
+  // Forward only (one compile each): the larger blocks and other workgroup shapes.
+  const fwd = (name: string, shapes: number[][], tA = false, tB = false) =>
+    testOp({ name, shapes, ours: (a, b) => L.matmul(a, b, { transA: tA, transB: tB }), ref: refMatmul(tA, tB), atol: tol.atol, rtol: tol.rtol });
+  it('16x32 blocks, aligned, transA', () => {
+    Object.assign(L.matmulTuning, { tm: 16, tnv: 8 });
+    return fwd('16x32', [[20, 24], [20, 40]], true, false);
+  });
+  it('kvec 8x8 blocks, aligned, transB', () => {
+    Object.assign(L.matmulTuning, { kvec: true, transB: { tm: 8, tnv: 2 } });
+    return fwd('kvec 8x8', [[3, 24, 20], [40, 20]], false, true);
+  });
+  for (const [wgx, wgy] of [[64, 1], [2, 32]] as const) {
+    it(`workgroup ${wgx}x${wgy}`, () => {
+      Object.assign(L.matmulTuning, { wgx, wgy });
+      return fwd(`wg ${wgx}x${wgy}`, [[70, 33], [33, 130]]);
+    });
+  }
+});
+
+describe('matmul shared-memory tiled variant', () => {
+  for (const [tA, tB] of combos) {
+    it(`K tail 37x70x45 batch 2 transA=${tA} transB=${tB}`, () => {
+      L.matmulTuning.tiled = true;
+      return matmulCase('tiled', 37, 70, 45, 2, 2, tA, tB);
+    });
+  }
+  it('1x1x1', () => {
+    L.matmulTuning.tiled = true;
+    return matmulCase('tiled 1x1x1', 1, 1, 1, null, null, false, false);
+  });
+  it('broadcast 2-D a, 64x64x64', () => {
+    L.matmulTuning.tiled = true;
+    return matmulCase('tiled 64^3', 64, 64, 64, null, 3, false, false);
+  });
+});
+
+describe('matmul grids', () => {
+  it('folds more than 65,535 tiles (1x1 workgroups, 1040x1x1040)', () => {
+    Object.assign(L.matmulTuning, { wgx: 1, wgy: 1, tm: 4, tnv: 1 });
+    return testOp({ name: 'matmul fold', shapes: [[1040, 1], [1, 1040]], ours: (a, b) => L.matmul(a, b), ref: refMatmul(false, false), atol: 1e-6, rtol: 1e-6 });
+  });
+  it('splits more than 65,535 batches across dispatches', () =>
+    testOp({ name: 'matmul big batch', shapes: [[65537, 1, 2], [65537, 2, 1]], ours: (a, b) => L.matmul(a, b), ref: refMatmul(false, false), atol: 1e-6, rtol: 1e-6 }));
+  it('K = 0 gives zeros (and the bias in linear)', async () => {
+    const a = L.tensor([], [3, 0]), b = L.tensor([], [0, 5]);
+    const c = L.matmul(a, b);
+    expect([...c.shape]).toEqual([3, 5]);
+    expect([...(await c.data())]).toEqual(new Array(15).fill(0));
+    const w = L.tensor([], [2, 0]), bias = L.tensor([1, 2], [2]);
+    const y = L.linear(a, w, bias);
+    expect([...(await y.data())]).toEqual([1, 2, 1, 2, 1, 2]);
+    L.dispose([a, b, c, w, bias, y]);
+  });
+});
+
+// linear: x [..., in] · Wᵀ + b
+function refLinear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [outF, inF] = w.shape as [number, number];
+  const y = tf.matMul(tf.reshape(x, [-1, inF]), w, false, true);
+  return tf.reshape(b ? tf.add(y, b) : y, [...x.shape.slice(0, -1), outF]);
+}
+
+describe('linear vs tfjs', () => {
+  const lin: [string, number[], number, boolean][] = [
+    ['1x1', [1, 1], 1, true],
+    ['odd', [7, 13], 5, true],
+    ['odd no bias', [7, 13], 5, false],
+    ['aligned', [8, 16], 12, true],
+    ['aligned no bias', [8, 16], 12, false],
+    ['rank 3 batch 7', [7, 3, 10], 6, true],
+    ['rank 1', [9], 4, true],
+    ['batch 1', [1, 32], 20, true],
+  ];
+  for (const [label, xs, outF, hasBias] of lin) {
+    const inF = xs[xs.length - 1]!;
+    const shapes = hasBias ? [xs, [outF, inF], [outF]] : [xs, [outF, inF]];
+    it(label, () => testOp({
+      name: `linear ${label}`, shapes,
+      ours: (x, w, b) => L.linear(x, w, b),
+      ref: (x, w, b) => refLinear(x, w, b),
+      ...tol,
+    }));
+    if (label === 'odd' || label === 'rank 3 batch 7') it(`${label} (tiled)`, () => {
+      L.matmulTuning.tiled = true;
+      return testOp({ name: `linear tiled ${label}`, shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol });
+    });
+  }
+});
+
+describe('bad inputs', () => {
+  const t = (s: number[]) => L.tensor(new Float32Array(s.reduce((a, b) => a * b, 1)), s);
+  it('matmul: inner dimension mismatch', () => expect(() => L.matmul(t([2, 3]), t([4, 5]))).toThrow(/matmul: inner dimensions differ \(3 vs 4\) for a \[2, 3\] and b \[4, 5\]/));
+  it('matmul: inner mismatch under transB', () => expect(() => L.matmul(t([2, 3]), t([3, 5]), { transB: true })).toThrow(/matmul: inner dimensions differ \(3 vs 5\).*\(transB\)/));
+  it('matmul: rank 1', () => expect(() => L.matmul(t([3]), t([3, 2]))).toThrow(/matmul: operands must be 2-D or 3-D, got a \[3\] and b \[3, 2\]/));
+  it('matmul: rank 4', () => expect(() => L.matmul(t([1, 2, 2, 3]), t([3, 2]))).toThrow(/matmul: operands must be 2-D or 3-D/));
+  it('matmul: batch mismatch', () => expect(() => L.matmul(t([2, 3, 4]), t([3, 4, 5]))).toThrow(/matmul: batch dimensions 2 and 3 do not broadcast for a \[2, 3, 4\] and b \[3, 4, 5\]/));
+  it('matmul: unknown option', () => expect(() => L.matmul(t([2, 3]), t([3, 2]), { transC: true } as L.MatmulOptions)).toThrow(/matmul: unknown option "transC"/));
+  it('matmul: non-boolean flag', () => expect(() => L.matmul(t([2, 3]), t([3, 2]), { transA: 1 } as unknown as L.MatmulOptions)).toThrow(/matmul: option transA must be a boolean/));
+  it('matmul: bad tuning', () => {
+    L.matmulTuning.tm = 3;
+    expect(() => L.matmul(t([2, 3]), t([3, 2]))).toThrow(/matmul: tuning.tm must be 4, 8 or 16, got 3/);
+    L.matmulTuning.tm = 8;
+    L.matmulTuning.wgx = 3;
+    expect(() => L.matmul(t([2, 3]), t([3, 2]))).toThrow(/matmul: tuning.wgx must be a power of 2/);
+  });
+  it('linear: weight in-features mismatch', () => expect(() => L.linear(t([4, 3]), t([5, 4]))).toThrow(/linear: x's last dimension 3 does not match weight's in-features 4 \(x \[4, 3\], weight \[5, 4\]\)/));
+  it('linear: weight not 2-D', () => expect(() => L.linear(t([4, 3]), t([5, 3, 1]))).toThrow(/linear: weight must be 2-D \[out, in\] \(x \[4, 3\], weight \[5, 3, 1\]\)/));
+  it('linear: bias shape mismatch', () => expect(() => L.linear(t([4, 3]), t([5, 3]), t([4]))).toThrow(/linear: bias must be \[5\] \(x \[4, 3\], weight \[5, 3\], bias \[4\]\)/));
+  it('linear: scalar x', () => expect(() => L.linear(t([]), t([5, 3]))).toThrow(/linear: x must have at least 1 dimension/));
+});
