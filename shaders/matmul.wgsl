@@ -4,9 +4,9 @@
 //
 // Defines:
 //   TRANS_A, TRANS_B  read the operand transposed (no materialised transpose).
-//   VEC_A, VEC_B, VEC_OUT  bind the operand as array<vec4<f32>> (the op sets them only where every
-//                     vec4 it reads is aligned: A along K (along M when TRANS_A) has a multiple of 4
-//                     elements, same for B along N (K when TRANS_B), out along N).
+//   VEC_A, VEC_B      bind the operand as array<vec4<f32>> (the op sets them only where every vec4 it
+//                     reads is aligned: A along K (along M when TRANS_A) has a multiple of 4 elements,
+//                     same for B along N (K when TRANS_B)).
 //   HAS_BIAS          out += bias[n] (bias [N]; bound as input 2).
 //   TILED             shared-memory tiled variant (for real GPUs; slow on lavapipe). Else the default
 //                     register-blocked variant: each invocation computes TM rows x (4 * TNV) columns with
@@ -41,20 +41,11 @@ fn b_scalar(i: u32) -> f32 { return B[i / 4u][i % 4u]; }
 fn b_scalar(i: u32) -> f32 { return B[i]; }
 #endif
 #if ${HAS_BIAS}
-#if ${VEC_OUT}
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-#else
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-#endif
 @group(0) @binding(4) var<uniform> u: U;
 #else
-#if ${VEC_OUT}
-@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
-#else
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#endif
 @group(0) @binding(3) var<uniform> u: U;
 #endif
 
@@ -77,30 +68,23 @@ fn b_at(off: u32, k: u32, n: u32) -> f32 {
 // Bias for columns n..n+3 (clamped reads; columns >= N are never stored).
 fn bias4(n: u32) -> vec4<f32> {
 #if ${HAS_BIAS}
-#if ${VEC_OUT}
-  return bias[min(n, u.N - 4u) / 4u];
-#else
   let l = u.N - 1u;
   return vec4<f32>(bias[min(n, l)], bias[min(n + 1u, l)], bias[min(n + 2u, l)], bias[min(n + 3u, l)]);
-#endif
 #else
   return vec4<f32>(0.0);
 #endif
 }
 
-// Stores v (+ bias) at out[m, n..n+3], dropping columns >= N. Caller checks m < M.
+// Stores v (+ bias) at out[m, n..n+3], dropping columns >= N. Caller checks m < M. Scalar stores: any
+// N, and one variant less to compile (stores are once per output, not in the K loop).
 fn store4(offO: u32, m: u32, n: u32, v: vec4<f32>) {
   if (n >= u.N) { return; }
   let r = v + bias4(n);
-#if ${VEC_OUT}
-  out[(offO + m * u.N + n) / 4u] = r;
-#else
   let i = offO + m * u.N + n;
   out[i] = r.x;
   if (n + 1u < u.N) { out[i + 1u] = r.y; }
   if (n + 2u < u.N) { out[i + 2u] = r.z; }
   if (n + 3u < u.N) { out[i + 3u] = r.w; }
-#endif
 }
 
 #if ${TILED}

@@ -76,17 +76,16 @@ function describe(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boo
 }
 
 /**
- * Block and workgroup shape for one problem: the tuned ones, shrunk for small N / M so that the 8-lane
- * SIMD groups of lavapipe stay busy. Few distinct shapes (each is a pipeline compile, seconds on lavapipe).
+ * Block and workgroup shape for one problem: the tuned ones, narrowed for small N so that the 8-lane
+ * SIMD groups of lavapipe stay busy. Few distinct shapes (each is a pipeline compile, ~1 s on lavapipe).
  */
-function blockFor(t: MatmulTuning, M: number, N: number, transB: boolean) {
+function blockFor(t: MatmulTuning, N: number, transB: boolean) {
   const base = transB ? t.transB : t;
   const tnv = N <= 4 ? 1 : base.tnv;
-  const tm = M <= 4 ? 4 : base.tm;
   const threads = t.wgx * t.wgy;
-  const colBlocks = Math.ceil(N / (4 * tnv));
-  const wgx = Math.min(t.wgx, colBlocks <= 1 ? 1 : colBlocks <= 4 ? 4 : t.wgx);
-  return { tm, tnv, wgx, wgy: threads / wgx };
+  // All of N in one column block: one invocation per row block (wgx 1), so the SIMD lanes run rows.
+  const wgx = N <= 4 * tnv ? 1 : t.wgx;
+  return { tm: base.tm, tnv, wgx, wgy: threads / wgx };
 }
 
 /** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd. */
@@ -104,7 +103,7 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
   if (out.size === 0) return out;
   const t = matmulTuning;
   checkTuning(t);
-  const blk = blockFor(t, Mk, N, transB);
+  const blk = blockFor(t, N, transB);
   const tileM = t.tiled ? 32 : blk.tm * blk.wgy;
   const tileN = t.tiled ? 32 : 4 * blk.tnv * blk.wgx;
   const tilesN = Math.ceil(N / tileN);
@@ -120,7 +119,6 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
     TRANS_B: transB,
     VEC_A: vecA,
     VEC_B: vecB,
-    VEC_OUT: N % 4 === 0,
     A_VEC_M: transA && vecA,
     B_VEC_N: !transB && vecB,
     HAS_BIAS: bias !== null,
