@@ -122,6 +122,14 @@ describe('engine', () => {
     a.dispose();
   });
 
+  it('rejects a tensor over the storage binding limit with a clear message', () => {
+    const e = getEngine();
+    const n = Math.floor(e.maxBinding / 4) + 64; // one float past the limit (rounded to 16 bytes)
+    const big = L.empty([n]);
+    expect(() => L.fillInPlace(big, 1)).toThrow(/fill: a [\d.]+ MiB tensor exceeds this adapter's storage binding limit/);
+    big.dispose();
+  });
+
   it('folds 1-D grids into 2-D', () => {
     expect(L.grid1d(64 * 65535, 64)).toEqual([65535, 1]);
     const [x, y] = L.grid1d(64 * 65536, 64);

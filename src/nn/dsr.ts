@@ -46,7 +46,7 @@
 //
 // Supported input sizes: 7 <= S <= 112 (S >= 7 so that 'resize-input' has T = 112/2^k >= 7).
 import {
-  Tensor, Rng, fmtShape, relu, add, affine, scale, pixelShuffle, resizeBicubic,
+  Tensor, Rng, fmtShape, relu, add, affine, scale, pixelShuffle, resizeBicubic, concat, split, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 import { Conv2d } from './layers.js';
@@ -208,6 +208,21 @@ export class DSR extends Module {
     if (c !== 3) throw new Error(`DSR: expected 3 (RGB) input channels, got ${fmtShape(lr.shape)}`);
     if (h !== w) throw new Error(`DSR: expected a square probe, got ${fmtShape(lr.shape)}`);
     if (h !== S) throw new Error(`DSR: this model was built for ${S}x${S} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
+    // The largest activations are the last upsampling conv's output (4C channels at half the final
+    // size) and its pixel-shuffled form (C channels at the final size): C * netOut^2 floats. Batches whose activations would exceed the adapter's storage binding limit run in
+    // chunks; split/concat keep autograd intact.
+    const n = lr.shape[0]!;
+    const perImage = this.config.channels * (this.geometry.workSize * 2 ** this.geometry.stages) ** 2 * 4;
+    const maxN = Math.max(1, Math.floor(getEngine().maxBinding / perImage));
+    if (n > maxN) {
+      const sizes: number[] = [];
+      for (let i = 0; i < n; i += maxN) sizes.push(Math.min(maxN, n - i));
+      return concat(split(lr, sizes, 0).map((part) => this.forwardChunk(part)), 0);
+    }
+    return this.forwardChunk(lr);
+  }
+
+  private forwardChunk(lr: Tensor): Tensor {
     const O = this.config.outputSize;
     const x = this.config.fit === 'resize-input' ? fitTo(lr, this.geometry.workSize) : lr;
     const h0 = this.head.forward(affine(x, 1, -0.5));

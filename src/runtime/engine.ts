@@ -72,11 +72,13 @@ export class Engine {
   private errors: string[] = [];
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
   readonly maxWorkgroups: number;
+  readonly maxBinding: number;
 
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
     this.arenaGPU = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+    this.maxBinding = device.limits.maxStorageBufferBindingSize;
     device.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       if (this.errors.length < 20) this.errors.push(msg);
@@ -154,6 +156,12 @@ export class Engine {
     for (const d of [x, y, z]) {
       if (d > this.maxWorkgroups || !Number.isInteger(d) || d < 0) {
         throw new Error(`${p.name}: dispatch (${x}, ${y}, ${z}) exceeds ${this.maxWorkgroups} workgroups per dimension; fold the grid (grid1d)`);
+      }
+    }
+    for (const t of [...p.inputs, ...p.outputs]) {
+      if (t.buffer.size > this.maxBinding) {
+        throw new Error(`${p.name}: a ${(t.buffer.size / 2 ** 20).toFixed(1)} MiB tensor exceeds this adapter's storage binding limit ` +
+          `(maxStorageBufferBindingSize ${(this.maxBinding / 2 ** 20).toFixed(0)} MiB); process the batch in smaller chunks`);
       }
     }
     const hasU = !!p.uniforms && p.uniforms.length > 0;

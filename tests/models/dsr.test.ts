@@ -215,3 +215,25 @@ describe('DSR', () => {
     }
   });
 });
+
+describe('DSR batches over the storage binding limit', () => {
+  it('runs in chunks and matches the unchunked result', async () => {
+    const e = L.getEngine();
+    const model = new DSR({ config: { ...DSR_CPU, inputSize: 16 }, seed: 5 });
+    const x = L.rand([3, 3, 16, 16], 9);
+    const whole = await L.noGrad(() => model.forward(x)).data();
+    // Pretend the limit is smaller: one image per chunk.
+    const saved = e.maxBinding;
+    (e as { maxBinding: number }).maxBinding = DSR_CPU.channels * 128 * 128 * 4 + 16;
+    try {
+      const chunked = await L.noGrad(() => model.forward(x)).data();
+      let max = 0;
+      for (let i = 0; i < whole.length; i++) max = Math.max(max, Math.abs(whole[i]! - chunked[i]!));
+      expect(max).toBeLessThan(1e-6);
+    } finally {
+      (e as { maxBinding: number }).maxBinding = saved;
+    }
+    x.dispose();
+    model.dispose();
+  });
+});
