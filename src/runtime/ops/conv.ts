@@ -6,6 +6,9 @@
 //   corr   (conv_fwd / depthwise):            y  = conv(x, w)           [N,Ci,H,W]  -> [N,Co,Ho,Wo]
 //   corrT  (conv_tgather / depthwise TRANSP.): x' = conv^T(y, w)         [N,Co,Ho,Wo] -> [N,Ci,H,W]
 //   wgrad  (conv_wgrad):                       dw = sum dy (x) x         -> [Co, Ci/G, kh, kw]
+// Depthwise (groups == Ci == Co) with stride 1 and dilation 1 takes register-blocked kernels
+// (convVariants.dwFast): depthwise_rows for corr and for corrT (the rotated kernel, padding k-1-p)
+// and depthwise_wgrad for wgrad; other depthwise geometries use depthwise / conv_wgrad.
 // conv2d:          forward corr, backward-data corrT, backward-weight wgrad(dy, x).
 // convTranspose2d: forward corrT (its weight [Cin, Cout/G, kh, kw] is the conv weight of the
 //                  geometry with Co = Cin, Ci = Cout), backward-data corr, backward-weight wgrad(x, dy).
@@ -42,10 +45,31 @@ export const convVariants = {
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
   cb: 0,
-  /** depthwise forward: 2 output rows per invocation. */
+  /** depthwise forward, shader depthwise (strided / dilated, or dwFast off): 2 output rows per invocation. */
   dwRows2: true,
-  /** depthwise forward: one (n, c) plane per workgroup row, so weight loads are uniform. */
+  /** depthwise forward, shader depthwise: one (n, c) plane per workgroup row, so weight loads are uniform. */
   dwUniformC: false,
+  /** depthwise, stride 1, dilation 1: the register-blocked kernels (depthwise_rows / depthwise_wgrad). */
+  dwFast: true,
+  /** depthwise_rows: largest kernel side it takes (its loops unroll per kernel size). */
+  dwFastMaxK: 11,
+  /** depthwise_rows: output pixels along W per invocation at most (the segment S). */
+  dwSeg: 16,
+  /**
+   * depthwise_rows: output rows per invocation (1 to 4). Measured on lavapipe (probe-conv.ts
+   * --depthwise): 2 beats 1 everywhere; 3 and 4 blow past Mesa's loop-unroll limit for k >= 5.
+   */
+  dwRows: 2,
+  /** depthwise_rows: output rows per invocation for 3x3 (and smaller) kernels on planes of <= 8 rows. */
+  dwRowsSmall: 4,
+  /** depthwise_rows: lanes of a workgroup share the channel (uniform weight loads). */
+  dwSegUniformC: false,
+  /** depthwise_wgrad: output pixels along W per segment at most. */
+  dwWgradSeg: 8,
+  /** depthwise_wgrad: tap rows per invocation (dy is loaded once for all of them). */
+  dwWgradKyRows: 1,
+  /** depthwise_wgrad: aim for at least this many invocations by splitting the N*Ho reduction. */
+  dwWgradMinInvocations: 4096,
   /** wgrad: aim for at least this many invocations by splitting the N*Ho reduction. */
   wgradMinInvocations: 8192,
   /** wgrad: weights along kx per invocation when blocking along kx (depthwise). */
@@ -126,11 +150,75 @@ function packWeight(w: Tensor, g: Geom, forTranspose: boolean, multiple = 4): { 
   return { packed, blocks: Ppad / 4 };
 }
 
+/** The register-blocked depthwise kernels apply: stride 1, dilation 1, a kernel they unroll. */
+const dwFastOk = (g: Geom) =>
+  convVariants.dwFast && isDepthwise(g) && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 &&
+  g.kh <= convVariants.dwFastMaxK && g.kw <= convVariants.dwFastMaxK;
+
+/** Segment width: at most `max`, the W extent split into equal segments (28 -> 14, 7 -> 7). */
+function segWidth(W: number, max: number): number {
+  return Math.ceil(W / Math.ceil(W / max));
+}
+
+/**
+ * depthwise_rows: out[N,C,Ho,Wo] = conv(inp[N,C,Hi,Wi], w, padding ph/pw) + bias, stride 1.
+ * flip: the kernel rotated by 180 degrees (backward-data as a forward conv).
+ */
+function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, g: Geom, Hi: number, Wi: number,
+  Ho: number, Wo: number, ph: number, pw: number, flip: boolean): boolean {
+  const N = g.N, C = g.Co;
+  const S = segWidth(Wo, convVariants.dwSeg);
+  const rows = g.kh <= 3 && Ho <= 8 ? convVariants.dwRowsSmall : convVariants.dwRows;
+  const R = Math.max(1, Math.min(rows, Ho));
+  const segs = Math.ceil(Wo / S);
+  const rowBlocks = Math.ceil(Ho / R);
+  const uni = convVariants.dwSegUniformC && C <= getEngine().maxWorkgroups;
+  const total = (uni ? N : N * C) * rowBlocks * segs;
+  if (N * C * rowBlocks * segs >= 1 << 24) return false; // the shader's float divmod is exact below 2^24
+  getEngine().run({
+    name: flip ? 'depthwise_conv2d_transposed' : 'depthwise_conv2d', shader: 'depthwise_rows',
+    defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, UNIFORM_C: uni },
+    inputs: [inp, w, bias ?? w], outputs: [out],
+    uniforms: [u32(total), u32(segs), u32(rowBlocks), u32(C), u32(Hi), u32(Wi), u32(Ho), u32(Wo), i32(ph), i32(pw)],
+    workgroups: uni ? [Math.ceil(total / 64), C, 1] : grid1d(total, 64),
+  });
+  return true;
+}
+
+/** depthwise_wgrad: dw[C,1,kh,kw] for stride 1, dilation 1. */
+function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
+  const C = g.Co;
+  const wshape = [C, 1, g.kh, g.kw];
+  const wsize = C * g.kh * g.kw;
+  const KB = Math.max(1, Math.min(convVariants.dwWgradKyRows, g.kh));
+  const kyBlocks = Math.ceil(g.kh / KB);
+  const items = C * kyBlocks;
+  const rows = g.N * g.Ho;
+  const S = segWidth(g.Wo, convVariants.dwWgradSeg);
+  const want = Math.ceil(convVariants.dwWgradMinInvocations / items);
+  let splits = Math.max(1, Math.min(want, rows, 65535));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  splits = Math.ceil(rows / rowsPerSplit);
+  const part = empty(splits === 1 ? wshape : [splits, wsize]);
+  getEngine().run({
+    name: 'depthwise_weight_grad', shader: 'depthwise_wgrad', defines: { KW: g.kw, KB, S },
+    inputs: [dy, x], outputs: [part],
+    uniforms: [u32(items), u32(rowsPerSplit), u32(rows), u32(g.Ho), u32(g.Wo), u32(C), u32(g.H), u32(g.W),
+      u32(g.kh), u32(Math.ceil(g.Wo / S)), u32(wsize), i32(g.ph), i32(g.pw), u32(kyBlocks)],
+    workgroups: [Math.ceil(items / 64), splits, 1],
+  });
+  if (splits === 1) return part;
+  const r = sum(part, 0).viewAs(wshape);
+  part.dispose();
+  return r;
+}
+
 /** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co] */
 function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   const out = empty([g.N, g.Co, g.Ho, g.Wo]);
   if (out.size === 0) return out;
   const e = getEngine();
+  if (dwFastOk(g) && depthwiseRows(x, w, bias, out, g, g.H, g.W, g.Ho, g.Wo, g.ph, g.pw, false)) return out;
   if (isDepthwise(g)) {
     const rows2 = convVariants.dwRows2;
     const uni = convVariants.dwUniformC;
@@ -173,6 +261,8 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   const e = getEngine();
   const qBlocks = Math.ceil(Math.ceil(g.W / g.sw) / 4);
   const pxBlocks = g.sw * qBlocks;
+  // Stride 1: the transpose is the forward conv of y with the rotated kernel, padding k-1-p.
+  if (dwFastOk(g) && depthwiseRows(y, w, bias, out, g, g.Ho, g.Wo, g.H, g.W, g.kh - 1 - g.ph, g.kw - 1 - g.pw, true)) return out;
   if (isDepthwise(g)) {
     const total = g.N * g.Ci * g.H * pxBlocks;
     e.run({
@@ -204,6 +294,7 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
 
 /** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
 function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
+  if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
   const cig = g.Ci / g.G, cog = g.Co / g.G;
   const wshape = [g.Co, cig, g.kh, g.kw];
   const wsize = g.Co * cig * g.kh * g.kw;

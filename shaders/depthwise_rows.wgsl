@@ -1,0 +1,120 @@
+// Depthwise conv2d, stride 1, dilation 1 (groups == C == Cout), weight [C, 1, KH, KW]:
+//   out[n,c,oh,ow] = sum_{ky,kx} x[n,c,oh-ph+ky, ow-pw+kx] * w[c,ky,kx] (+ bias[c])
+// FLIP: the weight is read rotated by 180 degrees, w[c, KH-1-ky, KW-1-kx]: with ph' = KH-1-ph and
+// pw' = KW-1-pw this is conv2d's backward-data (dx = corr(dy, rot180(w))).
+// Register-blocked for CPU adapters (lavapipe): each invocation computes S consecutive outputs of
+// R output rows of one (n, c) plane. It walks the KH+R-1 input rows once, loading each row
+// segment (S+KW-1 values) into registers and sliding the KW taps over it; no shared memory, no
+// barriers, no integer division in the inner loops. KH, KW, S, R are defines so the loops unroll.
+// Defines: KH, KW, S, R (1..4), FLIP, HAS_BIAS, UNIFORM_C (c = workgroup y,
+// lanes over (n, row block, segment): the weight loads are uniform; else lanes over everything).
+#include "common.wgsl"
+struct U {
+  total: u32, segs: u32, rowBlocks: u32, C: u32,
+  Hi: u32, Wi: u32, Ho: u32, Wo: u32,
+  ph: i32, pw: i32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+
+const KH = ${KH}u;
+const KW = ${KW}u;
+const S = ${S}u;
+const R = ${R}u;
+const L = S + KW - 1u;
+
+fn widx(ky: u32, kx: u32) -> u32 {
+#if ${FLIP}
+  return (KH - 1u - ky) * KW + (KW - 1u - kx);
+#else
+  return ky * KW + kx;
+#endif
+}
+
+// i / d and i % d for i < 2^24 without an integer division (a CPU adapter has no vector integer
+// division: it runs one scalar division per lane): a float quotient, corrected by one step.
+fn divmod(i: u32, d: u32) -> vec2<u32> {
+  var q = i32(f32(i) * (1.0 / f32(d)));
+  var r = i32(i) - q * i32(d);
+  if (r < 0) { q -= 1; r += i32(d); }
+  if (r >= i32(d)) { q += 1; r -= i32(d); }
+  return vec2<u32>(u32(q), u32(r));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+#if ${UNIFORM_C}
+  let i = gid.x;
+  if (i >= u.total) { return; }
+  let c = wid.y;
+  let a = divmod(i, u.segs);
+  let b = divmod(a.x, u.rowBlocks);
+  let seg = a.y;
+  let rb = b.y;
+  let nc = b.x * u.C + c;
+#else
+  let i = flat_id(gid, nwg, 64u);
+  if (i >= u.total) { return; }
+  let a = divmod(i, u.segs);
+  let b = divmod(a.x, u.rowBlocks);
+  let seg = a.y;
+  let rb = b.y;
+  let nc = b.x;
+  let c = divmod(nc, u.C).y;
+#endif
+  let oh0 = rb * R;
+  let ow0 = seg * S;
+  let xb = nc * u.Hi * u.Wi;
+  let wb = c * KH * KW;
+  let iw0 = i32(ow0) - u.pw;
+  let Wi = i32(u.Wi);
+  var acc: array<f32, R * S>;
+  for (var j = 0u; j < R * S; j++) { acc[j] = 0.0; }
+  var xv: array<f32, L>;
+  // wr[q * KW + kx]: tap row r - q, the one that input row r applies to output row oh0 + q.
+  var wr: array<f32, R * KW>;
+  for (var k = 0u; k < R * KW; k++) { wr[k] = 0.0; }
+  // Input row r (0 .. KH+R-2) feeds output row oh0 + q with tap row ky = r - q.
+  for (var r = 0u; r < KH + R - 1u; r++) {
+    for (var q = R - 1u; q > 0u; q--) {
+      for (var kx = 0u; kx < KW; kx++) { wr[q * KW + kx] = wr[(q - 1u) * KW + kx]; }
+    }
+    if (r < KH) {
+      for (var kx = 0u; kx < KW; kx++) { wr[kx] = w[wb + widx(r, kx)]; }
+    }
+    let ih = i32(oh0 + r) - u.ph;
+    if (ih >= 0 && ih < i32(u.Hi)) {
+      let row = xb + u32(ih) * u.Wi;
+      for (var j = 0u; j < L; j++) {
+        let iw = iw0 + i32(j);
+        let ok = iw >= 0 && iw < Wi;
+        xv[j] = select(0.0, x[row + u32(select(0, iw, ok))], ok);
+      }
+      for (var q = 0u; q < R; q++) {
+        if (r >= q && r - q < KH) {
+          for (var kx = 0u; kx < KW; kx++) {
+            let wv = wr[q * KW + kx];
+            for (var j = 0u; j < S; j++) { acc[q * S + j] = fma(xv[j + kx], wv, acc[q * S + j]); }
+          }
+        }
+      }
+    }
+  }
+#if ${HAS_BIAS}
+  let bv = bias[c];
+#else
+  let bv = 0.0;
+#endif
+  for (var q = 0u; q < R; q++) {
+    let oh = oh0 + q;
+    if (oh < u.Ho) {
+      let o = (nc * u.Ho + oh) * u.Wo + ow0;
+      for (var j = 0u; j < S; j++) {
+        if (ow0 + j < u.Wo) { out[o + j] = acc[q * S + j] + bv; }
+      }
+    }
+  }
+}
