@@ -1,10 +1,14 @@
 // lrfr <command> [options]
 import { doctor } from './doctor.js';
+import { evalMain } from './eval.js';
+import { srMain } from './sr.js';
 
 const USAGE = `usage: lrfr <command>
 
 commands:
   doctor            adapter info, features and limits; every kernel once against its reference
+  eval              recognition accuracy at full and low resolution (lrfr eval --help)
+  sr                super-resolve one face image to 112x112 (lrfr sr --help)
   help              this text
 `;
 
@@ -13,6 +17,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'doctor':
       return doctor(rest);
+    case 'eval':
+      return evalMain(rest);
+    case 'sr':
+      return srMain(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,255 @@
+// lrfr eval: recognition accuracy at full and low resolution (see src/train/eval.ts for the pipeline).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initNodeGPU } from '../node/gpu.js';
+import {
+  runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes,
+  type EvalRun, type Metric, type ProtocolName, type Item,
+} from '../train/eval.js';
+import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
+import { formatDuration } from '../train/progress.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const EVAL_USAGE = `usage: lrfr eval [options]
+
+Face recognition at full resolution and on low-resolution probes (gallery at full resolution).
+  --recognizer R    dlib (face-api's dlib ResNet, default) | model.safetensors (dlib or EdgeFace)
+  --sr M            bicubic (default) | dsr.safetensors[,dsr2.safetensors...] (one DSR per probe size)
+  --sizes LIST      probe sizes, from 12,16,24,32 (default 32,24,16; none = full resolution only);
+                    full resolution is always included
+  --degrade         degraded probes (blur, noise, JPEG; seed 3) instead of clean bicubic downsampling
+  --protocol LIST   from lfw-verify,blufr-ident,orl,yaleb (default: all four)
+  --data DIR        data root (default $LRFR_DATA, else ../shared/data)
+  --out DIR         results folder (default results/eval-<date>-<time>/)
+  --limit N         quick run: ~N pairs / N gallery entries and N probes per protocol
+  --cache DIR       embedding cache (default .cache/embeddings/ under the repository)
+  --batch N         images per forward (default 32)
+  --metric M        cosine | euclidean (default: the recognizer's own: dlib euclidean, EdgeFace cosine)
+  --examples N      faces in the example grid (default 4; 0 = none)
+  --quiet           no progress bar
+Prints a markdown table; writes results.json, table.md, cmc-<protocol>.png, roc-lfw-verify.png and
+examples.png into the results folder.
+`;
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export class UsageError extends Error {}
+
+export interface EvalArgs {
+  recognizer: string;
+  sr: string;
+  sizes: number[];
+  degrade: boolean;
+  protocols: ProtocolName[];
+  data?: string;
+  out?: string;
+  limit?: number;
+  cache: string;
+  batch: number;
+  metric?: Metric;
+  examples: number;
+  quiet: boolean;
+}
+
+function intArg(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} expects an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function parseEvalArgs(argv: readonly string[]): EvalArgs {
+  const a: EvalArgs = {
+    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, protocols: [...PROTOCOLS],
+    cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const [flag, inline] = k.startsWith('--') && k.includes('=') ? [k.slice(0, k.indexOf('=')), k.slice(k.indexOf('=') + 1)] : [k, undefined];
+    const val = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--recognizer': a.recognizer = val(); break;
+      case '--sr': a.sr = val(); break;
+      case '--sizes': {
+        const v = val();
+        if (v === 'none') { a.sizes = []; break; }
+        a.sizes = v.split(',').filter(Boolean).map((s) => {
+          const n = Number(s);
+          if (!Number.isInteger(n)) throw new UsageError(`unknown size "${s}" in --sizes (known: 12, 16, 24, 32)`);
+          return n;
+        });
+        try { checkSizes(a.sizes); } catch (e) { throw new UsageError(`${(e as Error).message} in --sizes`); }
+        break;
+      }
+      case '--degrade': a.degrade = true; break;
+      case '--protocol': case '--protocols': {
+        const ps = val().split(',').filter(Boolean);
+        for (const p of ps) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}" (known: ${PROTOCOLS.join(', ')})`);
+        a.protocols = [...new Set(ps)] as ProtocolName[];
+        if (!a.protocols.length) throw new UsageError('--protocol: no protocol given');
+        break;
+      }
+      case '--data': a.data = val(); break;
+      case '--out': a.out = val(); break;
+      case '--limit': a.limit = intArg('--limit', val(), 1); break;
+      case '--cache': a.cache = val(); break;
+      case '--batch': a.batch = intArg('--batch', val(), 1); break;
+      case '--metric': {
+        const m = val();
+        if (m !== 'cosine' && m !== 'euclidean') throw new UsageError(`--metric: expected cosine or euclidean, got "${m}"`);
+        a.metric = m;
+        break;
+      }
+      case '--examples': a.examples = intArg('--examples', val(), 0); break;
+      case '--quiet': a.quiet = true; break;
+      default: throw new UsageError(`unknown option "${k}"`);
+    }
+  }
+  return a;
+}
+
+function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Writes the CMC / ROC charts and the example grid; returns the file names. */
+async function writeFigures(run: EvalRun, outDir: string, nExamples: number): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of run.plans) {
+    const rows = run.rows.filter((r) => r.protocol === p.name);
+    if (p.kind === 'ident') {
+      const f = `cmc-${p.name}.png`;
+      await writeChartPng(join(outDir, f), {
+        title: `CMC, ${p.name} (${run.recognizer.name} + ${run.sr.name})`, xLabel: 'rank', yLabel: 'identification rate',
+        series: rows.map((r) => ({ name: r.resolution, x: r.cmc!.map((_, i) => i + 1), y: r.cmc! })), yRange: [0, 1], xRange: [1, 20], xTicks: [1, 2, 3, 4, 5, 10, 15, 20], markers: true,
+      });
+      files.push(f);
+    } else {
+      const f = `roc-${p.name}.png`;
+      await writeChartPng(join(outDir, f), {
+        title: `ROC, ${p.name} (${run.recognizer.name} + ${run.sr.name})`, xLabel: 'FAR (false accept rate)', yLabel: 'TAR (true accept rate)',
+        series: rows.map((r) => ({ name: `${r.resolution} (AUC ${(100 * r.auc).toFixed(1)})`, x: r.roc!.fpr, y: r.roc!.tpr })),
+        xLog: true, xRange: [1e-4, 1], yRange: [0, 1],
+      });
+      files.push(f);
+    }
+  }
+  const sizes = run.conditions.filter((c) => c.size !== null);
+  if (nExamples > 0 && sizes.length) {
+    // the first probes of the first protocol (LFW when present), one per person
+    const seen = new Set<string>();
+    const picks: Item[] = [];
+    for (const p of run.plans) {
+      const cands = p.kind === 'ident' ? p.probes : p.pairs.map((q) => q.b);
+      for (const it of cands) {
+        if (picks.length >= nExamples) break;
+        if (!seen.has(it.person)) { seen.add(it.person); picks.push(it); }
+      }
+    }
+    const hr = (await loadHr(picks, run.root)).map((x, i) => [picks[i]!, x] as const).filter((p) => p[1] !== null);
+    const rows: GridRow[] = [];
+    for (const [it, x] of hr) {
+      for (const c of sizes) {
+        const keys = [itemKey(it)];
+        const { lr } = await probeImages([x!], keys, c, BICUBIC);
+        const bic = await BICUBIC.run(lr);
+        const srOut = run.srModel === BICUBIC ? bic : await run.srModel.run(lr);
+        rows.push({ label: `${it.person.slice(0, 16)}\n${c.size}x${c.size}${c.degrade ? ' degraded' : ''}`, images: [lr[0]!, bic[0]!, srOut[0]!, x!] });
+      }
+    }
+    if (rows.length) {
+      const png = await faceGridPng(`probes: LR | bicubic | SR (${run.sr.name}) | HR`, ['LR (enlarged)', 'bicubic', `SR`, 'HR 112'], rows);
+      writeFileSync(join(outDir, 'examples.png'), png);
+      files.push('examples.png');
+    }
+  }
+  return files;
+}
+
+export interface EvalResult { code: number; run?: Omit<EvalRun, 'rec' | 'srModel' | 'dispose'>; outDir?: string; table?: string }
+
+/** `lrfr eval` (argv without the command name). */
+export async function evalCommand(argv: readonly string[], io: Io = defaultIo): Promise<EvalResult> {
+  let args: EvalArgs;
+  try {
+    args = parseEvalArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`lrfr eval: ${e.message}\n\n${EVAL_USAGE}`);
+      return { code: 2 };
+    }
+    throw e;
+  }
+  const t0 = performance.now();
+  let run: EvalRun;
+  try {
+    await initNodeGPU();
+    run = await runEvaluation({
+      recognizer: args.recognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
+      dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
+      progress: !args.quiet, log: (s) => io.err(`${s}\n`),
+    });
+  } catch (e) {
+    io.err(`lrfr eval: ${(e as Error).message}\n`);
+    return { code: 1 };
+  }
+  try {
+    const defaultOut = args.out === undefined;
+    const outDir = resolve(args.out ?? join(REPO_ROOT, 'results', `eval-${stamp()}`));
+    mkdirSync(outDir, { recursive: true });
+    if (defaultOut && !existsSync(join(REPO_ROOT, 'results', '.gitignore'))) {
+      writeFileSync(join(REPO_ROOT, 'results', '.gitignore'), '# lrfr eval outputs: not committed\n*\n');
+    }
+    const table = markdownTable(run.rows);
+    const e = run.embed;
+    const figures = await writeFigures(run, outDir, args.examples);
+    const wall = (performance.now() - t0) / 1000;
+    const json = {
+      command: `lrfr eval ${argv.join(' ')}`.trim(),
+      date: new Date().toISOString(),
+      recognizer: run.recognizer,
+      sr: run.sr,
+      sizes: args.sizes,
+      degrade: args.degrade,
+      protocols: args.protocols,
+      limit: args.limit ?? null,
+      dataRoot: run.root,
+      embeddings: { computed: e.computed, cached: e.cached, forwards: e.images, skipped: e.skipped, seconds: e.seconds, msPerImage: e.perImageMs },
+      wallSeconds: wall,
+      loadAverage: (await import('node:os')).loadavg(),
+      figures,
+      table,
+      results: run.rows,
+    };
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(json, null, 1) + '\n');
+    writeFileSync(join(outDir, 'table.md'), `${table}\n`);
+    io.out(`${table}\n\n`);
+    io.err(`recognizer ${run.recognizer.name} (${run.recognizer.hash}, ${run.recognizer.metric}), SR ${run.sr.name}; ` +
+      `embeddings: ${e.computed} computed (${e.perImageMs.toFixed(1)} ms/image), ${e.cached} from the cache` +
+      `${e.skipped.length ? `, ${e.skipped.length} undecodable images skipped` : ''}; wall ${formatDuration(wall)}\n`);
+    io.err(`results: ${outDir}\n`);
+    const { rec: _r, srModel: _s, dispose: _d, ...plain } = run;
+    return { code: 0, run: plain, outDir, table };
+  } finally {
+    run.dispose();
+  }
+}
+
+export async function evalMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(EVAL_USAGE);
+    return 0;
+  }
+  return (await evalCommand(argv)).code;
+}

@@ -1,0 +1,207 @@
+// lrfr eval / lrfr sr end to end on a tiny subset of the real data (dlib recognizer, bicubic SR), the
+// dlib framing from the 112 crop, the embedding cache, and the bad-input messages. Needs the data
+// root ($LRFR_DATA or ../shared/data) and @vladmandic/face-api's weights.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { evalCommand, parseEvalArgs, type Io } from '../../src/cli/eval.js';
+import { srCommand } from '../../src/cli/sr.js';
+import { evalCounters, frameWindow, dlibWindowIn112, dlibInputFrom112, aucMannWhitney } from '../../src/train/eval.js';
+import { CacheGroup } from '../../src/train/embed-cache.js';
+import { loadFace, frameLfw } from '../../src/train/data.js';
+import { resizeBicubicCpu, downsample, clamp01 } from '../../src/train/degrade.js';
+import { decodeImage, writePng } from '../../src/train/image.js';
+import { roc } from '../../src/train/metrics.js';
+import { Rng } from '../../src/runtime/random.js';
+
+const LFW_IMG = 'Aaron_Peirsol/Aaron_Peirsol_0001.jpg';
+
+function capture(): Io & { o: string; e: string } {
+  const c = { o: '', e: '', out: (s: string) => { c.o += s; }, err: (s: string) => { c.e += s; } };
+  return c;
+}
+
+let tmp: string;
+beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'lrfr-eval-')); });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('dlib framing from the 112 crop', () => {
+  it('maps the 250-image window (70, 76, 108) into 112-crop pixels exactly', () => {
+    const w = dlibWindowIn112();
+    expect(w.x).toBeCloseTo((17 * 112) / 143, 12);
+    expect(w.y).toBeCloseTo((35 * 112) / 143, 12);
+    expect(w.size).toBeCloseTo((108 * 112) / 143, 12);
+    expect(w.y + w.size).toBeCloseTo(112, 12); // the window's bottom edge is the crop's
+  });
+
+  it('frameWindow over the whole image = degrade.ts bicubic resize (antialiased)', () => {
+    const rng = new Rng(5);
+    const img = { data: Float32Array.from({ length: 3 * 40 * 40 }, () => rng.next()), c: 3, h: 40, w: 40 };
+    for (const out of [150, 23]) {
+      const a = frameWindow(img, { x: 0, y: 0, size: 40 }, out);
+      const b = resizeBicubicCpu(img, out, out, { antialias: true });
+      let m = 0;
+      for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+      expect(m).toBeLessThan(1e-5);
+    }
+  });
+
+  it('matches the window taken directly from the 250 image (and a shifted window does not)', async () => {
+    const full = await loadFace(LFW_IMG, { dataset: 'lfw', framing: 'full' });
+    const direct = frameLfw(full, 'dlib'); // 108 -> 150 from the 250 image, [0, 1]
+    const crop = frameLfw(full, 'arcface');
+    const via = dlibInputFrom112(crop); // 0..255
+    const mad = (f: Float32Array, k: number) => {
+      let s = 0;
+      for (let i = 0; i < direct.data.length; i++) s += Math.abs(Math.min(1, Math.max(0, f[i]! * k)) - direct.data[i]!);
+      return s / direct.data.length;
+    };
+    const w = dlibWindowIn112();
+    const exact = mad(via.data, 1 / 255);
+    const shifted = mad(frameWindow(crop, { ...w, x: w.x + 1.5 }, 150).data, 1);
+    expect(exact).toBeLessThan(0.02); // only the 143 -> 112 -> 150 resampling blur differs
+    expect(shifted).toBeGreaterThan(1.5 * exact);
+  });
+});
+
+describe('metrics helpers and the embedding cache', () => {
+  it('aucMannWhitney = metrics.roc AUC (with ties)', () => {
+    const rng = new Rng(2);
+    const g = Array.from({ length: 300 }, () => Math.round(rng.normal() * 4 + 3) / 4);
+    const im = Array.from({ length: 500 }, () => Math.round(rng.normal() * 4) / 4);
+    expect(aucMannWhitney(g, im)).toBeCloseTo(roc(g, im).auc, 12);
+  });
+
+  it('round-trips embeddings and ignores a truncated tail', () => {
+    const f = join(tmp, 'unit.emb');
+    const g = new CacheGroup(f, 4);
+    g.put(['a', 'b'], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    appendFileSync(f, Buffer.from([3, 0, 120])); // a record cut short
+    const h = new CacheGroup(f, 4);
+    expect(h.size).toBe(2);
+    expect([...h.get('b')!]).toEqual([5, 6, 7, 8]);
+    h.put(['c'], Float32Array.from([9, 9, 9, 9]));
+    const k = new CacheGroup(f, 4);
+    expect(k.size).toBe(3);
+    expect(() => new CacheGroup(f, 8)).toThrow(/4-D embeddings, expected 8-D/);
+  });
+});
+
+describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
+  const args = () => ['--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', join(tmp, 'out'), '--cache', join(tmp, 'cache'), '--quiet', '--examples', '2'];
+  let first: Awaited<ReturnType<typeof evalCommand>>;
+  let firstForwards = 0;
+  let firstIo: ReturnType<typeof capture>;
+
+  beforeAll(async () => {
+    firstIo = capture();
+    const f0 = evalCounters.forwards;
+    first = await evalCommand(args(), firstIo);
+    firstForwards = evalCounters.forwards - f0;
+  });
+
+  it('runs, prints the table and writes results.json with the expected fields', () => {
+    expect(first.code, firstIo.e).toBe(0);
+    expect(firstIo.o).toMatch(/\| protocol \| resolution \| rank-1 \|/);
+    expect(firstIo.o).toMatch(/\| lfw-verify \| full \|/);
+    expect(firstIo.o).toMatch(/\| orl \| 16x16 \|/);
+    const j = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8'));
+    expect(j.recognizer.name).toBe('dlib');
+    expect(j.recognizer.hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(j.sr.name).toBe('bicubic');
+    expect(j.results).toHaveLength(4);
+    const v = j.results.find((r: { protocol: string; resolution: string }) => r.protocol === 'lfw-verify' && r.resolution === 'full');
+    for (const k of ['acc', 'accStd', 'tar1e2', 'tar1e3', 'impostors', 'auc', 'n', 'roc', 'foldAccuracies']) expect(v).toHaveProperty(k);
+    expect(v.n).toBe(20); // 2 pairs from each of the 10 folds
+    expect(v.foldAccuracies).toHaveLength(10);
+    const o = j.results.find((r: { protocol: string; resolution: string }) => r.protocol === 'orl' && r.resolution === '16x16');
+    for (const k of ['rank1', 'rank5', 'rank10', 'cmc', 'tar1e3', 'auc', 'gallery']) expect(o).toHaveProperty(k);
+    expect(o.gallery).toBe(5);
+    expect(j.embeddings.forwards).toBe(firstForwards);
+    expect(firstForwards).toBeGreaterThan(0);
+    expect(readFileSync(join(tmp, 'out', 'table.md'), 'utf8')).toContain('| orl | full |');
+  });
+
+  it('writes valid PNG plots', async () => {
+    for (const f of ['roc-lfw-verify.png', 'cmc-orl.png', 'examples.png']) {
+      const m = await sharp(join(tmp, 'out', f)).metadata();
+      expect(m.format, f).toBe('png');
+      expect(m.width!).toBeGreaterThan(100);
+    }
+  });
+
+  it('hits the embedding cache on a second run (no forward)', async () => {
+    const io = capture();
+    const f0 = evalCounters.forwards;
+    const r = await evalCommand(args(), io);
+    expect(r.code, io.e).toBe(0);
+    expect(evalCounters.forwards - f0).toBe(0);
+    expect(r.run!.embed.cached).toBe(firstForwards);
+    expect(r.table).toBe(first.table);
+  });
+});
+
+describe('bad inputs', () => {
+  it('missing data root: one clear message', async () => {
+    const io = capture();
+    const r = await evalCommand(['--data', join(tmp, 'nowhere'), '--cache', join(tmp, 'cache'), '--quiet'], io);
+    expect(r.code).toBe(1);
+    expect(io.e).toMatch(/^lrfr eval: lrfr: face data not found under .*nowhere/);
+    expect(io.e.match(/not found/g)).toHaveLength(1);
+  });
+
+  it('unknown protocol / size: usage errors', async () => {
+    for (const [a, re] of [[['--protocol', 'lfw,orl'], /unknown protocol "lfw"/], [['--sizes', '16,20'], /unknown size 20/], [['--sizes', 'big'], /unknown size "big"/]] as const) {
+      const io = capture();
+      expect((await evalCommand([...a], io)).code).toBe(2);
+      expect(io.e).toMatch(re);
+    }
+    expect(() => parseEvalArgs(['--limit', '0'])).toThrow(/--limit expects an integer >= 1/);
+  });
+
+  it('a recognizer file that fails to load: the loader message', async () => {
+    const bad = join(tmp, 'bad.safetensors');
+    writeFileSync(bad, 'not a safetensors file');
+    const io = capture();
+    const r = await evalCommand(['--recognizer', bad, '--protocol', 'orl', '--cache', join(tmp, 'cache'), '--quiet'], io);
+    expect(r.code).toBe(1);
+    expect(io.e).toMatch(/bad\.safetensors: invalid safetensors file/);
+    const io2 = capture();
+    expect((await evalCommand(['--recognizer', join(tmp, 'absent.safetensors'), '--protocol', 'orl', '--quiet'], io2)).code).toBe(1);
+    expect(io2.e).toMatch(/cannot read recognizer .*absent\.safetensors/);
+  });
+});
+
+describe('lrfr sr', () => {
+  it('super-resolves a 24x24 face to a 112x112 PNG (bicubic)', async () => {
+    const crop = await loadFace(LFW_IMG, { dataset: 'lfw' });
+    const inp = join(tmp, 'lr24.png'), out = join(tmp, 'sr.png');
+    await writePng(inp, clamp01(downsample(crop, 24)));
+    const io = capture();
+    expect(await srCommand([inp, out, '--model', 'bicubic'], io), io.e).toBe(0);
+    const y = await decodeImage(out);
+    expect([y.w, y.h]).toEqual([112, 112]);
+    // close to the HR crop it came from (a blurry copy of it)
+    let s = 0;
+    for (let i = 0; i < y.data.length; i++) s += Math.abs(y.data[i]! - crop.data[i]!);
+    expect(s / y.data.length).toBeLessThan(0.08);
+  });
+
+  it('rejects an unreadable image, and too-large or non-square ones', async () => {
+    const junk = join(tmp, 'junk.png');
+    writeFileSync(junk, 'nope');
+    const io = capture();
+    expect(await srCommand([junk, join(tmp, 'x.png')], io)).toBe(1);
+    expect(io.e).toMatch(/cannot read image .*junk\.png/);
+    expect(existsSync(join(tmp, 'x.png'))).toBe(false);
+    const big = join(tmp, 'big.png');
+    await sharp({ create: { width: 120, height: 120, channels: 3, background: '#888' } }).png().toFile(big);
+    const io2 = capture();
+    expect(await srCommand([big, join(tmp, 'y.png')], io2)).toBe(1);
+    expect(io2.e).toMatch(/at most 112x112/);
+    const io3 = capture();
+    expect(await srCommand([join(tmp, 'lr24.png')], io3)).toBe(2);
+  });
+});
