@@ -2,6 +2,7 @@
 // (tests/reference/dsr-tfjs.ts, tfjs CPU backend): parameter counts and FLOPs against the analytic
 // formula, forward at S = 16, 24, 32 (batch 2, DSR_CPU; batch 1, DSR_PAPER), parameter gradients,
 // input validation, and forward timings (information only).
+import { saveModuleBytes, decodeSafetensors } from '../../src/nn/safetensors.js';
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as L from '../../src/runtime/index.js';
@@ -38,7 +39,10 @@ function maxAbs(a: Float32Array): number {
 async function compareForward(cfg: DsrConfig, n: number, seed: number): Promise<{ worst: number; maxDiff: number; maxRef: number }> {
   const m = new DSR({ config: cfg, seed });
   try {
-    const arrays = randomizeForTest(m, seed + 1);
+    randomizeForTest(m, seed + 1);
+    // The tfjs reference loads the same weights through a safetensors file written by our saver.
+    const file = decodeSafetensors(await saveModuleBytes(m, { model: 'dsr', config: cfg }));
+    const arrays = new Map([...file.tensors].map(([k, v]) => [k, v.data]));
     const S = cfg.inputSize;
     const x = L.randArray(n * 3 * S * S, seed + 2);
     const ours = await L.tidy(() => L.noGrad(() => m.forward(L.tensor(x, [n, 3, S, S])))).data();

@@ -1,5 +1,6 @@
 // EdgeFace-XXS on our runtime vs the same network written with tfjs ops (tests/reference/edgeface-tfjs.ts,
 // tfjs CPU backend): parameter count, forward at batch 2 and the gradients of every parameter.
+import { saveModuleBytes, decodeSafetensors } from '../../src/nn/safetensors.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as L from '../../src/runtime/index.js';
@@ -53,8 +54,10 @@ describe('EdgeFace-XXS', () => {
   beforeAll(async () => {
     model = new EdgeFaceXXS({ seed: 5 });
     randomizeForTest(model, 6);
-    weights = new Map();
-    for (const [name, p] of model.namedParameters()) weights.set(name, { data: await p.data(), shape: p.shape });
+    // The tfjs reference loads the same weights through a safetensors file written by our saver.
+    const file = decodeSafetensors(await saveModuleBytes(model, { model: 'edgeface-xxs', config: model.config }));
+    weights = new Map([...file.tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
+    expect(weights.size).toBe(model.namedParameters().length);
   });
   afterAll(() => model?.dispose());
 
@@ -120,7 +123,7 @@ describe('EdgeFace-XXS', () => {
       const loss = L.sum(L.mul(emb, L.tensor(R, [B, 512])));
       L.backward(loss);
     });
-    const names = [...weights.keys()];
+    const names = model.namedParameters().map(([k]) => k); // the file's keys are sorted; use the model's order
     const ws = names.map((k) => tf.tensor(weights.get(k)!.data, [...weights.get(k)!.shape]));
     const xn = tf.tensor4d(x01, [B, 3, S, S]).mul(2).sub(1) as tf.Tensor4D;
     const r = tf.tensor2d(R, [B, 512]);
