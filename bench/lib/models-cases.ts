@@ -23,7 +23,7 @@ import { DSR, DSR_CPU, DSR_PAPER, dsrFlops, type DsrConfig } from '../../src/nn/
 import type { DlibResNet } from '../../src/nn/dlib-resnet.js';
 import { loadDlibFromFaceApi } from '../../src/node/dlib.js';
 import { AdamW } from '../../src/train/optim.js';
-import { edgefaceTf } from '../../tests/reference/edgeface-tfjs.js';
+import { edgefaceTf, randomizeEdgeFaceForTest } from '../../tests/reference/edgeface-tfjs.js';
 import { dsrTf, dsrTfShapes, type DsrTfConfig } from '../../tests/reference/dsr-tfjs.js';
 import { loadFaceApi, faceApiDir } from '../../tests/reference/faceapi.js';
 import { tf } from './peers.js';
@@ -142,25 +142,6 @@ function peerTrainRun(vars: tf.Variable[], loss: () => tf.Scalar, onDispose: () 
 
 // ---- EdgeFace-XXS -----------------------------------------------------------------------------
 
-/** tests/models/edgeface.test.ts randomizeForTest: O(1) activations through every branch. */
-function randomizeEdgeFace(m: EdgeFaceXXS, seed: number): void {
-  const rng = new rt.Rng(seed);
-  const e = rt.getEngine();
-  for (const [name, p] of m.namedParameters()) {
-    const a = new Float32Array(p.size);
-    const leaf = name.slice(name.lastIndexOf('.') + 1);
-    const isNorm = /(^|\.)(norm|norm_xca|stem\.1|downsample\.0)\./.test(name);
-    for (let i = 0; i < a.length; i++) {
-      if (leaf === 'gamma' || leaf === 'gamma_xca') a[i] = rng.uniform(0.3, 0.7);
-      else if (leaf === 'temperature') a[i] = rng.uniform(0.5, 2);
-      else if (isNorm) a[i] = leaf === 'weight' ? 1 + 0.1 * rng.normal() : 0.1 * rng.normal();
-      else if (leaf === 'bias') a[i] = 0.02 * rng.normal();
-      else a[i] = rng.normal() / Math.sqrt(fanIn(p.shape));
-    }
-    e.upload(p.buffer, a);
-  }
-}
-
 export function edgefaceBench(): ModelBench {
   const S = 112, px = 3 * S * S;
   let model: EdgeFaceXXS | null = null;
@@ -174,7 +155,7 @@ export function edgefaceBench(): ModelBench {
     trainLoss: 'sum(emb · R), R fixed N(0,1) [N,512]',
     async prepare() {
       model = new EdgeFaceXXS({ seed: 5 });
-      randomizeEdgeFace(model, 6);
+      randomizeEdgeFaceForTest(model, 6);
       arrays = await readParams(model.namedParameters());
       self.flopsPerImage = model.flops(S).flops;
       self.params = model.countParams();

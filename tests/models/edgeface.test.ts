@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as L from '../../src/runtime/index.js';
 import { EdgeFaceXXS } from '../../src/nn/edgeface.js';
-import { edgefaceTf, type Weights } from '../reference/edgeface-tfjs.js';
+import { edgefaceTf, randomizeEdgeFaceForTest, type Weights } from '../reference/edgeface-tfjs.js';
 
 const S = 112;
 const B = 2;
@@ -14,35 +14,6 @@ let model: EdgeFaceXXS;
 let weights: Map<string, { data: Float32Array; shape: readonly number[] }>;
 const x01 = L.randArray(B * 3 * S * S, 11); // [0, 1) RGB, NCHW
 const R = L.randnArray(B * 512, 12); // loss = sum(emb * R)
-
-function fanIn(shape: readonly number[]): number {
-  return shape.slice(1).reduce((a, b) => a * b, 1);
-}
-
-/**
- * Test weights: with timm's init (std .02, layer scales 1e-6) every block is nearly the identity and
- * a comparison proves little. Instead: conv/linear weights N(0, 1/fanIn) (every branch contributes
- * O(1)), biases N(0, .02²)·, norm gains 1 + N(0, .1²), norm shifts N(0, .1²), layer scales (gamma,
- * gamma_xca) U(0.3, 0.7) per channel, XCA temperatures U(0.5, 2) per head. Overwritten in place with
- * getEngine().upload.
- */
-function randomizeForTest(m: EdgeFaceXXS, seed: number): void {
-  const rng = new L.Rng(seed);
-  const e = L.getEngine();
-  for (const [name, p] of m.namedParameters()) {
-    const a = new Float32Array(p.size);
-    const leaf = name.slice(name.lastIndexOf('.') + 1);
-    const isNorm = /(^|\.)(norm|norm_xca|stem\.1|downsample\.0)\./.test(name);
-    for (let i = 0; i < a.length; i++) {
-      if (leaf === 'gamma' || leaf === 'gamma_xca') a[i] = rng.uniform(0.3, 0.7);
-      else if (leaf === 'temperature') a[i] = rng.uniform(0.5, 2);
-      else if (isNorm) a[i] = leaf === 'weight' ? 1 + 0.1 * rng.normal() : 0.1 * rng.normal();
-      else if (leaf === 'bias') a[i] = 0.02 * rng.normal();
-      else a[i] = rng.normal() / Math.sqrt(fanIn(p.shape));
-    }
-    e.upload(p.buffer, a);
-  }
-}
 
 function maxAbs(a: Float32Array): number {
   let m = 0;
@@ -53,7 +24,7 @@ function maxAbs(a: Float32Array): number {
 describe('EdgeFace-XXS', () => {
   beforeAll(async () => {
     model = new EdgeFaceXXS({ seed: 5 });
-    randomizeForTest(model, 6);
+    randomizeEdgeFaceForTest(model, 6);
     // The tfjs reference loads the same weights through a safetensors file written by our saver.
     const file = decodeSafetensors(await saveModuleBytes(model, { model: 'edgeface-xxs', config: model.config }));
     weights = new Map([...file.tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));

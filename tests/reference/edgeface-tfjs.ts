@@ -6,6 +6,8 @@
 // depthwise -> [kh, kw, C, 1]). The positional Fourier features are computed with tf ops in float32,
 // like torch does.
 import * as tf from '@tensorflow/tfjs';
+import { Rng, getEngine } from '../../src/runtime/index.js';
+import type { Module } from '../../src/nn/module.js';
 
 export interface EdgeFaceTfConfig {
   depths: readonly number[];
@@ -160,3 +162,33 @@ export function edgefaceTf(w: Weights, xNchw: tf.Tensor4D, cfg: EdgeFaceTfConfig
   const n = layerNorm(pooled, W(w, 'head.norm.weight'), W(w, 'head.norm.bias'), eps);
   return linear(n, W(w, 'head.fc.weight'), W(w, 'head.fc.bias')) as tf.Tensor2D;
 }
+
+// ---- test weights (shared with bench/lib/models-cases.ts) ----
+
+const fanIn = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
+
+/**
+ * Test weights: with timm's init (std .02, layer scales 1e-6) every block is nearly the identity and
+ * a comparison proves little. Instead: conv/linear weights N(0, 1/fanIn) (every branch contributes
+ * O(1)), biases N(0, .02²)·, norm gains 1 + N(0, .1²), norm shifts N(0, .1²), layer scales (gamma,
+ * gamma_xca) U(0.3, 0.7) per channel, XCA temperatures U(0.5, 2) per head. Overwritten in place with
+ * getEngine().upload.
+ */
+export function randomizeEdgeFaceForTest(m: Module, seed: number): void {
+  const rng = new Rng(seed);
+  const e = getEngine();
+  for (const [name, p] of m.namedParameters()) {
+    const a = new Float32Array(p.size);
+    const leaf = name.slice(name.lastIndexOf('.') + 1);
+    const isNorm = /(^|\.)(norm|norm_xca|stem\.1|downsample\.0)\./.test(name);
+    for (let i = 0; i < a.length; i++) {
+      if (leaf === 'gamma' || leaf === 'gamma_xca') a[i] = rng.uniform(0.3, 0.7);
+      else if (leaf === 'temperature') a[i] = rng.uniform(0.5, 2);
+      else if (isNorm) a[i] = leaf === 'weight' ? 1 + 0.1 * rng.normal() : 0.1 * rng.normal();
+      else if (leaf === 'bias') a[i] = 0.02 * rng.normal();
+      else a[i] = rng.normal() / Math.sqrt(fanIn(p.shape));
+    }
+    e.upload(p.buffer, a);
+  }
+}
+
