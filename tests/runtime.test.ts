@@ -104,6 +104,25 @@ describe('engine', () => {
     x.dispose();
   });
 
+  it('sleep-then-await returns the same data as await, batch after batch', async () => {
+    const e = getEngine();
+    const saved = e.pollStrategy;
+    try {
+      for (const strategy of ['await', 'sleep-then-await'] as const) {
+        e.pollStrategy = strategy;
+        for (let rep = 0; rep < 3; rep++) {
+          const x = tensor([1, 2, 3, 4], [4]);
+          const y = tidy(() => L.sum(L.mul(L.matmul(L.ones([64, 64]), L.ones([64, 64])), L.ones([64, 64])), [0, 1]));
+          expect(await y.item()).toBe(64 * 64 * 64);
+          expect([...(await x.data())]).toEqual([1, 2, 3, 4]);
+          L.dispose([x, y]);
+        }
+      }
+    } finally {
+      e.pollStrategy = saved;
+    }
+  });
+
   it('caches pipelines by final WGSL text', () => {
     const e = getEngine();
     const a = L.ones([3]);

@@ -2,6 +2,7 @@
 // Dawn's create() result must stay referenced for the life of the process: if it is garbage
 // collected, the process segfaults or deadlocks. It is held in a module variable and on globalThis.
 import { initDevice, NoAdapterError } from '../runtime/device.js';
+import { getEngine } from '../runtime/engine.js';
 
 let dawnGPU: GPU | null = null;
 
@@ -18,5 +19,8 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     (globalThis as Record<string, unknown>).__lrfrDawnGPU = dawnGPU;
   }
   const device = await initDevice({ gpu: dawnGPU });
+  // Dawn's Node binding busy-polls a core while a GPU promise is pending: sleep through most of a
+  // known batch first (engine.ts waitFor). LRFR_POLL=await turns this off.
+  getEngine().pollStrategy = process.env.LRFR_POLL === 'await' ? 'await' : 'sleep-then-await';
   return device;
 }

@@ -69,6 +69,13 @@ export class Engine {
   private arenaUsed = 0;
   private pendingDispatches = 0;
   private stagingToDestroy: GPUBuffer[] = [];
+  private dispatchesSinceWait = 0;
+  private waitEstimates = new Map<number, number>();
+  /**
+   * How to wait for the GPU: 'await' the promise at once, or 'sleep-then-await' (Node/Dawn, where
+   * a pending promise busy-polls a core; src/node/gpu.ts selects it). See waitFor().
+   */
+  pollStrategy: 'await' | 'sleep-then-await' = 'await';
   private errors: string[] = [];
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
   readonly maxWorkgroups: number;
@@ -179,6 +186,7 @@ export class Engine {
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+    this.dispatchesSinceWait++;
     if (++this.pendingDispatches >= 2048) this.flush();
   }
 
@@ -241,7 +249,7 @@ export class Engine {
     this.copyEncoder().copyBufferToBuffer(buf, byteOffset, staging, 0, size);
     this.flush();
     this.stats.readbacks++;
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.waitFor(() => staging.mapAsync(GPUMapMode.READ));
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
@@ -252,8 +260,25 @@ export class Engine {
   /** Waits until all submitted work has finished. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.waitFor(() => this.device.queue.onSubmittedWorkDone());
     this.throwIfErrors();
+  }
+
+  /**
+   * Awaits a GPU promise. With pollStrategy 'sleep-then-await', it first sleeps for most of the
+   * time the same batch (keyed by its dispatch count) took before: Dawn's Node binding busy-polls a
+   * core while a GPU promise is pending, which on a software adapter takes that core from the
+   * shader threads. The estimate corrects itself (an over-sleep is measured as the new duration).
+   */
+  private async waitFor(start: () => Promise<unknown>): Promise<void> {
+    const key = this.dispatchesSinceWait;
+    this.dispatchesSinceWait = 0;
+    const t0 = performance.now();
+    const est = this.pollStrategy === 'sleep-then-await' ? this.waitEstimates.get(key) : undefined;
+    if (est !== undefined && est > 4) await new Promise((r) => setTimeout(r, 0.85 * est));
+    await start();
+    const dt = performance.now() - t0;
+    this.waitEstimates.set(key, est === undefined ? dt : 0.7 * est + 0.3 * dt);
   }
 
   throwIfErrors(): void {
