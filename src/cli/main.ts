@@ -2,6 +2,7 @@
 import { doctor } from './doctor.js';
 import { evalMain } from './eval.js';
 import { srMain } from './sr.js';
+import { tuneMain } from './tune.js';
 
 const USAGE = `usage: lrfr <command>
 
@@ -9,6 +10,7 @@ commands:
   doctor            adapter info, features and limits; every kernel once against its reference
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
+  tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   help              this text
 `;
 
@@ -21,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
       return evalMain(rest);
     case 'sr':
       return srMain(rest);
+    case 'tune':
+      return tuneMain(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,97 @@
+// lrfr tune: times every kernel variant per shape class on this adapter, caches the winners.
+import { initNodeGPU } from '../node/gpu.js';
+import { useNodeTuneCache } from '../node/tune-cache.js';
+import { adapterSummary, NoAdapterError } from '../runtime/index.js';
+import { tunables, tune, getTunable, parseVariantSpec, tunedChoice } from '../runtime/autotune.js';
+
+const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
+
+  --only NAME         tune one set (${'matmul, depthwise'})
+  --shape CLASS       one shape class (default: the set's own list)
+  --reps N            timed reps per variant (default 3)
+  --variant NAME=ID   manual override (also LRFR_VARIANT); shown in the table, wins over the cache
+  --list              print the cached choices per adapter, tune nothing
+cache: $LRFR_TUNE_CACHE or \${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json
+`;
+
+export async function tuneMain(args: string[]): Promise<number> {
+  const out = (l = '') => process.stdout.write(l + '\n');
+  let only: string | undefined, shape: string | undefined, reps = 3, list = false;
+  const variantSpecs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--only') only = val();
+    else if (a === '--shape') shape = val();
+    else if (a === '--reps') reps = Number(val());
+    else if (a === '--variant') variantSpecs.push(val());
+    else if (a === '--list') list = true;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    } else {
+      process.stderr.write(`lrfr tune: unknown option "${a}"\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (!(Number.isInteger(reps) && reps >= 1)) {
+    process.stderr.write('lrfr tune: --reps must be a positive integer\n');
+    return 2;
+  }
+  let store;
+  let sets;
+  try {
+    store = useNodeTuneCache();
+    for (const s of variantSpecs) parseVariantSpec(s);
+    sets = only ? [getTunable(only)] : tunables();
+  } catch (e) {
+    process.stderr.write(`lrfr tune: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (list) {
+    const byAdapter = new Map<string, string[]>();
+    for (const [k, v] of store.entries()) {
+      const cut = k.lastIndexOf('|', k.lastIndexOf('|') - 1);
+      const adapter = k.slice(0, cut);
+      if (!byAdapter.has(adapter)) byAdapter.set(adapter, []);
+      const [name = '', sc = ''] = k.slice(cut + 1).split('|');
+      byAdapter.get(adapter)!.push(`  ${name.padEnd(10)} ${sc.padEnd(14)} ${v}`);
+    }
+    out(`cache ${store.path}`);
+    if (byAdapter.size === 0) out('  (empty)');
+    for (const [adapter, lines] of byAdapter) {
+      out(`adapter ${adapter}`);
+      for (const l of lines.sort()) out(l);
+    }
+    return 0;
+  }
+  try {
+    await initNodeGPU();
+  } catch (e) {
+    if (e instanceof NoAdapterError) {
+      process.stderr.write(`lrfr tune: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  out(`adapter ${adapterSummary().key}`);
+  for (const t of sets) {
+    for (const sc of shape ? [shape] : t.shapeClasses) {
+      const r = await tune(t.name, sc, { reps });
+      out(`\n${t.name} ${sc}`);
+      for (const v of t.variants) {
+        const ms = r.timings[v.id]!;
+        const tag = v.id === r.winner ? '  winner' : r.rejected[v.id] ? `  rejected: ${r.rejected[v.id]}` : '';
+        out(`  ${v.id.padEnd(10)} ${Number.isNaN(ms) ? '     -' : ms.toFixed(2).padStart(9)} ms${tag}`);
+      }
+      const applied = tunedChoice(t.name, sc);
+      if (applied !== r.winner) out(`  (override: ${applied})`);
+    }
+  }
+  out(`\ncache ${store.path}`);
+  return 0;
+}

@@ -1,0 +1,52 @@
+// Node side of the autotuner: a JSON file cache outside the repository
+// (${LRFR_TUNE_CACHE} or ${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json) and the LRFR_VARIANT override.
+import * as fs from 'node:fs';
+import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { parseVariantSpec, setTuneStore, type TuneStore } from '../runtime/autotune.js';
+
+export function defaultTuneCachePath(): string {
+  if (process.env.LRFR_TUNE_CACHE) return process.env.LRFR_TUNE_CACHE;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'lrfr', 'autotune.json');
+}
+
+/** A TuneStore backed by one JSON object {key: variantId}; every set() rewrites the file (temp + rename). */
+export class FileTuneStore implements TuneStore {
+  private data: Record<string, string> = {};
+
+  constructor(readonly path: string = defaultTuneCachePath()) {
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(path, 'utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') this.data[k] = v;
+      }
+    } catch {
+      // missing or unreadable: start empty
+    }
+  }
+
+  get(key: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(this.data, key) ? this.data[key] : undefined;
+  }
+
+  set(key: string, value: string): void {
+    this.data[key] = value;
+    fs.mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(this.data, null, 2) + '\n');
+    fs.renameSync(tmp, this.path);
+  }
+
+  entries(): [string, string][] {
+    return Object.entries(this.data);
+  }
+}
+
+/** Installs the file store and the LRFR_VARIANT overrides ("matmul=tiled,depthwise=generic"). */
+export function useNodeTuneCache(path?: string): FileTuneStore {
+  const s = new FileTuneStore(path);
+  setTuneStore(s);
+  if (process.env.LRFR_VARIANT) parseVariantSpec(process.env.LRFR_VARIANT);
+  return s;
+}
