@@ -7,3 +7,4 @@ export * from './autograd.js';
 export * from './shape.js';
 export * from './random.js';
 export * from './ops/index.js';
+export * from './autotune.js';
