@@ -9,6 +9,7 @@ import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { CASES, missingOps, disposePeerInputs, type CaseDef, type CaseRun } from './cases.js';
 import { timeImpls, defaultTiming, type Impl, type TimingOptions } from './timing.js';
 import { textTable, writeResults, sanitizeKey, type CaseResult, type RunInfo } from './report.js';
+import { measurePeak } from './peak.js';
 
 export interface MainOptions {
   only?: string[];
@@ -190,6 +191,14 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   console.log(`lrfr kernel bench — ${info.machine.cpu} (${info.machine.cores} cores, load ${info.machine.loadavgStart.map((v) => v.toFixed(2)).join(' ')}), Node ${info.node}`);
   console.log(`adapter: ${summary.key}`);
   console.log(`tfjs ${tf.version.tfjs}: webgpu ${peers.webgpu ?? `ok (${peers.webgpuAdapter})`}, wasm ${peers.wasm ?? `ok (simd ${peers.wasmSimd}, threads ${peers.wasmThreads})`}`);
+  // The adapter's measured peak (peak-FMA shader), the denominator of "% of peak".
+  try {
+    const peak = await measurePeak(opts.quick ? { targetMs: 80, runs: 3 } : {});
+    info.peakGflops = peak.gflops;
+    info.peak = { ...peak, variant: { ...peak.variant } };
+  } catch (e) {
+    console.log(`peak: ERROR ${firstLine(e)}`);
+  }
   const timing: Partial<TimingOptions> = opts.quick ? { minSamples: 3, maxTime: 0.5, targetMs: 100, warmup: 1 } : {};
   info.timing = { ...defaultTiming, ...timing, log: undefined };
 
@@ -199,7 +208,7 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   for (const c of cases) results.push(await runCase(c, { webgpu: !peers.webgpu, wasm: !peers.wasm }, timing));
 
   info.machine.loadavgEnd = os.loadavg();
-  console.log('\n' + textTable(results));
+  console.log('\n' + textTable(results, info.peakGflops));
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
   if (opts.write !== false) {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

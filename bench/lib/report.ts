@@ -30,6 +30,9 @@ export interface RunInfo {
   adapterKey: string;
   peers: Record<string, unknown>;
   timing: Record<string, unknown>;
+  /** The adapter's measured peak (bench/lib/peak.ts), the denominator of "% of peak". */
+  peakGflops?: number;
+  peak?: { gflops: number; ms: number; invocations: number; iters: number; variant: Record<string, number> };
   disturbed?: string;
 }
 
@@ -43,6 +46,11 @@ const rate = (c: CaseResult): string => {
   const v = c.work / (c.ours.msMedian * 1e-3) / 1e9;
   return `${v < 10 ? v.toFixed(2) : v.toFixed(1)}${c.unit === 'GB/s' ? ' GB/s' : ''}`;
 };
+const ofPeak = (c: CaseResult, peak?: number): string => {
+  if (c.unit !== 'GFLOP/s' || !peak || !(peak > 0) || !c.ours || c.ours.error || !(c.ours.msMedian > 0)) return '—';
+  const p = (100 * c.work) / (c.ours.msMedian * 1e-3) / 1e9 / peak;
+  return `${p < 10 ? p.toFixed(1) : p.toFixed(0)}%`;
+};
 const correctness = (c: CaseResult): string => {
   if (c.status === 'n/a') return c.detail ?? 'op not available yet';
   if (c.status === 'ERROR') return `ERROR: ${c.detail ?? ''}`;
@@ -50,14 +58,15 @@ const correctness = (c: CaseResult): string => {
   return `${c.status === 'ok' ? 'ok' : 'FAIL'} ${d} (tol ${c.tol === 0 ? '0' : c.tol.toExponential(0)})`;
 };
 
-export const HEADER = ['case', 'ours ms', 'GFLOP/s', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'speedup vs webgpu', 'speedup vs wasm', 'correctness (max abs diff)'];
+export const HEADER = ['case', 'ours ms', 'GFLOP/s', '% of peak', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'speedup vs webgpu', 'speedup vs wasm', 'correctness (max abs diff)'];
 
-export function rows(results: CaseResult[]): string[][] {
-  return results.map((c) => [c.name, ms(c.ours), rate(c), ms(c.webgpu), ms(c.wasm), speedup(c.ours, c.webgpu), speedup(c.ours, c.wasm), correctness(c)]);
+/** Table rows; `peak` (GFLOP/s) fills "% of peak" for FLOP-counted cases. */
+export function rows(results: CaseResult[], peak?: number): string[][] {
+  return results.map((c) => [c.name, ms(c.ours), rate(c), ofPeak(c, peak), ms(c.webgpu), ms(c.wasm), speedup(c.ours, c.webgpu), speedup(c.ours, c.wasm), correctness(c)]);
 }
 
-export function textTable(results: CaseResult[]): string {
-  const all = [HEADER, ...rows(results)];
+export function textTable(results: CaseResult[], peak?: number): string {
+  const all = [HEADER, ...rows(results, peak)];
   const w = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((v, i) => (i === 0 || i === r.length - 1 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
   return [line(HEADER), w.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map(line)].join('\n');
@@ -75,9 +84,13 @@ export function markdown(results: CaseResult[], info: RunInfo): string {
   out.push('');
   out.push(`| ${HEADER.join(' | ')} |`);
   out.push(`|${HEADER.map((_, i) => (i === 0 || i === HEADER.length - 1 ? '---' : '---:')).join('|')}|`);
-  for (const r of rows(results)) out.push(`| ${r.map(esc).join(' | ')} |`);
+  for (const r of rows(results, info.peakGflops)) out.push(`| ${r.map(esc).join(' | ')} |`);
   out.push('');
   out.push('ms = median time per launch (each timed iteration records K launches and awaits once; K per implementation in the JSON). Speedup = their ms / our ms. Correctness: max |ours − tfjs CPU| on the same seeded inputs.');
+  out.push('');
+  out.push(info.peakGflops
+    ? `% of peak = our GFLOP/s / the adapter's measured peak, ${info.peakGflops.toFixed(1)} GFLOP/s (shaders/peak_fma.wgsl: independent vec4 FMA chains, 8 FLOPs per vec4 fma, best launch over a few accumulator/workgroup variants; bench/lib/peak.ts). Not given for GB/s cases.`
+    : '% of peak: the peak measurement failed or was skipped.');
   out.push('');
   out.push('| case | shapes | work per launch |');
   out.push('|---|---|---|');
