@@ -36,10 +36,8 @@ describe('parsers', () => {
 });
 
 const root = resolveDataRoot();
-const HAVE_DATA = existsSync(root);
-if (!HAVE_DATA) console.warn(`protocol.test: no face data at ${root}; the real-data tests are skipped`);
 
-describe.skipIf(!HAVE_DATA)('protocol on the real data', () => {
+describe('protocol on the real data', () => {
   const lfw = join(root, 'lfw-deepfunneled');
   it('LFW: BLUFR split1 + pairs.txt', () => {
     const P = buildLfwProtocol();
