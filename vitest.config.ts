@@ -9,6 +9,8 @@ export default defineConfig({
     // this machine has two cores and lavapipe runs the shaders on them.
     pool: 'forks',
     maxWorkers: 2,
+    // Tests run on the default kernel variants, whatever a user's tune cache holds.
+    env: { LRFR_TUNE_CACHE: 'off' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

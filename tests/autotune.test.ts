@@ -1,93 +1,157 @@
-// The autotuner: fastest correct variant wins, wrong variants never do, cache and override.
+// The autotuner: fastest correct variant wins, wrong variants never do; cache, override, modes;
+// ops pick the cached winner of their shape class; autotune(fn) tunes what fn used, once.
 import { describe, it, expect, afterEach } from 'vitest';
-import { add, scale, addScalar, rand, tidy, type Tensor } from '../src/runtime/index.js';
+import { add, scale, addScalar, rand, tidy, noGrad, matmul, conv2d, type Tensor } from '../src/runtime/index.js';
 import { matmulTuning } from '../src/runtime/ops/matmul.js';
+import { convVariants } from '../src/runtime/ops/conv.js';
 import {
-  registerTunable, tune, applyTuned, setOverride, setTuneStore, getTuneStore, cacheKey, tunedChoice,
-  parseVariantSpec, MemoryTuneStore, type TuneStore,
+  registerTunable, tune, autotune, withVariant, activeVariant, setOverride, setTuneStore, getTuneStore, cacheKey,
+  tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, type TuneStore,
 } from '../src/runtime/autotune.js';
+import {
+  bucket, matmulClass, parseMatmulClass, convClass, parseConvClass, depthwiseClass, parseDepthwiseClass,
+} from '../src/runtime/shape-class.js';
 
 // Fake tunable: every variant computes x + x; "slow" records 60 extra dispatches, "wrong" computes 3x.
-let mode: 'fast' | 'slow' | 'wrong' = 'fast';
+const knobs = { mode: 'fast' as 'fast' | 'slow' | 'wrong' };
+const ran: string[] = [];
+function fakeOp(x: Tensor, cls = 'n65536'): Tensor {
+  return withVariant('fake', cls, () => {
+    ran.push(knobs.mode);
+    if (knobs.mode === 'wrong') return scale(x, 3); // cheaper than everything, but wrong
+    if (knobs.mode === 'fast') return add(x, x);
+    return tidy(() => {
+      let y = add(x, x);
+      for (let i = 0; i < 60; i++) y = addScalar(y, 0);
+      return y;
+    });
+  });
+}
 registerTunable({
   name: 'fake',
-  variants: [
-    { id: 'slow', apply: () => { mode = 'slow'; } },
-    { id: 'fast', apply: () => { mode = 'fast'; } },
-    { id: 'wrong', apply: () => { mode = 'wrong'; } },
-  ],
-  shapeClasses: ['n4096'],
-  workload() {
-    const x = rand([1 << 16], 7, -1, 1);
-    return {
-      run: (): Tensor => {
-        if (mode === 'wrong') return scale(x, 3); // cheaper than everything, but wrong
-        if (mode === 'fast') return add(x, x);
-        return tidy(() => {
-          let y = add(x, x);
-          for (let i = 0; i < 60; i++) y = addScalar(y, 0);
-          return y;
-        });
-      },
-      dispose: () => x.dispose(),
-      inner: 4,
-    };
+  target: knobs,
+  variants: [{ id: 'slow', knobs: { mode: 'slow' } }, { id: 'fast', knobs: { mode: 'fast' } }, { id: 'wrong', knobs: { mode: 'wrong' } }],
+  shapeClasses: ['n65536'],
+  workload(cls) {
+    const x = rand([Number(cls.slice(1))], 7, -1, 1);
+    return { run: () => fakeOp(x, cls), dispose: () => x.dispose(), inner: 4 };
   },
 });
 
 afterEach(() => {
-  setOverride('fake', null);
-  setOverride('matmul', null);
+  for (const n of ['fake', 'matmul', 'depthwise']) setOverride(n, null);
   setTuneStore(new MemoryTuneStore());
+  setAutotuneMode('cached');
+  ran.length = 0;
+});
+
+describe('shape classes', () => {
+  it('buckets to the nearest power of two and round-trips', () => {
+    expect([1, 3, 5, 6, 12, 1000, 5000].map((x) => bucket(x, 1024))).toEqual([1, 4, 4, 8, 16, 1024, 1024]);
+    const m = matmulClass(32, 512, 1000, false, true);
+    expect(m).toBe('nt.m32.k512.n1024');
+    expect(parseMatmulClass(m)).toEqual({ transA: false, transB: true, M: 32, K: 512, N: 1024, batch: 1 });
+    expect(parseMatmulClass(matmulClass(8, 8, 8, true, false, 12)).batch).toBe(16);
+    const g = { N: 32, Ci: 88, Co: 176, Ho: 14, Wo: 14, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, G: 1 };
+    expect(convClass(g)).toBe('k1x1.s1x1.ci64.co128.hw14.n32');
+    expect(parseConvClass(convClass({ ...g, kh: 3, kw: 3, dh: 2, dw: 2, Ho: 100 })!)).toMatchObject({ kh: 3, dh: 2, hw: 64 });
+    expect(convClass({ ...g, G: 2 })).toBeNull();
+    const d = { ...g, Co: 88, Ci: 88, G: 88, kh: 7, kw: 7 };
+    expect(depthwiseClass(d)).toBe('k7.c64.hw14.n32');
+    expect(parseDepthwiseClass('k7.c64.hw14.n32')).toEqual({ k: 7, c: 64, hw: 14, n: 32 });
+    expect(depthwiseClass({ ...d, sh: 2, sw: 2 })).toBeNull();
+    expect(() => parseMatmulClass('square-1024')).toThrow(/bad shape class/);
+  });
 });
 
 describe('autotune', () => {
-  it('picks the faster variant and never a wrong one', async () => {
-    const r = await tune('fake', 'n4096', { reps: 2 });
+  it('picks the faster variant, never a wrong one, and restores the knobs', async () => {
+    knobs.mode = 'fast';
+    const r = await tune('fake', 'n65536', { reps: 2 });
     expect(r.winner).toBe('fast');
     expect(r.timings.fast).toBeLessThan(r.timings.slow!);
     expect(Number.isNaN(r.timings.wrong)).toBe(true);
     expect(r.rejected.wrong).toMatch(/wrong output/);
-    expect(mode).toBe('fast'); // the winner is left applied
+    expect(knobs.mode).toBe('fast'); // tune() leaves the target as it found it
   });
 
-  it('round-trips the cache through an injected store; override wins over it', async () => {
+  it('ops use the cached winner, overrides win, mode off ignores the cache', async () => {
     const m = new Map<string, string>();
     const s: TuneStore = { get: (k) => m.get(k), set: (k, v) => void m.set(k, v) };
     setTuneStore(s);
     expect(getTuneStore()).toBe(s);
-    expect(applyTuned('fake', 'n4096')).toBeNull();
-    await tune('fake', 'n4096', { reps: 1 });
-    expect(m.get(cacheKey('fake', 'n4096'))).toBe('fast');
-    mode = 'slow';
-    expect(applyTuned('fake', 'n4096')).toBe('fast');
-    expect(mode).toBe('fast');
-    setOverride('fake', 'slow');
-    expect(tunedChoice('fake', 'n4096')).toBe('slow');
-    expect(applyTuned('fake', 'n4096')).toBe('slow');
-    expect(mode).toBe('slow');
+    knobs.mode = 'slow'; // the "default knobs" for this test
+    const x = rand([64], 1);
+    expect(activeVariant('fake', 'n65536')).toBe('slow'); // variants[0] when nothing is chosen
+    await tune('fake', 'n65536', { reps: 1 });
+    expect(m.get(cacheKey('fake', 'n65536'))).toBe('fast');
+    tidy(() => void fakeOp(x));
+    expect(ran.at(-1)).toBe('fast');
+    expect(knobs.mode).toBe('slow'); // restored after the op
+    setOverride('fake', 'wrong');
+    expect(tunedChoice('fake', 'n65536')).toBe('wrong');
+    tidy(() => void fakeOp(x));
+    expect(ran.at(-1)).toBe('wrong');
     setOverride('fake', null);
-    parseVariantSpec('fake=wrong');
-    expect(applyTuned('fake', 'n4096')).toBe('wrong');
+    setAutotuneMode('off');
+    tidy(() => void fakeOp(x));
+    expect(ran.at(-1)).toBe('slow');
+    setAutotuneMode('cached');
+    parseVariantSpec('fake=fast');
+    expect(tunedChoice('fake', 'other-class')).toBe('fast');
     expect(() => setOverride('fake', 'nope')).toThrow(/no variant "nope"/);
     expect(() => parseVariantSpec('fake')).toThrow(/expected name=id/);
-    // A stale cached id (a variant since removed) is ignored.
     setOverride('fake', null);
-    m.set(cacheKey('fake', 'n4096'), 'gone');
-    expect(applyTuned('fake', 'n4096')).toBeNull();
+    m.set(cacheKey('fake', 'n65536'), 'gone'); // a stale id (a variant since removed) is ignored
+    expect(tunedChoice('fake', 'n65536')).toBeUndefined();
+    x.dispose();
+    knobs.mode = 'fast';
   });
 
-  it('tunes real matmul on 128^3 and leaves matmulTuning valid', async () => {
-    const r = await tune('matmul', 'square-128', { reps: 1 });
-    expect(Object.keys(r.timings)).toContain(r.winner);
-    expect(r.rejected).toEqual({});
-    for (const ms of Object.values(r.timings)) expect(ms).toBeGreaterThan(0);
-    expect([4, 8, 16]).toContain(matmulTuning.tm);
-    expect([1, 2, 4, 8]).toContain(matmulTuning.tnv);
-    expect(typeof matmulTuning.tiled).toBe('boolean');
-    // Restore the default for the rest of the process.
-    setOverride('matmul', 'default');
-    applyTuned('matmul', 'square-128');
-    expect(matmulTuning).toMatchObject({ tiled: false, tm: 8, tnv: 4, kvec: false });
+  it('rejects variants with unknown knobs', () => {
+    expect(() => registerTunable({ name: 'bad', target: knobs, variants: [{ id: 'a', knobs: { nope: 1 } }], shapeClasses: [], workload: () => { throw new Error(); } }))
+      .toThrow(/unknown knob "nope"/);
+  });
+
+  it('autotune(fn) tunes the classes fn used, once', async () => {
+    const x = rand([4096], 2);
+    const first = (await autotune(() => fakeOp(x, 'n4096'), { reps: 1 })).tuned;
+    expect(first.map((r) => `${r.name}|${r.shapeClass}`)).toEqual(['fake|n4096']);
+    expect(first[0]!.winner).not.toBe('wrong');
+    const again = await autotune(() => fakeOp(x, 'n4096'));
+    expect(again.tuned).toEqual([]); // cached now
+    expect(again.used).toEqual([{ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner }]);
+    expect(tunedChoices()).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner, source: 'cache' });
+    x.dispose();
+  });
+
+  it('tunes real matmul through autotune(fn); the op output is unchanged, matmulTuning restored', async () => {
+    const before = JSON.stringify(matmulTuning);
+    const a = rand([128, 96], 3, -1, 1), b = rand([96, 160], 4, -1, 1);
+    const ref = await tidy(() => matmul(a, b)).data();
+    setOverride('matmul', null);
+    const r = (await autotune(() => matmul(a, b), { reps: 1 })).tuned;
+    expect(r.map((x) => x.shapeClass)).toEqual(['nn.m128.k128.n128']);
+    expect(r[0]!.rejected).toEqual({});
+    expect(activeVariant('matmul', 'nn.m128.k128.n128')).toBe(r[0]!.winner);
+    const out = await tidy(() => matmul(a, b)).data();
+    let d = 0;
+    for (let i = 0; i < out.length; i++) d = Math.max(d, Math.abs(out[i]! - ref[i]!));
+    expect(d).toBeLessThan(1e-4);
+    expect(JSON.stringify(matmulTuning)).toBe(before);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('tunes the depthwise forward through autotune(fn)', async () => {
+    const before = JSON.stringify(convVariants);
+    const x = rand([2, 16, 12, 12], 5, -1, 1), w = rand([16, 1, 5, 5], 6, -1, 1);
+    const r = (await autotune(() => noGrad(() => conv2d(x, w, null, { padding: 2, groups: 16 })), { reps: 1 })).tuned;
+    expect(r.map((t) => `${t.name}|${t.shapeClass}`)).toEqual(['depthwise|k5.c16.hw12.n2']);
+    expect(Object.keys(r[0]!.timings)).toEqual(expect.arrayContaining(['default', 'rows1', 'generic']));
+    expect(r[0]!.rejected).toEqual({});
+    expect(JSON.stringify(convVariants)).toBe(before);
+    x.dispose();
+    w.dispose();
   });
 });

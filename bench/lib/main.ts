@@ -17,6 +17,10 @@ export interface MainOptions {
   quick?: boolean;
   outDir?: string;
   write?: boolean;
+  /** Autotune each case before timing (default); false: the default variants. */
+  tune?: boolean;
+  /** Ignore the tune cache (tune afresh, in memory). */
+  retune?: boolean;
 }
 
 export function parseArgs(argv: string[]): MainOptions {
@@ -28,8 +32,10 @@ export function parseArgs(argv: string[]): MainOptions {
     else if (a === '--quick') o.quick = true;
     else if (a === '--out') o.outDir = argv[++i];
     else if (a === '--no-write') o.write = false;
+    else if (a === '--no-tune') o.tune = false;
+    else if (a === '--retune') o.retune = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench:kernels -- [--only matmul,conv] [--smoke] [--quick] [--out DIR] [--no-write]');
+      console.log('usage: npm run bench:kernels -- [--only matmul,conv] [--smoke] [--quick] [--out DIR] [--no-write] [--no-tune | --retune]');
       process.exit(0);
     } else throw new Error(`bench:kernels: unknown option ${a}`);
   }
@@ -110,7 +116,7 @@ async function peerImpl(run: CaseRun, backend: PeerName): Promise<Impl> {
   };
 }
 
-async function runCase(c: CaseDef, peersOk: Record<'webgpu' | 'wasm', boolean>, timing: Partial<TimingOptions>): Promise<CaseResult> {
+async function runCase(c: CaseDef, peersOk: Record<'webgpu' | 'wasm', boolean>, timing: Partial<TimingOptions>, tuneOn: boolean): Promise<CaseResult> {
   const res: CaseResult = { name: c.name, what: c.what, status: 'ok', unit: c.unit, work: c.work, formula: c.formula, tol: c.tol, note: c.note };
   const missing = missingOps(c.needs);
   if (missing.length) {
@@ -135,7 +141,16 @@ async function runCase(c: CaseDef, peersOk: Record<'webgpu' | 'wasm', boolean>, 
       res.detail = `max abs diff ${d} > tol ${c.tol}`;
       return res;
     }
-    // 2.+3. Warm-up, calibration and timing.
+    // 2. Per-adapter variant choice: tune the shape classes the case uses (cached ones are reused).
+    if (tuneOn) {
+      const t1 = performance.now();
+      const rep = await rt.autotune(() => run!.ours(), {
+        log: (r) => console.log(`  autotune ${r.name} ${r.shapeClass}: ${Object.entries(r.timings).map(([id, t]) => `${id} ${Number.isNaN(t) ? 'rejected' : t.toFixed(2)}`).join(', ')} → ${r.winner}`),
+      });
+      res.variants = rep.used;
+      console.log(`  variants: ${rep.used.map((u) => `${u.name} ${u.shapeClass} ${u.variant}`).join('; ') || '(no tunable kernel)'}  [${((performance.now() - t1) / 1000).toFixed(1)} s]`);
+    }
+    // 3.+4. Warm-up, calibration and timing.
     const impls: Impl[] = [oursImpl(run)];
     for (const b of ['webgpu', 'wasm'] as const) {
       if (!peersOk[b]) continue;
@@ -205,7 +220,9 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   let cases = CASES.filter((c) => opts.smoke || !c.name.includes('(smoke)'));
   if (opts.only?.length) cases = CASES.filter((c) => opts.only!.some((s) => c.name.toLowerCase().includes(s)));
   const results: CaseResult[] = [];
-  for (const c of cases) results.push(await runCase(c, { webgpu: !peers.webgpu, wasm: !peers.wasm }, timing));
+  if (opts.retune) rt.setTuneStore(new rt.MemoryTuneStore());
+  if (opts.tune === false) rt.setAutotuneMode('off');
+  for (const c of cases) results.push(await runCase(c, { webgpu: !peers.webgpu, wasm: !peers.wasm }, timing, opts.tune !== false));
 
   info.machine.loadavgEnd = os.loadavg();
   console.log('\n' + textTable(results, info.peakGflops));

@@ -20,6 +20,8 @@ export interface CaseResult {
   ours?: TimingResult;
   webgpu?: TimingResult;
   wasm?: TimingResult;
+  /** The kernel variants our run used, per tunable and shape class (autotuned on this adapter). */
+  variants?: { name: string; shapeClass: string; variant: string }[];
 }
 
 export interface RunInfo {
@@ -58,11 +60,17 @@ const correctness = (c: CaseResult): string => {
   return `${c.status === 'ok' ? 'ok' : 'FAIL'} ${d} (tol ${c.tol === 0 ? '0' : c.tol.toExponential(0)})`;
 };
 
-export const HEADER = ['case', 'ours ms', 'GFLOP/s', '% of peak', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'speedup vs webgpu', 'speedup vs wasm', 'correctness (max abs diff)'];
+export const HEADER = ['case', 'ours ms', 'GFLOP/s', '% of peak', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'speedup vs webgpu', 'speedup vs wasm', 'variant (autotuned)', 'correctness (max abs diff)'];
+
+/** "matmul 16x16" / "conv default, conv-dgrad px8" (distinct tunable → variant pairs of a case). */
+export const variantText = (c: { variants?: { name: string; variant: string }[] }): string => {
+  if (!c.variants?.length) return '—';
+  return [...new Set(c.variants.map((v) => `${v.name} ${v.variant}`))].join(', ');
+};
 
 /** Table rows; `peak` (GFLOP/s) fills "% of peak" for FLOP-counted cases. */
 export function rows(results: CaseResult[], peak?: number): string[][] {
-  return results.map((c) => [c.name, ms(c.ours), rate(c), ofPeak(c, peak), ms(c.webgpu), ms(c.wasm), speedup(c.ours, c.webgpu), speedup(c.ours, c.wasm), correctness(c)]);
+  return results.map((c) => [c.name, ms(c.ours), rate(c), ofPeak(c, peak), ms(c.webgpu), ms(c.wasm), speedup(c.ours, c.webgpu), speedup(c.ours, c.wasm), variantText(c), correctness(c)]);
 }
 
 export function textTable(results: CaseResult[], peak?: number): string {
@@ -100,6 +108,7 @@ export function markdown(results: CaseResult[], info: RunInfo): string {
     out.push('');
     for (const c of notes) out.push(`- ${esc(c.name)}: ${esc(c.note!)}`);
   }
+  out.push('- variant: the kernel variant(s) our run used, chosen by the autotuner on this adapter (`rt.autotune` before timing: every variant of each shape class the case uses is timed once and the fastest correct one cached; src/runtime/tunables.ts lists them).');
   out.push('- tfjs peers run in NHWC (their native layout, inputs transposed once, untimed); ours in NCHW. tfjs-webgpu runs on the same Dawn adapter; tfjs-wasm is single-threaded (SIMD).');
   return out.join('\n') + '\n';
 }

@@ -2,12 +2,13 @@
 import { initNodeGPU } from '../node/gpu.js';
 import { useNodeTuneCache } from '../node/tune-cache.js';
 import { adapterSummary, NoAdapterError } from '../runtime/index.js';
-import { tunables, tune, getTunable, parseVariantSpec, tunedChoice } from '../runtime/autotune.js';
+import { tunables, tune, getTunable, parseVariantSpec, tunedChoice } from '../runtime/index.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
 
-  --only NAME         tune one set (${'matmul, depthwise'})
-  --shape CLASS       one shape class (default: the set's own list)
+  --only NAME         tune one set (matmul, conv, conv-dgrad, conv-wgrad, depthwise, depthwise-wgrad)
+  --shape CLASS       one shape class, e.g. nt.m32.k512.n1024, k3x3.s1x1.ci128.co128.hw32.n8,
+                      k7.c128.hw14.n32 (default: the set's own list)
   --reps N            timed reps per variant (default 3)
   --variant NAME=ID   manual override (also LRFR_VARIANT); shown in the table, wins over the cache
   --list              print the cached choices per adapter, tune nothing
@@ -59,7 +60,7 @@ export async function tuneMain(args: string[]): Promise<number> {
       const adapter = k.slice(0, cut);
       if (!byAdapter.has(adapter)) byAdapter.set(adapter, []);
       const [name = '', sc = ''] = k.slice(cut + 1).split('|');
-      byAdapter.get(adapter)!.push(`  ${name.padEnd(10)} ${sc.padEnd(14)} ${v}`);
+      byAdapter.get(adapter)!.push(`  ${name.padEnd(16)} ${sc.padEnd(34)} ${v}`);
     }
     out(`cache ${store.path}`);
     if (byAdapter.size === 0) out('  (empty)');

@@ -3,8 +3,10 @@
 // collected, the process segfaults or deadlocks. It is held in a module variable and on globalThis.
 import { initDevice, NoAdapterError } from '../runtime/device.js';
 import { getEngine } from '../runtime/engine.js';
+import { useNodeTuneCache } from './tune-cache.js';
 
 let dawnGPU: GPU | null = null;
+let tuneCacheInstalled = false;
 
 export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
   if (!dawnGPU) {
@@ -22,5 +24,10 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
   // Dawn's Node binding busy-polls a core while a GPU promise is pending: sleep through most of a
   // known batch first (engine.ts waitFor). LRFR_POLL=await turns this off.
   getEngine().pollStrategy = process.env.LRFR_POLL === 'await' ? 'await' : 'sleep-then-await';
+  // The autotuner's per-adapter choices (a JSON file; LRFR_TUNE_CACHE=off keeps them in memory).
+  if (!tuneCacheInstalled) {
+    useNodeTuneCache();
+    tuneCacheInstalled = true;
+  }
   return device;
 }

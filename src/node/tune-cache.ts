@@ -1,9 +1,11 @@
 // Node side of the autotuner: a JSON file cache outside the repository
 // (${LRFR_TUNE_CACHE} or ${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json) and the LRFR_VARIANT override.
+// initNodeGPU() installs it, so every Node process applies the cached winners of its adapter.
+// LRFR_TUNE_CACHE=off: an in-memory store (nothing read or written; the tests run that way).
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { parseVariantSpec, setTuneStore, type TuneStore } from '../runtime/autotune.js';
+import { parseVariantSpec, setTuneStore, MemoryTuneStore, type TuneStore } from '../runtime/autotune.js';
 
 export function defaultTuneCachePath(): string {
   if (process.env.LRFR_TUNE_CACHE) return process.env.LRFR_TUNE_CACHE;
@@ -43,9 +45,9 @@ export class FileTuneStore implements TuneStore {
   }
 }
 
-/** Installs the file store and the LRFR_VARIANT overrides ("matmul=tiled,depthwise=generic"). */
-export function useNodeTuneCache(path?: string): FileTuneStore {
-  const s = new FileTuneStore(path);
+/** Installs the file store (memory when LRFR_TUNE_CACHE=off) and the LRFR_VARIANT overrides ("matmul=tiled,depthwise=generic"). */
+export function useNodeTuneCache(path?: string): FileTuneStore | (MemoryTuneStore & { path: string }) {
+  const s = (path ?? defaultTuneCachePath()) === 'off' ? Object.assign(new MemoryTuneStore(), { path: 'off (in memory)' }) : new FileTuneStore(path);
   setTuneStore(s);
   if (process.env.LRFR_VARIANT) parseVariantSpec(process.env.LRFR_VARIANT);
   return s;

@@ -1,21 +1,28 @@
-// Autotuner: picks a kernel variant (a set of tuning knobs) per adapter and shape class, by timing
-// every registered variant on a representative workload. Results live in an injectable store keyed
-// `${adapterSummary().key}|${name}|${shapeClass}` (in memory by default; src/node/tune-cache.ts
-// keeps a JSON file; a browser could wrap localStorage). A manual override always wins.
+// Autotuner: picks a kernel variant (a set of knob values) per adapter and shape class.
+//
+// A tunable is one kernel family ("matmul", "conv", "depthwise", ...) with a live knob object the
+// kernels read (matmulTuning, convVariants) and a list of variants, each a few knob values over it.
+// Ops call `withVariant(name, shapeClass, fn)` around their dispatches: the knobs of the chosen
+// variant are set for the duration of fn and restored after (recording is synchronous, so nothing
+// else runs in between). The choice is, in order: the variant being timed by tune(), a manual
+// override (setOverride / LRFR_VARIANT), the cached winner for (adapter, name, shapeClass), else the
+// default knobs.
+//
+// First use: `await autotune(fn)` runs fn once (a forward, a training step), collects the shape
+// classes whose choice is not cached yet, times every variant of each (tune) and caches the fastest
+// correct one. The cache is an injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}`
+// (in memory by default; src/node/tune-cache.ts keeps a JSON file; LocalStorageTuneStore for pages).
 // A variant is only ever chosen if its output matches the default variant's (variants[0]).
-// Browser-safe: no Node API here.
+// Browser-safe: no Node API here. The built-in tunables are registered in ./tunables.ts.
 import { adapterSummary } from './device.js';
 import { getEngine } from './engine.js';
 import { tidy } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { rand } from './random.js';
-import { matmul, matmulTuning, type MatmulTuning } from './ops/matmul.js';
-import { conv2d, convVariants } from './ops/conv.js';
 
 export interface Variant {
   id: string;
-  /** Sets the knobs of this variant (global op tuning objects). */
-  apply(): void;
+  /** Knob values set over the tunable's target while the variant runs ({} for the default). */
+  knobs: Record<string, unknown>;
 }
 
 /** One representative op: run() records it once and returns its output (the tuner disposes it). */
@@ -29,10 +36,13 @@ export interface Workload {
 
 export interface Tunable {
   name: string;
-  /** variants[0] is the default: the reference output, and what applyTuned falls back to. */
+  /** The live knob object the kernels read; every variant's knobs must be keys of it. */
+  target: object;
+  /** variants[0] is the default: the reference output. */
   variants: Variant[];
   /** Shape classes `lrfr tune` runs by default. */
   shapeClasses: string[];
+  /** A workload for a shape class (the class string encodes the sizes; see ./tunables.ts). */
   workload(shapeClass: string): Workload;
 }
 
@@ -44,6 +54,8 @@ export interface TuneStore {
 }
 
 export interface TuneResult {
+  name: string;
+  shapeClass: string;
   winner: string;
   /** ms per op for every variant; NaN for a variant whose output was wrong (or that threw). */
   timings: Record<string, number>;
@@ -58,15 +70,50 @@ export class MemoryTuneStore implements TuneStore {
   entries(): [string, string][] { return [...this.m]; }
 }
 
+/** A store in the page's localStorage (one JSON object under `key`); memory-only where there is none. */
+export class LocalStorageTuneStore implements TuneStore {
+  private data: Record<string, string> = {};
+  private ls: Storage | null;
+  constructor(private readonly key = 'lrfr-autotune') {
+    this.ls = (globalThis as { localStorage?: Storage }).localStorage ?? null;
+    try {
+      const parsed: unknown = JSON.parse(this.ls?.getItem(key) ?? '{}');
+      if (parsed && typeof parsed === 'object') for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') this.data[k] = v;
+    } catch {
+      // unreadable: start empty
+    }
+  }
+  get(k: string) { return Object.prototype.hasOwnProperty.call(this.data, k) ? this.data[k] : undefined; }
+  set(k: string, v: string) {
+    this.data[k] = v;
+    try { this.ls?.setItem(this.key, JSON.stringify(this.data)); } catch { /* quota: keep in memory */ }
+  }
+  entries(): [string, string][] { return Object.entries(this.data); }
+}
+
 const registry = new Map<string, Tunable>();
 const overrides = new Map<string, string>();
+/** The variant tune() is timing, per tunable. */
+const forced = new Map<string, string>();
 let store: TuneStore = new MemoryTuneStore();
+/** 'cached': ops apply overrides and cached winners; 'off': overrides only (the default knobs otherwise). */
+let mode: 'cached' | 'off' = 'cached';
+/** Set by autotune(): shape classes met with no cached choice, `name|shapeClass`. */
+let collecting: Set<string> | null = null;
+/** Memo of the cache lookups, cleared whenever the store, an override or the mode changes. */
+const memo = new Map<string, Variant | null>();
 
 export function registerTunable(t: Tunable): void {
   if (t.variants.length === 0) throw new Error(`autotune: tunable "${t.name}" has no variants`);
   const ids = new Set(t.variants.map((v) => v.id));
   if (ids.size !== t.variants.length) throw new Error(`autotune: tunable "${t.name}" has duplicate variant ids`);
+  for (const v of t.variants) {
+    for (const k of Object.keys(v.knobs)) {
+      if (!(k in t.target)) throw new Error(`autotune: variant "${t.name}/${v.id}" sets unknown knob "${k}"`);
+    }
+  }
   registry.set(t.name, t);
+  memo.clear();
 }
 
 export function getTunable(name: string): Tunable {
@@ -81,10 +128,17 @@ export function tunables(): Tunable[] {
 
 export function setTuneStore(s: TuneStore): void {
   store = s;
+  memo.clear();
 }
 
 export function getTuneStore(): TuneStore {
   return store;
+}
+
+/** 'cached' (default): ops use overrides and cached winners. 'off': overrides only. */
+export function setAutotuneMode(m: 'cached' | 'off'): void {
+  mode = m;
+  memo.clear();
 }
 
 export function cacheKey(name: string, shapeClass: string): string {
@@ -93,6 +147,7 @@ export function cacheKey(name: string, shapeClass: string): string {
 
 /** Forces a variant for a tunable (every shape class); null clears it. Wins over the cache. */
 export function setOverride(name: string, variantId: string | null): void {
+  memo.clear();
   if (variantId === null) {
     overrides.delete(name);
     return;
@@ -117,7 +172,7 @@ export function parseVariantSpec(spec: string): void {
   }
 }
 
-/** The variant applyTuned would pick: the override, else the cached winner, else undefined. */
+/** The override or the cached winner for (name, shapeClass), else undefined (the default knobs). */
 export function tunedChoice(name: string, shapeClass: string): string | undefined {
   const t = getTunable(name);
   const o = overrides.get(name);
@@ -126,12 +181,44 @@ export function tunedChoice(name: string, shapeClass: string): string | undefine
   return c && t.variants.some((v) => v.id === c) ? c : undefined;
 }
 
-/** Applies the override or the cached winner for (name, shapeClass); returns its id, or null if none. */
-export function applyTuned(name: string, shapeClass: string): string | null {
-  const id = tunedChoice(name, shapeClass);
-  if (id === undefined) return null;
-  getTunable(name).variants.find((v) => v.id === id)!.apply();
-  return id;
+function choose(name: string, shapeClass: string): Variant | null {
+  const f = forced.get(name);
+  if (f !== undefined) return getTunable(name).variants.find((v) => v.id === f)!;
+  const key = `${name}|${shapeClass}`;
+  let v = memo.get(key);
+  if (v === undefined) {
+    const t = registry.get(name);
+    if (!t) return null; // not registered (tunables.ts not imported): default knobs
+    const id = mode === 'off' ? overrides.get(name) : tunedChoice(name, shapeClass);
+    v = id === undefined ? null : t.variants.find((x) => x.id === id)!;
+    if (collecting) collecting.add(key);
+    else memo.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * Runs fn with the knobs of the chosen variant for (name, shapeClass) set on the tunable's target,
+ * restoring them after. shapeClass null: not tunable (fn runs on the current knobs).
+ */
+export function withVariant<T>(name: string, shapeClass: string | null, fn: () => T): T {
+  if (shapeClass === null) return fn();
+  const v = choose(name, shapeClass);
+  if (!v || Object.keys(v.knobs).length === 0) return fn();
+  const target = getTunable(name).target as Record<string, unknown>;
+  const saved: Record<string, unknown> = {};
+  for (const k of Object.keys(v.knobs)) saved[k] = target[k];
+  Object.assign(target, v.knobs);
+  try {
+    return fn();
+  } finally {
+    Object.assign(target, saved);
+  }
+}
+
+/** The variant an op would use now for (name, shapeClass): 'default' when nothing is chosen. */
+export function activeVariant(name: string, shapeClass: string): string {
+  return choose(name, shapeClass)?.id ?? getTunable(name).variants[0]!.id;
 }
 
 /** Output agreement: max |a - b| <= rtol * max |ref| (relative to the output's scale), no NaN. */
@@ -158,13 +245,18 @@ async function runOnce(w: Workload): Promise<Float32Array> {
   }
 }
 
+export interface TuneOptions {
+  reps?: number;
+  inner?: number;
+  rtol?: number;
+}
+
 /**
  * Times every variant of `name` on its workload for `shapeClass` and caches the fastest correct one.
- * Per variant: apply, one untimed run (pipeline compile; output checked against variants[0]'s within
+ * Per variant: one untimed run (pipeline compile; output checked against variants[0]'s within
  * `rtol`), then `reps` timed reps of `inner` recorded ops and one sync each; the best rep counts.
- * Leaves the winner applied (or the override, when one is set).
  */
-export async function tune(name: string, shapeClass: string, opts: { reps?: number; inner?: number; rtol?: number } = {}): Promise<TuneResult> {
+export async function tune(name: string, shapeClass: string, opts: TuneOptions = {}): Promise<TuneResult> {
   const t = getTunable(name);
   const reps = Math.max(1, opts.reps ?? 3);
   const rtol = opts.rtol ?? 1e-4;
@@ -180,8 +272,8 @@ export async function tune(name: string, shapeClass: string, opts: { reps?: numb
   let ref: Float32Array | null = null;
   try {
     for (const v of t.variants) {
+      forced.set(name, v.id);
       try {
-        v.apply();
         const out = await runOnce(w);
         if (ref === null) ref = out;
         else {
@@ -206,98 +298,67 @@ export async function tune(name: string, shapeClass: string, opts: { reps?: numb
       }
     }
   } finally {
+    forced.delete(name);
     w.dispose();
     eng.pollStrategy = poll;
   }
   let winner = t.variants[0]!.id;
   for (const v of t.variants) if (timings[v.id]! < timings[winner]!) winner = v.id;
   store.set(cacheKey(name, shapeClass), winner);
-  const applied = overrides.get(name) ?? winner;
-  t.variants.find((v) => v.id === applied)!.apply();
-  return { winner, timings, rejected };
+  memo.clear();
+  return { name, shapeClass, winner, timings, rejected };
 }
 
-// ---- built-in tunables ----
-
-const matmulBase: MatmulTuning = { ...matmulTuning, transB: { ...matmulTuning.transB } };
-
-function matmulVariant(id: string, knobs: Partial<MatmulTuning>): Variant {
-  return {
-    id,
-    apply() {
-      Object.assign(matmulTuning, matmulBase, { transB: { ...matmulBase.transB } }, knobs);
-    },
-  };
+export interface AutotuneReport {
+  /** What was timed now (classes without a cached choice). */
+  tuned: TuneResult[];
+  /** Every (tunable, shape class) fn used and the variant it uses from now on. */
+  used: { name: string; shapeClass: string; variant: string }[];
 }
 
-/** Matmul shape classes: [M, K, N, transB] (transB: nn.Linear's x · Wᵀ). */
-export const MATMUL_SHAPES: Record<string, [number, number, number, boolean]> = {
-  'square-128': [128, 128, 128, false],
-  'square-512': [512, 512, 512, false],
-  'square-1024': [1024, 1024, 1024, false],
-  'linear-small': [64, 512, 512, true],
-  'linear-large': [512, 2048, 512, true],
-};
-
-registerTunable({
-  name: 'matmul',
-  variants: [
-    matmulVariant('default', {}),
-    matmulVariant('8x8', { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),
-    matmulVariant('4x4', { tm: 4, tnv: 1, transB: { tm: 4, tnv: 1 } }),
-    matmulVariant('16x16', { tm: 16, tnv: 4, transB: { tm: 16, tnv: 4 } }),
-    matmulVariant('kvec', { kvec: true }),
-    matmulVariant('tiled', { tiled: true }),
-  ],
-  shapeClasses: ['square-1024', 'linear-small'],
-  workload(shapeClass) {
-    const s = MATMUL_SHAPES[shapeClass];
-    if (!s) throw new Error(`autotune matmul: unknown shape class "${shapeClass}" (known: ${Object.keys(MATMUL_SHAPES).join(', ')})`);
-    const [M, K, N, transB] = s;
-    const a = rand([M, K], 1, -1, 1);
-    const b = rand(transB ? [N, K] : [K, N], 2, -1, 1);
-    return {
-      run: () => matmul(a, b, { transB }),
-      dispose: () => { a.dispose(); b.dispose(); },
-      inner: M * K * N >= 2 ** 28 ? 2 : 8,
-    };
-  },
-});
-
-const convBase = { ...convVariants };
-
-function convVariant(id: string, knobs: Partial<typeof convVariants>): Variant {
-  return { id, apply() { Object.assign(convVariants, convBase, knobs); } };
+/**
+ * Tuning on first use: runs fn once (inside tidy: what it returns is disposed), collects the
+ * (tunable, shape class) pairs its ops met, tunes those without a cached choice (or override) and
+ * caches the winners; later calls of the same ops use them. fn may record a whole training step;
+ * its side effects (gradients) stay.
+ */
+export async function autotune(fn: () => unknown, opts: TuneOptions & { log?: (r: TuneResult) => void } = {}): Promise<AutotuneReport> {
+  const seen = new Set<string>();
+  const prev = collecting;
+  collecting = seen;
+  memo.clear();
+  try {
+    tidy(() => fn() as Tensor);
+  } finally {
+    collecting = prev;
+    memo.clear();
+  }
+  await getEngine().sync();
+  const tuned: TuneResult[] = [];
+  for (const key of seen) {
+    const [name, shapeClass] = key.split('|') as [string, string];
+    if (tunedChoice(name, shapeClass) !== undefined) continue;
+    const r = await tune(name, shapeClass, opts);
+    opts.log?.(r);
+    tuned.push(r);
+  }
+  const used = [...seen].map((key) => {
+    const [name, shapeClass] = key.split('|') as [string, string];
+    return { name, shapeClass, variant: activeVariant(name, shapeClass) };
+  });
+  return { tuned, used };
 }
 
-/** Depthwise shape classes: [N, C, H, W, k]. */
-export const DEPTHWISE_SHAPES: Record<string, [number, number, number, number, number]> = {
-  'dw3-small': [1, 32, 28, 28, 3],
-  'dw3-56': [4, 64, 56, 56, 3],
-  'dw7-28': [4, 128, 28, 28, 7],
-};
-
-registerTunable({
-  name: 'depthwise',
-  variants: [
-    convVariant('default', {}),
-    convVariant('rows1', { dwRows: 1, dwRowsSmall: 1 }),
-    convVariant('seg8', { dwSeg: 8 }),
-    convVariant('uniformC', { dwSegUniformC: true }),
-    convVariant('generic', { dwFast: false }),
-  ],
-  shapeClasses: ['dw3-56', 'dw7-28'],
-  workload(shapeClass) {
-    const s = DEPTHWISE_SHAPES[shapeClass];
-    if (!s) throw new Error(`autotune depthwise: unknown shape class "${shapeClass}" (known: ${Object.keys(DEPTHWISE_SHAPES).join(', ')})`);
-    const [N, C, H, W, k] = s;
-    const x = rand([N, C, H, W], 3, -1, 1);
-    const wt = rand([C, 1, k, k], 4, -1, 1);
-    const p = (k - 1) / 2;
-    return {
-      run: () => conv2d(x, wt, null, { padding: p, groups: C }),
-      dispose: () => { x.dispose(); wt.dispose(); },
-      inner: 4,
-    };
-  },
-});
+/** Every (name, shapeClass) → variant choice that applies on this adapter now (cache + overrides). */
+export function tunedChoices(): { name: string; shapeClass: string; variant: string; source: 'cache' | 'override' }[] {
+  const prefix = `${adapterSummary().key}|`;
+  const rows: { name: string; shapeClass: string; variant: string; source: 'cache' | 'override' }[] = [];
+  for (const [k, v] of store.entries?.() ?? []) {
+    if (!k.startsWith(prefix)) continue;
+    const [name = '', shapeClass = ''] = k.slice(prefix.length).split('|');
+    if (!registry.has(name)) continue;
+    const o = overrides.get(name);
+    rows.push({ name, shapeClass, variant: o ?? v, source: o ? 'override' : 'cache' });
+  }
+  return rows;
+}

@@ -70,7 +70,9 @@ export class Engine {
   private pendingDispatches = 0;
   private stagingToDestroy: GPUBuffer[] = [];
   private dispatchesSinceWait = 0;
-  private waitEstimates = new Map<number, number>();
+  /** Workgroups dispatched since the last wait (with the dispatch count: the wait-estimate key). */
+  private groupsSinceWait = 0;
+  private waitEstimates = new Map<string, number>();
   /**
    * How to wait for the GPU: 'await' the promise at once, or 'sleep-then-await' (Node/Dawn, where
    * a pending promise busy-polls a core; src/node/gpu.ts selects it). See waitFor().
@@ -187,6 +189,7 @@ export class Engine {
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     this.dispatchesSinceWait++;
+    this.groupsSinceWait += x * y * z;
     if (++this.pendingDispatches >= 2048) this.flush();
   }
 
@@ -266,19 +269,26 @@ export class Engine {
 
   /**
    * Awaits a GPU promise. With pollStrategy 'sleep-then-await', it first sleeps for most of the
-   * time the same batch (keyed by its dispatch count) took before: Dawn's Node binding busy-polls a
-   * core while a GPU promise is pending, which on a software adapter takes that core from the
-   * shader threads. The estimate corrects itself (an over-sleep is measured as the new duration).
+   * time the same batch (keyed by its dispatch and workgroup counts) took before: Dawn's Node binding
+   * busy-polls a core while a GPU promise is pending, which on a software adapter takes that core
+   * from the shader threads. The estimate corrects itself: a wait that resolves at once after the
+   * sleep means an over-sleep, and halves the estimate; otherwise it follows the measured time.
    */
   private async waitFor(start: () => Promise<unknown>): Promise<void> {
-    const key = this.dispatchesSinceWait;
+    const key = `${this.dispatchesSinceWait}:${this.groupsSinceWait}`;
     this.dispatchesSinceWait = 0;
+    this.groupsSinceWait = 0;
     const t0 = performance.now();
     const est = this.pollStrategy === 'sleep-then-await' ? this.waitEstimates.get(key) : undefined;
-    if (est !== undefined && est > 4) await new Promise((r) => setTimeout(r, 0.85 * est));
+    const slept = est !== undefined && est > 4;
+    if (slept) await new Promise((r) => setTimeout(r, 0.85 * est));
+    const t1 = performance.now();
     await start();
-    const dt = performance.now() - t0;
-    this.waitEstimates.set(key, est === undefined ? dt : 0.7 * est + 0.3 * dt);
+    const t2 = performance.now();
+    const dt = t2 - t0;
+    if (est === undefined) this.waitEstimates.set(key, dt);
+    else if (slept && t2 - t1 < 0.5) this.waitEstimates.set(key, 0.5 * est);
+    else this.waitEstimates.set(key, 0.7 * est + 0.3 * dt);
   }
 
   throwIfErrors(): void {

@@ -16,6 +16,8 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
+import { withVariant } from '../autotune.js';
+import { convClass, depthwiseClass } from '../shape-class.js';
 
 type Pair = number | readonly [number, number];
 
@@ -39,7 +41,7 @@ interface Geom {
   G: number;
 }
 
-/** Kernel variants (a later autotuner may set these per adapter). */
+/** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 export const convVariants = {
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
@@ -328,6 +330,29 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   return r;
 }
 
+// ---- tuned entry points: the autotuner's variant for the geometry's shape class (tunables.ts) ----
+
+const fwdTunable = (g: Geom) => (isDepthwise(g) ? 'depthwise' : 'conv');
+const fwdClass = (g: Geom) => (isDepthwise(g) ? depthwiseClass(g) : convClass(g));
+
+/** corr with the tuned variant ('conv' / 'depthwise'). */
+function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g));
+}
+
+/** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
+function corrTTuned(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+  return withVariant(isDepthwise(g) ? 'depthwise' : 'conv-dgrad', fwdClass(g), () => corrT(y, w, bias, g));
+}
+
+/** wgrad with the tuned variant ('conv-wgrad' / 'depthwise-wgrad'). */
+function wgradTuned(dy: Tensor, x: Tensor, g: Geom): Tensor {
+  return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g));
+}
+
+/** The three tuned kernels on an explicit geometry, no autograd (the autotuner's workloads). */
+export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTuned };
+
 // ---- conv2d -------------------------------------------------------------------------------------
 
 /**
@@ -360,11 +385,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${dh}x${dw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw}: empty output (${shapes}, padding ${ph}x${pw})`);
   }
   const g: Geom = { N, Ci, H, W, Co, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, G };
-  const out = corr(x, weight, bias, g);
+  const out = corrTuned(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {
-    const gx = x.requiresGrad ? corrT(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgrad(dy, x, g) : null;
+    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
     const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
     return bias ? [gx, gw, gb] : [gx, gw];
   });
@@ -405,11 +430,11 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   if (Ho < 1 || Wo < 1) throw new Error(`${op}: padding ${ph}x${pw} leaves an empty output ${Ho}x${Wo} (${shapes})`);
   // The conv whose backward-data this is: conv input = our output, conv output = our input.
   const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
-  const out = corrT(x, weight, bias, g);
+  const out = corrTTuned(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {
-    const gx = x.requiresGrad ? corr(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgrad(x, dy, g) : null;
+    const gx = x.requiresGrad ? corrTuned(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgradTuned(x, dy, g) : null;
     const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
     return bias ? [gx, gw, gb] : [gx, gw];
   });

@@ -4,6 +4,7 @@
 import { Tensor, empty, tensor, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32 } from '../engine.js';
 import { record } from '../autograd.js';
+import { matmul } from './matmul.js';
 import { labelsToArray, labelsToTensor, rejectUnknownOptions, type Labels } from './loss.js';
 
 export interface MarginOptions {
@@ -80,28 +81,6 @@ function rowNormalize(x: Tensor): Tensor {
   });
 }
 
-/** C[M, N] = Σ_k a[m·sam + k·sak] · b[k·sbk + n·sbn] (no autograd). */
-function stridedMatmul(a: Tensor, b: Tensor, M: number, N: number, K: number, sam: number, sak: number, sbk: number, sbn: number): Tensor {
-  const c = empty([M, N]);
-  const bn = Math.ceil(N / 4);
-  getEngine().run({
-    name: 'arcface_matmul', shader: 'margin_matmul', inputs: [a, b], outputs: [c],
-    uniforms: [u32(M), u32(N), u32(K), u32(sam), u32(sak), u32(sbk), u32(sbn), u32(bn)], workgroups: grid1d(Math.ceil(M / 4) * bn, 64),
-  });
-  return c;
-}
-
-/** e [N, D] · w [K, D]ᵀ → [N, K], gradients dE = G·W, dW = Gᵀ·E. */
-function matmulNT(e: Tensor, w: Tensor): Tensor {
-  const [N, D] = e.shape as [number, number];
-  const K = w.shape[0]!;
-  const out = stridedMatmul(e, w, N, K, D, D, 1, 1, D);
-  return record('arcface_matmul', [e, w], out, (g) => [
-    e.requiresGrad ? stridedMatmul(g, w, N, D, K, K, 1, D, 1) : null,
-    w.requiresGrad ? stridedMatmul(g, e, K, D, N, 1, K, D, 1) : null,
-  ]);
-}
-
 /**
  * ArcFace-style head: L2-normalises the rows of emb [N, D] and weight [K, D], computes the cosine
  * logits ê·Ŵᵀ [N, K] and applies marginLogits. Gradients to emb and weight.
@@ -121,6 +100,7 @@ export function arcfaceHead(emb: Tensor, weight: Tensor, labels: Labels, opts: M
     labels.check(op, 'labels');
     if (labels.rank !== 1 || labels.shape[0] !== N) throw new Error(`${op}: labels ${fmtShape(labels.shape)} do not match emb ${fmtShape(emb.shape)} (expected [${N}])`);
   } else labelsToArray(op, labels, N, K, `emb ${fmtShape(emb.shape)} and weight ${fmtShape(weight.shape)}`);
-  const cos = matmulNT(rowNormalize(emb), rowNormalize(weight));
+  // cos = ê · Ŵᵀ on the tuned matmul (Ŵ read transposed in place); its backward gives dÊ = G·Ŵ, dŴ = Gᵀ·Ê.
+  const cos = matmul(rowNormalize(emb), rowNormalize(weight), { transB: true });
   return marginForward(op, cos, labels, params);
 }

@@ -5,13 +5,15 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32 } from '../engine.js';
 import { record } from '../autograd.js';
 import { sumTo } from './reduce.js';
+import { withVariant } from '../autotune.js';
+import { matmulClass } from '../shape-class.js';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
 }
 
-/** Kernel variant and register-block shape (the autotuner of a later issue sets these per adapter). */
+/** Kernel variant and register-block shape (src/runtime/tunables.ts: the autotuner's variants over these). */
 export interface MatmulTuning {
   /** Shared-memory tiled variant (32x32 tiles, 64 invocations) instead of the register-blocked default. */
   tiled: boolean;
@@ -88,8 +90,14 @@ function blockFor(t: MatmulTuning, N: number, transB: boolean) {
   return { tm: base.tm, tnv, wgx, wgy: threads / wgx };
 }
 
-/** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd. */
+/** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd, with the tuned variant of its shape class. */
 function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims): Tensor {
+  const folded = d.batch > 1 && d.sB === 0 && !transA;
+  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
+  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d));
+}
+
+function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims): Tensor {
   const { M, K, N } = d;
   let { batch, sA } = d;
   // A batched, non-transposed A against a shared B: one [batch * M, K] x [K, N] product.

@@ -1,0 +1,137 @@
+// The built-in tunables: the kernel variants the autotuner times per adapter and shape class, and a
+// representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
+//   matmul           matmulTuning: register blocks 8x16 (default) / 8x8 / 4x4 / 16x16, vec4-along-K,
+//                    shared-memory tiled
+//   conv             conv2d forward, groups 1 (conv_fwd): register block of channels x pixels
+//   conv-dgrad       conv2d backward-data (conv_tgather): same knobs
+//   conv-wgrad       conv2d backward-weight (conv_wgrad): weights per invocation, reduction split
+//   depthwise        depthwise forward and backward-data (depthwise_rows, or the generic kernel)
+//   depthwise-wgrad  depthwise backward-weight (depthwise_wgrad)
+// The default (variants[0], {}) is the lavapipe choice; the output of every other variant must match
+// it (tune()) before it can win.
+import { registerTunable, type Variant } from './autotune.js';
+import { rand } from './random.js';
+import { matmul, matmulTuning } from './ops/matmul.js';
+import { convKernels, convVariants } from './ops/conv.js';
+import { parseMatmulClass, parseConvClass, parseDepthwiseClass } from './shape-class.js';
+
+const v = (id: string, knobs: Record<string, unknown> = {}): Variant => ({ id, knobs });
+
+registerTunable({
+  name: 'matmul',
+  target: matmulTuning,
+  variants: [
+    v('default'),
+    v('8x8', { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),
+    v('4x4', { tm: 4, tnv: 1, transB: { tm: 4, tnv: 1 } }),
+    v('16x16', { tm: 16, tnv: 4, transB: { tm: 16, tnv: 4 } }),
+    v('kvec', { kvec: true }),
+    v('tiled', { tiled: true }),
+  ],
+  shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512'],
+  workload(shapeClass) {
+    const { transA, transB, M, K, N, batch } = parseMatmulClass(shapeClass);
+    const lead = batch > 1 ? [batch] : [];
+    const a = rand([...lead, ...(transA ? [K, M] : [M, K])], 1, -1, 1);
+    const b = rand([...lead, ...(transB ? [N, K] : [K, N])], 2, -1, 1);
+    return {
+      run: () => matmul(a, b, { transA, transB }),
+      dispose: () => { a.dispose(); b.dispose(); },
+      inner: batch * M * K * N >= 2 ** 28 ? 2 : 8,
+    };
+  },
+});
+
+type Geom = Parameters<typeof convKernels.corr>[3];
+
+/** A conv geometry for a class: output side hw (input hw * stride), "same"-style padding. */
+function convGeom(c: ReturnType<typeof parseConvClass>): Geom {
+  const ph = Math.floor((c.dh * (c.kh - 1)) / 2), pw = Math.floor((c.dw * (c.kw - 1)) / 2);
+  const H = c.hw * c.sh, W = c.hw * c.sw;
+  const Ho = Math.floor((H + 2 * ph - c.dh * (c.kh - 1) - 1) / c.sh) + 1;
+  const Wo = Math.floor((W + 2 * pw - c.dw * (c.kw - 1) - 1) / c.sw) + 1;
+  return { N: c.n, Ci: c.ci, H, W, Co: c.co, Ho, Wo, kh: c.kh, kw: c.kw, sh: c.sh, sw: c.sw, ph, pw, dh: c.dh, dw: c.dw, G: 1 };
+}
+
+function depthwiseGeom(c: ReturnType<typeof parseDepthwiseClass>): Geom {
+  const p = (c.k - 1) >> 1;
+  const Ho = c.hw + 2 * p - c.k + 1;
+  return { N: c.n, Ci: c.c, H: c.hw, W: c.hw, Co: c.c, Ho, Wo: Ho, kh: c.k, kw: c.k, sh: 1, sw: 1, ph: p, pw: p, dh: 1, dw: 1, G: c.c };
+}
+
+type Which = 'corr' | 'corrT' | 'wgrad';
+
+function convWorkload(g: Geom, which: Which) {
+  const x = rand([g.N, g.Ci, g.H, g.W], 3, -1, 1);
+  const w = rand([g.Co, g.Ci / g.G, g.kh, g.kw], 4, -1, 1);
+  const dy = rand([g.N, g.Co, g.Ho, g.Wo], 5, -1, 1);
+  const flops = 2 * g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw;
+  return {
+    run: () =>
+      which === 'corr' ? convKernels.corr(x, w, null, g)
+        : which === 'corrT' ? convKernels.corrT(dy, w, null, g)
+          : convKernels.wgrad(dy, x, g),
+    dispose: () => { x.dispose(); w.dispose(); dy.dispose(); },
+    inner: flops >= 2e9 ? 2 : flops >= 2e8 ? 4 : 8,
+  };
+}
+
+const convBlocks = [v('default'), v('px8', { px: 8 }), v('cb8', { cb: 8 }), v('px8-cb8', { px: 8, cb: 8 }), v('px4-cb4', { px: 4, cb: 4 })];
+const CONV_CLASSES = ['k3x3.s1x1.ci128.co128.hw32.n8', 'k1x1.s1x1.ci64.co128.hw14.n32'];
+
+registerTunable({
+  name: 'conv',
+  target: convVariants,
+  variants: convBlocks,
+  shapeClasses: CONV_CLASSES,
+  workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corr'),
+});
+
+registerTunable({
+  name: 'conv-dgrad',
+  target: convVariants,
+  variants: convBlocks,
+  shapeClasses: CONV_CLASSES,
+  workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corrT'),
+});
+
+registerTunable({
+  name: 'conv-wgrad',
+  target: convVariants,
+  variants: [
+    v('default'),
+    v('j4', { wgradCiJ: 4, wgradKxJ: 4 }),
+    v('split-more', { wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
+    v('split-less', { wgradMinInvocations: 2048 }),
+  ],
+  shapeClasses: CONV_CLASSES,
+  workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'wgrad'),
+});
+
+registerTunable({
+  name: 'depthwise',
+  target: convVariants,
+  variants: [
+    v('default'),
+    v('rows1', { dwRows: 1, dwRowsSmall: 1 }),
+    v('seg8', { dwSeg: 8 }),
+    v('uniformC', { dwSegUniformC: true }),
+    v('generic', { dwFast: false }),
+  ],
+  shapeClasses: ['k3.c64.hw56.n4', 'k7.c128.hw28.n4'],
+  workload: (c) => convWorkload(depthwiseGeom(parseDepthwiseClass(c)), 'corr'),
+});
+
+registerTunable({
+  name: 'depthwise-wgrad',
+  target: convVariants,
+  variants: [
+    v('default'),
+    v('seg16', { dwWgradSeg: 16 }),
+    v('ky2', { dwWgradKyRows: 2 }),
+    v('split-more', { dwWgradMinInvocations: 16384 }),
+    v('generic', { dwFast: false }),
+  ],
+  shapeClasses: ['k7.c88.hw14.n32'],
+  workload: (c) => convWorkload(depthwiseGeom(parseDepthwiseClass(c)), 'wgrad'),
+});
