@@ -7,14 +7,25 @@
 // segment (S+KW-1 values) into registers and sliding the KW taps over it; no shared memory, no
 // barriers, no integer division in the inner loops. KH, KW, S, R are defines so the loops unroll.
 // Defines: KH, KW, S, R (1..4), FLIP, HAS_BIAS, UNIFORM_C (c = workgroup y,
-// lanes over (n, row block, segment): the weight loads are uniform; else lanes over everything).
+// lanes over (n, row block, segment): the weight loads are uniform; else lanes over everything),
+// X4: x is read as vec4s (a row segment of L values in NV unaligned vec4 loads, its phase s % 4
+// picked per lane with selects): on lavapipe a load costs per lane whatever its width, so 4x fewer
+// loads beat the selects. x's buffer is 16-byte rounded (buffers.ts), so a vec4 holding a value of
+// x is in bounds; vec4 indices below 0 are clamped (those values are padding, masked to 0).
+// SPLIT (with R2/R3/R4 = R >= 2/3/4): one explicit accumulator row and tap row per output row,
+// every input row applied to all R output rows (zero tap rows past the kernel), so no loop over
+// output rows is left for Mesa to keep rolled: R = 3 and 4 compile well (the loop over q does not).
 #include "common.wgsl"
 struct U {
   total: u32, segs: u32, rowBlocks: u32, C: u32,
   Hi: u32, Wi: u32, Ho: u32, Wo: u32,
   ph: i32, pw: i32,
 }
+#if ${X4}
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+#else
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -25,6 +36,7 @@ const KW = ${KW}u;
 const S = ${S}u;
 const R = ${R}u;
 const L = S + KW - 1u;
+const NV = (L + 6u) / 4u; // vec4s covering L values at any phase: 4 * NV >= L + 3
 
 fn widx(ky: u32, kx: u32) -> u32 {
 #if ${FLIP}
@@ -42,6 +54,23 @@ fn divmod(i: u32, d: u32) -> vec2<u32> {
   if (r < 0) { q -= 1; r += i32(d); }
   if (r >= i32(d)) { q += 1; r -= i32(d); }
   return vec2<u32>(u32(q), u32(r));
+}
+
+// a[j] += sum_kx xv[j + kx] * wv[kx]: one tap row applied to one output row (SPLIT).
+fn taps(a: ptr<function, array<f32, S>>, xv: ptr<function, array<f32, L>>, wv: ptr<function, array<f32, KW>>) {
+  for (var kx = 0u; kx < KW; kx++) {
+    let t = (*wv)[kx];
+    for (var j = 0u; j < S; j++) { (*a)[j] = fma((*xv)[j + kx], t, (*a)[j]); }
+  }
+}
+
+fn store_row(a: ptr<function, array<f32, S>>, nc: u32, oh: u32, ow0: u32, bv: f32) {
+  if (oh < u.Ho) {
+    let o = (nc * u.Ho + oh) * u.Wo + ow0;
+    for (var j = 0u; j < S; j++) {
+      if (ow0 + j < u.Wo) { out[o + j] = (*a)[j] + bv; }
+    }
+  }
 }
 
 @compute @workgroup_size(64)
@@ -71,6 +100,90 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let wb = c * KH * KW;
   let iw0 = i32(ow0) - u.pw;
   let Wi = i32(u.Wi);
+#if ${HAS_BIAS}
+  let bv = bias[c];
+#else
+  let bv = 0.0;
+#endif
+#if ${SPLIT}
+  // One accumulator row and one tap row per output row q (explicit, no loop over q: Mesa keeps
+  // the loop over input rows rolled, and a rolled loop over q would index the arrays dynamically).
+  // Input row r applies tap row r - q to output row q; the tap rows shift down one per input row,
+  // zeros entering past the kernel, so no row needs a condition.
+  var a0: array<f32, S>; var w0: array<f32, KW>;
+  for (var j = 0u; j < S; j++) { a0[j] = 0.0; }
+  for (var k = 0u; k < KW; k++) { w0[k] = 0.0; }
+#if ${R2}
+  var a1 = a0; var w1 = w0;
+#endif
+#if ${R3}
+  var a2 = a0; var w2 = w0;
+#endif
+#if ${R4}
+  var a3 = a0; var w3 = w0;
+#endif
+  var xv: array<f32, L>;
+  for (var r = 0u; r < KH + R - 1u; r++) {
+#if ${R4}
+    w3 = w2;
+#endif
+#if ${R3}
+    w2 = w1;
+#endif
+#if ${R2}
+    w1 = w0;
+#endif
+    let rr = min(r, KH - 1u);
+    let live_w = r < KH;
+    for (var kx = 0u; kx < KW; kx++) { w0[kx] = select(0.0, w[wb + widx(rr, kx)], live_w); }
+    let ih = i32(oh0 + r) - u.ph;
+    let row_ok = ih >= 0 && ih < i32(u.Hi);
+    let row = i32(xb) + ih * Wi;
+#if ${X4}
+    let s0 = row + iw0;
+    let b4 = s0 >> 2u;
+    let p1 = (s0 & 1) != 0;
+    let p2 = (s0 & 2) != 0;
+    var f: array<f32, 4u * NV>;
+    for (var k = 0u; k < NV; k++) {
+      let v = x[u32(max(b4 + i32(k), 0))];
+      f[4u * k] = v.x; f[4u * k + 1u] = v.y; f[4u * k + 2u] = v.z; f[4u * k + 3u] = v.w;
+    }
+    var g: array<f32, L + 2u>;
+    for (var j = 0u; j < L + 2u; j++) { g[j] = select(f[j], f[j + 1u], p1); }
+    for (var j = 0u; j < L; j++) {
+      let iw = iw0 + i32(j);
+      xv[j] = select(0.0, select(g[j], g[j + 2u], p2), row_ok && iw >= 0 && iw < Wi);
+    }
+#else
+    for (var j = 0u; j < L; j++) {
+      let iw = iw0 + i32(j);
+      let ok = row_ok && iw >= 0 && iw < Wi;
+      xv[j] = select(0.0, x[u32(select(0, row + iw, ok))], ok);
+    }
+#endif
+    taps(&a0, &xv, &w0);
+#if ${R2}
+    taps(&a1, &xv, &w1);
+#endif
+#if ${R3}
+    taps(&a2, &xv, &w2);
+#endif
+#if ${R4}
+    taps(&a3, &xv, &w3);
+#endif
+  }
+  store_row(&a0, nc, oh0, ow0, bv);
+#if ${R2}
+  store_row(&a1, nc, oh0 + 1u, ow0, bv);
+#endif
+#if ${R3}
+  store_row(&a2, nc, oh0 + 2u, ow0, bv);
+#endif
+#if ${R4}
+  store_row(&a3, nc, oh0 + 3u, ow0, bv);
+#endif
+#else
   var acc: array<f32, R * S>;
   for (var j = 0u; j < R * S; j++) { acc[j] = 0.0; }
   var xv: array<f32, L>;
@@ -88,11 +201,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let ih = i32(oh0 + r) - u.ph;
     if (ih >= 0 && ih < i32(u.Hi)) {
       let row = xb + u32(ih) * u.Wi;
+#if ${X4}
+      let s0 = i32(row) + iw0;
+      let b4 = s0 >> 2u;
+      let p1 = (s0 & 1) != 0;
+      let p2 = (s0 & 2) != 0;
+      var f: array<f32, 4u * NV>;
+      for (var k = 0u; k < NV; k++) {
+        let v = x[u32(max(b4 + i32(k), 0))];
+        f[4u * k] = v.x; f[4u * k + 1u] = v.y; f[4u * k + 2u] = v.z; f[4u * k + 3u] = v.w;
+      }
+      // g[j] = f[j + (phase & 1)], then xv[j] = g[j + (phase & 2)].
+      var g: array<f32, L + 2u>;
+      for (var j = 0u; j < L + 2u; j++) { g[j] = select(f[j], f[j + 1u], p1); }
+      for (var j = 0u; j < L; j++) {
+        let iw = iw0 + i32(j);
+        xv[j] = select(0.0, select(g[j], g[j + 2u], p2), iw >= 0 && iw < Wi);
+      }
+#else
       for (var j = 0u; j < L; j++) {
         let iw = iw0 + i32(j);
         let ok = iw >= 0 && iw < Wi;
         xv[j] = select(0.0, x[row + u32(select(0, iw, ok))], ok);
       }
+#endif
       for (var q = 0u; q < R; q++) {
         if (r >= q && r - q < KH) {
           for (var kx = 0u; kx < KW; kx++) {
@@ -103,11 +235,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
   }
-#if ${HAS_BIAS}
-  let bv = bias[c];
-#else
-  let bv = 0.0;
-#endif
   for (var q = 0u; q < R; q++) {
     let oh = oh0 + q;
     if (oh < u.Ho) {
@@ -117,4 +244,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
   }
+#endif
 }

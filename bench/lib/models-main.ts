@@ -20,6 +20,7 @@ import * as rt from '../../src/runtime/index.js';
 import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { timeImpls, type Impl, type TimingResult, type TimingOptions } from './timing.js';
 import { sanitizeKey, type RunInfo } from './report.js';
+import { measurePeak } from './peak.js';
 import { allModels, MAX_BATCH, type ModelBench, type OursRun, type PeerRun } from './models-cases.js';
 import { textTable, writeModelResults, type ImplName, type ImplResult, type ModelCaseResult, type Mode } from './models-report.js';
 
@@ -37,6 +38,10 @@ export interface ModelsOptions {
   batches: number[];
   /** Skip the tfjs peers (ours only). */
   noPeers?: boolean;
+  /** Autotune our run before timing (default); false: the default variants. */
+  tune?: boolean;
+  /** Ignore the tune cache (tune afresh, in memory). */
+  retune?: boolean;
 }
 
 export function parseArgs(argv: string[]): ModelsOptions {
@@ -53,12 +58,14 @@ export function parseArgs(argv: string[]): ModelsOptions {
     else if (a === '--out') o.outDir = argv[++i];
     else if (a === '--no-write') o.write = false;
     else if (a === '--no-peers') o.noPeers = true;
+    else if (a === '--no-tune') o.tune = false;
+    else if (a === '--retune') o.retune = true;
     else if (a === '--max-sample') o.maxSampleS = num(argv[++i], a);
     else if (a === '--max-sample-ours') o.maxSampleOursS = num(argv[++i], a);
     else if (a === '--budget') o.budgetS = num(argv[++i], a);
     else if (a === '--batches') o.batches = (argv[++i] ?? '').split(',').map((s) => num(s, a));
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench:models -- [--only edgeface,dsr-cpu,dlib,dsr-paper,train] [--quick] [--max-sample 60] [--max-sample-ours 120] [--budget 840] [--batches 1,32] [--no-peers] [--out DIR] [--no-write]');
+      console.log('usage: npm run bench:models -- [--only edgeface,dsr-cpu,dlib,dsr-paper,train] [--quick] [--max-sample 60] [--max-sample-ours 120] [--budget 840] [--batches 1,32] [--no-peers] [--no-tune | --retune] [--out DIR] [--no-write]');
       process.exit(0);
     } else throw new Error(`bench:models: unknown option ${a}`);
   }
@@ -233,6 +240,7 @@ interface Ctx {
   budget: Budget;
   only?: string[];
   batches: number[];
+  tune: boolean;
 }
 
 /** Correctness at batch 1 for one mode; returns the batch-1 runs (kept for timing) and the verdicts. */
@@ -323,6 +331,14 @@ async function runModel(m: ModelBench, ctx: Ctx): Promise<ModelCaseResult[]> {
           make: async () => {
             if (batch === 1 && chk.ours && mode === 'forward') return { impl: oursImpl(chk.ours), dispose: () => undefined, warm: true };
             const run = mode === 'forward' ? m.oursForward(batch) : m.oursTrain!(batch);
+            if (ctx.tune) {
+              // Per-adapter kernel choice for this model and batch (cached shape classes are reused).
+              const t0 = performance.now();
+              const rep = await rt.autotune(() => run.step());
+              row.variants = rep.used;
+              const picked = rep.used.filter((u) => u.variant !== 'default');
+              console.log(`    autotune: ${rep.tuned.length} shape classes timed, ${rep.used.length} used, non-default: ${picked.map((u) => `${u.name} ${u.shapeClass} ${u.variant}`).join('; ') || 'none'} [${((performance.now() - t0) / 1000).toFixed(1)} s]`);
+            }
             return { impl: oursImpl(run), dispose: () => run.dispose(), warm: false };
           },
         });
@@ -422,7 +438,18 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     tolerance: `${TOL} (max |ours − peer| / max |peer| per output tensor, batch 1)`,
   };
   const peerList: Backend[] = opts.noPeers ? [] : (['webgpu', 'wasm'] as const).filter((b) => !peers[b]);
-  const ctx: Ctx = { peers: peerList, budget, only: opts.only, batches: opts.batches };
+  const ctx: Ctx = { peers: peerList, budget, only: opts.only, batches: opts.batches, tune: opts.tune !== false };
+  if (opts.retune) rt.setTuneStore(new rt.MemoryTuneStore());
+  if (opts.tune === false) rt.setAutotuneMode('off');
+  // The adapter's measured peak (peak-FMA shader), the denominator of "% of peak".
+  try {
+    const peak = await measurePeak(opts.quick ? { targetMs: 80, runs: 3 } : {});
+    info.peakGflops = peak.gflops;
+    info.peak = { ...peak, variant: { ...peak.variant } };
+    console.log(`peak: ${peak.gflops.toFixed(1)} GFLOP/s`);
+  } catch (e) {
+    console.log(`peak: ERROR ${firstLine(e)}`);
+  }
   const results: ModelCaseResult[] = [];
   for (const m of allModels()) {
     try {
@@ -443,7 +470,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
   if (info.machine.loadavgStart[0]! > 0.5 || info.machine.loadavgEnd[0]! > 0.5) {
     info.disturbed = `load average ${info.machine.loadavgStart.map((v) => v.toFixed(2)).join('/')} at start, ${info.machine.loadavgEnd.map((v) => v.toFixed(2)).join('/')} at end on ${info.machine.cores} cores: other processes were running, timings are disturbed.`;
   }
-  console.log('\n' + textTable(results));
+  console.log('\n' + textTable(results, info.peakGflops));
   console.log(`\n(${wall.toFixed(0)} s; load ${info.machine.loadavgEnd.map((v) => v.toFixed(2)).join(' ')} at end)`);
   if (opts.write !== false) {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

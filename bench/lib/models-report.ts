@@ -35,6 +35,8 @@ export interface ModelCaseResult {
   loss?: string;
   ours: ImplResult;
   peers: Partial<Record<ImplName, ImplResult>>;
+  /** The kernel variants our run used (autotuned on this adapter). */
+  variants?: { name: string; shapeClass: string; variant: string }[];
 }
 
 const fmtMs = (v: number) => (v < 10 ? v.toFixed(2) : v < 1000 ? v.toFixed(1) : v.toFixed(0));
@@ -72,19 +74,38 @@ function samplesCell(c: ModelCaseResult): string {
   return [one(c.ours), ...PEERS.map((p) => one(c.peers[p]))].join(' / ');
 }
 
-export const HEADER = ['model', 'step', 'batch', 'ours ms/img (img/s)', 'tfjs-webgpu ms/img (img/s)', 'tfjs-wasm ms/img (img/s)', 'ours vs webgpu', 'ours vs wasm', 'check @b1 (rel. max diff)', 'samples o/g/w'];
+export const HEADER = ['model', 'step', 'batch', 'ours ms/img (img/s)', 'ours GFLOP/s', '% of peak', 'tfjs-webgpu ms/img (img/s)', 'tfjs-wasm ms/img (img/s)', 'ours vs webgpu', 'ours vs wasm', 'check @b1 (rel. max diff)', 'samples o/g/w'];
+/** Columns printed left-aligned (the text ones). */
+const LEFT = (i: number) => i < 2 || i >= 10;
 
-export function rows(results: ModelCaseResult[]): string[][] {
+/** FLOPs per image of a step: the forward's, x3 for a training step (backward ≈ 2x forward). */
+export const stepFlops = (c: ModelCaseResult): number | undefined => (c.flopsPerImage ? c.flopsPerImage * (c.mode === 'train' ? 3 : 1) : undefined);
+
+function gflops(c: ModelCaseResult): number | undefined {
+  const f = stepFlops(c);
+  if (!f || c.ours.status !== 'ok' || !c.ours.msPerImage) return undefined;
+  return f / (c.ours.msPerImage * 1e-3) / 1e9;
+}
+const fmtG = (v?: number) => (v === undefined ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const fmtPeak = (c: ModelCaseResult, peak?: number) => {
+  const g = gflops(c);
+  if (g === undefined || !peak) return '—';
+  const p = (100 * g) / peak;
+  return `${p < 10 ? p.toFixed(1) : p.toFixed(0)}%`;
+};
+
+export function rows(results: ModelCaseResult[], peak?: number): string[][] {
   return results.map((c) => [
-    c.model, c.mode === 'train' ? 'train step' : 'forward', String(c.batch), cell(c.ours), cell(c.peers['tfjs-webgpu']), cell(c.peers['tfjs-wasm']),
+    c.model, c.mode === 'train' ? 'train step' : 'forward', String(c.batch), cell(c.ours), fmtG(gflops(c)), fmtPeak(c, peak),
+    cell(c.peers['tfjs-webgpu']), cell(c.peers['tfjs-wasm']),
     ratio(c.ours, c.peers['tfjs-webgpu']), ratio(c.ours, c.peers['tfjs-wasm']), checkCell(c), samplesCell(c),
   ]);
 }
 
-export function textTable(results: ModelCaseResult[]): string {
-  const all = [HEADER, ...rows(results)];
+export function textTable(results: ModelCaseResult[], peak?: number): string {
+  const all = [HEADER, ...rows(results, peak)];
   const w = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => (i < 2 || i >= 8 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
+  const line = (r: string[]) => r.map((v, i) => (LEFT(i) ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
   return [line(HEADER), w.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 
@@ -99,13 +120,16 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   if (info.disturbed) out.push(`\n**Note:** ${info.disturbed}`);
   out.push('');
   out.push(`| ${HEADER.join(' | ')} |`);
-  out.push(`|${HEADER.map((_, i) => (i < 2 || i >= 8 ? '---' : '---:')).join('|')}|`);
-  for (const r of rows(results)) out.push(`| ${r.map(esc).join(' | ')} |`);
+  out.push(`|${HEADER.map((_, i) => (LEFT(i) ? '---' : '---:')).join('|')}|`);
+  for (const r of rows(results, info.peakGflops)) out.push(`| ${r.map(esc).join(' | ')} |`);
   out.push('');
   out.push('ms/img = median ms per launch / batch; img/s = its inverse. "ours vs X" = X ms/img ÷ our ms/img (> 1: ours is faster). '
     + 'Check: at batch 1, our output (train step: the loss and every parameter gradient) vs that peer\'s own output on the same weights and input, '
     + 'max |ours − peer| / max |peer| over the worst output tensor; tolerance 1e-3; a peer that disagrees is not timed. '
     + 'Samples: b = benny samples (×K launches per sample when K > 1), L = own loop of single launches (slow cases), ours / tfjs-webgpu / tfjs-wasm.');
+  out.push('');
+  out.push(`GFLOP/s = step FLOPs per image (forward GFLOP/img below; a training step counted as 3× the forward) / our ms per image. % of peak: of the adapter's measured peak${info.peakGflops ? `, ${info.peakGflops.toFixed(1)} GFLOP/s (shaders/peak_fma.wgsl, bench/lib/peak.ts, measured in this run)` : ' (not measured)'}. `
+    + 'Before timing, our run is autotuned (rt.autotune on one step: every kernel variant of each shape class it uses timed once, the fastest correct one cached per adapter); the variants used are in the JSON.');
   out.push('');
   const models = [...new Map(results.map((c) => [c.model, c])).values()];
   out.push('| model | input | parameters | forward GFLOP/img | training loss |');

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initNodeGPU } from '../node/gpu.js';
 import {
-  runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes,
+  runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes, evalAutotune,
   type EvalRun, type Metric, type ProtocolName, type Item,
 } from '../train/eval.js';
 import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
@@ -29,6 +29,7 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --metric M        cosine | euclidean (default: the recognizer's own: dlib euclidean, EdgeFace cosine)
   --examples N      faces in the example grid (default 4; 0 = none)
   --quiet           no progress bar
+  --no-tune         default kernel variants (no autotuning on first use; cached choices still apply)
 Prints a markdown table; writes results.json, table.md, cmc-<protocol>.png, roc-lfw-verify.png and
 examples.png into the results folder.
 `;
@@ -56,6 +57,7 @@ export interface EvalArgs {
   metric?: Metric;
   examples: number;
   quiet: boolean;
+  tune: boolean;
 }
 
 function intArg(name: string, v: string, min: number): number {
@@ -67,7 +69,7 @@ function intArg(name: string, v: string, min: number): number {
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
     recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, protocols: [...PROTOCOLS],
-    cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false,
+    cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -112,6 +114,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       }
       case '--examples': a.examples = intArg('--examples', val(), 0); break;
       case '--quiet': a.quiet = true; break;
+      case '--no-tune': a.tune = false; break;
       default: throw new UsageError(`unknown option "${k}"`);
     }
   }
@@ -195,6 +198,8 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
   let run: EvalRun;
   try {
     await initNodeGPU();
+    // Kernel variants per adapter: the first forward of each batch shape tunes what is not cached.
+    evalAutotune.enabled = args.tune;
     run = await runEvaluation({
       recognizer: args.recognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { initNodeGPU } from '../node/gpu.js';
 import { decodeImage, encodePng, type ChwImage } from '../train/image.js';
 import { resizeBicubicCpu, clamp01, HR_SIZE } from '../train/degrade.js';
-import { loadSuperResolver } from '../train/eval.js';
+import { loadSuperResolver, evalAutotune } from '../train/eval.js';
 import type { Io } from './eval.js';
 
 export const SR_USAGE = `usage: lrfr sr in.png out.png [--model dsr.safetensors | bicubic]
@@ -41,6 +41,7 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
   if (img.h > HR_SIZE) { io.err(`lrfr sr: ${input} is ${img.w}x${img.h}; expected at most ${HR_SIZE}x${HR_SIZE}\n`); return 1; }
   try {
     if (model !== 'bicubic') await initNodeGPU();
+    evalAutotune.enabled = true; // tune the SR model's kernels for this input shape on first use (cached per adapter)
     const sr = await loadSuperResolver(model);
     try {
       let x = img;

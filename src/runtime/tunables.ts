@@ -2,10 +2,13 @@
 // representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
 //   matmul           matmulTuning: register blocks 8x16 (default) / 8x8 / 4x4 / 16x16, vec4-along-K,
 //                    shared-memory tiled
-//   conv             conv2d forward, groups 1 (conv_fwd): register block of channels x pixels
-//   conv-dgrad       conv2d backward-data (conv_tgather): same knobs
-//   conv-wgrad       conv2d backward-weight (conv_wgrad): weights per invocation, reduction split
-//   depthwise        depthwise forward and backward-data (depthwise_rows, or the generic kernel)
+//   conv             conv2d forward, groups 1: direct (conv_fwd, register block of channels x pixels)
+//                    or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
+//   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
+//   conv-wgrad       conv2d backward-weight: direct (conv_wgrad: weights per invocation, reduction
+//                    split) or GEMM (one product against the transposed im2col)
+//   depthwise        depthwise forward and backward-data (depthwise_rows: rows per invocation, vec4
+//                    loads of x, split accumulators; or the generic kernel)
 //   depthwise-wgrad  depthwise backward-weight (depthwise_wgrad)
 // The default (variants[0], {}) is the lavapipe choice; the output of every other variant must match
 // it (tune()) before it can win.
@@ -76,7 +79,10 @@ function convWorkload(g: Geom, which: Which) {
   };
 }
 
-const convBlocks = [v('default'), v('px8', { px: 8 }), v('cb8', { cb: 8 }), v('px8-cb8', { px: 8, cb: 8 }), v('px4-cb4', { px: 4, cb: 4 })];
+const convBlocks = [
+  v('default'), v('px8', { px: 8 }), v('cb8', { cb: 8 }), v('px8-cb8', { px: 8, cb: 8 }), v('px4-cb4', { px: 4, cb: 4 }),
+  v('gemm', { gemm: true }),
+];
 const CONV_CLASSES = ['k3x3.s1x1.ci128.co128.hw32.n8', 'k1x1.s1x1.ci64.co128.hw14.n32'];
 
 registerTunable({
@@ -103,6 +109,7 @@ registerTunable({
     v('j4', { wgradCiJ: 4, wgradKxJ: 4 }),
     v('split-more', { wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
     v('split-less', { wgradMinInvocations: 2048 }),
+    v('gemm', { gemm: true }),
   ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'wgrad'),
@@ -113,7 +120,9 @@ registerTunable({
   target: convVariants,
   variants: [
     v('default'),
-    v('rows1', { dwRows: 1, dwRowsSmall: 1 }),
+    v('rows2', { dwRows: 2 }),
+    v('no-x4', { dwX4: false }),
+    v('unsplit', { dwSplit: false, dwX4: false, dwRows: 2 }),
     v('seg8', { dwSeg: 8 }),
     v('uniformC', { dwSegUniformC: true }),
     v('generic', { dwFast: false }),

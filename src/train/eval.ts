@@ -140,7 +140,26 @@ export interface Recognizer {
 /** Counts forwards (for tests and the throughput report). */
 export const evalCounters = { forwards: 0, batches: 0 };
 
-async function runModel(fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+/**
+ * Kernel autotuning on first use (off by default; `lrfr eval` / `lrfr sr` turn it on): the first
+ * forward of each input shape first runs L.autotune, which times the kernel variants of every shape
+ * class the model uses that the adapter's cache does not hold yet.
+ */
+export const evalAutotune = { enabled: false };
+const tunedShapes = new WeakMap<object, Set<string>>();
+
+async function tuneFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
+  if (!evalAutotune.enabled) return;
+  const seen = tunedShapes.get(model) ?? new Set<string>();
+  tunedShapes.set(model, seen);
+  const key = shape.join('x');
+  if (seen.has(key)) return;
+  seen.add(key);
+  await L.autotune(() => L.noGrad(() => fn(L.tensor(x, shape))));
+}
+
+async function runModel(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+  await tuneFirstUse(model, fn, x, shape);
   const y = L.noGrad(() => L.tidy(() => fn(L.tensor(x, shape))));
   evalCounters.forwards += shape[0];
   evalCounters.batches++;
@@ -155,7 +174,7 @@ function dlibRecognizer(model: DlibResNet, name: string, hash: string): Recogniz
   return {
     name, hash, dim: DLIB_EMBEDDING_SIZE, metric: 'euclidean', framing: DLIB_FRAMING,
     prepare: dlibInputFrom112,
-    embed: (x, shape) => runModel((t) => model.forward(t), x, shape),
+    embed: (x, shape) => runModel(model, (t) => model.forward(t), x, shape),
     dispose: () => model.dispose(),
   };
 }
@@ -201,7 +220,7 @@ export async function loadRecognizer(spec: string): Promise<Recognizer> {
     return {
       name, hash, dim: model.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
       prepare: (img) => img,
-      embed: (x, shape) => runModel((t) => model.embed(t), x, shape),
+      embed: (x, shape) => runModel(model, (t) => model.embed(t), x, shape),
       dispose: () => model.dispose(),
     };
   }
@@ -290,6 +309,7 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
       const n = lr.length, px = 3 * S * S;
       const x = new Float32Array(n * px);
       lr.forEach((img, k) => x.set(img.data, k * px));
+      await tuneFirstUse(m, (t) => m.forward(t), x, [n, 3, S, S]);
       const y = L.noGrad(() => L.tidy(() => m.forward(L.tensor(x, [n, 3, S, S]))));
       let d: Float32Array;
       try {

@@ -126,6 +126,33 @@ describe('depthwise conv2d vs tfjs', () => {
     testOp({ name: 'depthwise 5x6 valid', shapes: [[2, 3, 7, 6], [3, 1, 3, 3]], ours: ours({ groups: 3 }), ref: tfDepthwise({}), ...tol }));
 });
 
+// depthwise_rows under each of its variants (convVariants dw* knobs; the autotuner may pick any):
+// forward and, through the gradient check, backward-data (the same kernel, flipped).
+describe('depthwise conv2d variants (depthwise_rows knobs)', () => {
+  const variants: Partial<typeof L.convVariants>[] = [
+    { dwSplit: false, dwX4: false, dwRows: 2 }, { dwSplit: false, dwX4: true, dwRows: 1, dwSeg: 4 },
+    { dwSplit: true, dwX4: false, dwRows: 1 }, { dwSplit: true, dwX4: true, dwRows: 3, dwSeg: 4 },
+    { dwSplit: true, dwX4: true, dwRows: 4, dwSegUniformC: true },
+  ];
+  const shapes: [string, Shape, number, number][] = [
+    ['k3 p1 odd 9x11, batch 2', [2, 6, 9, 11], 3, 1], ['k5 p1 (shrinks) 7x13, batch 3', [3, 3, 7, 13], 5, 1],
+    ['k9 p4 4x4', [2, 4, 4, 4], 9, 4],
+  ];
+  for (const v of variants) {
+    for (const [label, xs, k, p] of shapes) {
+      it(`${JSON.stringify(v)} ${label}`, async () => {
+        const saved = { ...L.convVariants };
+        Object.assign(L.convVariants, v);
+        try {
+          await testOp({ name: `depthwise ${label}`, shapes: [xs, [xs[1]!, 1, k, k], [xs[1]!]], ours: ours({ padding: p, groups: xs[1]! }), ref: tfDepthwise({ padding: p }), ...tol });
+        } finally {
+          Object.assign(L.convVariants, saved);
+        }
+      });
+    }
+  }
+});
+
 describe('conv2d vs float64 reference (groups, dilation)', () => {
   const cases: Case[] = [
     ['groups 3 (Cin 6 -> 9)', [2, 6, 5, 7], [9, 2, 3, 3], { padding: 1, groups: 3 }, true],

@@ -16,6 +16,7 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
+import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 
@@ -33,7 +34,7 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 }
 
 /** Conv geometry (see the header). */
-interface Geom {
+export interface Geom {
   N: number; Ci: number; H: number; W: number;
   Co: number; Ho: number; Wo: number;
   kh: number; kw: number;
@@ -43,6 +44,8 @@ interface Geom {
 
 /** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 export const convVariants = {
+  /** Groups-1 convolutions as im2col + matmul (conv-gemm.ts) where gemmOk; depthwise never. */
+  gemm: false,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -59,13 +62,26 @@ export const convVariants = {
   dwSeg: 16,
   /**
    * depthwise_rows: output rows per invocation (1 to 4). Measured on lavapipe (probe-conv.ts
-   * --depthwise): 2 beats 1 everywhere; 3 and 4 blow past Mesa's loop-unroll limit for k >= 5.
+   * --depthwise): with dwSplit 4 is best (fewer input rows loaded per output row); without
+   * dwSplit 2 beats 1, and 3 and 4 blow past Mesa's loop-unroll limit for k >= 5 (~7x slower).
    */
-  dwRows: 2,
+  dwRows: 4,
   /** depthwise_rows: output rows per invocation for 3x3 (and smaller) kernels on planes of <= 8 rows. */
   dwRowsSmall: 4,
   /** depthwise_rows: lanes of a workgroup share the channel (uniform weight loads). */
   dwSegUniformC: false,
+  /**
+   * depthwise_rows: x row segments read as unaligned vec4 loads (phase picked with selects).
+   * lavapipe scalarises every non-uniform load per lane and per component, but checks bounds once
+   * per vec4: measured 10-15% less CPU time on the kernel-bench case.
+   */
+  dwX4: true,
+  /**
+   * depthwise_rows: one explicit accumulator row and tap row per output row (no loop over rows,
+   * which Mesa would leave rolled), so dwRows 3 and 4 compile well. With dwRows 4 and dwX4:
+   * ~17% less CPU time than dwRows 2 without both on the kernel-bench case (lavapipe).
+   */
+  dwSplit: true,
   /** depthwise_wgrad: output pixels along W per segment at most. */
   dwWgradSeg: 8,
   /** depthwise_wgrad: tap rows per invocation (dy is loaded once for all of them). */
@@ -179,7 +195,8 @@ function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor,
   if (N * C * rowBlocks * segs >= 1 << 24) return false; // the shader's float divmod is exact below 2^24
   getEngine().run({
     name: flip ? 'depthwise_conv2d_transposed' : 'depthwise_conv2d', shader: 'depthwise_rows',
-    defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, UNIFORM_C: uni },
+    defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, UNIFORM_C: uni, X4: convVariants.dwX4,
+      SPLIT: convVariants.dwSplit, R2: R >= 2, R3: R >= 3, R4: R >= 4 },
     inputs: [inp, w, bias ?? w], outputs: [out],
     uniforms: [u32(total), u32(segs), u32(rowBlocks), u32(C), u32(Hi), u32(Wi), u32(Ho), u32(Wo), i32(ph), i32(pw)],
     workgroups: uni ? [Math.ceil(total / 64), C, 1] : grid1d(total, 64),
@@ -238,6 +255,10 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
     });
     return out;
   }
+  if (convVariants.gemm && gemmOk(g)) {
+    out.dispose();
+    return corrGemm(x, w, bias, g);
+  }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
   const { packed, blocks } = packWeight(w, g, false, CB);
   const wBlocks = Math.ceil(g.Wo / px);
@@ -276,6 +297,10 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
     });
     return out;
   }
+  if (convVariants.gemm && gemmOk(g)) {
+    out.dispose();
+    return corrTGemm(y, w, bias, g);
+  }
   const { px, cb } = blockFor(g.Ci / g.G, Math.ceil(g.W / g.sw));
   const qBlocksP = Math.ceil(Math.ceil(g.W / g.sw) / px);
   const pxBlocksP = g.sw * qBlocksP;
@@ -297,6 +322,7 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
 /** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
 function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
+  if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
   const cig = g.Ci / g.G, cog = g.Co / g.G;
   const wshape = [g.Co, cig, g.kh, g.kw];
   const wsize = g.Co * cig * g.kh * g.kw;

@@ -151,7 +151,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   return out;
 }
 
-function matmulNoGrad(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+export function matmulNoGrad(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   return matmulKernel('matmul', a, b, transA, transB, null, describe('matmul', a, b, transA, transB));
 }
 
