@@ -2,9 +2,14 @@
 import { initNodeGPU } from '../node/gpu.js';
 import { useNodeTuneCache } from '../node/tune-cache.js';
 import { adapterSummary, NoAdapterError } from '../runtime/index.js';
-import { tunables, tune, getTunable, parseVariantSpec, tunedChoice } from '../runtime/index.js';
+import {
+  tunables, tune, getTunable, parseVariantSpec, tunedChoice, autotune, rand, noGrad, backward, sum, mul, zeroGrad, type TuneResult,
+} from '../runtime/index.js';
+import { EdgeFaceXXS } from '../nn/edgeface.js';
+import { DSR, DSR_CPU, DSR_PAPER } from '../nn/dsr.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
+       lrfr tune --model edgeface|dsr|dsr-paper [--batch N] [--size S] [--train] [--reps N]
 
   --only NAME         tune one set (matmul, conv, conv-dgrad, conv-wgrad, depthwise, depthwise-wgrad)
   --shape CLASS       one shape class, e.g. nt.m32.k512.n1024, k3x3.s1x1.ci128.co128.hw32.n8,
@@ -12,12 +17,15 @@ const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--vari
   --reps N            timed reps per variant (default 3)
   --variant NAME=ID   manual override (also LRFR_VARIANT); shown in the table, wins over the cache
   --list              print the cached choices per adapter, tune nothing
+  --model M           tune every shape class one forward (--train: forward + backward) of model M
+                      uses at batch N (default 32), DSR probes S x S (default 32); seeded weights
 cache: $LRFR_TUNE_CACHE or \${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json
 `;
 
 export async function tuneMain(args: string[]): Promise<number> {
   const out = (l = '') => process.stdout.write(l + '\n');
   let only: string | undefined, shape: string | undefined, reps = 3, list = false;
+  let model: string | undefined, batch = 32, size = 32, train = false;
   const variantSpecs: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -31,6 +39,10 @@ export async function tuneMain(args: string[]): Promise<number> {
     else if (a === '--reps') reps = Number(val());
     else if (a === '--variant') variantSpecs.push(val());
     else if (a === '--list') list = true;
+    else if (a === '--model') model = val();
+    else if (a === '--batch') batch = Number(val());
+    else if (a === '--size') size = Number(val());
+    else if (a === '--train') train = true;
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       return 0;
@@ -41,6 +53,14 @@ export async function tuneMain(args: string[]): Promise<number> {
   }
   if (!(Number.isInteger(reps) && reps >= 1)) {
     process.stderr.write('lrfr tune: --reps must be a positive integer\n');
+    return 2;
+  }
+  if (!(Number.isInteger(batch) && batch >= 1) || !(Number.isInteger(size) && size >= 7 && size <= 112)) {
+    process.stderr.write('lrfr tune: --batch must be a positive integer and --size an integer in 7..112\n');
+    return 2;
+  }
+  if (model !== undefined && !['edgeface', 'dsr', 'dsr-paper'].includes(model)) {
+    process.stderr.write(`lrfr tune: unknown model "${model}" (edgeface, dsr, dsr-paper)\n`);
     return 2;
   }
   let store;
@@ -80,6 +100,13 @@ export async function tuneMain(args: string[]): Promise<number> {
     throw e;
   }
   out(`adapter ${adapterSummary().key}`);
+  if (model !== undefined) {
+    const t0 = performance.now();
+    const rep = await tuneModel(model, batch, size, train, reps, (r) => out(`  ${r.name.padEnd(16)} ${r.shapeClass.padEnd(34)} ${r.winner.padEnd(10)} ${fmtTimings(r.timings)}`));
+    out(`\n${model}${train ? ' train step' : ' forward'} at batch ${batch}: ${rep.used.length} shape classes used, ${rep.tuned.length} tuned now (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    out(`cache ${store.path}`);
+    return 0;
+  }
   for (const t of sets) {
     for (const sc of shape ? [shape] : t.shapeClasses) {
       const r = await tune(t.name, sc, { reps });
@@ -95,4 +122,28 @@ export async function tuneMain(args: string[]): Promise<number> {
   }
   out(`\ncache ${store.path}`);
   return 0;
+}
+
+const fmtTimings = (t: Record<string, number>) =>
+  Object.entries(t).map(([id, ms]) => `${id} ${Number.isNaN(ms) ? 'rejected' : ms.toFixed(2)}`).join(', ');
+
+/** Runs rt.autotune on one forward (or training step) of a model with seeded weights. */
+async function tuneModel(name: string, batch: number, size: number, train: boolean, reps: number, log: (r: TuneResult) => void) {
+  const net = name === 'edgeface' ? new EdgeFaceXXS({ seed: 1 }) : new DSR({ seed: 1, config: { ...(name === 'dsr-paper' ? DSR_PAPER : DSR_CPU), inputSize: size } });
+  const S = name === 'edgeface' ? 112 : size;
+  const x = rand([batch, 3, S, S], 2, 0, 1);
+  try {
+    const step = () => {
+      if (!train) return noGrad(() => net.forward(x));
+      const y = net.forward(x);
+      backward(sum(mul(y, y)));
+      return y;
+    };
+    const rep = await autotune(step, { reps, log });
+    zeroGrad(net.parameters(), true);
+    return rep;
+  } finally {
+    x.dispose();
+    net.dispose();
+  }
 }

@@ -249,6 +249,8 @@ export interface TuneOptions {
   reps?: number;
   inner?: number;
   rtol?: number;
+  /** A variant other than the default wins only if it is faster by more than this fraction (0.03). */
+  minGain?: number;
 }
 
 /**
@@ -302,8 +304,12 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
     w.dispose();
     eng.pollStrategy = poll;
   }
-  let winner = t.variants[0]!.id;
+  // The fastest variant wins, but only if it beats the default by more than minGain (timing noise
+  // must not flip the choice away from the default).
+  const def = t.variants[0]!.id;
+  let winner = def;
   for (const v of t.variants) if (timings[v.id]! < timings[winner]!) winner = v.id;
+  if (winner !== def && !(timings[winner]! < timings[def]! * (1 - (opts.minGain ?? 0.03)))) winner = def;
   store.set(cacheKey(name, shapeClass), winner);
   memo.clear();
   return { name, shapeClass, winner, timings, rejected };
