@@ -8,6 +8,8 @@
 //                     reads is aligned: A along K (along M when TRANS_A) has a multiple of 4 elements,
 //                     same for B along N (K when TRANS_B)).
 //   HAS_BIAS          out += bias[n] (bias [N]; bound as input 2).
+//   TILED_V4          shared-memory tiled variant with vec4 tiles, TM x 4TNV per invocation (TM 4 or 8,
+//                     TNV 1 or 2; SwiftShader). VEC_A / VEC_B mean something narrower there: see below.
 //   TILED             shared-memory tiled variant (for real GPUs; slow on lavapipe). Else the default
 //                     register-blocked variant: each invocation computes TM rows x (4 * TNV) columns with
 //                     no shared memory and no barriers.
@@ -137,6 +139,103 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var i = 0u; i < 4u; i++) {
     let m = mBase + ty * 4u + i;
     if (m < u.M) { store4(offO, m, nBase + tx * 4u, acc[i]); }
+  }
+}
+#elif ${TILED_V4}
+// ---- shared-memory tiled variant with vec4 tiles (tfjs-webgpu's matmul_packed layout): 8 x 8
+// invocations, each TM rows x 4 * TNV columns (columns lid.x + 8j in vec4 units) of a 8TM x 32TNV tile;
+// K in steps of 32 staged through workgroup memory as vec4 (A along K, B along N), zero-padded at the
+// edges; per 4 k an invocation reads 4 * TNV + TM vec4 from workgroup memory for 4 * TM * TNV vec4
+// FMAs. Here VEC_A means A is not transposed and K % 4 == 0 (VEC_B: B not transposed, N % 4 == 0), so
+// a vec4 read at a k (n) that is a multiple of 4 is aligned and wholly in range when its first
+// element is. Fast on SwiftShader (Chromium's software adapter), slow on lavapipe (barriers).
+const TM = ${TM}u;
+const TNV = ${TNV}u;
+const BM = 8u * TM;
+const BNV = 8u * TNV;
+var<workgroup> sA: array<array<vec4<f32>, 8>, BM>;   // sA[m][k / 4]
+var<workgroup> sB: array<array<vec4<f32>, BNV>, 32>; // sB[k][n / 4]
+
+// op(A)[m, k..k+3], zero outside [M, K].
+fn a_vec(off: u32, m: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (m >= u.M || k >= u.K) { return v; }
+#if ${VEC_A}
+  v = A[(off + m * u.K + k) / 4u];
+#else
+  for (var c = 0u; c < 4u; c++) { if (k + c < u.K) { v[c] = a_at(off, m, k + c); } }
+#endif
+  return v;
+}
+
+// op(B)[k, n..n+3], zero outside [K, N].
+fn b_vec(off: u32, k: u32, n: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k >= u.K || n >= u.N) { return v; }
+#if ${VEC_B}
+  v = B[(off + k * u.N + n) / 4u];
+#else
+  for (var c = 0u; c < 4u; c++) { if (n + c < u.N) { v[c] = b_at(off, k, n + c); } }
+#endif
+  return v;
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = flat_group(wid, nwg);
+  // t is uniform across the workgroup, so every invocation reaches the barriers.
+  let live = t < u.tiles;
+  let tn = t % u.tilesN;
+  let tm = t / u.tilesN;
+  let b = u.batch0 + wid.z;
+  let offA = b * u.sA;
+  let offB = b * u.sB;
+  let offO = b * u.M * u.N;
+  let mBase = tm * BM;
+  let nBase = tn * BNV * 4u;
+  var acc: array<vec4<f32>, TM * TNV>;
+  for (var i = 0u; i < TM * TNV; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var k0 = 0u; k0 < u.K; k0 += 32u) {
+    // A tile: BM rows x 8 vec4 (TM per invocation); B tile: 32 rows x BNV vec4 (4 * TNV per invocation).
+    for (var e = 0u; e < TM; e++) {
+      let idx = li + e * 64u;
+      var v = vec4<f32>(0.0);
+      if (live) { v = a_vec(offA, mBase + idx / 8u, k0 + 4u * (idx % 8u)); }
+      sA[idx / 8u][idx % 8u] = v;
+    }
+    for (var e = 0u; e < 4u * TNV; e++) {
+      let idx = li + e * 64u;
+      var v = vec4<f32>(0.0);
+      if (live) { v = b_vec(offB, k0 + idx / BNV, nBase + 4u * (idx % BNV)); }
+      sB[idx / BNV][idx % BNV] = v;
+    }
+    workgroupBarrier();
+    for (var kv = 0u; kv < 8u; kv++) {
+      var bv: array<vec4<f32>, 4 * TNV>;
+      for (var j = 0u; j < TNV; j++) {
+        for (var c = 0u; c < 4u; c++) { bv[4u * j + c] = sB[4u * kv + c][lid.x + 8u * j]; }
+      }
+      for (var i = 0u; i < TM; i++) {
+        let a = sA[lid.y * TM + i][kv];
+        for (var j = 0u; j < TNV; j++) {
+          var s = acc[i * TNV + j];
+          s = fma(bv[4u * j], vec4<f32>(a.x), s);
+          s = fma(bv[4u * j + 1u], vec4<f32>(a.y), s);
+          s = fma(bv[4u * j + 2u], vec4<f32>(a.z), s);
+          s = fma(bv[4u * j + 3u], vec4<f32>(a.w), s);
+          acc[i * TNV + j] = s;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (!live) { return; }
+  for (var i = 0u; i < TM; i++) {
+    let m = mBase + lid.y * TM + i;
+    if (m < u.M) {
+      for (var j = 0u; j < TNV; j++) { store4(offO, m, nBase + 4u * (lid.x + 8u * j), acc[i * TNV + j]); }
+    }
   }
 }
 #else

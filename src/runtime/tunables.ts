@@ -1,7 +1,7 @@
 // The built-in tunables: the kernel variants the autotuner times per adapter and shape class, and a
 // representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
 //   matmul           matmulTuning: register blocks 8x16 (default) / 8x8 / 4x4 / 16x16, vec4-along-K,
-//                    shared-memory tiled
+//                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4)
 //   conv             conv2d forward, groups 1: direct (conv_fwd, register block of channels x pixels)
 //                    or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
 //   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
@@ -30,6 +30,7 @@ registerTunable({
     v('16x16', { tm: 16, tnv: 4, transB: { tm: 16, tnv: 4 } }),
     v('kvec', { kvec: true }),
     v('tiled', { tiled: true }),
+    v('v4-8x8', { tiledVec4: { tm: 8, tnv: 2 } }), // vec4 shared-memory tiles, 8x8 per invocation (SwiftShader)
   ],
   shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512'],
   workload(shapeClass) {

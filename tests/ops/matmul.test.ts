@@ -122,6 +122,39 @@ describe('matmul shared-memory tiled variant', () => {
   });
 });
 
+// tfjs-webgpu-style vec4 tiles (tuning.tiledVec4, chosen for SwiftShader): scalar edge loads (K tail,
+// transposed operands: every flag combination through the gradients), aligned vec4 loads (K and N
+// multiples of 4, batched and broadcast), both block shapes, and the fused bias of linear.
+describe('matmul vec4-tiled variant (tiledVec4)', () => {
+  for (const [tA, tB] of [[false, false], [true, true]] as [boolean, boolean][]) {
+    it(`4x4 blocks, K tail 37x70x45 batch 2 transA=${tA} transB=${tB}`, () => {
+      L.matmulTuning.tiledVec4 = { tm: 4, tnv: 1 };
+      return matmulCase('tiledVec4', 37, 70, 45, 2, 2, tA, tB);
+    });
+  }
+  it('4x4 blocks, aligned 8x16x12 (vec4 loads)', () => {
+    L.matmulTuning.tiledVec4 = { tm: 4, tnv: 1 };
+    return matmulCase('tiledVec4 aligned', 8, 16, 12, null, null, false, false);
+  });
+  it('8x8 blocks, broadcast 2-D a, 72x40x68 (vec4 loads, partial tiles)', () => {
+    L.matmulTuning.tiledVec4 = { tm: 8, tnv: 2 };
+    return matmulCase('tiledVec4 8x8', 72, 40, 68, null, 3, false, false);
+  });
+  it('8x8 blocks, 1x1x1', () => {
+    L.matmulTuning.tiledVec4 = { tm: 8, tnv: 2 };
+    return matmulCase('tiledVec4 1x1x1', 1, 1, 1, null, null, false, false);
+  });
+  it('linear with bias, rank 3', () => {
+    L.matmulTuning.tiledVec4 = { tm: 4, tnv: 1 };
+    return testOp({ name: 'linear tiledVec4', shapes: [[7, 3, 10], [6, 10], [6]], ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol });
+  });
+  it('bad block', () => {
+    L.matmulTuning.tiledVec4 = { tm: 16, tnv: 1 };
+    const t = (sh: number[]) => L.tensor(new Float32Array(sh.reduce((a, b) => a * b, 1)), sh);
+    expect(() => L.matmul(t([2, 3]), t([3, 2]))).toThrow(/matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm 16, tnv 1/);
+  });
+});
+
 describe('matmul grids', () => {
   it('folds more than 65,535 tiles (1x1 workgroups, 1040x1x1040)', () => {
     Object.assign(L.matmulTuning, { wgx: 1, wgy: 1, tm: 4, tnv: 1 });

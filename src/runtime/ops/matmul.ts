@@ -29,10 +29,14 @@ export interface MatmulTuning {
   /** Largest workgroup shape (wgx along N); shrunk for small N / M, keeping wgx * wgy invocations. */
   wgx: number;
   wgy: number;
+  /** Shared-memory tiled variant with vec4 tiles (tfjs-webgpu's matmul_packed layout; SwiftShader):
+   *  8 x 8 invocations, each tm rows x 4 * tnv columns (tm 4 or 8, tnv 1 or 2). Wins over `tiled` and
+   *  the register-blocked knobs; null: off. */
+  tiledVec4: { tm: number; tnv: number } | null;
 }
 
 // Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB).
-export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4 };
+export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4, tiledVec4: null };
 
 function checkTuning(t: MatmulTuning): void {
   for (const [what, tm, tnv] of [['', t.tm, t.tnv], ['transB.', t.transB.tm, t.transB.tnv]] as const) {
@@ -43,6 +47,8 @@ function checkTuning(t: MatmulTuning): void {
     if (!Number.isInteger(v) || v < 1 || v > 256 || (v & (v - 1)) !== 0) throw new Error(`matmul: tuning.${k} must be a power of 2 in 1..256, got ${v}`);
   }
   if (t.wgx * t.wgy > 256) throw new Error(`matmul: tuning workgroup ${t.wgx}x${t.wgy} exceeds 256 invocations`);
+  const v4 = t.tiledVec4;
+  if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
 }
 
 const MAX_BATCH_PER_DISPATCH = 65535;
@@ -112,16 +118,18 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   const t = matmulTuning;
   checkTuning(t);
   const blk = blockFor(t, N, transB);
-  const tileM = t.tiled ? 32 : blk.tm * blk.wgy;
-  const tileN = t.tiled ? 32 : 4 * blk.tnv * blk.wgx;
+  const v4 = t.tiledVec4;
+  const tileM = v4 ? 8 * v4.tm : t.tiled ? 32 : blk.tm * blk.wgy;
+  const tileN = v4 ? 32 * v4.tnv : t.tiled ? 32 : 4 * blk.tnv * blk.wgx;
   const tilesN = Math.ceil(N / tileN);
   const tiles = tilesN * Math.ceil(Mk / tileM);
   const K0 = K === 0;
   // vec4 reads only where every vec4 the kernel reads is aligned (see shaders/matmul.wgsl).
   // Bound as vec4 only where a vec4 read is used: along M / N in the per-k reads, along K with kvec.
-  const reg = !t.tiled;
-  const vecA = reg && !K0 && (transA ? Mk % 4 === 0 : t.kvec && K % 4 === 0);
-  const vecB = reg && !K0 && (transB ? t.kvec && K % 4 === 0 : N % 4 === 0);
+  // tiledVec4: vec4 tile loads of A along K, B along N (untransposed operands only).
+  const reg = !t.tiled && !v4;
+  const vecA = v4 ? !transA && !K0 && K % 4 === 0 : reg && !K0 && (transA ? Mk % 4 === 0 : t.kvec && K % 4 === 0);
+  const vecB = v4 ? !transB && !K0 && N % 4 === 0 : reg && !K0 && (transB ? t.kvec && K % 4 === 0 : N % 4 === 0);
   const defines = {
     TRANS_A: transA,
     TRANS_B: transB,
@@ -130,9 +138,10 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     A_VEC_M: transA && vecA,
     B_VEC_N: !transB && vecB,
     HAS_BIAS: bias !== null,
-    TILED: t.tiled,
-    TM: blk.tm,
-    TNV: blk.tnv,
+    TILED: t.tiled && !v4,
+    TILED_V4: !!v4,
+    TM: v4 ? v4.tm : blk.tm,
+    TNV: v4 ? v4.tnv : blk.tnv,
     WGX: blk.wgx,
     WGY: blk.wgy,
     // Chunks of 4 k (tuning.kvec): both operands read 4 k at a time, vec4 along K where possible.
