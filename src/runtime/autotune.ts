@@ -256,17 +256,14 @@ export interface TuneOptions {
 /**
  * Times every variant of `name` on its workload for `shapeClass` and caches the fastest correct one.
  * Per variant: one untimed run (pipeline compile; output checked against variants[0]'s within
- * `rtol`), then `reps` timed reps of `inner` recorded ops and one sync each; the best rep counts.
+ * `rtol`), one untimed and then `reps` timed reps of `inner` recorded ops and one sync each; the
+ * best rep counts.
  */
 export async function tune(name: string, shapeClass: string, opts: TuneOptions = {}): Promise<TuneResult> {
   const t = getTunable(name);
   const reps = Math.max(1, opts.reps ?? 3);
   const rtol = opts.rtol ?? 1e-4;
   const eng = getEngine();
-  const poll = eng.pollStrategy;
-  // The sleep-then-await estimate is keyed by dispatch count, so it would carry one variant's time
-  // into the next one's measurement.
-  eng.pollStrategy = 'await';
   const w = t.workload(shapeClass);
   const inner = Math.max(1, opts.inner ?? w.inner ?? 2);
   const timings: Record<string, number> = {};
@@ -282,15 +279,19 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
           const bad = mismatch(ref, out, rtol);
           if (bad) throw new Error(`wrong output: ${bad}`);
         }
+        // Timed as the ops run for real, with the engine's wait strategy (Node: sleep, then await),
+        // so busy polling does not take a core from the variant being measured: one untimed rep
+        // sets this variant's own wait estimate (estimates are cleared per variant).
+        eng.resetWaitEstimates();
         let best = Infinity;
-        for (let r = 0; r < reps; r++) {
+        for (let r = -1; r < reps; r++) {
           await eng.sync();
           const t0 = performance.now();
           tidy(() => {
             for (let i = 0; i < inner; i++) w.run();
           });
           await eng.sync();
-          best = Math.min(best, (performance.now() - t0) / inner);
+          if (r >= 0) best = Math.min(best, (performance.now() - t0) / inner);
         }
         timings[v.id] = best;
       } catch (e) {
@@ -302,7 +303,7 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   } finally {
     forced.delete(name);
     w.dispose();
-    eng.pollStrategy = poll;
+    eng.resetWaitEstimates();
   }
   // The fastest variant wins, but only if it beats the default by more than minGain (timing noise
   // must not flip the choice away from the default).

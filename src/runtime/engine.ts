@@ -291,6 +291,11 @@ export class Engine {
     else this.waitEstimates.set(key, 0.7 * est + 0.3 * dt);
   }
 
+  /** Forgets the wait estimates (the autotuner: each variant is timed from a clean slate). */
+  resetWaitEstimates(): void {
+    this.waitEstimates.clear();
+  }
+
   throwIfErrors(): void {
     if (this.errors.length) {
       const e = this.errors.splice(0);
