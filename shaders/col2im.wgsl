@@ -22,27 +22,17 @@ struct U {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> u: U;
 
-// i / d and i % d for i < 2^24 without an integer division (a CPU adapter has no vector integer
-// division: it runs one scalar division per lane): a float quotient, corrected by one step.
-fn divmod(i: u32, d: u32) -> vec2<u32> {
-  var q = i32(f32(i) * (1.0 / f32(d)));
-  var r = i32(i) - q * i32(d);
-  if (r < 0) { q -= 1; r += i32(d); }
-  if (r >= i32(d)) { q += 1; r -= i32(d); }
-  return vec2<u32>(u32(q), u32(r));
-}
-
 // First valid tap along one axis for t0 = i + p (>= 0): (k0, o0) with t0 - k0*d = o0*s, k0 < kStep;
 // k0 = 2^30 (past any kernel) when there is no such tap.
 fn first_tap(t0: u32, s: u32, d: u32, kStep: u32) -> vec2<u32> {
   if (s == 1u) { return vec2<u32>(0u, t0); }
   if (d == 1u) {
-    let qr = divmod(t0, s);
+    let qr = fdivmod(t0, s);
     return vec2<u32>(qr.y, qr.x);
   }
   for (var k = 0u; k < kStep; k++) {
     if (k * d > t0) { break; }
-    let qr = divmod(t0 - k * d, s);
+    let qr = fdivmod(t0 - k * d, s);
     if (qr.y == 0u) { return vec2<u32>(k, qr.x); }
   }
   return vec2<u32>(0x40000000u, 0u);
@@ -52,9 +42,9 @@ fn first_tap(t0: u32, s: u32, d: u32, kStep: u32) -> vec2<u32> {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
   if (i >= u.total) { return; }
-  let a = divmod(i, u.W);
-  let b = divmod(a.x, u.H);
-  let c2 = divmod(b.x, u.C);
+  let a = fdivmod(i, u.W);
+  let b = fdivmod(a.x, u.H);
+  let c2 = fdivmod(b.x, u.C);
   let iw = a.y;
   let ih = b.y;
   let c = c2.y;

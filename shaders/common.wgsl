@@ -15,3 +15,13 @@ fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 fn dim8(v: array<vec4<u32>, 2>, d: u32) -> u32 {
   return v[d / 4u][d % 4u];
 }
+
+// i / d and i % d for i < 2^24 without an integer division (a CPU adapter has no vector integer
+// division: it runs one scalar division per lane): a float quotient, corrected by one step.
+fn fdivmod(i: u32, d: u32) -> vec2<u32> {
+  var q = i32(f32(i) * (1.0 / f32(d)));
+  var r = i32(i) - q * i32(d);
+  if (r < 0) { q -= 1; r += i32(d); }
+  if (r >= i32(d)) { q += 1; r -= i32(d); }
+  return vec2<u32>(u32(q), u32(r));
+}

@@ -20,35 +20,25 @@ struct U {
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;
 @group(0) @binding(2) var<uniform> u: U;
 
-// i / d and i % d for i < 2^24 without an integer division (a CPU adapter has no vector integer
-// division: it runs one scalar division per lane): a float quotient, corrected by one step.
-fn divmod(i: u32, d: u32) -> vec2<u32> {
-  var q = i32(f32(i) * (1.0 / f32(d)));
-  var r = i32(i) - q * i32(d);
-  if (r < 0) { q -= 1; r += i32(d); }
-  if (r >= i32(d)) { q += 1; r -= i32(d); }
-  return vec2<u32>(u32(q), u32(r));
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
   if (i >= u.total) { return; }
   // A row of `blocks` 4-element blocks per (nl, k) (TRANSPOSED: per (nl, p)).
-  let rb = divmod(i, u.blocks);
+  let rb = fdivmod(i, u.blocks);
   let row = rb.x;
   let H = i32(u.H);
   let W = i32(u.W);
 #if ${TRANSPOSED}
-  let np = divmod(row, u.P);
+  let np = fdivmod(row, u.P);
   let nl = np.x;
-  let hw = divmod(np.y, u.Wo);
+  let hw = fdivmod(np.y, u.Wo);
   let ih0 = i32(hw.x) * u.sh - u.ph;
   let iw0 = i32(hw.y) * u.sw - u.pw;
   var k = rb.y * 4u;
-  let tx = divmod(k, u.kw);
+  let tx = fdivmod(k, u.kw);
   var kx = tx.y;
-  let cy = divmod(tx.x, u.kh);
+  let cy = fdivmod(tx.x, u.kh);
   var ky = cy.y;
   var ci = cy.x;
   let o = row * u.K;
@@ -71,15 +61,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
 #else
-  let nk = divmod(row, u.K);
+  let nk = fdivmod(row, u.K);
   let nl = nk.x;
-  let tx = divmod(nk.y, u.kw);
-  let cy = divmod(tx.x, u.kh);
+  let tx = fdivmod(nk.y, u.kw);
+  let cy = fdivmod(tx.x, u.kh);
   let xb = u.xOff + (nl * u.C + cy.x) * u.H * u.W;
   let dy = i32(cy.y) * u.dh - u.ph;
   let dx = i32(tx.y) * u.dw - u.pw;
   var p = rb.y * 4u;
-  let hw = divmod(p, u.Wo);
+  let hw = fdivmod(p, u.Wo);
   var oh = hw.x;
   var ow = hw.y;
   let o = row * u.P;
