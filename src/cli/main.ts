@@ -1,6 +1,7 @@
 // lrfr <command> [options]
 import { doctor } from './doctor.js';
 import { evalMain } from './eval.js';
+import { profileMain } from './profile.js';
 import { srMain } from './sr.js';
 import { tuneMain } from './tune.js';
 
@@ -9,6 +10,7 @@ const USAGE = `usage: lrfr <command>
 commands:
   doctor            adapter info, features and limits; every kernel once against its reference
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
+  profile           GPU time per kernel of a model step (lrfr profile --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   help              this text
@@ -21,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
       return doctor(rest);
     case 'eval':
       return evalMain(rest);
+    case 'profile':
+      return profileMain(rest);
     case 'sr':
       return srMain(rest);
     case 'tune':

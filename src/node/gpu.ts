@@ -17,7 +17,9 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
       throw new NoAdapterError(`cannot load the npm package "webgpu" (Dawn): ${(e as Error).message}`);
     }
     Object.assign(globalThis, mod.globals);
-    dawnGPU = mod.create(flags);
+    // Dawn quantizes timestamp queries (a browser anti-fingerprinting measure) to 65.5 us by
+    // default, which zeroes most kernels in a profile (engine.startProfile): off in Node.
+    dawnGPU = mod.create(flags.some((f) => f.startsWith('disable-dawn-features=')) ? flags : ['disable-dawn-features=timestamp_quantization', ...flags]);
     (globalThis as Record<string, unknown>).__lrfrDawnGPU = dawnGPU;
   }
   const device = await initDevice({ gpu: dawnGPU });

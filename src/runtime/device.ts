@@ -74,6 +74,8 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
     throw new NoAdapterError(`requestAdapter failed: ${(e as Error).message}`);
   }
   if (!adapter) throw new NoAdapterError('requestAdapter returned null');
+  // Optional features, requested only where the adapter lists them (nothing else depends on them):
+  // 'timestamp-query' lets engine.startProfile() time each dispatch.
   const want: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) want.push('timestamp-query');
   const L = adapter.limits;

@@ -5,6 +5,8 @@
 //    submitted on flush(); reading a tensor back is the only await. Uniforms of all dispatches in a
 //    batch live in one arena buffer, written once right before the submit.
 //  - Grids over 65,535 workgroups are folded into 2-D (see grid1d and shaders/common.wgsl).
+//  - Profiling (startProfile/stopProfile, needs the 'timestamp-query' feature): while on, each
+//    dispatch gets its own compute pass with timestampWrites; off, nothing differs.
 import { getDevice } from './device.js';
 import { BufferPool } from './buffers.js';
 import { loadShader, type Defines } from './shaders.js';
@@ -48,6 +50,30 @@ const ARENA_BYTES = 1 << 18; // 256 KiB of uniforms per submit
 const UNIFORM_ALIGN = 256;
 const STAGED_UPLOAD_MAX = 1 << 16;
 
+/** One profiled dispatch (engine.stopProfile). */
+export interface ProfileRecord {
+  /** Program.name */
+  name: string;
+  shader: string;
+  workgroups: [number, number, number];
+  /** GPU time from the beginning to the end of the dispatch's compute pass, in milliseconds. */
+  ms: number;
+}
+
+/** Queries per GPUQuerySet (WebGPU caps a set at 4096): 2 per profiled dispatch. */
+const PROFILE_CHUNK = 4096;
+
+export const PROFILE_UNSUPPORTED =
+  "lrfr: profiling needs the WebGPU feature 'timestamp-query', which this device lacks " +
+  '(its adapter does not list it: see adapterSummary().features or lrfr doctor)';
+
+interface ProfileChunk {
+  set: GPUQuerySet;
+  resolve: GPUBuffer;
+  used: number;
+  resolved: boolean;
+}
+
 export interface EngineStats {
   dispatches: number;
   submits: number;
@@ -79,6 +105,8 @@ export class Engine {
    */
   pollStrategy: 'await' | 'sleep-then-await' = 'await';
   private errors: string[] = [];
+  /** Non-null while profiling: query sets (chunks of PROFILE_CHUNK) and one entry per dispatch. */
+  private prof: { chunks: ProfileChunk[]; meta: Omit<ProfileRecord, 'ms'>[] } | null = null;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
   readonly maxWorkgroups: number;
   readonly maxBinding: number;
@@ -183,14 +211,115 @@ export class Engine {
     if (uni) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: uni.offset, size: uni.size } });
     const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, hasU).bgl, entries });
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
-    this.pass.setPipeline(pipe);
-    this.pass.setBindGroup(0, bindGroup);
-    this.pass.dispatchWorkgroups(x, y, z);
+    if (this.prof) this.profiledDispatch(p, pipe, bindGroup, x, y, z);
+    else {
+      if (!this.pass) this.pass = this.encoder.beginComputePass();
+      this.pass.setPipeline(pipe);
+      this.pass.setBindGroup(0, bindGroup);
+      this.pass.dispatchWorkgroups(x, y, z);
+    }
     this.stats.dispatches++;
     this.dispatchesSinceWait++;
     this.groupsSinceWait += x * y * z;
     if (++this.pendingDispatches >= 2048) this.flush();
+  }
+
+  /** Whether this device can profile (it has the 'timestamp-query' feature). */
+  get canProfile(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /** Whether startProfile() is in effect. */
+  get profiling(): boolean {
+    return this.prof !== null;
+  }
+
+  /**
+   * Starts recording per-dispatch GPU times: from now until stopProfile(), every dispatch gets a
+   * compute pass of its own whose beginning and end write timestamps. Throws (naming the
+   * 'timestamp-query' feature) on a device without it. Dispatches before this call are unaffected.
+   */
+  startProfile(): void {
+    if (!this.canProfile) throw new Error(PROFILE_UNSUPPORTED);
+    if (this.prof) throw new Error('lrfr: startProfile: a profile is already running (call stopProfile first)');
+    this.prof = { chunks: [], meta: [] };
+  }
+
+  private profiledDispatch(p: Program, pipe: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {
+    const prof = this.prof!;
+    const enc = this.encoder!;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    let c = prof.chunks[prof.chunks.length - 1];
+    if (!c || c.used === PROFILE_CHUNK) {
+      c = {
+        set: this.device.createQuerySet({ type: 'timestamp', count: PROFILE_CHUNK, label: 'lrfr-profile' }),
+        resolve: this.device.createBuffer({ size: PROFILE_CHUNK * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+        used: 0,
+        resolved: false,
+      };
+      prof.chunks.push(c);
+    }
+    const pass = enc.beginComputePass({
+      label: p.name,
+      timestampWrites: { querySet: c.set, beginningOfPassWriteIndex: c.used, endOfPassWriteIndex: c.used + 1 },
+    });
+    pass.setPipeline(pipe);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    c.used += 2;
+    if (c.used === PROFILE_CHUNK) {
+      // Full: resolve now (ordered after its writes, whichever submits they went into).
+      enc.resolveQuerySet(c.set, 0, c.used, c.resolve, 0);
+      c.resolved = true;
+    }
+    prof.meta.push({ name: p.name, shader: p.shader, workgroups: [x, y, z] });
+  }
+
+  /**
+   * Ends profiling: submits what is recorded, reads all timestamps back (one wait) and returns one
+   * record per dispatch since startProfile(), in dispatch order. WebGPU timestamps are nanoseconds
+   * (the implementation applies the adapter's timestamp period; Dawn does). A pair that is not
+   * increasing (the spec allows it, e.g. across a clock reset) gives ms = 0.
+   */
+  async stopProfile(): Promise<ProfileRecord[]> {
+    const prof = this.prof;
+    if (!prof) throw new Error(this.canProfile ? 'lrfr: stopProfile: no profile is running (call startProfile first)' : PROFILE_UNSUPPORTED);
+    this.prof = null;
+    const n = prof.meta.length;
+    let staging: GPUBuffer | null = null;
+    try {
+      if (n === 0) return [];
+      const enc = this.copyEncoder();
+      staging = this.device.createBuffer({ size: n * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      let off = 0;
+      for (const c of prof.chunks) {
+        if (!c.resolved) enc.resolveQuerySet(c.set, 0, c.used, c.resolve, 0);
+        enc.copyBufferToBuffer(c.resolve, 0, staging, off, c.used * 8);
+        off += c.used * 8;
+      }
+      this.flush();
+      this.stats.readbacks++;
+      const s = staging;
+      await this.waitFor(() => s.mapAsync(GPUMapMode.READ));
+      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      this.throwIfErrors();
+      return prof.meta.map((m, i) => {
+        const t0 = ts[2 * i]!;
+        const t1 = ts[2 * i + 1]!;
+        return { ...m, ms: t1 > t0 ? Number(t1 - t0) / 1e6 : 0 };
+      });
+    } finally {
+      staging?.destroy();
+      for (const c of prof.chunks) {
+        c.set.destroy();
+        c.resolve.destroy();
+      }
+    }
   }
 
   /** The encoder for copies (closes the open compute pass). */
