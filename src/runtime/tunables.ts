@@ -122,6 +122,10 @@ registerTunable({
   variants: [
     v('default'),
     v('rows2', { dwRows: 2 }),
+    v('rows8', { dwRows: 8 }),
+    v('rows8-skip', { dwRows: 8, dwTapSkip: true, dwRowSkip: true }),
+    v('no-plane', { dwPlane: false }),
+    v('plane-all', { dwPlaneMaxTaps: 1 << 30 }),
     v('no-x4', { dwX4: false }),
     v('unsplit', { dwSplit: false, dwX4: false, dwRows: 2 }),
     v('seg8', { dwSeg: 8 }),

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { testOp } from '../helpers/op.js';
+import { tfConv, conv64, convT64, ours, oursT, two, type Cfg } from '../helpers/conv-ref.js';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
 
@@ -10,21 +11,7 @@ import type { Shape } from '../../src/runtime/index.js';
 // sums, and the data gradient sums Cout/groups*kh*kw terms: atol 1e-3, rtol 1e-3.
 const tol = { atol: 1e-4, rtol: 1e-4, gradAtol: 1e-3, gradRtol: 1e-3 };
 
-type P2 = [number, number];
-interface Cfg { stride?: number | P2; padding?: number | P2; dilation?: number | P2; groups?: number; outputPadding?: number | P2 }
-const two = (v: number | P2 | undefined, d: number): P2 => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
-
-// ---- tfjs references (NCHW <-> NHWC) -----------------------------------------------------------
-
-function tfConv(o: Cfg) {
-  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1);
-  return (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) => {
-    const y = tf.conv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, [sh, sw],
-      [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', [dh, dw]);
-    return tf.transpose(b ? tf.add(y, b) : y, [0, 3, 1, 2]);
-  };
-}
-
+// tfjs depthwise reference (NCHW <-> NHWC); conv2d / convTranspose2d references: tests/helpers/conv-ref.ts.
 function tfDepthwise(o: Cfg) {
   const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1);
   return (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) => {
@@ -33,61 +20,6 @@ function tfDepthwise(o: Cfg) {
     return tf.transpose(b ? tf.add(y, b) : y, [0, 3, 1, 2]);
   };
 }
-
-// ---- float64 references (gradients by finite differences; conv is linear in each input, so
-// central differences are exact up to float64 rounding) ---------------------------------------------
-
-function conv64(o: Cfg) {
-  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1), G = o.groups ?? 1;
-  return (xs: Float64Array[], shapes: Shape[]): Float64Array => {
-    const [x, w, b] = xs as [Float64Array, Float64Array, Float64Array | undefined];
-    const [N, Ci, H, W] = shapes[0]!, [Co, cig, kh, kw] = shapes[1]!;
-    const Ho = Math.floor((H! + 2 * ph - dh * (kh! - 1) - 1) / sh) + 1, Wo = Math.floor((W! + 2 * pw - dw * (kw! - 1) - 1) / sw) + 1;
-    const cog = Co! / G;
-    const y = new Float64Array(N! * Co! * Ho * Wo);
-    for (let n = 0; n < N!; n++) for (let co = 0; co < Co!; co++) {
-      const g = Math.floor(co / cog);
-      for (let oh = 0; oh < Ho; oh++) for (let ow = 0; ow < Wo; ow++) {
-        let s = b ? b[co]! : 0;
-        for (let ci = 0; ci < cig!; ci++) for (let ky = 0; ky < kh!; ky++) for (let kx = 0; kx < kw!; kx++) {
-          const ih = oh * sh - ph + ky * dh, iw = ow * sw - pw + kx * dw;
-          if (ih < 0 || ih >= H! || iw < 0 || iw >= W!) continue;
-          s += x[((n * Ci! + g * cig! + ci) * H! + ih) * W! + iw]! * w[((co * cig! + ci) * kh! + ky) * kw! + kx]!;
-        }
-        y[((n * Co! + co) * Ho + oh) * Wo + ow] = s;
-      }
-    }
-    return y;
-  };
-}
-
-function convT64(o: Cfg) {
-  const [sh, sw] = two(o.stride, 1), [ph, pw] = two(o.padding, 0), [dh, dw] = two(o.dilation, 1), G = o.groups ?? 1;
-  const [oph, opw] = two(o.outputPadding, 0);
-  return (xs: Float64Array[], shapes: Shape[]): Float64Array => {
-    const [x, w, b] = xs as [Float64Array, Float64Array, Float64Array | undefined];
-    const [N, Ci, H, W] = shapes[0]!, [, cog, kh, kw] = shapes[1]!;
-    const Ho = (H! - 1) * sh - 2 * ph + dh * (kh! - 1) + oph + 1, Wo = (W! - 1) * sw - 2 * pw + dw * (kw! - 1) + opw + 1;
-    const Co = cog! * G, cig = Ci! / G;
-    const y = new Float64Array(N! * Co * Ho * Wo);
-    for (let n = 0; n < N!; n++) for (let co = 0; co < Co; co++) for (let i = 0; i < Ho * Wo; i++) y[(n * Co + co) * Ho * Wo + i] = b ? b[co]! : 0;
-    for (let n = 0; n < N!; n++) for (let ci = 0; ci < Ci!; ci++) {
-      const g = Math.floor(ci / cig);
-      for (let ih = 0; ih < H!; ih++) for (let iw = 0; iw < W!; iw++) {
-        const v = x[((n * Ci! + ci) * H! + ih) * W! + iw]!;
-        for (let c = 0; c < cog!; c++) for (let ky = 0; ky < kh!; ky++) for (let kx = 0; kx < kw!; kx++) {
-          const oh = ih * sh - ph + ky * dh, ow = iw * sw - pw + kx * dw;
-          if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
-          y[((n * Co + g * cog! + c) * Ho + oh) * Wo + ow] += v * w[((ci * cog! + c) * kh! + ky) * kw! + kx]!;
-        }
-      }
-    }
-    return y;
-  };
-}
-
-const ours = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.conv2d(x, w, b ?? null, o);
-const oursT = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.convTranspose2d(x, w, b ?? null, o);
 
 // [label, x shape, weight shape, options, with bias]
 type Case = [string, number[], number[], Cfg, boolean];
@@ -133,10 +65,16 @@ describe('depthwise conv2d variants (depthwise_rows knobs)', () => {
     { dwSplit: false, dwX4: false, dwRows: 2 }, { dwSplit: false, dwX4: true, dwRows: 1, dwSeg: 4 },
     { dwSplit: true, dwX4: false, dwRows: 1 }, { dwSplit: true, dwX4: true, dwRows: 3, dwSeg: 4 },
     { dwSplit: true, dwX4: true, dwRows: 4, dwSegUniformC: true },
+    { dwRows: 7, dwPlane: false }, { dwRows: 8, dwTapSkip: true, dwRowSkip: true, dwPlane: false },
+    { dwRows: 16, dwTapSkip: true, dwRowSkip: true, dwVStore: false, dwPlane: false },
+    { dwRows: 5, dwX4: false, dwTapSkip: true, dwPlane: false }, { dwPlane: true, dwPlaneMaxTaps: 1 << 30 },
+    { dwPlane: true, dwPlaneMaxTaps: 1 << 30, dwVStore: false, dwX4: false },
   ];
+  // Whole-plane invocations (dwPlane) where Ho <= 16 and Ho * k fits, vec4 stores where Ho*Wo % 4
+  // == 0 (the 4x4 and 12x8 planes), larger R than rows where not (20 rows), row blocks with a tail.
   const shapes: [string, Shape, number, number][] = [
     ['k3 p1 odd 9x11, batch 2', [2, 6, 9, 11], 3, 1], ['k5 p1 (shrinks) 7x13, batch 3', [3, 3, 7, 13], 5, 1],
-    ['k9 p4 4x4', [2, 4, 4, 4], 9, 4],
+    ['k9 p4 4x4', [2, 4, 4, 4], 9, 4], ['k7 p3 12x8', [2, 3, 12, 8], 7, 3], ['k3 p1 20x6', [1, 2, 20, 6], 3, 1],
   ];
   for (const v of variants) {
     for (const [label, xs, k, p] of shapes) {

@@ -61,8 +61,9 @@ export const convVariants = {
   /** depthwise_rows: output pixels along W per invocation at most (the segment S). */
   dwSeg: 16,
   /**
-   * depthwise_rows: output rows per invocation (1 to 4). Measured on lavapipe (probe-conv.ts
-   * --depthwise): with dwSplit 4 is best (fewer input rows loaded per output row); without
+   * depthwise_rows: output rows per invocation (1 to 16; see also dwPlane). Measured on lavapipe
+   * (probe-conv.ts --depthwise): with dwSplit 4 is best (fewer input rows loaded per output row;
+   * 5 to 8 and 14 measured no better on the kernel-bench case, 16 worse on 28x28 planes); without
    * dwSplit 2 beats 1, and 3 and 4 blow past Mesa's loop-unroll limit for k >= 5 (~7x slower).
    */
   dwRows: 4,
@@ -82,6 +83,21 @@ export const convVariants = {
    * ~17% less CPU time than dwRows 2 without both on the kernel-bench case (lavapipe).
    */
   dwSplit: true,
+  /** depthwise_rows (dwSplit): skip the taps of an output row for input rows outside its kernel window. */
+  dwTapSkip: false,
+  /** depthwise_rows (dwSplit): skip (no loads, no taps) input rows that lie in the padding. */
+  dwRowSkip: false,
+  /** depthwise_rows (dwSplit): an invocation owning a whole plane (R = Ho, S = Wo, Ho*Wo % 4 == 0) writes vec4s. */
+  dwVStore: true,
+  /**
+   * depthwise_rows (dwSplit): one invocation per (n, c) plane (R = Ho, with dwTapSkip, dwRowSkip and
+   * dwVStore: the row conditions are uniform) when Ho <= 16 and Ho * kw <= dwPlaneMaxTaps (the tap
+   * rows it holds in registers). Measured on lavapipe (EdgeFace shapes, batch 32, process CPU per
+   * call, interleaved): k5 48ch@14 -35%, k7 88ch@7 -30%, k9 168ch@4 -20..-33%; k7@14 (Ho * kw 98,
+   * the kernel bench) no gain, so it keeps dwRows.
+   */
+  dwPlane: true,
+  dwPlaneMaxTaps: 80,
   /** depthwise_wgrad: output pixels along W per segment at most. */
   dwWgradSeg: 8,
   /** depthwise_wgrad: tap rows per invocation (dy is loaded once for all of them). */
@@ -173,6 +189,9 @@ const dwFastOk = (g: Geom) =>
   convVariants.dwFast && isDepthwise(g) && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 &&
   g.kh <= convVariants.dwFastMaxK && g.kw <= convVariants.dwFastMaxK;
 
+/** depthwise_rows: most output rows per invocation (the shader's R2 .. R16 accumulator rows). */
+const DW_MAX_ROWS = 16;
+
 /** Segment width: at most `max`, the W extent split into equal segments (28 -> 14, 7 -> 7). */
 function segWidth(W: number, max: number): number {
   return Math.ceil(W / Math.ceil(W / max));
@@ -186,17 +205,22 @@ function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor,
   Ho: number, Wo: number, ph: number, pw: number, flip: boolean): boolean {
   const N = g.N, C = g.Co;
   const S = segWidth(Wo, convVariants.dwSeg);
-  const rows = g.kh <= 3 && Ho <= 8 ? convVariants.dwRowsSmall : convVariants.dwRows;
-  const R = Math.max(1, Math.min(rows, Ho));
+  const plane = convVariants.dwSplit && convVariants.dwPlane && Ho <= DW_MAX_ROWS && S === Wo &&
+    Ho * g.kw <= convVariants.dwPlaneMaxTaps;
+  const rows = plane ? Ho : g.kh <= 3 && Ho <= 8 ? convVariants.dwRowsSmall : convVariants.dwRows;
+  const R = Math.max(1, Math.min(rows, Ho, DW_MAX_ROWS));
+  const rowFlags: Record<string, boolean> = {};
+  for (let q = 2; q <= DW_MAX_ROWS; q++) rowFlags[`R${q}`] = R >= q;
   const segs = Math.ceil(Wo / S);
   const rowBlocks = Math.ceil(Ho / R);
   const uni = convVariants.dwSegUniformC && C <= getEngine().maxWorkgroups;
+  const vstore = convVariants.dwSplit && convVariants.dwVStore && R === Ho && S === Wo && (Ho * Wo) % 4 === 0;
   const total = (uni ? N : N * C) * rowBlocks * segs;
   if (N * C * rowBlocks * segs >= 1 << 24) return false; // the shader's float divmod is exact below 2^24
   getEngine().run({
     name: flip ? 'depthwise_conv2d_transposed' : 'depthwise_conv2d', shader: 'depthwise_rows',
     defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, UNIFORM_C: uni, X4: convVariants.dwX4,
-      SPLIT: convVariants.dwSplit, R2: R >= 2, R3: R >= 3, R4: R >= 4 },
+      SPLIT: convVariants.dwSplit, TAPSKIP: plane || convVariants.dwTapSkip, ROWSKIP: plane || convVariants.dwRowSkip, VSTORE: vstore, ...rowFlags },
     inputs: [inp, w, bias ?? w], outputs: [out],
     uniforms: [u32(total), u32(segs), u32(rowBlocks), u32(C), u32(Hi), u32(Wi), u32(Ho), u32(Wo), i32(ph), i32(pw)],
     workgroups: uni ? [Math.ceil(total / 64), C, 1] : grid1d(total, 64),
