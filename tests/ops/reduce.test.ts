@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { testOp } from '../helpers/op.js';
 import * as L from '../../src/runtime/index.js';
@@ -29,5 +29,101 @@ describe('reductions vs tfjs', () => {
       }
     });
     it(`max ${label}`, () => testOp({ name: 'max', shapes: [shape], ours: (x) => L.max(x, axes, keep), ref: (x) => tf.max(x, axes, keep), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 }));
+  }
+});
+
+// Canonical forms (size-1 dims dropped, same-role dims merged) and the kernel each one takes:
+// ACB ([A, C, B] -> C, A or B reduced, either may be 1), COLS (B = 1) or the generic kernel.
+describe('reduction canonical forms', () => {
+  it('canonicalReduce drops size-1 dims and merges same-role neighbours', () => {
+    const c = (s: number[], a: number[]) => L.canonicalReduce(s, a);
+    expect(c([32, 24, 28, 28], [0, 2, 3])).toEqual({ dims: [32, 24, 784], red: [true, false, true] });
+    expect(c([32, 28, 28, 24], [0, 1, 2])).toEqual({ dims: [25088, 24], red: [true, false] });
+    expect(c([1, 5, 1, 7], [1, 2])).toEqual({ dims: [5, 7], red: [true, false] });
+    expect(c([2, 3, 4, 5, 6], [1, 3])).toEqual({ dims: [2, 3, 4, 5, 6], red: [false, true, false, true, false] });
+    expect(c([1, 1], [0])).toEqual({ dims: [], red: [] });
+  });
+
+  // Every case: [shape, axes (negative allowed), keepDims]. Sizes are odd where possible.
+  const cases: [number[], number[] | number | undefined, boolean][] = [
+    [[13], undefined, false], // rank 1, [R] -> 1 (rows with C = 1)
+    [[13], [0], true],
+    [[1], [0], false], // nothing to reduce
+    [[1, 1, 1], [1], true],
+    [[7, 1, 5], [1], false], // reducing a size-1 dim: a copy
+    [[9, 37], -1, false], // rows
+    [[37, 9], 0, true], // columns
+    [[5, 1, 9], [-3], false], // columns through a size-1 dim
+    [[3, 5, 7], [0, 2], false], // per-channel [A, C, B]
+    [[3, 5, 7], [-1, -3], true],
+    [[2, 3, 1, 5, 7], [0, 3, 4], false], // rank 5 per-channel with a size-1 dim
+    [[2, 3, 5, 7, 3], [0, 1, 3, 4], true], // [6, 5, 21] per-channel after merging
+    [[3, 4, 5], [1], false], // kept, reduced, kept: generic kernel
+    [[2, 3, 4, 5, 6], [1, 3], false], // generic, rank 5
+    [[2, 3, 4, 5, 6], [0, 2, 4], true], // generic: reduced, kept, reduced, kept, reduced
+    [[4, 6, 3, 3], [0, 2, 3], false], // EdgeFace-like bias grad (small)
+    [[33, 7, 117], [0, 2], false], // per-channel, R = 3,861: split into partials
+    [[3001, 5], [0], false], // long columns: split
+    [[5, 3001], [1], true], // long rows: split
+    [[40000], undefined, false], // one output, R = 40,000: split, then partials
+    [[3, 50, 7, 21], [0, 1, 3], false], // per-channel with a split where runs cross rows of b
+  ];
+  const variants: [string, () => void][] = [
+    ['default', () => {}],
+    ['always split', () => { L.reduceTuning.singlePassMax = 0; L.reduceTuning.minChunk = 4; }],
+    ['tree', () => { L.reduceTuning.variant = 'tree'; }],
+  ];
+  const saved = { ...L.reduceTuning };
+  for (const [vname, set] of variants) {
+    for (const [shape, axes, keep] of cases) {
+      const label = `${vname}: ${JSON.stringify(shape)} axes ${JSON.stringify(axes)} keep ${keep}`;
+      const run = async (f: () => Promise<void>) => {
+        set();
+        try {
+          await f();
+        } finally {
+          Object.assign(L.reduceTuning, saved);
+        }
+      };
+      it(`sum ${label}`, () => run(() => testOp({ name: 'sum', shapes: [shape], ours: (x) => L.sum(x, axes, keep), ref: (x) => tf.sum(x, axes, keep), ...tol })));
+      it(`mean ${label}`, () => run(() => testOp({ name: 'mean', shapes: [shape], ours: (x) => L.mean(x, axes, keep), ref: (x) => tf.mean(x, axes, keep), ...tol })));
+      it(`max ${label}`, () =>
+        run(() => testOp({ name: 'max', shapes: [shape], ours: (x) => L.max(x, axes, keep), ref: (x) => tf.max(x, axes, keep), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 })));
+    }
+  }
+
+  // sumTo is the backward of broadcasting; it is exercised by the binary-op gradients, and here
+  // directly on the shapes a training step gives it (parameters [C, 1, 1], [C], biases).
+  const sumToCases: [number[], number[]][] = [
+    [[3, 5, 7, 9], [5, 1, 1]],
+    [[3, 7, 9, 5], [5]],
+    [[6, 11], [11]],
+    [[6, 11], [6, 1]],
+    [[2, 3, 4], [1, 1, 1]],
+    [[2, 3, 4], [2, 3, 4]],
+  ];
+  for (const [from, to] of sumToCases) {
+    it(`sumTo ${JSON.stringify(from)} -> ${JSON.stringify(to)}`, () =>
+      testOp({
+        name: 'sumTo', shapes: [from], ours: (x) => L.sumTo(x, to), atol: 1e-4, rtol: 1e-5,
+        ref64: ([x], [s]) => {
+          const out = new Float64Array(to.reduce((a, b) => a * b, 1));
+          const sh = s!;
+          const off = sh.length - to.length;
+          for (let i = 0; i < x!.length; i++) {
+            let rem = i, o = 0, mul = 1;
+            for (let d = sh.length - 1; d >= 0; d--) {
+              const c = rem % sh[d]!;
+              rem = Math.floor(rem / sh[d]!);
+              if (d >= off && to[d - off] !== 1) {
+                o += c * mul;
+                mul *= to[d - off]!;
+              }
+            }
+            out[o]! += x![i]!;
+          }
+          return out;
+        },
+      }));
   }
 });

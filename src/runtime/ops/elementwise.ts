@@ -3,8 +3,9 @@
 import { Tensor, empty, fmtShape, type Shape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32, vec4u, type UniformValue } from '../engine.js';
 import { record } from '../autograd.js';
-import { broadcastShapes, broadcastStrides, pad8, sameShape } from '../shape.js';
+import { broadcastShapes, pad8, sameShape } from '../shape.js';
 import { sumTo } from './reduce.js';
+import { elementwiseInvocations } from './activation.js';
 
 // ---- fill -------------------------------------------------------------------------------------
 
@@ -79,22 +80,105 @@ export function clone(x: Tensor): Tensor {
 
 type BinOp = 'add' | 'sub' | 'mul' | 'div' | 'eq';
 
+/**
+ * Canonical form of a broadcast of a and b to `shape`: the output's size-1 dims dropped, adjacent
+ * dims merged where both operands have the same broadcast pattern (broadcast or not) on both.
+ * Returns the canonical dims and each operand's element strides on them (0 where it broadcasts).
+ */
+export function canonicalBroadcast(aShape: Shape, bShape: Shape, shape: Shape): { dims: number[]; sa: number[]; sb: number[] } {
+  const r = shape.length;
+  const dims: number[] = [];
+  const ba: boolean[] = [];
+  const bb: boolean[] = [];
+  for (let i = 0; i < r; i++) {
+    const d = shape[i]!;
+    if (d === 1) continue;
+    const fa = (aShape[aShape.length - r + i] ?? 1) === 1;
+    const fb = (bShape[bShape.length - r + i] ?? 1) === 1;
+    const k = dims.length - 1;
+    if (k >= 0 && ba[k] === fa && bb[k] === fb) dims[k]! *= d;
+    else {
+      dims.push(d);
+      ba.push(fa);
+      bb.push(fb);
+    }
+  }
+  const stridesOn = (bcast: boolean[]) => {
+    const st = new Array<number>(dims.length);
+    let acc = 1;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      st[i] = bcast[i] ? 0 : acc;
+      if (!bcast[i]) acc *= dims[i]!;
+    }
+    return st;
+  };
+  return { dims, sa: stridesOn(ba), sb: stridesOn(bb) };
+}
+
+/**
+ * vec4: where the innermost canonical dim is a multiple of 4 (and the canonical rank is at most 3),
+ * threads compute 4 outputs at a time with vec4 reads, several vec4s per thread (grid-stride, as
+ * the unary kernels: elementwiseInvocations); else one output per thread.
+ */
+export const binaryTuning: { vec4: boolean } = { vec4: true };
+
+/** Largest output for the RANK3 path: its float divmod is exact below 2^24. */
+const RANK3_MAX = 1 << 24;
+
+// out = a (op) b broadcast to `shape`, or for 'expand' out = s * a broadcast to `shape` (b unused).
+function broadcastRun(op: BinOp | 'expand', a: Tensor, b: Tensor, shape: Shape, s: number): Tensor {
+  const out = empty(shape);
+  if (out.size === 0) return out;
+  const c = canonicalBroadcast(a.shape, op === 'expand' ? a.shape : b.shape, shape);
+  const rank = c.dims.length;
+  const noneA = c.sa.every((v) => v !== 0), noneB = c.sb.every((v) => v !== 0);
+  const same = noneA && noneB;
+  const scalarB = !same && noneA && b.size === 1;
+  const scalarA = !same && !scalarB && noneB && a.size === 1;
+  const inner = c.dims[rank - 1] ?? 1;
+  const vec4 = binaryTuning.vec4 && rank >= 1 && rank <= 3 && inner % 4 === 0 && out.size / 4 < RANK3_MAX;
+  const rank3 = !vec4 && !same && !scalarA && !scalarB && rank <= 3 && out.size < RANK3_MAX;
+  // RANK3 reads dims and strides as [d0, d1, d2] in the first vec4: right-align, pad with 1 / 0.
+  const lead = rank3 || vec4 ? 3 - rank : 0;
+  const dims = [...new Array<number>(lead).fill(1), ...c.dims];
+  let sa = [...new Array<number>(lead).fill(0), ...c.sa], sb = [...new Array<number>(lead).fill(0), ...c.sb];
+  const aVec = vec4 && sa[2] === 1, bVec = vec4 && sb[2] === 1;
+  if (vec4) {
+    // Units of vec4 along d2 and for operands read as vec4.
+    dims[2] = dims[2]! / 4;
+    if (aVec) sa = [sa[0]! / 4, sa[1]! / 4, 1];
+    if (bVec) sb = [sb[0]! / 4, sb[1]! / 4, 1];
+  }
+  const n = vec4 ? out.size / 4 : out.size;
+  const s8 = pad8(dims), a8 = pad8(sa, 0), b8 = pad8(sb, 0);
+  const T = vec4 ? elementwiseInvocations(n) : n;
+  const uniforms: UniformValue[] = [u32(n), u32(vec4 ? T : dims.length), f32(s),
+    vec4u(s8.slice(0, 4)), vec4u(s8.slice(4)), vec4u(a8.slice(0, 4)), vec4u(a8.slice(4)), vec4u(b8.slice(0, 4)), vec4u(b8.slice(4))];
+  const V = 'vec4<f32>';
+  getEngine().run({
+    name: op, shader: 'binary',
+    defines: {
+      ADD: op === 'add', SUB: op === 'sub', MUL: op === 'mul', EQ: op === 'eq', EXPAND: op === 'expand',
+      VEC4: vec4, A_T: aVec ? V : 'f32', B_T: bVec ? V : 'f32',
+      SAME: !vec4 && same, SCALAR_B: !vec4 && scalarB, SCALAR_A: !vec4 && scalarA, RANK3: rank3,
+    },
+    inputs: [a, b], outputs: [out], uniforms, workgroups: grid1d(T, 64),
+  });
+  return out;
+}
+
 export function binaryForward(op: BinOp, a: Tensor, b: Tensor): Tensor {
   a.check(op, 'a');
   b.check(op, 'b');
-  const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = empty(shape);
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  const scalarB = !same && b.size === 1 && sameShape(a.shape, shape);
-  const uniforms: UniformValue[] = [u32(out.size), u32(shape.length)];
-  const s8 = pad8(shape), sa = pad8(broadcastStrides(a.shape, shape), 0), sb = pad8(broadcastStrides(b.shape, shape), 0);
-  uniforms.push(vec4u(s8.slice(0, 4)), vec4u(s8.slice(4)), vec4u(sa.slice(0, 4)), vec4u(sa.slice(4)), vec4u(sb.slice(0, 4)), vec4u(sb.slice(4)));
-  getEngine().run({
-    name: op, shader: 'binary',
-    defines: { ADD: op === 'add', SUB: op === 'sub', MUL: op === 'mul', EQ: op === 'eq', SAME: same, SCALAR_B: scalarB },
-    inputs: [a, b], outputs: [out], uniforms, workgroups: grid1d(out.size, 64),
-  });
-  return out;
+  return broadcastRun(op, a, b, broadcastShapes(op, a.shape, b.shape), 1);
+}
+
+/** s * x broadcast to `shape` (numpy rules; no autograd): the backward of sum and mean. */
+export function broadcastTo(x: Tensor, shape: Shape, s = 1): Tensor {
+  x.check('broadcastTo');
+  const full = broadcastShapes('broadcastTo', x.shape, shape);
+  if (!sameShape(full, shape)) throw new Error(`broadcastTo: ${fmtShape(x.shape)} does not broadcast to ${fmtShape(shape)}`);
+  return broadcastRun('expand', x, x, shape, s);
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
