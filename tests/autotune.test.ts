@@ -2,6 +2,7 @@
 // ops pick the cached winner of their shape class; autotune(fn) tunes what fn used, once.
 import { describe, it, expect, afterEach } from 'vitest';
 import { add, scale, addScalar, rand, tidy, noGrad, matmul, conv2d, type Tensor } from '../src/runtime/index.js';
+import * as L from '../src/runtime/index.js';
 import { matmulTuning } from '../src/runtime/ops/matmul.js';
 import { convVariants } from '../src/runtime/ops/conv.js';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../src/runtime/autotune.js';
 import {
   bucket, matmulClass, parseMatmulClass, convClass, parseConvClass, depthwiseClass, parseDepthwiseClass,
+  elementwiseClass, parseElementwiseClass,
 } from '../src/runtime/shape-class.js';
 
 // Fake tunable: every variant computes x + x; "slow" records 60 extra dispatches, "wrong" computes 3x.
@@ -39,7 +41,7 @@ registerTunable({
 });
 
 afterEach(() => {
-  for (const n of ['fake', 'matmul', 'depthwise']) setOverride(n, null);
+  for (const n of ['fake', 'matmul', 'depthwise', 'elementwise']) setOverride(n, null);
   setTuneStore(new MemoryTuneStore());
   setAutotuneMode('cached');
   ran.length = 0;
@@ -61,6 +63,8 @@ describe('shape classes', () => {
     expect(parseDepthwiseClass('k7.c64.hw14.n32')).toEqual({ k: 7, c: 64, hw: 14, n: 32 });
     expect(depthwiseClass({ ...d, sh: 2, sw: 2 })).toBeNull();
     expect(() => parseMatmulClass('square-1024')).toThrow(/bad shape class/);
+    expect(elementwiseClass(70000)).toBe('n65536');
+    expect(parseElementwiseClass(elementwiseClass(1 << 30))).toBe(1 << 22);
   });
 });
 
@@ -115,12 +119,14 @@ describe('autotune', () => {
 
   it('autotune(fn) tunes the classes fn used, once', async () => {
     const x = rand([4096], 2);
+    setOverride('elementwise', 'default'); // the fake op's add would be tuned too
     const first = (await autotune(() => fakeOp(x, 'n4096'), { reps: 1 })).tuned;
     expect(first.map((r) => `${r.name}|${r.shapeClass}`)).toEqual(['fake|n4096']);
     expect(first[0]!.winner).not.toBe('wrong');
     const again = await autotune(() => fakeOp(x, 'n4096'));
     expect(again.tuned).toEqual([]); // cached now
-    expect(again.used).toEqual([{ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner }]);
+    expect(again.used).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner });
+    expect(again.used).toContainEqual({ name: 'elementwise', shapeClass: 'n4096', variant: 'default' });
     expect(tunedChoices()).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner, source: 'cache' });
     x.dispose();
   });
@@ -141,6 +147,22 @@ describe('autotune', () => {
     expect(JSON.stringify(matmulTuning)).toBe(before);
     a.dispose();
     b.dispose();
+  });
+
+  it('tunes elementwise kernels (binary and unary share the tunable) without changing results', async () => {
+    const x = rand([3, 5000], 8, -1, 1), y = rand([5000], 9, -1, 1);
+    const ref = await tidy(() => L.gelu(L.add(x, y))).data();
+    const r = (await autotune(() => L.gelu(L.add(x, y)), { reps: 1 })).tuned;
+    expect(r.map((t) => `${t.name}|${t.shapeClass}`)).toEqual(['elementwise|n16384']);
+    expect(r[0]!.rejected).toEqual({});
+    for (const id of ['scalar', 'vec4x1']) {
+      setOverride('elementwise', id);
+      const out = await tidy(() => L.gelu(L.add(x, y))).data();
+      expect(Array.from(out)).toEqual(Array.from(ref)); // same arithmetic per element: bit-identical
+    }
+    setOverride('elementwise', null);
+    x.dispose();
+    y.dispose();
   });
 
   it('tunes the depthwise forward through autotune(fn)', async () => {

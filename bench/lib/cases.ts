@@ -182,6 +182,29 @@ export const CASES: CaseDef[] = [
     },
   },
   {
+    name: 'add (floor)',
+    what: 'x[8,88,14,14] + y[8,88,14,14] (the depthwise case\'s tensor: what one pass over it costs)',
+    needs: ['add'],
+    work: 3 * 4 * 8 * 88 * 14 * 14,
+    unit: 'GB/s',
+    formula: 'bytes = 3·4·numel (two reads + one write, fp32)',
+    tol: 0, // one float add per element, same rounding everywhere
+    note: 'a reference point, not a kernel of interest: the cost of touching the depthwise case\'s tensor once on this adapter (launch + per-element loads and stores)',
+    build() {
+      const X = input('x', [8, 88, 14, 14], 33), Y = input('y', [8, 88, 14, 14], 34);
+      const x = ourT(X), y = ourT(Y);
+      return {
+        ours: () => [op('add')(x, y)],
+        ref: () => [tf.add(tfT(X), tfT(Y))],
+        peer: () => {
+          const [px, py] = track(peerInputs(() => [toNHWC(tfT(X)), toNHWC(tfT(Y))]));
+          return () => tf.add(px!, py!);
+        },
+        dispose: () => rt.dispose([x, y]),
+      };
+    },
+  },
+  {
     name: 'pixel shuffle r=4',
     what: 'x[8,48,28,28] → [8,3,112,112] (×4 super-resolution head, 3·16 channels)',
     needs: ['pixelShuffle'],

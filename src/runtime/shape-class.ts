@@ -65,3 +65,14 @@ export function parseDepthwiseClass(c: string): DepthwiseClass {
   if (!m) throw new Error(`autotune depthwise: bad shape class "${c}" (expected e.g. "k7.c128.hw16.n32")`);
   return { k: +m[1]!, c: +m[2]!, hw: +m[3]!, n: +m[4]! };
 }
+
+/** Elementwise (unary, binary, broadcast): the output size, bucketed (cap 2^22). */
+export function elementwiseClass(size: number): string {
+  return `n${bucket(size, 1 << 22)}`;
+}
+
+export function parseElementwiseClass(c: string): number {
+  const m = /^n(\d+)$/.exec(c);
+  if (!m) throw new Error(`autotune elementwise: bad shape class "${c}" (expected e.g. "n65536")`);
+  return +m[1]!;
+}

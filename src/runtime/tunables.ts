@@ -10,13 +10,18 @@
 //   depthwise        depthwise forward and backward-data (depthwise_rows: rows per invocation, vec4
 //                    loads of x, split accumulators; or the generic kernel)
 //   depthwise-wgrad  depthwise backward-weight (depthwise_wgrad)
+//   elementwise      unary / binary / broadcast kernels: vec4s per invocation (grid-stride), or one
+//                    output per invocation (GPU style)
 // The default (variants[0], {}) is the lavapipe choice; the output of every other variant must match
 // it (tune()) before it can win.
 import { registerTunable, type Variant } from './autotune.js';
 import { rand } from './random.js';
 import { matmul, matmulTuning } from './ops/matmul.js';
 import { convKernels, convVariants } from './ops/conv.js';
-import { parseMatmulClass, parseConvClass, parseDepthwiseClass } from './shape-class.js';
+import { parseMatmulClass, parseConvClass, parseDepthwiseClass, parseElementwiseClass } from './shape-class.js';
+import { add } from './ops/elementwise.js';
+import { elementwiseTuning } from './ops/activation.js';
+import { binaryTuning } from './ops/elementwise.js';
 
 const v = (id: string, knobs: Record<string, unknown> = {}): Variant => ({ id, knobs });
 
@@ -148,4 +153,31 @@ registerTunable({
   ],
   shapeClasses: ['k7.c88.hw14.n32'],
   workload: (c) => convWorkload(depthwiseGeom(parseDepthwiseClass(c)), 'wgrad'),
+});
+
+// One knob object over two: elementwiseTuning (activation.ts) and binaryTuning (elementwise.ts).
+const elementwiseKnobs = {
+  get vec4PerInvocation() { return elementwiseTuning.vec4PerInvocation; },
+  set vec4PerInvocation(v: number) { elementwiseTuning.vec4PerInvocation = v; },
+  get minInvocations() { return elementwiseTuning.minInvocations; },
+  set minInvocations(v: number) { elementwiseTuning.minInvocations = v; },
+  get binaryVec4() { return binaryTuning.vec4; },
+  set binaryVec4(v: boolean) { binaryTuning.vec4 = v; },
+};
+
+registerTunable({
+  name: 'elementwise',
+  target: elementwiseKnobs,
+  variants: [
+    v('default'),
+    v('vec4x4', { vec4PerInvocation: 4 }),
+    v('vec4x1', { vec4PerInvocation: 1 }),
+    v('scalar', { binaryVec4: false, vec4PerInvocation: 1 }),
+  ],
+  shapeClasses: ['n65536', 'n1048576'],
+  workload(c) {
+    const n = parseElementwiseClass(c);
+    const x = rand([n], 6, -1, 1), y = rand([n], 7, -1, 1);
+    return { run: () => add(x, y), dispose: () => { x.dispose(); y.dispose(); }, inner: 16 };
+  },
 });

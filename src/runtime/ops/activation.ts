@@ -6,6 +6,8 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32 } from '../engine.js';
 import { record } from '../autograd.js';
 import { sum } from './reduce.js';
+import { withVariant } from '../autotune.js';
+import { elementwiseClass } from '../shape-class.js';
 
 type UnaryOp = 'relu' | 'leaky' | 'gelu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'sqrt' | 'square' | 'abs' | 'pow' | 'clamp';
 
@@ -15,7 +17,8 @@ const GRAD_FROM_Y: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['relu', 'sigmoid', '
 /**
  * Grid size of the vec4 elementwise kernels: at least `minInvocations` (to fill a real GPU), else
  * `vec4PerInvocation` vec4s per invocation (lavapipe pays per workgroup: 16 measured ~1.5x faster
- * than 1 on 1M elements). Tunable (a later autotuner may set it per adapter); not a define.
+ * than 1 on 1M elements). Not a define; the autotuner's 'elementwise' tunable (tunables.ts) sets it
+ * per adapter and size class, with binaryTuning.vec4.
  */
 export const elementwiseTuning = { vec4PerInvocation: 16, minInvocations: 16384 };
 export function elementwiseInvocations(m: number): number {
@@ -23,6 +26,10 @@ export function elementwiseInvocations(m: number): number {
 }
 
 function runUnary(shader: 'unary' | 'unary_grad', fn: string, inputs: Tensor[], out: Tensor, a: number, b: number): void {
+  withVariant('elementwise', elementwiseClass(out.size), () => unaryDispatch(shader, fn, inputs, out, a, b));
+}
+
+function unaryDispatch(shader: 'unary' | 'unary_grad', fn: string, inputs: Tensor[], out: Tensor, a: number, b: number): void {
   const n = out.size;
   const vec4 = n % 4 === 0;
   const m = Math.ceil(n / 4);

@@ -6,6 +6,8 @@ import { record } from '../autograd.js';
 import { broadcastShapes, pad8, sameShape } from '../shape.js';
 import { sumTo } from './reduce.js';
 import { elementwiseInvocations } from './activation.js';
+import { withVariant } from '../autotune.js';
+import { elementwiseClass } from '../shape-class.js';
 
 // ---- fill -------------------------------------------------------------------------------------
 
@@ -127,6 +129,11 @@ const RANK3_MAX = 1 << 24;
 
 // out = a (op) b broadcast to `shape`, or for 'expand' out = s * a broadcast to `shape` (b unused).
 function broadcastRun(op: BinOp | 'expand', a: Tensor, b: Tensor, shape: Shape, s: number): Tensor {
+  const size = shape.reduce((p, q) => p * q, 1);
+  return withVariant('elementwise', elementwiseClass(size), () => broadcastDispatch(op, a, b, shape, s));
+}
+
+function broadcastDispatch(op: BinOp | 'expand', a: Tensor, b: Tensor, shape: Shape, s: number): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
   const c = canonicalBroadcast(a.shape, op === 'expand' ? a.shape : b.shape, shape);
