@@ -20,12 +20,48 @@
 //   TM, TNV, WGX, WGY register block and workgroup shape (WGX * WGY invocations, WGX along N).
 //   KVEC              K in chunks of 4 with vec4 reads along K (else one k at a time: fastest on lavapipe).
 //   A_VEC_M, B_VEC_N  per-k reads of transposed A / plain B as vec4 (along M / N).
-// Grid: (tiles folded into x, y; batch in z). A tile is WGY * TM rows x WGX * 4 * TNV columns (TILED:
+//   SPLIT_K           (register-blocked only) split-K partial products: z = batch * splits + s; split s
+//                     sums k in [s * kChunk, min(K, (s + 1) * kChunk)) into part[b * splits + s] ([M, N],
+//                     no bias); a second program (REDUCE) sums the splits (+ bias). For products with few
+//                     output tiles and a long K (the weight gradients gᵀ·x of the linears).
+//   REDUCE            the split-K reduction: out[b, i] = Σ_s part[(b * splits + s) * MN + i] (+ bias[i % N]).
+// Grid: (tiles folded into x, y; batch (* splits) in z). A tile is WGY * TM rows x WGX * 4 * TNV columns (TILED:
 // 32 x 32); tile t of a batch is (t % tilesN, t / tilesN).
 #include "common.wgsl"
+#if ${REDUCE}
+struct R { MN: u32, N: u32, splits: u32, total: u32 }
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+#if ${HAS_BIAS}
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> u: R;
+#else
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> u: R;
+#endif
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, 64u); // over batch * MN
+  if (i >= u.total) { return; }
+  let b = i / u.MN;
+  let r = i - b * u.MN;
+  var p = b * u.splits * u.MN + r;
+  var s = 0.0;
+  for (var j = 0u; j < u.splits; j++) {
+    s += part[p];
+    p += u.MN;
+  }
+#if ${HAS_BIAS}
+  s += bias[r % u.N];
+#endif
+  out[i] = s;
+}
+#else
 struct U {
   M: u32, N: u32, K: u32, tilesN: u32,
   tiles: u32, sA: u32, sB: u32, batch0: u32,
+  splits: u32, kChunk: u32, p0: u32, p1: u32,
 }
 
 #if ${VEC_A}
@@ -348,17 +384,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n0 = (tn * ${WGX}u + lid.x) * 4u * TNV;
   let m0 = (tm * ${WGY}u + lid.y) * TM;
   if (n0 >= u.N || m0 >= u.M) { return; }
+#if ${SPLIT_K}
+  let s = wid.z % u.splits;
+  let b = u.batch0 + wid.z / u.splits;
+  var k = s * u.kChunk; // a multiple of 4 (vec4 reads along K stay aligned)
+  let kEnd = min(u.K, k + u.kChunk);
+  let offO = (b * u.splits + s) * u.M * u.N;
+#else
   let b = u.batch0 + wid.z;
+  var k = 0u;
+  let kEnd = u.K;
+  let offO = b * u.M * u.N;
+#endif
   let offA = b * u.sA;
   let offB = b * u.sB;
-  let offO = b * u.M * u.N;
   var acc: array<vec4<f32>, TM * TNV>;
   for (var i = 0u; i < TM * TNV; i++) { acc[i] = vec4<f32>(0.0); }
-  var k = 0u;
 #if ${KVEC}
   // K in chunks of 4, both operands read 4 k at a time (vec4 along K where the layout allows): fewer,
   // wider loads for real GPUs; more live registers.
-  let K4 = u.K & ~3u;
+  let K4 = k + ((kEnd - k) & ~3u);
   for (; k < K4; k += 4u) {
     let a4 = load_a4(offA, m0, k);
     let b4 = load_b4(offB, k, n0);
@@ -373,7 +418,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   // One k at a time: TM + 4 * TNV loads for 4 * TM * TNV multiply-adds, few live registers (lavapipe:
   // every load is a per-lane scalar fetch, register pressure decides the block size).
-  for (; k < u.K; k++) {
+  for (; k < kEnd; k++) {
     let a = load_a1(offA, m0, k);
     let bb = load_b1(offB, k, n0);
     for (var i = 0u; i < TM; i++) {
@@ -389,4 +434,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 }
+#endif
 #endif

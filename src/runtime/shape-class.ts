@@ -9,12 +9,15 @@ export function bucket(x: number, cap: number): number {
   return Math.min(cap, 2 ** Math.round(Math.log2(x)));
 }
 
-/** Matmul: sizes capped at 1024 (larger problems behave like 1024 on every adapter we measured). */
+/** Matmul: sizes capped at 1024 (larger problems behave like 1024 on every adapter we measured),
+ *  except one more K bucket: K >= MATMUL_LONG_K is "k4096" (split-K, ops/matmul.ts, starts there). */
 export const MATMUL_CAP = 1024;
+export const MATMUL_LONG_K = 4096;
 
 export function matmulClass(M: number, K: number, N: number, transA: boolean, transB: boolean, batch = 1): string {
   const b = batch > 1 ? `.b${bucket(batch, 64)}` : '';
-  return `${transA ? 't' : 'n'}${transB ? 't' : 'n'}.m${bucket(M, MATMUL_CAP)}.k${bucket(K, MATMUL_CAP)}.n${bucket(N, MATMUL_CAP)}${b}`;
+  const k = K >= MATMUL_LONG_K ? MATMUL_LONG_K : bucket(K, MATMUL_CAP);
+  return `${transA ? 't' : 'n'}${transB ? 't' : 'n'}.m${bucket(M, MATMUL_CAP)}.k${k}.n${bucket(N, MATMUL_CAP)}${b}`;
 }
 
 export interface MatmulClass { transA: boolean; transB: boolean; M: number; K: number; N: number; batch: number }

@@ -1,7 +1,8 @@
 // The built-in tunables: the kernel variants the autotuner times per adapter and shape class, and a
 // representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
 //   matmul           matmulTuning: register blocks 8x16 (default) / 8x8 / 4x4 / 16x16, vec4-along-K,
-//                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4)
+//                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
+//                    K 4096 by default; more / fewer splits, from K 1024, or off), fitN off
 //   conv             conv2d forward, groups 1: direct (conv_fwd, register block of channels x pixels)
 //                    or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
 //   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
@@ -36,8 +37,12 @@ registerTunable({
     v('kvec', { kvec: true }),
     v('tiled', { tiled: true }),
     v('v4-8x8', { tiledVec4: { tm: 8, tnv: 2 } }), // vec4 shared-memory tiles, 8x8 per invocation (SwiftShader)
+    v('splitk-32', { splitK: { minK: 1024, workgroups: 32, minChunk: 256 } }), // split-K: more splits, from K 1024
+    v('splitk-8', { splitK: { minK: 1024, workgroups: 8, minChunk: 256 } }), // fewer splits, from K 1024
+    v('no-splitk', { splitK: null }),
+    v('no-fitn', { fitN: false }), // workgroup as tuned along N even where N needs fewer than 8 lanes
   ],
-  shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512'],
+  shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512', 'tn.m128.k4096.n32'],
   workload(shapeClass) {
     const { transA, transB, M, K, N, batch } = parseMatmulClass(shapeClass);
     const lead = batch > 1 ? [batch] : [];

@@ -155,6 +155,81 @@ describe('matmul vec4-tiled variant (tiledVec4)', () => {
   });
 });
 
+describe('matmul split-K and fitN knobs', () => {
+  // Small minK / minChunk force split-K on the small shapes (splits = min(ceil(64 / tiles), K / 4)):
+  // uneven chunks and a K tail in the last split, batches (z = batch * splits), broadcast sides,
+  // bias through the reduce (linear), and the backward's products split too.
+  const force = { minK: 8, workgroups: 64, minChunk: 4 };
+  const splitCases: Case[] = [
+    ['K tail 37x70x45', 37, 70, 45, null, null],
+    ['batch 3', 9, 70, 11, 3, 3],
+    ['broadcast 2-D b', 6, 29, 8, 3, null],
+    ['broadcast 2-D a', 6, 33, 7, null, 3],
+  ];
+  for (const [label, M, K, N, ba, bb] of splitCases) {
+    for (const [tA, tB] of label.startsWith('K tail') ? combos : [[false, false], [true, true]] as [boolean, boolean][]) {
+      it(`split-K ${label} transA=${tA} transB=${tB}`, async () => {
+        L.matmulTuning.splitK = force;
+        const splits: number[] = [];
+        L.matmulTrace.fn = (e) => splits.push(e.splits);
+        try {
+          await matmulCase(`split-K ${label}`, M, K, N, ba, bb, tA, tB);
+        } finally {
+          L.matmulTrace.fn = null;
+        }
+        expect(splits[0]).toBeGreaterThan(1); // the forward product was split
+      });
+    }
+  }
+  it('split-K with kvec (vec4 along K: chunks stay multiples of 4), aligned 8x48x12, transB', () => {
+    Object.assign(L.matmulTuning, { kvec: true, splitK: force });
+    return matmulCase('split-K kvec', 8, 48, 12, null, null, false, true);
+  });
+  for (const [label, xs, outF] of [['odd', [7, 13], 5], ['rank 3 batch 7', [7, 3, 10], 6]] as [string, number[], number][]) {
+    it(`split-K linear with bias, ${label}`, () => {
+      L.matmulTuning.splitK = force;
+      const inF = xs[xs.length - 1]!;
+      return testOp({ name: `linear split-K ${label}`, shapes: [xs, [outF, inF], [outF]], ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol });
+    });
+  }
+  // Default knobs: K >= 4096 with few output tiles splits (the weight gradient gᵀ·x of a linear).
+  // Tolerance: K = 5000 products of N(0,1) inputs (|sum| ~ 70): float32 accumulation error ~ sqrt(K)·eps·|sum|
+  // ~ 3e-4 in either summation order; atol / rtol 1e-3.
+  it('default split-K: transA 24x5000x20 (weight-gradient shape)', async () => {
+    const splits: number[] = [];
+    L.matmulTrace.fn = (e) => splits.push(e.splits);
+    try {
+      await testOp({
+        name: 'matmul split-K default', shapes: [[5000, 24], [5000, 20]],
+        ours: (a, b) => L.matmul(a, b, { transA: true }), ref: refMatmul(true, false),
+        atol: 1e-3, rtol: 1e-3, gradAtol: 1e-3, gradRtol: 1e-3,
+      });
+    } finally {
+      L.matmulTrace.fn = null;
+    }
+    expect(splits[0]).toBe(16); // one tile: ceil(16 workgroups / 1), chunks of 316 k (the last one 260)
+  });
+  for (const [tA, tB] of combos) {
+    it(`fitN off: K tail 37x70x45 transA=${tA} transB=${tB}`, () => {
+      L.matmulTuning.fitN = false;
+      return matmulCase('fitN off', 37, 70, 45, null, null, tA, tB);
+    });
+  }
+  it('fitN: 2 and 4 lanes along N (N 20 and 9 with 8x8 blocks), batch 2', () => {
+    Object.assign(L.matmulTuning, { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } });
+    return Promise.all([
+      matmulCase('fitN 4 lanes', 19, 11, 20, 2, 2, false, false),
+      matmulCase('fitN 2 lanes', 19, 11, 9, 2, 2, true, true),
+    ]);
+  });
+  it('shape class: K from 4096 is one bucket (k4096)', () => {
+    expect(L.matmulClass(96, 25088, 24, true, false)).toBe('tn.m128.k4096.n32');
+    expect(L.matmulClass(96, 4096, 24, true, false)).toBe('tn.m128.k4096.n32');
+    expect(L.matmulClass(96, 3000, 24, true, false)).toBe('tn.m128.k1024.n32');
+    expect(L.parseMatmulClass('tn.m128.k4096.n32').K).toBe(4096);
+  });
+});
+
 describe('matmul grids', () => {
   it('folds more than 65,535 tiles (1x1 workgroups, 1040x1x1040)', () => {
     Object.assign(L.matmulTuning, { wgx: 1, wgy: 1, tm: 4, tnv: 1 });
@@ -223,6 +298,9 @@ describe('bad inputs', () => {
     L.matmulTuning.tm = 8;
     L.matmulTuning.wgx = 3;
     expect(() => L.matmul(t([2, 3]), t([3, 2]))).toThrow(/matmul: tuning.wgx must be a power of 2/);
+    L.matmulTuning.wgx = 16;
+    L.matmulTuning.splitK = { minK: 8, workgroups: 0, minChunk: 4 };
+    expect(() => L.matmul(t([2, 3]), t([3, 2]))).toThrow(/matmul: tuning.splitK needs positive integers/);
   });
   it('linear: weight in-features mismatch', () => expect(() => L.linear(t([4, 3]), t([5, 4]))).toThrow(/linear: x's last dimension 3 does not match weight's in-features 4 \(x \[4, 3\], weight \[5, 4\]\)/));
   it('linear: weight not 2-D', () => expect(() => L.linear(t([4, 3]), t([5, 3, 1]))).toThrow(/linear: weight must be 2-D \[out, in\] \(x \[4, 3\], weight \[5, 3, 1\]\)/));

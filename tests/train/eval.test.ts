@@ -90,7 +90,9 @@ describe('metrics helpers and the embedding cache', () => {
 });
 
 describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
-  const args = () => ['--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', join(tmp, 'out'), '--cache', join(tmp, 'cache'), '--quiet', '--examples', '2'];
+  // --no-tune: the default kernel variants (autotuning dlib's ResNet on first use takes minutes on
+  // lavapipe; tests/autotune.test.ts and the tune CLI test cover the tuner).
+  const args = () => ['--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', join(tmp, 'out'), '--cache', join(tmp, 'cache'), '--quiet', '--examples', '2', '--no-tune'];
   let first: Awaited<ReturnType<typeof evalCommand>>;
   let firstForwards = 0;
   let firstIo: ReturnType<typeof capture>;
@@ -159,6 +161,8 @@ describe('bad inputs', () => {
       expect(io.e).toMatch(re);
     }
     expect(() => parseEvalArgs(['--limit', '0'])).toThrow(/--limit expects an integer >= 1/);
+    expect(parseEvalArgs([]).tune).toBe(true); // autotuning on first use is the default
+    expect(parseEvalArgs(['--no-tune']).tune).toBe(false);
   });
 
   it('a recognizer file that fails to load: the loader message', async () => {

@@ -33,10 +33,22 @@ export interface MatmulTuning {
    *  8 x 8 invocations, each tm rows x 4 * tnv columns (tm 4 or 8, tnv 1 or 2). Wins over `tiled` and
    *  the register-blocked knobs; null: off. */
   tiledVec4: { tm: number; tnv: number } | null;
+  /** Register-blocked variant: shrink the workgroup along N to the columns the problem has (wgx =
+   *  the power of 2 covering ceil(N / (4 * tnv)) when that is under 8, wgy grows to keep wgx * wgy
+   *  invocations), so 8-lane SIMD groups hold lanes of several rows instead of lanes past N. Off: wgx
+   *  as tuned unless all of N fits one lane. */
+  fitN: boolean;
+  /** Register-blocked variant: split K when the output has few tiles (weight gradients gᵀ·x with
+   *  K = batch * H * W): split s sums a K chunk into a partial [M, N] and one reduce adds the splits
+   *  (+ bias). Used when K >= minK and tiles * batch < workgroups; splits = ceil(workgroups /
+   *  (tiles * batch)), each chunk at least minChunk k. null: off. */
+  splitK: { minK: number; workgroups: number; minChunk: number } | null;
 }
 
 // Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB).
-export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4, tiledVec4: null };
+export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4, tiledVec4: null,
+  fitN: true, splitK: { minK: 4096, workgroups: 16, minChunk: 256 },
+};
 
 function checkTuning(t: MatmulTuning): void {
   for (const [what, tm, tnv] of [['', t.tm, t.tnv], ['transB.', t.transB.tm, t.transB.tnv]] as const) {
@@ -49,9 +61,24 @@ function checkTuning(t: MatmulTuning): void {
   if (t.wgx * t.wgy > 256) throw new Error(`matmul: tuning workgroup ${t.wgx}x${t.wgy} exceeds 256 invocations`);
   const v4 = t.tiledVec4;
   if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
+  const sk = t.splitK;
+  if (sk && !([sk.minK, sk.workgroups, sk.minChunk].every((x) => Number.isInteger(x) && x >= 1))) {
+    throw new Error(`matmul: tuning.splitK needs positive integers minK, workgroups, minChunk, got ${JSON.stringify(sk)}`);
+  }
 }
 
 const MAX_BATCH_PER_DISPATCH = 65535;
+
+/** One matmul dispatch as the kernel saw it (after folding a shared-B batch into M). */
+export interface MatmulTraceEntry {
+  op: string; cls: string; batch: number; M: number; K: number; N: number; transA: boolean; transB: boolean;
+  /** 'tiled', 'v4', 'reg', 'splitk' */
+  kernel: string; tm: number; tnv: number; wgx: number; wgy: number; splits: number; tiles: number;
+}
+
+/** Diagnostics: when set, called once per matmul program run (bench/probe-edgeface-matmul.ts pairs
+ *  these with the profiler's records to rank the shapes by GPU time). */
+export const matmulTrace: { fn: ((e: MatmulTraceEntry) => void) | null } = { fn: null };
 
 interface Dims {
   batch: number;
@@ -92,8 +119,25 @@ function blockFor(t: MatmulTuning, N: number, transB: boolean) {
   const tnv = N <= 4 ? 1 : base.tnv;
   const threads = t.wgx * t.wgy;
   // All of N in one column block: one invocation per row block (wgx 1), so the SIMD lanes run rows.
-  const wgx = N <= 4 * tnv ? 1 : t.wgx;
+  let wgx = N <= 4 * tnv ? 1 : t.wgx;
+  // fitN: fewer than 8 lanes' worth of columns (lavapipe's SIMD width): lanes of the next rows fill
+  // the rest of each 8-lane group. From 8 lanes on, the idle lanes form whole groups that exit at once
+  // and taller tiles only cost workgroups (measured slower), so the tuned wgx stays.
+  const lanes = 2 ** Math.ceil(Math.log2(Math.ceil(N / (4 * tnv))));
+  if (t.fitN && lanes < 8) wgx = Math.min(wgx, lanes);
   return { tm: base.tm, tnv, wgx, wgy: threads / wgx };
+}
+
+/** Split-K factor (tuning.splitK) and K per split (a multiple of 4): 1 split unless the output has few tiles. */
+function splitFor(t: MatmulTuning, reg: boolean, tiles: number, batch: number, K: number): { splits: number; kChunk: number } {
+  const sk = t.splitK;
+  const groups = tiles * batch;
+  if (!reg || !sk || K < sk.minK || groups >= sk.workgroups) return { splits: 1, kChunk: K };
+  let splits = Math.min(Math.ceil(sk.workgroups / groups), Math.floor(K / sk.minChunk));
+  if (splits <= 1) return { splits: 1, kChunk: K };
+  const kChunk = Math.ceil(K / splits / 4) * 4;
+  splits = Math.ceil(K / kChunk);
+  return splits <= 1 ? { splits: 1, kChunk: K } : { splits, kChunk };
 }
 
 /** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd, with the tuned variant of its shape class. */
@@ -147,16 +191,45 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     // Chunks of 4 k (tuning.kvec): both operands read 4 k at a time, vec4 along K where possible.
     KVEC: t.kvec,
   };
-  const inputs = bias ? [a, b, bias] : [a, b];
-  const wg = grid1d(tiles, 1, getEngine().maxWorkgroups);
-  for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
-    const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
-    getEngine().run({
-      name: op, shader: 'matmul', defines, inputs, outputs: [out],
-      uniforms: [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0)],
-      workgroups: [wg[0], wg[1], nb],
+  const eng = getEngine();
+  const wg = grid1d(tiles, 1, eng.maxWorkgroups);
+  const { splits, kChunk } = splitFor(t, reg, tiles, batch, K);
+  matmulTrace.fn?.({
+    op, cls: matmulClass(Mk, K, N, transA, transB, batch), batch, M: Mk, K, N, transA, transB,
+    kernel: v4 ? 'v4' : t.tiled ? 'tiled' : 'reg', tm: defines.TM, tnv: defines.TNV, wgx: blk.wgx, wgy: blk.wgy, splits, tiles,
+  });
+  const uni = (b0: number) =>
+    [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
+  if (splits === 1) {
+    const inputs = bias ? [a, b, bias] : [a, b];
+    for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
+      const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
+      eng.run({
+        name: op, shader: 'matmul', defines: { ...defines, SPLIT_K: false, REDUCE: false }, inputs, outputs: [out],
+        uniforms: uni(b0), workgroups: [wg[0], wg[1], nb],
+      });
+    }
+    return out;
+  }
+  // Split-K: partial products [batch, splits, M, N] (no bias), then one reduce over the splits.
+  const MN = Mk * N;
+  const part = empty([batch * splits * MN]);
+  const perDispatch = Math.floor(MAX_BATCH_PER_DISPATCH / splits);
+  for (let b0 = 0; b0 < batch; b0 += perDispatch) {
+    const nb = Math.min(perDispatch, batch - b0);
+    eng.run({
+      name: op, shader: 'matmul', defines: { ...defines, HAS_BIAS: false, SPLIT_K: true, REDUCE: false }, inputs: [a, b], outputs: [part],
+      uniforms: uni(b0), workgroups: [wg[0], wg[1], nb * splits],
     });
   }
+  const total = batch * MN;
+  const rg = grid1d(total, 64, eng.maxWorkgroups);
+  eng.run({
+    name: `${op}_splitk_reduce`, shader: 'matmul', defines: { ...defines, SPLIT_K: false, REDUCE: true, HAS_BIAS: bias !== null }, // other defines unused there
+    inputs: bias ? [part, bias] : [part], outputs: [out],
+    uniforms: [u32(MN), u32(N), u32(splits), u32(total)], workgroups: [rg[0], rg[1], 1],
+  });
+  part.dispose();
   return out;
 }
 
