@@ -249,15 +249,17 @@ export interface TuneOptions {
   reps?: number;
   inner?: number;
   rtol?: number;
-  /** A variant other than the default wins only if it is faster by more than this fraction (0.03). */
+  /** A variant other than the default wins only if it is faster by more than this fraction (0.05). */
   minGain?: number;
+  /** Length of one timed rep (ms): ops per rep are calibrated to it (default 40, at least `inner`). */
+  targetMs?: number;
 }
 
 /**
  * Times every variant of `name` on its workload for `shapeClass` and caches the fastest correct one.
  * Per variant: one untimed run (pipeline compile; output checked against variants[0]'s within
- * `rtol`), one untimed and then `reps` timed reps of `inner` recorded ops and one sync each; the
- * best rep counts.
+ * `rtol`) and one rep of `inner` ops that sizes its reps to `targetMs`; then one untimed and `reps`
+ * timed rounds over the variants, each rep recording its ops with one sync; the best rep counts.
  */
 export async function tune(name: string, shapeClass: string, opts: TuneOptions = {}): Promise<TuneResult> {
   const t = getTunable(name);
@@ -266,12 +268,28 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   const eng = getEngine();
   const w = t.workload(shapeClass);
   const inner = Math.max(1, opts.inner ?? w.inner ?? 2);
+  const targetMs = opts.targetMs ?? 40;
   const timings: Record<string, number> = {};
   const rejected: Record<string, string> = {};
   let ref: Float32Array | null = null;
+  const rep = async (k: number) => {
+    await eng.sync();
+    const t0 = performance.now();
+    tidy(() => {
+      for (let i = 0; i < k; i++) w.run();
+    });
+    await eng.sync();
+    return (performance.now() - t0) / k;
+  };
+  /** Ops per timed rep, per variant that passed the check. */
+  const ks = new Map<string, number>();
   try {
+    eng.resetWaitEstimates();
+    // 1. Per variant: compile + output check, then one rep of `inner` ops that sizes its reps to
+    //    ~targetMs (timer and wake-up jitter of ~1 ms must not decide between variants).
     for (const v of t.variants) {
       forced.set(name, v.id);
+      eng.waitTag = `tune:${v.id}`;
       try {
         const out = await runOnce(w);
         if (ref === null) ref = out;
@@ -279,30 +297,30 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
           const bad = mismatch(ref, out, rtol);
           if (bad) throw new Error(`wrong output: ${bad}`);
         }
-        // Timed as the ops run for real, with the engine's wait strategy (Node: sleep, then await),
-        // so busy polling does not take a core from the variant being measured: one untimed rep
-        // sets this variant's own wait estimate (estimates are cleared per variant).
-        eng.resetWaitEstimates();
-        let best = Infinity;
-        for (let r = -1; r < reps; r++) {
-          await eng.sync();
-          const t0 = performance.now();
-          tidy(() => {
-            for (let i = 0; i < inner; i++) w.run();
-          });
-          await eng.sync();
-          if (r >= 0) best = Math.min(best, (performance.now() - t0) / inner);
-        }
-        timings[v.id] = best;
+        const perOp = await rep(inner);
+        ks.set(v.id, Math.max(inner, Math.min(256, Math.ceil(targetMs / Math.max(perOp, 1e-3)))));
+        timings[v.id] = Infinity;
       } catch (e) {
         if (ref === null) throw new Error(`autotune ${name}/${shapeClass}: the default variant "${v.id}" failed: ${(e as Error).message}`);
         timings[v.id] = NaN;
         rejected[v.id] = (e as Error).message.split('\n')[0]!;
       }
     }
+    // 2. Rounds over the variants (A, B, C, A, B, C, ...: load drift and position hit all alike),
+    //    timed as the ops run for real, with the engine's wait strategy (Node: sleep, then await; the
+    //    estimates are kept per variant). Two untimed rounds first (they settle those estimates). Best rep counts.
+    for (let r = -2; r < reps; r++) {
+      for (const [id, k] of ks) {
+        forced.set(name, id);
+        eng.waitTag = `tune:${id}`;
+        const ms = await rep(k);
+        if (r >= 0) timings[id] = Math.min(timings[id]!, ms);
+      }
+    }
   } finally {
     forced.delete(name);
     w.dispose();
+    eng.waitTag = '';
     eng.resetWaitEstimates();
   }
   // The fastest variant wins, but only if it beats the default by more than minGain (timing noise
@@ -310,7 +328,7 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   const def = t.variants[0]!.id;
   let winner = def;
   for (const v of t.variants) if (timings[v.id]! < timings[winner]!) winner = v.id;
-  if (winner !== def && !(timings[winner]! < timings[def]! * (1 - (opts.minGain ?? 0.03)))) winner = def;
+  if (winner !== def && !(timings[winner]! < timings[def]! * (1 - (opts.minGain ?? 0.05)))) winner = def;
   store.set(cacheKey(name, shapeClass), winner);
   memo.clear();
   return { name, shapeClass, winner, timings, rejected };

@@ -404,7 +404,7 @@ export class Engine {
    * sleep means an over-sleep, and halves the estimate; otherwise it follows the measured time.
    */
   private async waitFor(start: () => Promise<unknown>): Promise<void> {
-    const key = `${this.dispatchesSinceWait}:${this.groupsSinceWait}`;
+    const key = `${this.waitTag}:${this.dispatchesSinceWait}:${this.groupsSinceWait}`;
     this.dispatchesSinceWait = 0;
     this.groupsSinceWait = 0;
     const t0 = performance.now();
@@ -419,6 +419,9 @@ export class Engine {
     else if (slept && t2 - t1 < 0.5) this.waitEstimates.set(key, 0.5 * est);
     else this.waitEstimates.set(key, 0.7 * est + 0.3 * dt);
   }
+
+  /** Namespace of the wait estimates (the autotuner sets it per variant it times). */
+  waitTag = '';
 
   /** Forgets the wait estimates (the autotuner: each variant is timed from a clean slate). */
   resetWaitEstimates(): void {
