@@ -332,6 +332,12 @@ export class Engine {
     return this.encoder;
   }
 
+  /** Records a clear to zero of `bytes` (a multiple of 4) at `offset` in the current batch. */
+  clearBuffer(buf: GPUBuffer, offset: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.copyEncoder().clearBuffer(buf, offset, bytes);
+  }
+
   copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (bytes === 0) return;
     this.copyEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);

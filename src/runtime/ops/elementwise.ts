@@ -13,6 +13,11 @@ import { elementwiseClass } from '../shape-class.js';
 
 export function fillInPlace(t: Tensor, value: number): Tensor {
   t.check('fill');
+  // Zeros: the queue's own buffer clear (a memset on a CPU adapter), no dispatch.
+  if (value === 0 && !Object.is(value, -0)) {
+    getEngine().clearBuffer(t.buffer, 0, t.size * 4);
+    return t;
+  }
   getEngine().run({ name: 'fill', shader: 'fill', inputs: [], outputs: [t], uniforms: [u32(t.size), f32(value)], workgroups: grid1d(t.size, 64) });
   return t;
 }
@@ -24,12 +29,19 @@ export const onesLike = (t: Tensor): Tensor => ones(t.shape);
 
 // ---- affine: alpha * x + beta -------------------------------------------------------------------
 
+/** The affine kernel on n elements: vec4 elements when n % 4 == 0. */
+function runAffine(name: string, inputs: Tensor[], out: Tensor, inPlace: boolean, accumulate: boolean, alpha: number, beta: number): void {
+  const v4 = out.size % 4 === 0;
+  const n = v4 ? out.size / 4 : out.size;
+  getEngine().run({
+    name, shader: 'affine', defines: { IN_PLACE: inPlace, ACCUMULATE: accumulate, T: v4 ? 'vec4<f32>' : 'f32' },
+    inputs, outputs: [out], uniforms: [u32(n), f32(alpha), f32(beta)], workgroups: grid1d(n, 64),
+  });
+}
+
 function affineForward(x: Tensor, alpha: number, beta: number): Tensor {
   const out = empty(x.shape);
-  getEngine().run({
-    name: 'affine', shader: 'affine', defines: { IN_PLACE: false, ACCUMULATE: false },
-    inputs: [x], outputs: [out], uniforms: [u32(x.size), f32(alpha), f32(beta)], workgroups: grid1d(x.size, 64),
-  });
+  runAffine('affine', [x], out, false, false, alpha, beta);
   return out;
 }
 
@@ -46,10 +58,7 @@ export const addScalar = (x: Tensor, c: number): Tensor => affine(x, 1, c);
 /** x <- alpha * x + beta (no autograd). */
 export function affineInPlace(x: Tensor, alpha: number, beta = 0): Tensor {
   x.check('affineInPlace');
-  getEngine().run({
-    name: 'affine_inplace', shader: 'affine', defines: { IN_PLACE: true, ACCUMULATE: false },
-    inputs: [], outputs: [x], uniforms: [u32(x.size), f32(alpha), f32(beta)], workgroups: grid1d(x.size, 64),
-  });
+  runAffine('affine_inplace', [], x, true, false, alpha, beta);
   return x;
 }
 
@@ -58,10 +67,7 @@ export function addInPlace(dst: Tensor, src: Tensor, alpha = 1): Tensor {
   dst.check('addInPlace', 'dst');
   src.check('addInPlace', 'src');
   if (dst.size !== src.size) throw new Error(`addInPlace: dst ${fmtShape(dst.shape)} and src ${fmtShape(src.shape)} differ in size`);
-  getEngine().run({
-    name: 'accumulate', shader: 'affine', defines: { IN_PLACE: false, ACCUMULATE: true },
-    inputs: [src], outputs: [dst], uniforms: [u32(dst.size), f32(alpha), f32(0)], workgroups: grid1d(dst.size, 64),
-  });
+  runAffine('accumulate', [src], dst, false, true, alpha, 0);
   return dst;
 }
 

@@ -79,7 +79,7 @@ function pairLoss(op: string, kind: 'L1' | 'MSE', pred: Tensor, target: Tensor, 
     let dt: Tensor | null = null;
     if (target.requiresGrad) {
       dt = empty(target.shape);
-      getEngine().run({ name: 'affine', shader: 'affine', defines: { IN_PLACE: false, ACCUMULATE: false }, inputs: [dp], outputs: [dt], uniforms: [u32(n), f32(-1), f32(0)], workgroups: grid1d(n, 64) });
+      getEngine().run({ name: 'affine', shader: 'affine', defines: { IN_PLACE: false, ACCUMULATE: false, T: 'f32' }, inputs: [dp], outputs: [dt], uniforms: [u32(n), f32(-1), f32(0)], workgroups: grid1d(n, 64) });
     }
     return [pred.requiresGrad ? dp : null, dt];
   });
