@@ -42,6 +42,11 @@ fn op4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   for (var i = flat_id(gid, nwg, 64u); i < u.n; i += u.rank) {
+#if ${SAME4}
+    // a, b and out of one shape: no index arithmetic.
+    out[i] = op4(vec4<f32>(a[i]), vec4<f32>(b[i]));
+    continue;
+#endif
     let q2 = fdivmod(i, u.shape[0].z);
     let q1 = fdivmod(q2.x, u.shape[0].y);
     let ia = q1.x * u.sa[0].x + q1.y * u.sa[0].y + q2.y * u.sa[0].z;

@@ -172,7 +172,7 @@ function broadcastDispatch(op: BinOp | 'expand', a: Tensor, b: Tensor, shape: Sh
     name: op, shader: 'binary',
     defines: {
       ADD: op === 'add', SUB: op === 'sub', MUL: op === 'mul', EQ: op === 'eq', EXPAND: op === 'expand',
-      VEC4: vec4, A_T: aVec ? V : 'f32', B_T: bVec ? V : 'f32',
+      VEC4: vec4, SAME4: vec4 && same && aVec && bVec, A_T: aVec ? V : 'f32', B_T: bVec ? V : 'f32',
       SAME: !vec4 && same, SCALAR_B: !vec4 && scalarB, SCALAR_A: !vec4 && scalarA, RANK3: rank3,
     },
     inputs: [a, b], outputs: [out], uniforms, workgroups: grid1d(T, 64),
