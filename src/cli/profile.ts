@@ -2,11 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import { initNodeGPU } from '../node/gpu.js';
 import {
-  adapterSummary, getEngine, NoAdapterError, rand, noGrad, backward, sum, mul, tidy, zeroGrad, tunedChoices,
-  PROFILE_UNSUPPORTED, type ProfileRecord,
+  adapterSummary, getEngine, NoAdapterError, tidy, tunedChoices, PROFILE_UNSUPPORTED, type ProfileRecord,
 } from '../runtime/index.js';
-import { EdgeFaceXXS } from '../nn/edgeface.js';
-import { DSR, DSR_CPU, DSR_PAPER } from '../nn/dsr.js';
+import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 import type { Io } from './eval.js';
 
 export const PROFILE_USAGE = `usage: lrfr profile --model edgeface|dsr|dsr-paper [--batch N] [--size S] [--train] [--steps K]
@@ -99,7 +97,7 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
     io.err(`lrfr profile: --model is required\n\n${PROFILE_USAGE}`);
     return 2;
   }
-  if (!['edgeface', 'dsr', 'dsr-paper'].includes(model)) {
+  if (!(STEP_MODELS as readonly string[]).includes(model)) {
     io.err(`lrfr profile: unknown model "${model}" (edgeface, dsr, dsr-paper)\n`);
     return 2;
   }
@@ -126,19 +124,10 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
     return 1;
   }
 
-  const net = model === 'edgeface' ? new EdgeFaceXXS({ seed: 1 }) : new DSR({ seed: 1, config: { ...(model === 'dsr-paper' ? DSR_PAPER : DSR_CPU), inputSize: size } });
-  const S = model === 'edgeface' ? 112 : size;
-  const x = rand([batch, 3, S, S], 2, 0, 1);
+  const m = modelStep(model as StepModel, batch, size, train);
+  const S = m.side;
   const what = `${model}${train ? ' train step' : ' forward'} at batch ${batch}, input ${S}x${S}`;
-  const step = () =>
-    tidy(() => {
-      if (!train) {
-        noGrad(() => net.forward(x));
-        return;
-      }
-      const y = net.forward(x);
-      backward(sum(mul(y, y)));
-    });
+  const step = () => tidy(() => void m.step());
   /** One step, recorded and awaited: its wall time in ms. */
   const timedStep = async () => {
     await eng.sync();
@@ -212,9 +201,8 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
     io.err(`lrfr profile: ${(e as Error).message}\n`);
     return 1;
   } finally {
-    zeroGrad(net.parameters(), true);
-    x.dispose();
-    net.dispose();
+    m.clearGrads();
+    m.dispose();
   }
 }
 

@@ -2,11 +2,8 @@
 import { initNodeGPU } from '../node/gpu.js';
 import { useNodeTuneCache } from '../node/tune-cache.js';
 import { adapterSummary, NoAdapterError } from '../runtime/index.js';
-import {
-  tunables, tune, getTunable, parseVariantSpec, tunedChoice, autotune, rand, noGrad, backward, sum, mul, zeroGrad, type TuneResult,
-} from '../runtime/index.js';
-import { EdgeFaceXXS } from '../nn/edgeface.js';
-import { DSR, DSR_CPU, DSR_PAPER } from '../nn/dsr.js';
+import { tunables, tune, getTunable, parseVariantSpec, tunedChoice, autotune, type TuneResult } from '../runtime/index.js';
+import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
        lrfr tune --model edgeface|dsr|dsr-paper [--batch N] [--size S] [--train] [--reps N]
@@ -59,7 +56,7 @@ export async function tuneMain(args: string[]): Promise<number> {
     process.stderr.write('lrfr tune: --batch must be a positive integer and --size an integer in 7..112\n');
     return 2;
   }
-  if (model !== undefined && !['edgeface', 'dsr', 'dsr-paper'].includes(model)) {
+  if (model !== undefined && !(STEP_MODELS as readonly string[]).includes(model)) {
     process.stderr.write(`lrfr tune: unknown model "${model}" (edgeface, dsr, dsr-paper)\n`);
     return 2;
   }
@@ -102,7 +99,7 @@ export async function tuneMain(args: string[]): Promise<number> {
   out(`adapter ${adapterSummary().key}`);
   if (model !== undefined) {
     const t0 = performance.now();
-    const rep = await tuneModel(model, batch, size, train, reps, (r) => out(`  ${r.name.padEnd(16)} ${r.shapeClass.padEnd(34)} ${r.winner.padEnd(10)} ${fmtTimings(r.timings)}`));
+    const rep = await tuneModel(model as StepModel, batch, size, train, reps, (r) => out(`  ${r.name.padEnd(16)} ${r.shapeClass.padEnd(34)} ${r.winner.padEnd(10)} ${fmtTimings(r.timings)}`));
     out(`\n${model}${train ? ' train step' : ' forward'} at batch ${batch}: ${rep.used.length} shape classes used, ${rep.tuned.length} tuned now (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     out(`cache ${store.path}`);
     return 0;
@@ -128,22 +125,13 @@ const fmtTimings = (t: Record<string, number>) =>
   Object.entries(t).map(([id, ms]) => `${id} ${Number.isNaN(ms) ? 'rejected' : ms.toFixed(2)}`).join(', ');
 
 /** Runs rt.autotune on one forward (or training step) of a model with seeded weights. */
-async function tuneModel(name: string, batch: number, size: number, train: boolean, reps: number, log: (r: TuneResult) => void) {
-  const net = name === 'edgeface' ? new EdgeFaceXXS({ seed: 1 }) : new DSR({ seed: 1, config: { ...(name === 'dsr-paper' ? DSR_PAPER : DSR_CPU), inputSize: size } });
-  const S = name === 'edgeface' ? 112 : size;
-  const x = rand([batch, 3, S, S], 2, 0, 1);
+async function tuneModel(name: StepModel, batch: number, size: number, train: boolean, reps: number, log: (r: TuneResult) => void) {
+  const m = modelStep(name, batch, size, train);
   try {
-    const step = () => {
-      if (!train) return noGrad(() => net.forward(x));
-      const y = net.forward(x);
-      backward(sum(mul(y, y)));
-      return y;
-    };
-    const rep = await autotune(step, { reps, log });
-    zeroGrad(net.parameters(), true);
+    const rep = await autotune(() => m.step(), { reps, log });
+    m.clearGrads();
     return rep;
   } finally {
-    x.dispose();
-    net.dispose();
+    m.dispose();
   }
 }
