@@ -11,7 +11,7 @@ import {
 } from '../src/runtime/autotune.js';
 import {
   bucket, matmulClass, parseMatmulClass, convClass, parseConvClass, depthwiseClass, parseDepthwiseClass,
-  elementwiseClass, parseElementwiseClass,
+  elementwiseClass, parseElementwiseClass, reduceClass, parseReduceClass,
 } from '../src/runtime/shape-class.js';
 
 // Fake tunable: every variant computes x + x; "slow" records 60 extra dispatches, "wrong" computes 3x.
@@ -65,6 +65,8 @@ describe('shape classes', () => {
     expect(() => parseMatmulClass('square-1024')).toThrow(/bad shape class/);
     expect(elementwiseClass(70000)).toBe('n65536');
     expect(parseElementwiseClass(elementwiseClass(1 << 30))).toBe(1 << 22);
+    expect(reduceClass(88, 25088)).toBe('o64.r32768');
+    expect(parseReduceClass(reduceClass(1, 3))).toEqual({ nOut: 1, R: 4 });
   });
 });
 

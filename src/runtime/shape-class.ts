@@ -79,3 +79,14 @@ export function parseElementwiseClass(c: string): number {
   if (!m) throw new Error(`autotune elementwise: bad shape class "${c}" (expected e.g. "n65536")`);
   return +m[1]!;
 }
+
+/** Reductions: outputs and reduced elements per output, bucketed (cap 2^20 each). */
+export function reduceClass(nOut: number, R: number): string {
+  return `o${bucket(nOut, 1 << 20)}.r${bucket(R, 1 << 20)}`;
+}
+
+export function parseReduceClass(c: string): { nOut: number; R: number } {
+  const m = /^o(\d+)\.r(\d+)$/.exec(c);
+  if (!m) throw new Error(`autotune reduce: bad shape class "${c}" (expected e.g. "o64.r4096")`);
+  return { nOut: +m[1]!, R: +m[2]! };
+}

@@ -11,6 +11,7 @@
 //   depthwise        depthwise forward and backward-data (depthwise_rows: rows per invocation, vec4
 //                    loads of x, split accumulators; or the generic kernel)
 //   depthwise-wgrad  depthwise backward-weight (depthwise_wgrad)
+//   reduce           sum / mean / max: split into partial sums (two passes) or a shared-memory tree
 //   elementwise      unary / binary / broadcast kernels: vec4s per invocation (grid-stride), or one
 //                    output per invocation (GPU style)
 // The default (variants[0], {}) is the lavapipe choice; the output of every other variant must match
@@ -19,7 +20,8 @@ import { registerTunable, type Variant } from './autotune.js';
 import { rand } from './random.js';
 import { matmul, matmulTuning } from './ops/matmul.js';
 import { convKernels, convVariants } from './ops/conv.js';
-import { parseMatmulClass, parseConvClass, parseDepthwiseClass, parseElementwiseClass } from './shape-class.js';
+import { parseMatmulClass, parseConvClass, parseDepthwiseClass, parseElementwiseClass, parseReduceClass } from './shape-class.js';
+import { sum, reduceTuning } from './ops/reduce.js';
 import { add } from './ops/elementwise.js';
 import { elementwiseTuning } from './ops/activation.js';
 import { binaryTuning } from './ops/elementwise.js';
@@ -184,5 +186,24 @@ registerTunable({
     const n = parseElementwiseClass(c);
     const x = rand([n], 6, -1, 1), y = rand([n], 7, -1, 1);
     return { run: () => add(x, y), dispose: () => { x.dispose(); y.dispose(); }, inner: 16 };
+  },
+});
+
+registerTunable({
+  name: 'reduce',
+  target: reduceTuning,
+  variants: [
+    v('default'),
+    v('tree', { variant: 'tree' }),
+    v('split-wide', { targetThreads: 32768 }),
+    v('one-pass', { singlePassMax: 1 << 20 }),
+  ],
+  shapeClasses: ['o64.r65536', 'o1.r1048576'],
+  workload(c) {
+    const { nOut, R } = parseReduceClass(c);
+    // Rows of the reduced length (capped so the proxy stays under 2^24 elements).
+    const r = Math.min(R, Math.max(1, Math.floor((1 << 24) / nOut)));
+    const x = rand([nOut, r], 8, -1, 1);
+    return { run: () => sum(x, 1), dispose: () => x.dispose(), inner: 8 };
   },
 });

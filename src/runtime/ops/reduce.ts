@@ -2,6 +2,8 @@
 import { Tensor, empty, fmtShape, type Shape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32, vec4u } from '../engine.js';
 import { record } from '../autograd.js';
+import { withVariant } from '../autotune.js';
+import { reduceClass } from '../shape-class.js';
 import { normAxes, pad8, sameShape, stridesOf } from '../shape.js';
 import { mul as mulOp, binaryForward, broadcastTo } from './elementwise.js';
 
@@ -9,7 +11,7 @@ import { mul as mulOp, binaryForward, broadcastTo } from './elementwise.js';
  * Reduction strategy: 'split' (default) runs one invocation per (output, chunk of the reduced
  * range) with no barriers, then reduces the partials in a second pass: fast on lavapipe, and enough
  * parallelism for a full-tensor sum. 'tree' runs one 64-invocation workgroup per output with a
- * shared-memory tree (a GPU-style variant; the autotuner of a later issue picks per adapter).
+ * shared-memory tree (a GPU-style variant; the autotuner's 'reduce' tunable picks per adapter).
  * Problems of at most `singlePassMax` elements run in one pass (no split). Canonical shapes of the
  * form [A, C, B] -> C (rows, columns, per-channel) use the ACB/COLS kernels (no per-element index
  * math); other patterns, and 'tree', use the generic kernel over the canonical dims.
@@ -56,6 +58,12 @@ function splitsFor(nOut: number, R: number): number {
 }
 
 function reduceForward(kind: 'sum' | 'max', x: Tensor, axes: number[], scale: number): Tensor {
+  const nOut = x.shape.reduce((a, d, i) => (axes.includes(i) ? a : a * d), 1);
+  const R = axes.reduce((a, i) => a * x.shape[i]!, 1);
+  return withVariant('reduce', reduceClass(nOut, R), () => reduceDispatch(kind, x, axes, scale));
+}
+
+function reduceDispatch(kind: 'sum' | 'max', x: Tensor, axes: number[], scale: number): Tensor {
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const nOut = kept.reduce((a, b) => a * b, 1);
   const R = axes.reduce((a, i) => a * x.shape[i]!, 1);
