@@ -45,6 +45,28 @@ const R = ${R}u;
 const L = S + KW - 1u;
 const NV = (L + 6u) / 4u; // vec4s covering L values at any phase: 4 * NV >= L + 3
 
+#if ${X4}
+// xv[j] = x[s0 + j] (x viewed as floats) for the L inputs of one row segment, read as NV vec4s at any
+// alignment and shifted into place by the phase of s0; 0 where iw0 + j is outside [0, Wi) or !ok.
+fn load_row_x4(xv: ptr<function, array<f32, L>>, s0: i32, iw0: i32, Wi: i32, ok: bool) {
+  let b4 = s0 >> 2u;
+  let p1 = (s0 & 1) != 0;
+  let p2 = (s0 & 2) != 0;
+  var f: array<f32, 4u * NV>;
+  for (var k = 0u; k < NV; k++) {
+    let v = x[u32(max(b4 + i32(k), 0))];
+    f[4u * k] = v.x; f[4u * k + 1u] = v.y; f[4u * k + 2u] = v.z; f[4u * k + 3u] = v.w;
+  }
+  // g[j] = f[j + (phase & 1)], then xv[j] = g[j + (phase & 2)].
+  var g: array<f32, L + 2u>;
+  for (var j = 0u; j < L + 2u; j++) { g[j] = select(f[j], f[j + 1u], p1); }
+  for (var j = 0u; j < L; j++) {
+    let iw = iw0 + i32(j);
+    (*xv)[j] = select(0.0, select(g[j], g[j + 2u], p2), ok && iw >= 0 && iw < Wi);
+  }
+}
+#endif
+
 fn widx(ky: u32, kx: u32) -> u32 {
 #if ${FLIP}
   return (KH - 1u - ky) * KW + (KW - 1u - kx);
@@ -222,21 +244,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     if (!row_ok) { continue; }
 #endif
 #if ${X4}
-    let s0 = row + iw0;
-    let b4 = s0 >> 2u;
-    let p1 = (s0 & 1) != 0;
-    let p2 = (s0 & 2) != 0;
-    var f: array<f32, 4u * NV>;
-    for (var k = 0u; k < NV; k++) {
-      let v = x[u32(max(b4 + i32(k), 0))];
-      f[4u * k] = v.x; f[4u * k + 1u] = v.y; f[4u * k + 2u] = v.z; f[4u * k + 3u] = v.w;
-    }
-    var g: array<f32, L + 2u>;
-    for (var j = 0u; j < L + 2u; j++) { g[j] = select(f[j], f[j + 1u], p1); }
-    for (var j = 0u; j < L; j++) {
-      let iw = iw0 + i32(j);
-      xv[j] = select(0.0, select(g[j], g[j + 2u], p2), row_ok && iw >= 0 && iw < Wi);
-    }
+    load_row_x4(&xv, row + iw0, iw0, Wi, row_ok);
 #else
     for (var j = 0u; j < L; j++) {
       let iw = iw0 + i32(j);
@@ -474,22 +482,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     if (ih >= 0 && ih < i32(u.Hi)) {
       let row = xb + u32(ih) * u.Wi;
 #if ${X4}
-      let s0 = i32(row) + iw0;
-      let b4 = s0 >> 2u;
-      let p1 = (s0 & 1) != 0;
-      let p2 = (s0 & 2) != 0;
-      var f: array<f32, 4u * NV>;
-      for (var k = 0u; k < NV; k++) {
-        let v = x[u32(max(b4 + i32(k), 0))];
-        f[4u * k] = v.x; f[4u * k + 1u] = v.y; f[4u * k + 2u] = v.z; f[4u * k + 3u] = v.w;
-      }
-      // g[j] = f[j + (phase & 1)], then xv[j] = g[j + (phase & 2)].
-      var g: array<f32, L + 2u>;
-      for (var j = 0u; j < L + 2u; j++) { g[j] = select(f[j], f[j + 1u], p1); }
-      for (var j = 0u; j < L; j++) {
-        let iw = iw0 + i32(j);
-        xv[j] = select(0.0, select(g[j], g[j + 2u], p2), iw >= 0 && iw < Wi);
-      }
+      load_row_x4(&xv, i32(row) + iw0, iw0, Wi, true);
 #else
       for (var j = 0u; j < L; j++) {
         let iw = iw0 + i32(j);
