@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { parseVariantSpec, setTuneStore, MemoryTuneStore, type TuneStore } from '../runtime/autotune.js';
+import { parseVariantSpec, setTuneStore, MemoryTuneStore, JsonTuneStore } from '../runtime/autotune.js';
 
 export function defaultTuneCachePath(): string {
   if (process.env.LRFR_TUNE_CACHE) return process.env.LRFR_TUNE_CACHE;
@@ -13,35 +13,24 @@ export function defaultTuneCachePath(): string {
   return join(base, 'lrfr', 'autotune.json');
 }
 
-/** A TuneStore backed by one JSON object {key: variantId}; every set() rewrites the file (temp + rename). */
-export class FileTuneStore implements TuneStore {
-  private data: Record<string, string> = {};
-
+/** A TuneStore backed by one JSON file; every set() rewrites the file (temp + rename). */
+export class FileTuneStore extends JsonTuneStore {
   constructor(readonly path: string = defaultTuneCachePath()) {
+    super();
+    let text: string | null = null;
     try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(path, 'utf8'));
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') this.data[k] = v;
-      }
+      text = fs.readFileSync(path, 'utf8');
     } catch {
       // missing or unreadable: start empty
     }
+    this.load(text);
   }
 
-  get(key: string): string | undefined {
-    return Object.prototype.hasOwnProperty.call(this.data, key) ? this.data[key] : undefined;
-  }
-
-  set(key: string, value: string): void {
-    this.data[key] = value;
+  protected persist(json: string): void {
     fs.mkdirSync(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(this.data, null, 2) + '\n');
+    fs.writeFileSync(tmp, json);
     fs.renameSync(tmp, this.path);
-  }
-
-  entries(): [string, string][] {
-    return Object.entries(this.data);
   }
 }
 

@@ -70,25 +70,51 @@ export class MemoryTuneStore implements TuneStore {
   entries(): [string, string][] { return [...this.m]; }
 }
 
-/** A store in the page's localStorage (one JSON object under `key`); memory-only where there is none. */
-export class LocalStorageTuneStore implements TuneStore {
+/**
+ * A store over one JSON object {key: variantId}, written back whole by persist() on every set (a
+ * file in Node: src/node/tune-cache.ts; localStorage in a page). Unreadable input starts it empty.
+ */
+export abstract class JsonTuneStore implements TuneStore {
   private data: Record<string, string> = {};
-  private ls: Storage | null;
-  constructor(private readonly key = 'lrfr-autotune') {
-    this.ls = (globalThis as { localStorage?: Storage }).localStorage ?? null;
+  /** Loads the entries of a JSON text (string values only). */
+  protected load(json: string | null | undefined): void {
     try {
-      const parsed: unknown = JSON.parse(this.ls?.getItem(key) ?? '{}');
-      if (parsed && typeof parsed === 'object') for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') this.data[k] = v;
+      const parsed: unknown = JSON.parse(json ?? '{}');
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') this.data[k] = v;
+      }
     } catch {
       // unreadable: start empty
     }
   }
-  get(k: string) { return Object.prototype.hasOwnProperty.call(this.data, k) ? this.data[k] : undefined; }
-  set(k: string, v: string) {
-    this.data[k] = v;
-    try { this.ls?.setItem(this.key, JSON.stringify(this.data)); } catch { /* quota: keep in memory */ }
+  protected abstract persist(json: string): void;
+  get(key: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(this.data, key) ? this.data[key] : undefined;
   }
-  entries(): [string, string][] { return Object.entries(this.data); }
+  set(key: string, value: string): void {
+    this.data[key] = value;
+    this.persist(JSON.stringify(this.data, null, 2) + '\n');
+  }
+  entries(): [string, string][] {
+    return Object.entries(this.data);
+  }
+}
+
+/** A store in the page's localStorage (one JSON object under `key`); memory-only where there is none. */
+export class LocalStorageTuneStore extends JsonTuneStore {
+  private ls: Storage | null;
+  constructor(private readonly key = 'lrfr-autotune') {
+    super();
+    this.ls = (globalThis as { localStorage?: Storage }).localStorage ?? null;
+    try {
+      this.load(this.ls?.getItem(key));
+    } catch {
+      // storage not readable (privacy settings): start empty
+    }
+  }
+  protected persist(json: string): void {
+    try { this.ls?.setItem(this.key, json); } catch { /* quota: keep in memory */ }
+  }
 }
 
 const registry = new Map<string, Tunable>();

@@ -22,9 +22,8 @@ import { matmul, matmulTuning } from './ops/matmul.js';
 import { convKernels, convVariants } from './ops/conv.js';
 import { parseMatmulClass, parseConvClass, parseDepthwiseClass, parseElementwiseClass, parseReduceClass } from './shape-class.js';
 import { sum, reduceTuning } from './ops/reduce.js';
-import { add } from './ops/elementwise.js';
+import { add, binaryTuning } from './ops/elementwise.js';
 import { elementwiseTuning } from './ops/activation.js';
-import { binaryTuning } from './ops/elementwise.js';
 
 const v = (id: string, knobs: Record<string, unknown> = {}): Variant => ({ id, knobs });
 
