@@ -5,3 +5,4 @@ export * from './tfjs-weights.js';
 export * from './edgeface.js';
 export * from './dsr.js';
 export * from './dlib-resnet.js';
+export * from './registry.js';

@@ -23,9 +23,10 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     (globalThis as Record<string, unknown>).__lrfrDawnGPU = dawnGPU;
   }
   const device = await initDevice({ gpu: dawnGPU });
-  // Dawn's Node binding busy-polls a core while a GPU promise is pending: sleep through most of a
-  // known batch first (engine.ts waitFor). LRFR_POLL=await turns this off.
-  getEngine().pollStrategy = process.env.LRFR_POLL === 'await' ? 'await' : 'sleep-then-await';
+  // Plain awaiting is the default: measured 2026-12-02 (EdgeFace-XXS, batch 32) it gave 72-75 img/s
+  // forward and 25-26 img/s training in every run, where sleeping through the estimated time first
+  // (engine.ts waitFor) swung 22-98 / 13-28 between identical runs. LRFR_POLL=sleep opts back in.
+  getEngine().pollStrategy = process.env.LRFR_POLL === 'sleep' ? 'sleep-then-await' : 'await';
   // The autotuner's per-adapter choices (a JSON file; LRFR_TUNE_CACHE=off keeps them in memory).
   if (!tuneCacheInstalled) {
     useNodeTuneCache();

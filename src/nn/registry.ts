@@ -1,0 +1,129 @@
+// The model registry: every model lrfr builds, by name + config. Evaluation, tune, profile, the
+// benchmarks, the trainer and checkpoints all build through buildModel(), and a weights file names
+// its model the same way (safetensors metadata.model + metadata.config), so a file can be turned
+// back into the module that wrote it (modelFromMetadata).
+//
+// | name          | what                                                           | config              |
+// |---------------|----------------------------------------------------------------|---------------------|
+// | edgeface-xxs  | EdgeFace-XXS recognizer, 112x112 -> 512-D                      | Partial<EdgeNeXtConfig> |
+// | dsr           | DSR super-resolver, S x S -> 112x112                           | Partial<DsrConfig> (+ preset) |
+// | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | {}                  |
+// | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
+// | projection    | a linear map dim -> out (no bias), e.g. the student's 512 -> 128 | { in, out }       |
+import { Tensor, Rng, randn } from '../runtime/index.js';
+import { Module } from './module.js';
+import { Linear } from './layers.js';
+import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
+import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
+import { DlibResNet } from './dlib-resnet.js';
+
+/** ArcFace class centres [classes, dim] (the weight of arcfaceHead; rows are normalised there). */
+export class ArcFaceHead extends Module {
+  readonly weight: Tensor;
+  constructor(readonly classes: number, readonly dim: number, seed = 0) {
+    super();
+    if (!Number.isInteger(classes) || classes < 2) throw new Error(`ArcFaceHead: classes must be an integer >= 2, got ${classes}`);
+    if (!Number.isInteger(dim) || dim < 1) throw new Error(`ArcFaceHead: dim must be a positive integer, got ${dim}`);
+    this.weight = this.param('weight', randn([classes, dim], seed, 0.01));
+  }
+}
+
+/** A bias-free linear map in -> out (the distillation projection). */
+export class Projection extends Module {
+  readonly fc: Linear;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, seed = 0) {
+    super();
+    this.fc = this.child('fc', new Linear(inFeatures, outFeatures, { bias: false, rng: new Rng(seed) }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc.forward(x);
+  }
+}
+
+export interface ModelConfigs {
+  'edgeface-xxs': Partial<EdgeNeXtConfig>;
+  dsr: Partial<DsrConfig> & { preset?: 'cpu' | 'paper' };
+  'dlib-resnet': Record<string, never>;
+  'arcface-head': { classes: number; dim: number };
+  projection: { in: number; out: number };
+}
+export type ModelName = keyof ModelConfigs;
+export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'arcface-head', 'projection'] as const satisfies readonly ModelName[];
+
+export interface ModelTypes {
+  'edgeface-xxs': EdgeFaceXXS;
+  dsr: DSR;
+  'dlib-resnet': DlibResNet;
+  'arcface-head': ArcFaceHead;
+  projection: Projection;
+}
+
+/** Older or alternative spellings of metadata.model, mapped to registry names. */
+const ALIASES: [RegExp, ModelName][] = [
+  [/^(edgeface|edgenext)/i, 'edgeface-xxs'],
+  [/dlib/i, 'dlib-resnet'],
+  [/^dsr/i, 'dsr'],
+  [/^arcface/i, 'arcface-head'],
+  [/^projection$/i, 'projection'],
+];
+
+/** The registry name for a model name as written in a file (exact names first, then aliases). */
+export function canonicalModelName(name: string): ModelName {
+  if ((MODEL_NAMES as readonly string[]).includes(name)) return name as ModelName;
+  for (const [re, n] of ALIASES) if (re.test(name)) return n;
+  throw new Error(`unknown model "${name}" (known: ${MODEL_NAMES.join(', ')})`);
+}
+
+/** Builds a model by registry name with seeded initial weights. */
+export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N], seed = 0): ModelTypes[N] {
+  const n = canonicalModelName(name);
+  const c = (config ?? {}) as Record<string, unknown>;
+  switch (n) {
+    case 'edgeface-xxs':
+      return new EdgeFaceXXS({ seed, config: c as Partial<EdgeNeXtConfig> }) as ModelTypes[N];
+    case 'dsr': {
+      const { preset, ...rest } = c as ModelConfigs['dsr'];
+      if (preset !== undefined && preset !== 'cpu' && preset !== 'paper') throw new Error(`dsr: unknown preset "${String(preset)}" (known: cpu, paper)`);
+      const base = preset === 'paper' ? DSR_PAPER : DSR_CPU;
+      return new DSR({ seed, config: { ...base, ...rest } }) as ModelTypes[N];
+    }
+    case 'dlib-resnet':
+      return new DlibResNet({ seed }) as ModelTypes[N];
+    case 'arcface-head': {
+      const { classes, dim } = c as ModelConfigs['arcface-head'];
+      return new ArcFaceHead(classes, dim, seed) as ModelTypes[N];
+    }
+    case 'projection': {
+      const p = c as ModelConfigs['projection'];
+      if (!Number.isInteger(p.in) || !Number.isInteger(p.out) || p.in < 1 || p.out < 1) throw new Error(`projection: config needs positive integers in and out, got ${JSON.stringify(c)}`);
+      return new Projection(p.in, p.out, seed) as ModelTypes[N];
+    }
+  }
+}
+
+/** The config a built model reports (what goes into a weights file's metadata.config). */
+export function modelConfig(name: ModelName, m: Module): Record<string, unknown> {
+  switch (canonicalModelName(name)) {
+    case 'edgeface-xxs': return { ...(m as EdgeFaceXXS).config };
+    case 'dsr': return { ...(m as DSR).config };
+    case 'dlib-resnet': return {};
+    case 'arcface-head': return { classes: (m as ArcFaceHead).classes, dim: (m as ArcFaceHead).dim };
+    case 'projection': return { in: (m as Projection).inFeatures, out: (m as Projection).outFeatures };
+  }
+}
+
+/** Builds the module a weights file describes (metadata.model, metadata.config as JSON); weights not loaded. */
+export function modelFromMetadata(metadata: Record<string, string>, what = 'weights'): { name: ModelName; model: Module } {
+  const kind = metadata.model;
+  if (!kind) throw new Error(`${what}: metadata.model is missing (cannot tell which model the weights are for)`);
+  let config: unknown = {};
+  if (metadata.config !== undefined) {
+    try {
+      config = JSON.parse(metadata.config);
+    } catch {
+      throw new Error(`${what}: metadata.config is not valid JSON`);
+    }
+  }
+  const name = canonicalModelName(kind);
+  return { name, model: buildModel(name, config as never) };
+}
