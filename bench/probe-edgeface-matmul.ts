@@ -7,7 +7,7 @@
 // shape and prints ms per step, calls and the block, largest first. The autotuner's cached choices apply.
 import { initNodeGPU } from '../src/node/gpu.js';
 import { getEngine, matmulTuning, rand, backward, sum, mul, tidy, zeroGrad, matmulTrace, type MatmulTraceEntry } from '../src/runtime/index.js';
-import { EdgeFaceXXS } from '../src/nn/edgeface.js';
+import { buildModel } from '../src/nn/registry.js';
 
 await initNodeGPU();
 const batch = Number(process.argv[2] ?? 32);
@@ -16,7 +16,7 @@ const configs: Record<string, unknown>[] = process.argv.length > 4 ? process.arg
 const defaults = { ...matmulTuning };
 const use = (c: Record<string, unknown>) => Object.assign(matmulTuning, defaults, c);
 const eng = getEngine();
-const net = new EdgeFaceXXS({ seed: 1 });
+const net = buildModel('edgeface-xxs', {}, 1);
 const x = rand([batch, 3, 112, 112], 2, 0, 1);
 const step = () => tidy(() => { const y = net.forward(x); backward(sum(mul(y, y))); });
 for (const c of configs) { use(c); step(); await eng.sync(); } // warm-up: pipelines compiled

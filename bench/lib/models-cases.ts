@@ -18,8 +18,9 @@
 import { join } from 'node:path';
 import * as rt from '../../src/runtime/index.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
-import { EdgeFaceXXS } from '../../src/nn/edgeface.js';
-import { DSR, DSR_CPU, DSR_PAPER, dsrFlops, type DsrConfig } from '../../src/nn/dsr.js';
+import type { EdgeFaceXXS } from '../../src/nn/edgeface.js';
+import { DSR_CPU, DSR_PAPER, dsrFlops, type DSR, type DsrConfig } from '../../src/nn/dsr.js';
+import { buildModel } from '../../src/nn/registry.js';
 import type { DlibResNet } from '../../src/nn/dlib-resnet.js';
 import { loadDlibFromFaceApi } from '../../src/node/dlib.js';
 import { AdamW } from '../../src/train/optim.js';
@@ -154,7 +155,7 @@ export function edgefaceBench(): ModelBench {
     params: 0,
     trainLoss: 'sum(emb · R), R fixed N(0,1) [N,512]',
     async prepare() {
-      model = new EdgeFaceXXS({ seed: 5 });
+      model = buildModel('edgeface-xxs', {}, 5);
       randomizeEdgeFaceForTest(model, 6);
       arrays = await readParams(model.namedParameters());
       self.flopsPerImage = model.flops(S).flops;
@@ -222,7 +223,7 @@ export function dsrBench(which: 'cpu' | 'paper'): ModelBench {
     params: 0,
     trainLoss: which === 'cpu' ? 'mean |SR − T|, T fixed U(0,1) [N,3,112,112]' : undefined,
     async prepare() {
-      model = new DSR({ config: cfg, seed: 7 });
+      model = buildModel('dsr', { preset: which }, 7);
       randomizeDsr(model, 8);
       arrays = await readParams(model.namedParameters());
       self.params = model.countParams();

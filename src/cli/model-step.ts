@@ -1,8 +1,7 @@
 // The model workloads of `lrfr tune --model` and `lrfr profile --model`: a model with seeded weights,
 // a seeded input batch, and one step (a forward, or with train a forward + backward of sum(y²)).
 import { rand, noGrad, backward, sum, mul, zeroGrad, type Tensor } from '../runtime/index.js';
-import { EdgeFaceXXS } from '../nn/edgeface.js';
-import { DSR, DSR_CPU, DSR_PAPER } from '../nn/dsr.js';
+import { buildModel } from '../nn/registry.js';
 
 export const STEP_MODELS = ['edgeface', 'dsr', 'dsr-paper'] as const;
 export type StepModel = (typeof STEP_MODELS)[number];
@@ -19,8 +18,8 @@ export interface ModelStep {
 
 export function modelStep(name: StepModel, batch: number, size: number, train: boolean): ModelStep {
   const net = name === 'edgeface'
-    ? new EdgeFaceXXS({ seed: 1 })
-    : new DSR({ seed: 1, config: { ...(name === 'dsr-paper' ? DSR_PAPER : DSR_CPU), inputSize: size } });
+    ? buildModel('edgeface-xxs', {}, 1)
+    : buildModel('dsr', { preset: name === 'dsr-paper' ? 'paper' : 'cpu', inputSize: size }, 1);
   const side = name === 'edgeface' ? 112 : size;
   const x = rand([batch, 3, side, side], 2, 0, 1);
   return {

@@ -1,7 +1,8 @@
 // Node helper: dlib's face descriptor ResNet with the weights shipped by npm @vladmandic/face-api.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DlibResNet, loadFaceApiWeights } from '../nn/dlib-resnet.js';
+import { loadFaceApiWeights, type DlibResNet } from '../nn/dlib-resnet.js';
+import { buildModel } from '../nn/registry.js';
 import { loadTfjsWeightsFromDir } from './files.js';
 
 /** node_modules/@vladmandic/face-api/model, resolved from this package. */
@@ -23,7 +24,7 @@ export function faceApiModelDir(): string {
  */
 export async function loadDlibFromFaceApi(dir?: string, opts: { fuse?: boolean } = {}): Promise<DlibResNet> {
   const weights = await loadTfjsWeightsFromDir(dir ?? faceApiModelDir(), 'face_recognition_model-weights_manifest.json');
-  const model = new DlibResNet().eval();
+  const model = buildModel('dlib-resnet', {}, 1).eval();
   try {
     loadFaceApiWeights(model, weights);
   } catch (e) {

@@ -29,11 +29,11 @@ import { buildLfwProtocol, buildOrlProtocol, buildYaleProtocol, type FaceRef, ty
 import { cmc, roc, tarAtFar, kFoldAccuracy } from './metrics.js';
 import { EmbeddingCache, hashBytes, hashFiles, hashString, type CacheGroup } from './embed-cache.js';
 import { Progress } from './progress.js';
-import { DlibResNet, DLIB_INPUT_SIZE, DLIB_EMBEDDING_SIZE } from '../nn/dlib-resnet.js';
-import { EdgeFaceXXS } from '../nn/edgeface.js';
-import { DSR, type DsrConfig } from '../nn/dsr.js';
+import { DLIB_INPUT_SIZE, DLIB_EMBEDDING_SIZE, type DlibResNet } from '../nn/dlib-resnet.js';
+import type { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { DSR } from '../nn/dsr.js';
 import { decodeSafetensors, loadStateInto } from '../nn/safetensors.js';
-import type { Module } from '../nn/module.js';
+import { canonicalModelName, modelFromMetadata, type ModelName } from '../nn/registry.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Framing
@@ -207,24 +207,33 @@ export async function loadRecognizer(spec: string): Promise<Recognizer> {
   const name = basename(spec);
   const { metadata, tensors } = wrap(spec, () => decodeSafetensors(bytes));
   const kind = metadata.model ?? '';
-  const config = parseConfig(spec, metadata.config);
-  if (/dlib/i.test(kind)) {
-    const model = new DlibResNet().eval();
-    wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
-    model.fuse();
-    return dlibRecognizer(model, name, hash);
+  const known = registryName(kind);
+  if (known !== 'dlib-resnet' && known !== 'edgeface-xxs') {
+    throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface)`);
   }
-  if (/edgeface|edgenext/i.test(kind)) {
-    const model = wrap(spec, () => new EdgeFaceXXS({ config: config as object }).eval());
-    wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
-    return {
-      name, hash, dim: model.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
-      prepare: (img) => img,
-      embed: (x, shape) => runModel(model, (t) => model.embed(t), x, shape),
-      dispose: () => model.dispose(),
-    };
+  const model = wrap(spec, () => modelFromMetadata(metadata, spec).model.eval());
+  wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
+  if (known === 'dlib-resnet') {
+    const dlib = model as DlibResNet;
+    dlib.fuse();
+    return dlibRecognizer(dlib, name, hash);
   }
-  throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface)`);
+  const ef = model as EdgeFaceXXS;
+  return {
+    name, hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
+    prepare: (img) => img,
+    embed: (x, shape) => runModel(ef, (t) => ef.embed(t), x, shape),
+    dispose: () => ef.dispose(),
+  };
+}
+
+/** The registry name of a file's metadata.model, or null when the registry does not know it. */
+function registryName(kind: string): ModelName | null {
+  try {
+    return canonicalModelName(kind);
+  } catch {
+    return null;
+  }
 }
 
 function wrap<T>(file: string, fn: () => T, onError?: () => void): T {
@@ -234,15 +243,6 @@ function wrap<T>(file: string, fn: () => T, onError?: () => void): T {
     onError?.();
     const msg = (e as Error).message;
     throw new Error(msg.includes(file) ? msg : `${file}: ${msg}`, { cause: e });
-  }
-}
-
-function parseConfig(file: string, s: string | undefined): unknown {
-  if (s === undefined) return {};
-  try {
-    return JSON.parse(s);
-  } catch {
-    throw new Error(`${file}: metadata.config is not valid JSON`);
   }
 }
 
@@ -283,9 +283,9 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
       }
       hashes.push(hashBytes(bytes));
       const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
-      if (metadata.model !== undefined && !/dsr/i.test(metadata.model)) throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
-      const config = parseConfig(f, metadata.config) as Partial<DsrConfig>;
-      const m = wrap(f, () => new DSR({ config }).eval());
+      if (metadata.model !== undefined && registryName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
+      // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
+      const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
       wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
       const S = m.config.inputSize;
       if (models.has(S)) { m.dispose(); throw new Error(`${f}: a second SR model for ${S}x${S} probes`); }
