@@ -1,4 +1,5 @@
-// src/runtime and src/nn must run unchanged in a browser: no Node built-ins, no Node globals.
+// src/runtime and src/nn must run unchanged in a browser: no Node built-ins, no Node globals. src/train
+// may use Node built-ins but not the Node glue in src/node (what it needs from there is injected).
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,4 +27,27 @@ describe('browser-safe sources', () => {
       expect(offenders).toEqual([]);
     });
   }
+});
+
+/** Static or dynamic imports (and re-exports) of a module under src/node. */
+const FROM_SRC_NODE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](?:\.\.?\/)*(?:src\/)?node\/[^'"]*['"]/;
+
+describe('src/train does not import src/node', () => {
+  it('the pattern catches the forms an import can take', () => {
+    for (const s of ["import { x } from '../node/dlib.js';", "const m = await import('../node/dlib.js');", "export * from \"../node/files.js\";", "import '../node/gpu.js';"]) {
+      expect(FROM_SRC_NODE.test(s), s).toBe(true);
+    }
+    for (const s of ["import { x } from './node-helpers.js';", "import { readFileSync } from 'node:fs';", "import x from '../nn/node.js';"]) {
+      expect(FROM_SRC_NODE.test(s), s).toBe(false);
+    }
+  });
+
+  it('no file under src/train imports from ../node/', () => {
+    const offenders: string[] = [];
+    for (const f of files('src/train')) {
+      const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      for (const line of text.split('\n')) if (FROM_SRC_NODE.test(line)) offenders.push(`${f}: ${line.trim()}`);
+    }
+    expect(offenders).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initNodeGPU } from '../node/gpu.js';
+import { loadFaceApiDlib } from '../node/dlib.js';
 import {
   runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes, evalAutotune,
   type EvalRun, type Metric, type ProtocolName, type Item,
@@ -203,7 +204,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     run = await runEvaluation({
       recognizer: args.recognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
-      progress: !args.quiet, log: (s) => io.err(`${s}\n`),
+      progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     });
   } catch (e) {
     io.err(`lrfr eval: ${(e as Error).message}\n`);

@@ -1,9 +1,11 @@
 // Node helper: dlib's face descriptor ResNet with the weights shipped by npm @vladmandic/face-api.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadFaceApiWeights, type DlibResNet } from '../nn/dlib-resnet.js';
 import { buildModel } from '../nn/registry.js';
 import { loadTfjsWeightsFromDir } from './files.js';
+import { hashFiles } from '../train/embed-cache.js';
 
 /** node_modules/@vladmandic/face-api/model, resolved from this package. */
 export function faceApiModelDir(): string {
@@ -33,4 +35,24 @@ export async function loadDlibFromFaceApi(dir?: string, opts: { fuse?: boolean }
   }
   if (opts.fuse ?? true) model.fuse();
   return model;
+}
+
+/** The face-api files dlib's weights come from (hashed for the embedding cache). */
+export function faceApiFiles(dir: string): string[] {
+  const m = JSON.parse(readFileSync(`${dir}/face_recognition_model-weights_manifest.json`, 'utf8')) as { paths: string[] }[];
+  return [`${dir}/face_recognition_model-weights_manifest.json`, ...m.flatMap((g) => g.paths.map((p) => `${dir}/${p}`))];
+}
+
+/**
+ * The `dlib` recognizer of lrfr eval (src/train/recognizers.ts DlibLoader): face-api's weights from
+ * `dir` (default its model folder), fused, and the hash of their files (the embedding cache key).
+ */
+export async function loadFaceApiDlib(dir: string = faceApiModelDir()): Promise<{ model: DlibResNet; hash: string }> {
+  const model = await loadDlibFromFaceApi(dir);
+  try {
+    return { model, hash: hashFiles(faceApiFiles(dir)) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }

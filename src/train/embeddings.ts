@@ -1,0 +1,110 @@
+// Embeddings of the protocols' images at each condition: the HR crops, the LR probes (degraded, then
+// brought back to 112 by a super-resolver), batched through a recognizer on our runtime and cached on
+// disk per (recognizer hash, condition, super-resolver, image).
+import type { ChwImage } from './image.js';
+import { loadFaces, type FaceSource } from './data.js';
+import { degradeLR } from './degrade.js';
+import type { EmbeddingCache, CacheGroup } from './embed-cache.js';
+import { Progress } from './progress.js';
+import { itemKey, type Condition, type Dataset, type Item } from './eval-protocols.js';
+import type { Recognizer, SuperResolver } from './recognizers.js';
+
+/** Version of the input pipeline (framings, LR synthesis); part of every cache group name. */
+export const PIPELINE_VERSION = 'p1';
+
+/** FNV-1a of a string: the per-image index of the degradation draw. */
+export function stableIndex(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+export function groupName(c: Condition, sr: SuperResolver): string {
+  return c.size === null ? `${PIPELINE_VERSION}-hr` : `${PIPELINE_VERSION}-lr${c.size}-${c.degrade ? 'deg3' : 'clean'}-sr${sr.hash}`;
+}
+
+const FACE_SOURCE: Record<Dataset, FaceSource> = { lfw: { dataset: 'lfw', framing: 'arcface' }, orl: { dataset: 'orl' }, yaleb: { dataset: 'yaleb' } };
+
+/** Loads the aligned 112 crops of some items (any datasets); undecodable ones come back null. */
+export async function loadHr(items: readonly Item[], root: string, onSkip?: (key: string, reason: string) => void): Promise<(ChwImage | null)[]> {
+  const out: (ChwImage | null)[] = new Array(items.length).fill(null);
+  for (const ds of ['lfw', 'orl', 'yaleb'] as const) {
+    const idx = items.map((it, i) => [it, i] as const).filter(([it]) => it.dataset === ds);
+    if (!idx.length) continue;
+    const b = await loadFaces(idx.map(([it]) => it.path), FACE_SOURCE[ds], {
+      root, concurrency: 4, onSkip: (s) => onSkip?.(`${ds}/${s.path}`, s.reason),
+    });
+    const [, c, h, w] = b.shape;
+    b.index.forEach((j, k) => { out[idx[j]![1]] = { data: b.data.slice(k * c * h * w, (k + 1) * c * h * w), c, h, w }; });
+  }
+  return out;
+}
+
+/** The probe of an item at `cond` brought to 112 by `sr` (or the HR crop for full resolution). */
+export async function probeImages(hr: readonly ChwImage[], keys: readonly string[], cond: Condition, sr: SuperResolver): Promise<{ lr: ChwImage[]; up: ChwImage[] }> {
+  if (cond.size === null) return { lr: [...hr], up: [...hr] };
+  const S = cond.size;
+  const lr = await Promise.all(hr.map((x, k) => degradeLR(x, S, { model: cond.degrade ? 'degraded' : 'clean', seed: 3, index: stableIndex(keys[k]!) })));
+  return { lr, up: await sr.run(lr) };
+}
+
+export interface EmbedStats { computed: number; cached: number; skipped: string[]; seconds: number }
+
+export interface EmbedJob { cond: Condition; items: Item[] }
+
+/**
+ * Makes sure every (item, condition) of `jobs` has an embedding in the cache: the missing ones are
+ * computed in batches of `batch` (one GPU readback per batch; the CPU work of the next batch overlaps
+ * the GPU work of the current one). Returns the counts; undecodable images are skipped (listed).
+ */
+export async function computeEmbeddings(
+  jobs: readonly EmbedJob[], rec: Recognizer, sr: SuperResolver, cache: EmbeddingCache, root: string,
+  opts: { batch?: number; progress?: boolean; log?: (s: string) => void } = {},
+): Promise<EmbedStats> {
+  const B = Math.max(1, opts.batch ?? 32);
+  const t0 = performance.now();
+  const skipped: string[] = [];
+  let cached = 0;
+  const batches: { group: CacheGroup; cond: Condition; items: Item[] }[] = [];
+  for (const j of jobs) {
+    const group = cache.group(groupName(j.cond, sr));
+    const missing = j.items.filter((it) => !group.has(itemKey(it)));
+    cached += j.items.length - missing.length;
+    for (let i = 0; i < missing.length; i += B) batches.push({ group, cond: j.cond, items: missing.slice(i, i + B) });
+  }
+  const total = batches.reduce((a, b) => a + b.items.length, 0);
+  const bar = opts.progress === false || total === 0 ? null : new Progress('embedding', total);
+  let inflight: { group: CacheGroup; keys: string[]; n: number; res: Promise<Float32Array> } | null = null;
+  const finish = async () => {
+    if (!inflight) return;
+    const f = inflight;
+    inflight = null;
+    f.group.put(f.keys, await f.res);
+    bar?.tick(f.n);
+  };
+  try {
+    for (const b of batches) {
+      const hr = await loadHr(b.items, root, (key, reason) => {
+        skipped.push(key);
+        opts.log?.(`lrfr: skipping undecodable image ${key}: ${reason}`);
+      });
+      const ok = b.items.map((it, k) => [it, hr[k]] as const).filter((p): p is readonly [Item, ChwImage] => p[1] !== null);
+      bar?.tick(b.items.length - ok.length);
+      if (!ok.length) continue;
+      const keys = ok.map(([it]) => itemKey(it));
+      const { up } = await probeImages(ok.map(([, x]) => x), keys, b.cond, sr);
+      const prepared = up.map((x) => rec.prepare(x));
+      const p0 = prepared[0]!;
+      const px = p0.c * p0.h * p0.w;
+      const x = new Float32Array(prepared.length * px);
+      prepared.forEach((p, k) => x.set(p.data, k * px));
+      await finish();
+      inflight = { group: b.group, keys, n: keys.length, res: rec.embed(x, [prepared.length, p0.c, p0.h, p0.w]) };
+    }
+    await finish();
+  } finally {
+    if (inflight) await (inflight as { res: Promise<unknown> }).res.catch(() => {});
+    bar?.finish();
+  }
+  return { computed: total - skipped.length, cached, skipped, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,225 @@
+// Recognizers (112 crop -> embedding) and super-resolvers (LR probe -> 112 crop) for evaluation, built
+// from weights files through the model registry (src/nn/registry.ts). dlib's face-api weights are
+// read by a loader the caller injects (src/train imports nothing from src/node: lrfr eval passes
+// src/node/dlib.ts's loadFaceApiDlib).
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import * as L from '../runtime/index.js';
+import type { ChwImage } from './image.js';
+import { upsample, clamp01, HR_SIZE } from './degrade.js';
+import { hashBytes, hashString } from './embed-cache.js';
+import { DLIB_FRAMING, dlibInputFrom112 } from './framing.js';
+import { DLIB_EMBEDDING_SIZE, type DlibResNet } from '../nn/dlib-resnet.js';
+import type { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { DSR } from '../nn/dsr.js';
+import { decodeSafetensors, loadStateInto } from '../nn/safetensors.js';
+import { canonicalModelName, modelFromMetadata, type ModelName } from '../nn/registry.js';
+
+export type Metric = 'cosine' | 'euclidean';
+
+export interface Recognizer {
+  name: string;
+  /** Hash of the weight bytes (the embedding cache key). */
+  hash: string;
+  dim: number;
+  /** Default comparison: cosine similarity, or minus the Euclidean distance (dlib's own). */
+  metric: Metric;
+  /** How the aligned 112 crop is framed for it (for the report). */
+  framing: string;
+  /** Aligned 112 crop in [0, 1] -> the recognizer's input, CHW. */
+  prepare(img112: ChwImage): ChwImage;
+  /** A batch of prepared inputs [n, C, H, W] -> [n, dim]. Submits the GPU work before its first await. */
+  embed(x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Counts forwards (for tests and the throughput report). */
+export const evalCounters = { forwards: 0, batches: 0 };
+
+/**
+ * Kernel autotuning on first use (off by default; `lrfr eval` / `lrfr sr` turn it on): the first
+ * forward of each input shape first runs L.autotune, which times the kernel variants of every shape
+ * class the model uses that the adapter's cache does not hold yet.
+ */
+export const evalAutotune = { enabled: false };
+const tunedShapes = new WeakMap<object, Set<string>>();
+
+async function tuneFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
+  if (!evalAutotune.enabled) return;
+  const seen = tunedShapes.get(model) ?? new Set<string>();
+  tunedShapes.set(model, seen);
+  const key = shape.join('x');
+  if (seen.has(key)) return;
+  seen.add(key);
+  await L.autotune(() => L.noGrad(() => fn(L.tensor(x, shape))));
+}
+
+async function runModel(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+  await tuneFirstUse(model, fn, x, shape);
+  const y = L.noGrad(() => L.tidy(() => fn(L.tensor(x, shape))));
+  evalCounters.forwards += shape[0];
+  evalCounters.batches++;
+  try {
+    return await y.data();
+  } finally {
+    y.dispose();
+  }
+}
+
+/**
+ * Loads the `dlib` recognizer (face-api's shipped weights, fused, eval mode) and the hash of the
+ * files it came from (the embedding cache key). In Node: src/node/dlib.ts loadFaceApiDlib.
+ */
+export type DlibLoader = () => Promise<{ model: DlibResNet; hash: string }>;
+
+export interface LoadRecognizerOptions {
+  /** How `dlib` is loaded (required for the spec `dlib`). */
+  loadDlib?: DlibLoader;
+}
+
+function dlibRecognizer(model: DlibResNet, name: string, hash: string): Recognizer {
+  return {
+    name, hash, dim: DLIB_EMBEDDING_SIZE, metric: 'euclidean', framing: DLIB_FRAMING,
+    prepare: dlibInputFrom112,
+    embed: (x, shape) => runModel(model, (t) => model.forward(t), x, shape),
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * `dlib` (face-api's shipped weights, fused) or a safetensors file saved by saveSafetensorsFile whose
+ * metadata.model names dlib (DlibResNet) or EdgeFace (EdgeFaceXXS, metadata.config its config).
+ * A file that fails to load throws the loader's message.
+ */
+export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions = {}): Promise<Recognizer> {
+  if (spec === 'dlib') {
+    if (!opts.loadDlib) throw new Error('recognizer dlib: no loader for face-api\'s weights was given (pass loadDlib; in Node, loadFaceApiDlib from src/node/dlib.ts)');
+    const { model, hash } = await opts.loadDlib();
+    return dlibRecognizer(model, 'dlib', hash);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(spec));
+  } catch (e) {
+    throw new Error(`cannot read recognizer ${spec}: ${(e as Error).message}`, { cause: e });
+  }
+  const hash = hashBytes(bytes);
+  const name = basename(spec);
+  const { metadata, tensors } = wrap(spec, () => decodeSafetensors(bytes));
+  const kind = metadata.model ?? '';
+  const known = registryName(kind);
+  if (known !== 'dlib-resnet' && known !== 'edgeface-xxs') {
+    throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface)`);
+  }
+  const model = wrap(spec, () => modelFromMetadata(metadata, spec).model.eval());
+  wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
+  if (known === 'dlib-resnet') {
+    const dlib = model as DlibResNet;
+    dlib.fuse();
+    return dlibRecognizer(dlib, name, hash);
+  }
+  const ef = model as EdgeFaceXXS;
+  return {
+    name, hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
+    prepare: (img) => img,
+    embed: (x, shape) => runModel(ef, (t) => ef.embed(t), x, shape),
+    dispose: () => ef.dispose(),
+  };
+}
+
+/** The registry name of a file's metadata.model, or null when the registry does not know it. */
+function registryName(kind: string): ModelName | null {
+  try {
+    return canonicalModelName(kind);
+  } catch {
+    return null;
+  }
+}
+
+function wrap<T>(file: string, fn: () => T, onError?: () => void): T {
+  try {
+    return fn();
+  } catch (e) {
+    onError?.();
+    const msg = (e as Error).message;
+    throw new Error(msg.includes(file) ? msg : `${file}: ${msg}`, { cause: e });
+  }
+}
+
+export interface SuperResolver {
+  name: string;
+  /** Hash of the weights ('bicubic' for bicubic). */
+  hash: string;
+  /** LR probes, all S x S, in [0, 1] -> 112x112 in [0, 1] (clamped). */
+  run(lr: readonly ChwImage[]): Promise<ChwImage[]>;
+  /** The probe sizes this super-resolver takes (null: any). */
+  sizes: number[] | null;
+  dispose(): void;
+}
+
+export const BICUBIC: SuperResolver = {
+  name: 'bicubic', hash: 'bicubic', sizes: null,
+  run: async (lr) => lr.map((x) => upsample(x, HR_SIZE)),
+  dispose: () => {},
+};
+
+/**
+ * 'bicubic', or one or more DSR safetensors files (comma-separated; metadata.config = the DsrConfig,
+ * one model per probe size config.inputSize).
+ */
+export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
+  if (spec === 'bicubic') return BICUBIC;
+  const files = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const models = new Map<number, DSR>();
+  const hashes: string[] = [];
+  const disposeAll = () => { for (const m of models.values()) m.dispose(); };
+  try {
+    for (const f of files) {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(f));
+      } catch (e) {
+        throw new Error(`cannot read SR model ${f}: ${(e as Error).message}`, { cause: e });
+      }
+      hashes.push(hashBytes(bytes));
+      const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
+      if (metadata.model !== undefined && registryName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
+      // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
+      const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
+      wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
+      const S = m.config.inputSize;
+      if (models.has(S)) { m.dispose(); throw new Error(`${f}: a second SR model for ${S}x${S} probes`); }
+      if (m.config.outputSize !== HR_SIZE) { m.dispose(); throw new Error(`${f}: the model outputs ${m.config.outputSize}x${m.config.outputSize}, expected ${HR_SIZE}`); }
+      models.set(S, m);
+    }
+  } catch (e) {
+    disposeAll();
+    throw e;
+  }
+  const sizes = [...models.keys()].sort((a, b) => a - b);
+  return {
+    name: files.map((f) => basename(f)).join(','),
+    hash: hashString(hashes.join('+')),
+    sizes,
+    async run(lr) {
+      if (lr.length === 0) return [];
+      const S = lr[0]!.h;
+      const m = models.get(S);
+      if (!m) throw new Error(`no SR model for ${S}x${S} probes (the models given take ${sizes.join(', ')})`);
+      const n = lr.length, px = 3 * S * S;
+      const x = new Float32Array(n * px);
+      lr.forEach((img, k) => x.set(img.data, k * px));
+      await tuneFirstUse(m, (t) => m.forward(t), x, [n, 3, S, S]);
+      const y = L.noGrad(() => L.tidy(() => m.forward(L.tensor(x, [n, 3, S, S]))));
+      let d: Float32Array;
+      try {
+        d = await y.data();
+      } finally {
+        y.dispose();
+      }
+      const hp = 3 * HR_SIZE * HR_SIZE;
+      return lr.map((_, k) => clamp01({ data: d.slice(k * hp, (k + 1) * hp), c: 3, h: HR_SIZE, w: HR_SIZE }));
+    },
+    dispose: disposeAll,
+  };
+}

@@ -1,0 +1,143 @@
+// Scores (cosine or -Euclidean) and the metrics of one protocol at one condition (see metrics.ts).
+import { cmc, roc, tarAtFar, kFoldAccuracy } from './metrics.js';
+import { condLabel, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
+import type { Metric } from './recognizers.js';
+
+function normalizeRows(e: Float32Array, dim: number): Float32Array {
+  const o = new Float32Array(e.length);
+  for (let r = 0; r < e.length / dim; r++) {
+    let s = 0;
+    for (let i = 0; i < dim; i++) s += e[r * dim + i]! ** 2;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let i = 0; i < dim; i++) o[r * dim + i] = e[r * dim + i]! * inv;
+  }
+  return o;
+}
+
+/** score(a_i, b_j) for all i, j (row-major [na, nb]): cosine, or -Euclidean distance. */
+export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metric: Metric): Float64Array {
+  const na = a.length / dim, nb = b.length / dim;
+  const A = metric === 'cosine' ? normalizeRows(a, dim) : a, Bm = metric === 'cosine' ? normalizeRows(b, dim) : b;
+  const out = new Float64Array(na * nb);
+  for (let i = 0; i < na; i++) {
+    for (let j = 0; j < nb; j++) {
+      let s = 0;
+      if (metric === 'cosine') for (let k = 0; k < dim; k++) s += A[i * dim + k]! * Bm[j * dim + k]!;
+      else { for (let k = 0; k < dim; k++) { const d = A[i * dim + k]! - Bm[j * dim + k]!; s += d * d; } s = -Math.sqrt(s); }
+      out[i * nb + j] = s;
+    }
+  }
+  return out;
+}
+
+/** score(a_i, b_i) for paired rows. */
+export function pairScores(a: Float32Array, b: Float32Array, dim: number, metric: Metric): Float64Array {
+  const n = a.length / dim;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = scoreMatrix(a.subarray(i * dim, (i + 1) * dim), b.subarray(i * dim, (i + 1) * dim), dim, metric)[0]!;
+  return out;
+}
+
+/** AUC = P(g > i) + P(g = i) / 2 over all genuine x impostor score pairs (= metrics.roc's AUC). */
+export function aucMannWhitney(genuine: ArrayLike<number>, impostor: ArrayLike<number>): number {
+  const g = Float64Array.from(genuine).sort(), im = Float64Array.from(impostor).sort();
+  // j = #impostors < v, k = #impostors <= v, for the genuine scores v in increasing order
+  let j = 0, k = 0, acc = 0;
+  for (let i = 0; i < g.length; i++) {
+    const v = g[i]!;
+    while (j < im.length && im[j]! < v) j++;
+    if (k < j) k = j;
+    while (k < im.length && im[k]! === v) k++;
+    acc += j + (k - j) / 2;
+  }
+  return acc / (g.length * im.length);
+}
+
+export interface ResultRow {
+  protocol: ProtocolName;
+  kind: 'verify' | 'ident';
+  resolution: string;
+  size: number | null;
+  /** Pairs (verification) or probes (identification). */
+  n: number;
+  gallery?: number;
+  genuine: number;
+  impostors: number;
+  rank1?: number;
+  rank5?: number;
+  rank10?: number;
+  cmc?: number[];
+  acc?: number;
+  accStd?: number;
+  foldAccuracies?: number[];
+  tar1e2: number;
+  tar1e3: number;
+  /** The FAR actually reached by each TAR threshold (<= the asked one). */
+  far1e2: number;
+  far1e3: number;
+  auc: number;
+  /** ROC curve (verification), thinned to at most ~400 points. */
+  roc?: { fpr: number[]; tpr: number[] };
+  /** Entries dropped because an image could not be decoded. */
+  dropped: number;
+}
+
+function thinRoc(r: { fpr: number[]; tpr: number[] }, max = 400): { fpr: number[]; tpr: number[] } {
+  if (r.fpr.length <= max) return { fpr: r.fpr, tpr: r.tpr };
+  const keep: number[] = [];
+  const step = r.fpr.length / max;
+  for (let i = 0; i < r.fpr.length; i += step) keep.push(Math.floor(i));
+  // keep the low-FAR end densely (log axis): every point with FPR < 1e-2
+  const low = r.fpr.map((f, i) => [f, i] as const).filter(([f]) => f < 1e-2).map(([, i]) => i);
+  const idx = [...new Set([...keep, ...low, r.fpr.length - 1])].sort((a, b) => a - b);
+  return { fpr: idx.map((i) => r.fpr[i]!), tpr: idx.map((i) => r.tpr[i]!) };
+}
+
+export type Lookup = (it: Item, cond: Condition) => Float32Array | undefined;
+
+function stack(vs: Float32Array[], dim: number): Float32Array {
+  const o = new Float32Array(vs.length * dim);
+  vs.forEach((v, i) => o.set(v, i * dim));
+  return o;
+}
+
+/** The metrics of one protocol at one condition (see metrics.ts for the definitions). */
+export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, dim: number, metric: Metric): ResultRow {
+  const full: Condition = { size: null, degrade: false };
+  const base = { protocol: plan.name, kind: plan.kind, resolution: condLabel(cond), size: cond.size };
+  if (plan.kind === 'verify') {
+    const ok = plan.pairs.filter((p) => get(p.a, full) && get(p.b, cond));
+    const A = stack(ok.map((p) => get(p.a, full)!), dim), Bv = stack(ok.map((p) => get(p.b, cond)!), dim);
+    const s = pairScores(A, Bv, dim, metric);
+    const same = ok.map((p) => p.same);
+    const gen = s.filter((_, i) => same[i]), imp = s.filter((_, i) => !same[i]);
+    const kf = kFoldAccuracy(s, same, ok.map((p) => p.fold));
+    const r = roc(gen, imp);
+    const t2 = tarAtFar(gen, imp, 1e-2), t3 = tarAtFar(gen, imp, 1e-3);
+    return {
+      ...base, n: ok.length, genuine: gen.length, impostors: imp.length, acc: kf.mean, accStd: kf.std, foldAccuracies: kf.accuracies,
+      tar1e2: t2.tar, tar1e3: t3.tar, far1e2: t2.far, far1e3: t3.far, auc: r.auc, roc: thinRoc(r), dropped: plan.pairs.length - ok.length,
+    };
+  }
+  const gal = plan.gallery.filter((g) => get(g, full));
+  const galPeople = new Set(gal.map((g) => g.person));
+  const probes = plan.probes.filter((p) => galPeople.has(p.person) && get(p, cond));
+  const G = stack(gal.map((g) => get(g, full)!), dim), P = stack(probes.map((p) => get(p, cond)!), dim);
+  const sim = scoreMatrix(P, G, dim, metric);
+  const pl = probes.map((p) => p.person), gl = gal.map((g) => g.person);
+  const c = cmc(sim, pl, gl, 20);
+  const gen: number[] = [], imp = new Float64Array(sim.length);
+  let ni = 0;
+  for (let i = 0; i < probes.length; i++) for (let j = 0; j < gal.length; j++) {
+    const v = sim[i * gal.length + j]!;
+    if (pl[i] === gl[j]) gen.push(v); else imp[ni++] = v;
+  }
+  const impostors = imp.subarray(0, ni);
+  const t2 = tarAtFar(gen, impostors, 1e-2), t3 = tarAtFar(gen, impostors, 1e-3);
+  return {
+    ...base, n: probes.length, gallery: gal.length, genuine: gen.length, impostors: ni,
+    rank1: c.cmc[0]!, rank5: c.cmc[4]!, rank10: c.cmc[9]!, cmc: [...c.cmc],
+    tar1e2: t2.tar, tar1e3: t3.tar, far1e2: t2.far, far1e3: t3.far, auc: aucMannWhitney(gen, impostors),
+    dropped: plan.probes.length + plan.gallery.length - probes.length - gal.length,
+  };
+}
