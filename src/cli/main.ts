@@ -4,6 +4,7 @@ import { evalMain } from './eval.js';
 import { profileMain } from './profile.js';
 import { srMain } from './sr.js';
 import { tuneMain } from './tune.js';
+import { trainMain } from './train.js';
 
 const USAGE = `usage: lrfr <command>
 
@@ -12,6 +13,7 @@ commands:
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
   profile           GPU time per kernel of a model step (lrfr profile --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
+  train             train a recognizer from a config (lrfr train --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   help              this text
 `;
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       return profileMain(rest);
     case 'sr':
       return srMain(rest);
+    case 'train':
+      return trainMain(rest);
     case 'tune':
       return tuneMain(rest);
     case undefined:

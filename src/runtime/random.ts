@@ -33,6 +33,16 @@ export class Rng {
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
+  /** The generator's whole state (for checkpoints): restoring it continues the same sequence. */
+  getState(): { s: number; spare: number | null } {
+    return { s: this.s, spare: this.spare };
+  }
+  setState(st: { s: number; spare: number | null }): void {
+    if (!Number.isInteger(st?.s) || st.s < 0 || st.s > 0xffffffff) throw new Error(`Rng.setState: s must be a uint32, got ${String(st?.s)}`);
+    if (st.spare !== null && typeof st.spare !== 'number') throw new Error(`Rng.setState: spare must be a number or null`);
+    this.s = st.s >>> 0;
+    this.spare = st.spare;
+  }
   int(n: number): number {
     return Math.floor(this.next() * n);
   }

@@ -1,0 +1,222 @@
+// lrfr train --config configs/<name>.json: trains a recognizer (src/train/distill.ts) with the
+// trainer of src/train/trainer.ts; checkpoints, logs and plots go to runs/<name>/ (git-ignored).
+import { readFileSync, existsSync, renameSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initNodeGPU } from '../node/gpu.js';
+import { loadFaceApiDlib, loadDlibFromFaceApi } from '../node/dlib.js';
+import { nodeTrainIO, floatCache } from '../node/train-io.js';
+import { parseTrainConfig, configKey, type TrainConfig } from '../train/train-config.js';
+import { checkDataRoot } from '../train/data.js';
+import { loadDistillData } from '../train/distill-data.js';
+import { DistillTask } from '../train/distill.js';
+import { train, TrainingDivergedError, type TrainSummary } from '../train/trainer.js';
+import { formatDuration } from '../train/progress.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const TRAIN_USAGE = `usage: lrfr train --config FILE [options]
+
+Trains what the config describes (configs/*.json) on the training people only (BLUFR split1 train1),
+with validation on held-out training people picking the best weights.
+
+options:
+  --config FILE     the run's config (required)
+  --data DIR        face data root (default: $LRFR_DATA or ../shared/data)
+  --out DIR         run folder (default: runs/<config name>); holds checkpoint.safetensors (the whole
+                    training state), best.safetensors (the best validated weights), log.jsonl, loss.png
+  --resume          continue the run in --out from its checkpoint (exactly: same numbers as without a stop)
+  --fresh           start over: an existing run folder is moved aside (renamed), never deleted
+  --steps N         train to step N instead of the config's length
+  --stop-after N    stop (saving a checkpoint) after N steps of this invocation
+  --export DIR      when the run has finished, copy best.safetensors to DIR/<name>.safetensors and write
+                    DIR/<name>.json (sha256, config, code commit, validation metrics, img/s, wall time)
+
+Ctrl-C saves a checkpoint after the current step and exits (a second Ctrl-C exits at once).
+A NaN or Inf in a loss term or the gradient stops the run before the optimizer step, naming the step
+and the term; the last good checkpoint stays.
+`;
+
+class UsageError extends Error {}
+
+interface TrainArgs { config: string; data?: string; out?: string; resume: boolean; fresh: boolean; steps?: number; stopAfter?: number; exportDir?: string }
+
+function parseArgs(argv: readonly string[]): TrainArgs {
+  const a: Partial<TrainArgs> = { resume: false, fresh: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${k} needs a value`);
+      return v;
+    };
+    const int = (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${k} must be a positive integer, got "${v}"`);
+      return n;
+    };
+    switch (k) {
+      case '--config': a.config = val(); break;
+      case '--data': a.data = val(); break;
+      case '--out': a.out = val(); break;
+      case '--resume': a.resume = true; break;
+      case '--fresh': a.fresh = true; break;
+      case '--steps': a.steps = int(val()); break;
+      case '--stop-after': a.stopAfter = int(val()); break;
+      case '--export': a.exportDir = val(); break;
+      default: throw new UsageError(`unknown option ${k}`);
+    }
+  }
+  if (!a.config) throw new UsageError('--config FILE is required');
+  if (a.resume && a.fresh) throw new UsageError('--resume and --fresh exclude each other');
+  return a as TrainArgs;
+}
+
+function readConfig(path: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  try {
+    return parseTrainConfig(raw);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The code commit (and whether the work tree had changes), or 'unknown' outside a git checkout. */
+export function codeCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'shaders', 'configs'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function trainCommand(argv: readonly string[], err: (s: string) => void = (s) => process.stderr.write(s)): Promise<{ code: number; summary?: TrainSummary }> {
+  let args: TrainArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) { err(`lrfr train: ${e.message}\n\n${TRAIN_USAGE}`); return { code: 2 }; }
+    throw e;
+  }
+  const stop = { requested: false };
+  const onSigint = () => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    err('\nlrfr train: stopping after this step (a checkpoint is saved; Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  let task: DistillTask | null = null;
+  try {
+    const cfg = readConfig(args.config);
+    const outDir = resolve(args.out ?? join(REPO_ROOT, 'runs', cfg.name));
+    if (args.fresh && existsSync(outDir)) {
+      const aside = `${outDir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(outDir, aside);
+      err(`lrfr train: moved the previous run aside to ${aside}\n`);
+    }
+    mkdirSync(outDir, { recursive: true });
+    const runsRoot = dirname(outDir);
+    if (basename(runsRoot) === 'runs' && !existsSync(join(runsRoot, '.gitignore'))) writeFileSync(join(runsRoot, '.gitignore'), '# lrfr training runs: checkpoints and logs, not committed\n*\n');
+    const root = checkDataRoot(args.data, ['lfw', 'blufr', 'pairs']);
+    const commit = codeCommit();
+    await initNodeGPU();
+    err(`lrfr train: ${cfg.name}: loading the training people's faces (BLUFR split1 train1)...\n`);
+    const data = await loadDistillData(cfg, root, (p, r) => err(`lrfr train: skipping undecodable image ${p}: ${r}\n`));
+    err(`lrfr train: ${data.train.length} training images of ${data.classes} people; validation: ${data.val.length} held-out people, ${data.val.reduce((a, v) => a + v.length, 0)} images\n`);
+    const { model: teacher, hash } = await loadFaceApiDlib();
+    let lastTick = 0;
+    task = await DistillTask.create(cfg, data, {
+      teacher, teacherHash: hash,
+      loadTeacherCopy: () => loadDlibFromFaceApi(undefined, { fuse: false }),
+      cache: floatCache(join(runsRoot, 'teacher-cache')),
+      progress: (label, done, total) => {
+        const now = performance.now();
+        if (done === total || now - lastTick > 15_000) { lastTick = now; err(`lrfr train: ${label} ${done}/${total}\n`); }
+      },
+    });
+    const perEpoch = Math.floor(task.epochSize / cfg.batch);
+    const totalSteps = args.steps ?? (cfg.steps > 0 ? cfg.steps : Math.round(cfg.epochs * perEpoch));
+    err(`lrfr train: ${cfg.name}: ${totalSteps} steps of ${cfg.batch} (${(totalSteps / perEpoch).toFixed(1)} epochs of ${task.epochSize} samples), checkpoint every ${cfg.checkpointEvery}, validation every ${cfg.validateEvery}; out ${outDir}\n`);
+    const summary = await train(task, nodeTrainIO(), {
+      name: cfg.name, outDir, totalSteps, checkpointEvery: cfg.checkpointEvery, validateEvery: cfg.validateEvery,
+      warmup: cfg.optim.warmup, minLrFactor: cfg.optim.minLrFactor, clip: cfg.optim.clip, configKey: configKey(cfg),
+      resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop,
+      weightsMetadata: { commit },
+    });
+    teacher.dispose();
+    const b = summary.best;
+    err(`lrfr train: ${cfg.name}: ${summary.status} at step ${summary.steps}/${totalSteps}; this invocation ${summary.steps - summary.startStep} steps in ${formatDuration(summary.seconds)} (${summary.imagesPerSecond.toFixed(1)} img/s incl. validation and checkpoints)` +
+      `${b ? `; best validation step ${b.step}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(', ')}` : ''}\n`);
+    if (args.exportDir && summary.status === 'finished') exportWeights(cfg, args.config, outDir, resolve(args.exportDir), commit, err);
+    return { code: summary.status === 'finished' ? 0 : 130, summary };
+  } catch (e) {
+    err(`lrfr train: ${(e as Error).message}\n`);
+    return { code: e instanceof TrainingDivergedError ? 3 : 1 };
+  } finally {
+    process.off('SIGINT', onSigint);
+    task?.dispose();
+  }
+}
+
+/** Copies best.safetensors to DIR/<name>.safetensors with a manifest DIR/<name>.json. */
+function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir: string, commit: string, err: (s: string) => void): void {
+  const best = join(outDir, 'best.safetensors');
+  const bytes = readFileSync(best);
+  mkdirSync(dir, { recursive: true });
+  const dst = join(dir, `${cfg.name}.safetensors`);
+  copyFileSync(best, dst);
+  const log = readFileSync(join(outDir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const steps = log.filter((r) => r.type === 'step');
+  const vals = log.filter((r) => r.type === 'val');
+  const stepSeconds = steps.reduce((a, r) => a + (r.seconds as number), 0);
+  const valSeconds = vals.reduce((a, r) => a + (r.seconds as number), 0);
+  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))))).__metadata__ as Record<string, string>;
+  const manifest = {
+    name: cfg.name,
+    file: basename(dst),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+    model: meta.model,
+    modelConfig: JSON.parse(meta.config ?? '{}'),
+    trainedAtStep: Number(meta.step),
+    trainingCommit: meta.commit ?? 'unknown',
+    exportCommit: commit,
+    config: cfg,
+    configFile: configPath,
+    validation: JSON.parse(meta.validation ?? '{}'),
+    throughput: {
+      steps: steps.length,
+      images: steps.length * cfg.batch,
+      trainStepSeconds: stepSeconds,
+      validationSeconds: valSeconds,
+      imagesPerSecond: (steps.length * cfg.batch) / stepSeconds,
+      note: 'sums of the logged per-step wall times of the steps kept in log.jsonl (a resumed run redoes the steps after its checkpoint)',
+    },
+    exportedAt: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, `${cfg.name}.json`), JSON.stringify(manifest, null, 1) + '\n');
+  err(`lrfr train: exported ${dst} (sha256 ${manifest.sha256.slice(0, 16)}...) and its manifest\n`);
+}
+
+export async function trainMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(TRAIN_USAGE);
+    return 0;
+  }
+  return (await trainCommand(argv)).code;
+}

@@ -1,0 +1,355 @@
+// The recognizer-training task: a student distilled from the frozen dlib ResNet (the teacher) on the
+// training people only (BLUFR split1 train1, ../shared/data/README.md).
+//
+// Two students share this task (configs/):
+//  - dlib cross-resolution student (configs/dlib-student.json): a copy of the pretrained dlib ResNet,
+//    fine-tuned so that its embedding of a low-resolution face (S x S, bicubic back to 112, framed
+//    for dlib) matches the frozen dlib's embedding of the HR face (squared Euclidean distance).
+//    The gallery side stays with the frozen dlib.
+//  - EdgeFace-XXS (configs/edgeface-xxs.json): from scratch; its 512-D embedding goes through a
+//    learned 512 -> 128 projection; loss = cosine to the teacher's HR embedding (centred on the
+//    training mean and L2-normalised: dlib's embeddings share a large common direction) + the
+//    relational term (batch cosine matrices) + ArcFace (s = 64, m = 0.5) on the training identities.
+//
+// A sample: image i, view v (teacher-labelled augmentation; v = 0 is the image), flip f. The teacher
+// embeds every (i, v, f) of the HR crops once (cached under the run folder's parent). The student sees
+// the same view either at full resolution (p = 1 - pLowRes) or at LR size S ~ U{lrMin..lrMax}
+// (optionally through the degradation model), bicubic back to 112, with a random framing shift.
+// Validation (picks the checkpoint): held-out training people with >= 2 images; gallery = their first
+// image at full resolution, probes = the others at each validation size; rank-1 per size.
+import * as L from '../runtime/index.js';
+import { buildModel, modelConfig, type ModelName, type ArcFaceHead, type Projection } from '../nn/registry.js';
+import type { Module } from '../nn/module.js';
+import type { DlibResNet } from '../nn/dlib-resnet.js';
+import type { EdgeFaceXXS } from '../nn/edgeface.js';
+import { AdamW } from './optim.js';
+import { TrainingState } from './state.js';
+import type { TrainConfig } from './train-config.js';
+import type { TrainTask, ValidationResult } from './trainer.js';
+import type { ChwImage } from './image.js';
+import { downsample, upsample, clamp01, applyDegradation, sampleDegradation, HR_SIZE } from './degrade.js';
+import { frameWindow, dlibWindowIn112 } from './framing.js';
+import { flipH, viewParams, applyView, uniformInt } from './augment.js';
+
+export interface DistillData {
+  /** HR 112 crops of the training samples, their identity labels (0..classes-1). */
+  train: ChwImage[];
+  labels: number[];
+  classes: number;
+  /** Validation: per person, HR crops; [0] is the gallery image. */
+  val: ChwImage[][];
+}
+
+export interface DistillDeps {
+  /** The frozen teacher (eval mode, fused). */
+  teacher: DlibResNet;
+  /** A second, trainable copy of the teacher (student.init = 'teacher'). */
+  loadTeacherCopy: () => Promise<DlibResNet>;
+  /** Hash of the teacher's weights (the target cache key). */
+  teacherHash: string;
+  /** Target cache (optional): get/put Float32Array by key. */
+  cache?: { get(key: string): Promise<Float32Array | null>; put(key: string, v: Float32Array): Promise<void> };
+  log?: (s: string) => void;
+  /** Progress callback for the teacher labelling (done, total). */
+  progress?: (label: string, done: number, total: number) => void;
+}
+
+interface Batch {
+  x: Float32Array;
+  shape: [number, number, number, number];
+  targets: Float32Array;
+  labels: number[];
+}
+
+const TD = 128;
+
+/** The student's input from an aligned 112 crop: dlib framing (150, 0..255) or the crop itself. */
+function frameFor(model: 'dlib-resnet' | 'edgeface-xxs', img: ChwImage, dx: number, dy: number): ChwImage {
+  if (model === 'dlib-resnet') {
+    const w = dlibWindowIn112();
+    const f = frameWindow(img, { x: w.x + dx, y: w.y + dy, size: w.size }, 150);
+    const d = f.data;
+    for (let i = 0; i < d.length; i++) d[i] = 255 * (d[i]! < 0 ? 0 : d[i]! > 1 ? 1 : d[i]!);
+    return f;
+  }
+  if (dx === 0 && dy === 0) return img;
+  const f = frameWindow(img, { x: dx, y: dy, size: HR_SIZE }, HR_SIZE);
+  return clamp01(f);
+}
+
+function stackImages(imgs: readonly ChwImage[]): { x: Float32Array; shape: [number, number, number, number] } {
+  const p = imgs[0]!;
+  const px = p.c * p.h * p.w;
+  const x = new Float32Array(imgs.length * px);
+  imgs.forEach((m, k) => x.set(m.data, k * px));
+  return { x, shape: [imgs.length, p.c, p.h, p.w] };
+}
+
+async function embedAll(net: (t: L.Tensor) => L.Tensor, imgs: readonly ChwImage[], batch = 32, onBatch?: (n: number) => void): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < imgs.length; i += batch) {
+    const { x, shape } = stackImages(imgs.slice(i, i + batch));
+    const y = L.noGrad(() => L.tidy(() => net(L.tensor(x, shape))));
+    try {
+      parts.push(await y.data());
+    } finally {
+      y.dispose();
+    }
+    onBatch?.(shape[0]);
+  }
+  const dim = parts[0]!.length / Math.min(batch, imgs.length);
+  const out = new Float32Array(imgs.length * dim);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+function rank1(probes: Float32Array, probeLabels: number[], gallery: Float32Array, dim: number, metric: 'euclidean' | 'cosine'): number {
+  const ng = gallery.length / dim;
+  const norm = (v: Float32Array, r: number) => { let s = 0; for (let k = 0; k < dim; k++) s += v[r * dim + k]! ** 2; return Math.sqrt(s) || 1; };
+  let hits = 0;
+  for (let i = 0; i < probeLabels.length; i++) {
+    let best = -Infinity, arg = -1;
+    const np = metric === 'cosine' ? norm(probes, i) : 1;
+    for (let j = 0; j < ng; j++) {
+      let s = 0;
+      if (metric === 'cosine') { for (let k = 0; k < dim; k++) s += probes[i * dim + k]! * gallery[j * dim + k]!; s /= np * norm(gallery, j); }
+      else { for (let k = 0; k < dim; k++) { const d = probes[i * dim + k]! - gallery[j * dim + k]!; s -= d * d; } }
+      if (s > best) { best = s; arg = j; }
+    }
+    if (arg === probeLabels[i]) hits++;
+  }
+  return hits / Math.max(1, probeLabels.length);
+}
+
+export class DistillTask implements TrainTask<Batch> {
+  readonly state: TrainingState;
+  readonly epochSize: number;
+  readonly batchSize: number;
+  readonly params: L.Tensor[];
+  private readonly student: DlibResNet | EdgeFaceXXS;
+  private readonly proj: Projection | null;
+  private readonly head: ArcFaceHead | null;
+  private readonly optStudent: AdamW;
+  private readonly optHeads: AdamW | null;
+  private readonly baseLr: [number, number];
+  /** Teacher targets [images, views, 2 (flip), 128] (centred + normalised when configured). */
+  private targets!: Float32Array;
+  private valGallery!: Float32Array;
+  private valProbes!: { imgs: ChwImage[]; labels: number[] };
+
+  private constructor(readonly cfg: TrainConfig, private readonly data: DistillData, private readonly deps: DistillDeps, student: DlibResNet | EdgeFaceXXS) {
+    this.batchSize = cfg.batch;
+    this.epochSize = data.train.length * cfg.data.views;
+    this.student = student;
+    const sdim = cfg.student.model === 'dlib-resnet' ? TD : (student as EdgeFaceXXS).config.embeddingSize;
+    const needProj = cfg.loss.projection || sdim !== TD;
+    this.proj = needProj ? buildModel('projection', { in: sdim, out: TD }, cfg.seed + 11) : null;
+    this.head = cfg.loss.arcface > 0 ? buildModel('arcface-head', { classes: data.classes, dim: sdim }, cfg.seed + 13) : null;
+    student.train();
+    const s = TrainingState.paramNames('student', student);
+    const heads = [this.proj ? TrainingState.paramNames('proj', this.proj) : null, this.head ? TrainingState.paramNames('head', this.head) : null].filter((x) => x !== null);
+    this.baseLr = [cfg.optim.lr * cfg.optim.studentLrFactor, cfg.optim.lr];
+    this.optStudent = new AdamW(s.params, { lr: this.baseLr[0], weightDecay: cfg.optim.weightDecay });
+    this.optHeads = heads.length ? new AdamW(heads.flatMap((h) => h.params), { lr: this.baseLr[1], weightDecay: cfg.optim.weightDecay }) : null;
+    this.params = [...s.params, ...heads.flatMap((h) => h.params)];
+    const models: Record<string, { name: ModelName; config: unknown; module: Module }> = {
+      student: { name: cfg.student.model, config: modelConfig(cfg.student.model, student), module: student },
+    };
+    if (this.proj) models.proj = { name: 'projection', config: modelConfig('projection', this.proj), module: this.proj };
+    if (this.head) models.head = { name: 'arcface-head', config: modelConfig('arcface-head', this.head), module: this.head };
+    const optimizers: Record<string, { opt: AdamW; names: string[] }> = { student: { opt: this.optStudent, names: s.names } };
+    if (this.optHeads) optimizers.heads = { opt: this.optHeads, names: heads.flatMap((h) => h.names) };
+    this.state = new TrainingState(models, optimizers, new L.Rng(cfg.seed), cfg.seed + 1);
+    this.state.phase = cfg.name;
+  }
+
+  static async create(cfg: TrainConfig, data: DistillData, deps: DistillDeps): Promise<DistillTask> {
+    let student: DlibResNet | EdgeFaceXXS;
+    if (cfg.student.model === 'dlib-resnet') {
+      student = cfg.student.init === 'teacher' ? await deps.loadTeacherCopy() : buildModel('dlib-resnet', {}, cfg.seed);
+      student.unfuse();
+    } else {
+      student = buildModel('edgeface-xxs', cfg.student.config as never, cfg.seed);
+    }
+    const task = new DistillTask(cfg, data, deps, student);
+    await task.labelWithTeacher();
+    return task;
+  }
+
+  /** Teacher embeddings of every (image, view, flip), and of the validation gallery. Cached. */
+  private async labelWithTeacher(): Promise<void> {
+    const { cfg, data, deps } = this;
+    const V = cfg.data.views, N = data.train.length;
+    const raw = new Float32Array(N * V * 2 * TD);
+    const teach = (t: L.Tensor) => deps.teacher.forward(t);
+    const framed = (img: ChwImage) => frameFor('dlib-resnet', img, 0, 0);
+    let done = 0;
+    const total = N * V * 2;
+    for (let v = 0; v < V; v++) {
+      for (let f = 0; f < 2; f++) {
+        const key = `teacher-${deps.teacherHash}-n${N}-h${hashImages(data.train)}-s${cfg.seed}-v${v}-f${f}`;
+        let e = deps.cache ? await deps.cache.get(key) : null;
+        if (!e || e.length !== N * TD) {
+          const imgs = data.train.map((img, i) => {
+            let x = applyView(img, viewParams(cfg.seed, i, v));
+            if (f) x = flipH(x);
+            return framed(x);
+          });
+          e = await embedAll(teach, imgs, 32, (n) => { done += n; deps.progress?.('teacher labels', done, total); });
+          await deps.cache?.put(key, e);
+        } else {
+          done += N;
+          deps.progress?.('teacher labels', done, total);
+        }
+        for (let i = 0; i < N; i++) raw.set(e.subarray(i * TD, (i + 1) * TD), ((i * V + v) * 2 + f) * TD);
+      }
+    }
+    if (cfg.loss.centreTargets) {
+      const mean = new Float64Array(TD);
+      const rows = raw.length / TD;
+      for (let r = 0; r < rows; r++) for (let k = 0; k < TD; k++) mean[k]! += raw[r * TD + k]! / rows;
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let k = 0; k < TD; k++) { const v = raw[r * TD + k]! - mean[k]!; raw[r * TD + k] = v; s += v * v; }
+        const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+        for (let k = 0; k < TD; k++) raw[r * TD + k]! *= inv;
+      }
+    }
+    this.targets = raw;
+    // validation: gallery = first image of each held-out person; probes = the rest
+    const gal = data.val.map((imgs) => imgs[0]!);
+    this.valProbes = { imgs: data.val.flatMap((imgs) => imgs.slice(1)), labels: data.val.flatMap((imgs, p) => imgs.slice(1).map(() => p)) };
+    this.valGallery = cfg.student.model === 'dlib-resnet' ? await embedAll(teach, gal.map(framed)) : new Float32Array(0);
+  }
+
+  async prepare(indices: number[]): Promise<Batch> {
+    const { cfg, data } = this;
+    const rng = this.state.rng;
+    const V = cfg.data.views;
+    const imgs: ChwImage[] = [];
+    const targets = new Float32Array(indices.length * TD);
+    const labels: number[] = [];
+    for (let k = 0; k < indices.length; k++) {
+      const s = indices[k]!;
+      const i = Math.floor(s / V), v = s % V;
+      const f = cfg.data.flip && rng.next() < 0.5 ? 1 : 0;
+      const lowRes = rng.next() < cfg.data.pLowRes;
+      const size = uniformInt(rng, cfg.data.lrMin, cfg.data.lrMax);
+      const degrade = rng.next() < cfg.data.pDegrade;
+      const degSeed = Math.floor(rng.next() * 4294967296) >>> 0;
+      const dx = rng.uniform(-cfg.data.shift, cfg.data.shift), dy = rng.uniform(-cfg.data.shift, cfg.data.shift);
+      let x = applyView(data.train[i]!, viewParams(cfg.seed, i, v));
+      if (f) x = flipH(x);
+      if (lowRes) {
+        const lr = degrade ? await applyDegradation(x, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(x, size));
+        x = upsample(lr, HR_SIZE);
+      }
+      imgs.push(frameFor(cfg.student.model, x, dx, dy));
+      targets.set(this.targets.subarray(((i * V + v) * 2 + f) * TD, ((i * V + v) * 2 + f + 1) * TD), k * TD);
+      labels.push(data.labels[i]!);
+    }
+    return { ...stackImages(imgs), targets, labels };
+  }
+
+  private embedStudent(x: L.Tensor): L.Tensor {
+    return this.cfg.student.model === 'dlib-resnet' ? (this.student as DlibResNet).forward(x) : (this.student as EdgeFaceXXS).embed(x);
+  }
+
+  losses(b: Batch): { terms: Record<string, L.Tensor> } {
+    const { cfg } = this;
+    const x = L.tensor(b.x, b.shape);
+    const t = L.tensor(b.targets, [b.labels.length, TD]);
+    const e = this.embedStudent(x);
+    const p = this.proj ? this.proj.forward(e) : e;
+    const terms: Record<string, L.Tensor> = {};
+    const n = b.labels.length;
+    if (cfg.loss.embeddingWeight > 0) {
+      if (cfg.loss.embedding === 'sqeuclid') {
+        // mean over the batch of |p - t|^2 = TD * mse
+        terms.embedding = L.scale(L.mseLoss(p, t), TD * cfg.loss.embeddingWeight);
+      } else {
+        terms.embedding = L.scale(L.cosineLoss(p, t), cfg.loss.embeddingWeight);
+      }
+    }
+    if (cfg.loss.relational > 0) {
+      const pn = L.l2Normalize(p, 1);
+      const tn = L.l2Normalize(t, 1);
+      const ss = L.matmul(pn, pn, { transB: true });
+      const tt = L.matmul(tn, tn, { transB: true });
+      terms.relational = L.scale(L.mseLoss(ss, tt), cfg.loss.relational * (n * n) / (n * n - n || 1));
+    }
+    if (this.head) {
+      const logits = L.arcfaceHead(e, this.head.weight, b.labels, { s: cfg.loss.arcfaceS, m1: 1, m2: cfg.loss.arcfaceM, m3: 0 });
+      terms.arcface = L.scale(L.crossEntropy(logits, b.labels), cfg.loss.arcface);
+    }
+    if (cfg.faults?.nanAtStep && !(cfg.faults.term! in terms) && cfg.faults.term !== 'gradient') {
+      throw new Error(`config: faults.term "${cfg.faults.term}" is not a loss term of this run (terms: ${Object.keys(terms).join(', ')}, or "gradient")`);
+    }
+    return { terms };
+  }
+
+  setLrFactor(f: number): void {
+    this.optStudent.lr = this.baseLr[0] * f;
+    if (this.optHeads) this.optHeads.lr = this.baseLr[1] * f;
+  }
+
+  stepOptimizers(): void {
+    this.optStudent.step();
+    this.optHeads?.step();
+  }
+
+  zeroGrad(): void {
+    this.optStudent.zeroGrad();
+    this.optHeads?.zeroGrad();
+  }
+
+  async validate(): Promise<ValidationResult> {
+    const { cfg } = this;
+    this.student.eval();
+    try {
+      const metrics: Record<string, number> = {};
+      const isDlib = cfg.student.model === 'dlib-resnet';
+      const dim = isDlib ? TD : (this.student as EdgeFaceXXS).config.embeddingSize;
+      const net = (t: L.Tensor) => this.embedStudent(t);
+      let gallery = this.valGallery;
+      if (!isDlib) gallery = await embedAll(net, this.data.val.map((imgs) => frameFor(cfg.student.model, imgs[0]!, 0, 0)));
+      let sum = 0;
+      for (const S of cfg.valSizes) {
+        const probes = this.valProbes.imgs.map((img) => frameFor(cfg.student.model, S === null ? img : upsample(clamp01(downsample(img, S)), HR_SIZE), 0, 0));
+        const e = await embedAll(net, probes);
+        const r = rank1(e, this.valProbes.labels, gallery, dim, isDlib ? 'euclidean' : 'cosine');
+        metrics[`rank1_${S === null ? 'hr' : S}`] = r;
+        sum += r;
+      }
+      return { score: sum / cfg.valSizes.length, metrics };
+    } finally {
+      this.student.train();
+    }
+  }
+
+  exportModel(): { name: ModelName; config: unknown; module: Module } {
+    return { name: this.cfg.student.model, config: modelConfig(this.cfg.student.model, this.student), module: this.student };
+  }
+
+  dispose(): void {
+    this.optStudent.dispose();
+    this.optHeads?.dispose();
+    this.student.dispose();
+    this.proj?.dispose();
+    this.head?.dispose();
+  }
+}
+
+/** A short content hash of a list of images (the target cache key: the same images in the same order). */
+function hashImages(imgs: readonly ChwImage[]): string {
+  let h = 2166136261 >>> 0;
+  for (const m of imgs) {
+    const d = m.data;
+    for (let i = 0; i < d.length; i += 97) {
+      h ^= Math.round(d[i]! * 65535);
+      h = Math.imul(h, 16777619) >>> 0;
+    }
+  }
+  return h.toString(16);
+}

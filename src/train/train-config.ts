@@ -1,0 +1,200 @@
+// Training configuration (configs/*.json): parsed and checked once, with errors that name the field.
+// Every field has a default except name and task; unknown fields are errors (a typo must not be
+// silently ignored).
+
+export interface StudentSpec {
+  /** Registry name of the student: 'dlib-resnet' or 'edgeface-xxs'. */
+  model: 'dlib-resnet' | 'edgeface-xxs';
+  /** Registry config of the student (edgeface-xxs: a partial EdgeNeXtConfig). */
+  config?: Record<string, unknown>;
+  /** 'teacher': start from the teacher's weights (dlib student); 'random': seeded init. */
+  init: 'teacher' | 'random';
+}
+
+export interface DistillLoss {
+  /** Distance between the student's (projected) embedding and the teacher's HR embedding. */
+  embedding: 'sqeuclid' | 'cosine';
+  embeddingWeight: number;
+  /** Centre the teacher targets on the training mean and L2-normalise them first. */
+  centreTargets: boolean;
+  /** Weight of the relational term: MSE between the batch's student and teacher cosine matrices. */
+  relational: number;
+  /** Weight of ArcFace on the training identities (0: off), scale s and additive angular margin m. */
+  arcface: number;
+  arcfaceS: number;
+  arcfaceM: number;
+  /** Projection student dim -> teacher dim before the embedding loss (needed when they differ). */
+  projection: boolean;
+}
+
+export interface DataSpec {
+  /** Fraction of the training people with >= 2 images held out for validation (never trained on). */
+  valFraction: number;
+  /** Probability that a sample is shown at low resolution (else at full resolution). */
+  pLowRes: number;
+  /** LR sizes drawn uniformly (integers, inclusive). */
+  lrMin: number;
+  lrMax: number;
+  /** Probability of each step of the degradation model (blur, noise, JPEG) on an LR sample. */
+  pDegrade: number;
+  flip: boolean;
+  /** Random shift of the framing window, in pixels of the 112 crop (uniform in [-shift, shift]). */
+  shift: number;
+  /** Teacher-labelled views per image (view 0 = the image; more: scale/rotation/colour/blur draws). */
+  views: number;
+  /** Limit the training people (tests); 0 = all. */
+  limitPeople: number;
+}
+
+export interface OptimSpec {
+  lr: number;
+  weightDecay: number;
+  /** Linear warm-up steps, then cosine decay to lr * minLrFactor. */
+  warmup: number;
+  minLrFactor: number;
+  /** Gradient-norm clipping (0: off; the norm is computed and logged either way). */
+  clip: number;
+  /** Learning-rate multiplier of the student's parameters (the heads use 1). */
+  studentLrFactor: number;
+}
+
+export interface TrainConfig {
+  name: string;
+  task: 'distill';
+  seed: number;
+  teacher: 'dlib';
+  student: StudentSpec;
+  loss: DistillLoss;
+  data: DataSpec;
+  optim: OptimSpec;
+  batch: number;
+  /** Training length: epochs over the training images, or steps (steps wins when > 0). */
+  epochs: number;
+  steps: number;
+  checkpointEvery: number;
+  validateEvery: number;
+  /** Validation probe sizes (null = full resolution). */
+  valSizes: (number | null)[];
+  /** Test-only fault injection: a non-finite value in a loss term or the gradient at a step. */
+  faults?: { nanAtStep?: number; term?: string };
+}
+
+const DEFAULTS = {
+  seed: 1,
+  teacher: 'dlib',
+  loss: { embedding: 'sqeuclid', embeddingWeight: 1, centreTargets: false, relational: 0, arcface: 0, arcfaceS: 64, arcfaceM: 0.5, projection: false },
+  data: { valFraction: 0.1, pLowRes: 0.7, lrMin: 12, lrMax: 32, pDegrade: 0, flip: true, shift: 2, views: 1, limitPeople: 0 },
+  optim: { lr: 1e-4, weightDecay: 0, warmup: 0, minLrFactor: 0, clip: 0, studentLrFactor: 1 },
+  batch: 32,
+  epochs: 10,
+  steps: 0,
+  checkpointEvery: 50,
+  validateEvery: 200,
+  valSizes: [null, 24, 16],
+} as const;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(what: string, def: Obj, v: unknown): Obj {
+  if (v === undefined) return { ...def };
+  if (!isObj(v)) throw new Error(`config: ${what} must be an object`);
+  for (const k of Object.keys(v)) if (!(k in def)) throw new Error(`config: unknown field ${what}.${k} (known: ${Object.keys(def).join(', ')})`);
+  return { ...def, ...v };
+}
+
+function num(what: string, v: unknown, ok: (x: number) => boolean, rule: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`config: ${what} must be ${rule}, got ${JSON.stringify(v)}`);
+  return v;
+}
+const int = (what: string, v: unknown, min: number) => num(what, v, (x) => Number.isInteger(x) && x >= min, `an integer >= ${min}`);
+const prob = (what: string, v: unknown) => num(what, v, (x) => x >= 0 && x <= 1, 'in [0, 1]');
+const nonneg = (what: string, v: unknown) => num(what, v, (x) => x >= 0, 'a number >= 0');
+function oneOf<T extends string>(what: string, v: unknown, options: readonly T[]): T {
+  if (!options.includes(v as T)) throw new Error(`config: ${what} must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+function bool(what: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new Error(`config: ${what} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Parses and checks a config object (as read from JSON). */
+export function parseTrainConfig(raw: unknown): TrainConfig {
+  if (!isObj(raw)) throw new Error('config: the file must hold a JSON object');
+  const known = ['name', 'task', 'seed', 'teacher', 'student', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
+  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(raw.name)) throw new Error(`config: name must be a non-empty string of letters, digits, '.', '_' or '-', got ${JSON.stringify(raw.name)}`);
+  const task = oneOf('task', raw.task, ['distill'] as const);
+  const s = merge('student', { model: undefined, config: {}, init: 'random' }, raw.student);
+  const student: StudentSpec = {
+    model: oneOf('student.model', s.model, ['dlib-resnet', 'edgeface-xxs'] as const),
+    config: isObj(s.config) ? s.config : (() => { throw new Error('config: student.config must be an object'); })(),
+    init: oneOf('student.init', s.init, ['teacher', 'random'] as const),
+  };
+  if (student.init === 'teacher' && student.model !== 'dlib-resnet') throw new Error(`config: student.init "teacher" needs student.model "dlib-resnet" (the teacher's architecture), got ${student.model}`);
+  const l = merge('loss', DEFAULTS.loss, raw.loss);
+  const loss: DistillLoss = {
+    embedding: oneOf('loss.embedding', l.embedding, ['sqeuclid', 'cosine'] as const),
+    embeddingWeight: nonneg('loss.embeddingWeight', l.embeddingWeight),
+    centreTargets: bool('loss.centreTargets', l.centreTargets),
+    relational: nonneg('loss.relational', l.relational),
+    arcface: nonneg('loss.arcface', l.arcface),
+    arcfaceS: num('loss.arcfaceS', l.arcfaceS, (x) => x > 0, 'a number > 0'),
+    arcfaceM: num('loss.arcfaceM', l.arcfaceM, (x) => x >= 0 && x < Math.PI / 2, 'in [0, pi/2)'),
+    projection: bool('loss.projection', l.projection),
+  };
+  const d = merge('data', DEFAULTS.data, raw.data);
+  const data: DataSpec = {
+    valFraction: num('data.valFraction', d.valFraction, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+    pLowRes: prob('data.pLowRes', d.pLowRes),
+    lrMin: int('data.lrMin', d.lrMin, 4),
+    lrMax: int('data.lrMax', d.lrMax, 4),
+    pDegrade: prob('data.pDegrade', d.pDegrade),
+    flip: bool('data.flip', d.flip),
+    shift: num('data.shift', d.shift, (x) => x >= 0 && x <= 16, 'in [0, 16]'),
+    views: int('data.views', d.views, 1),
+    limitPeople: int('data.limitPeople', d.limitPeople, 0),
+  };
+  if (data.lrMax < data.lrMin || data.lrMax > 112) throw new Error(`config: data.lrMin..lrMax must be a range inside 4..112, got ${data.lrMin}..${data.lrMax}`);
+  const o = merge('optim', DEFAULTS.optim, raw.optim);
+  const optim: OptimSpec = {
+    lr: num('optim.lr', o.lr, (x) => x > 0, 'a number > 0'),
+    weightDecay: nonneg('optim.weightDecay', o.weightDecay),
+    warmup: int('optim.warmup', o.warmup, 0),
+    minLrFactor: prob('optim.minLrFactor', o.minLrFactor),
+    clip: nonneg('optim.clip', o.clip),
+    studentLrFactor: num('optim.studentLrFactor', o.studentLrFactor, (x) => x > 0, 'a number > 0'),
+  };
+  const valSizes = raw.valSizes ?? DEFAULTS.valSizes;
+  if (!Array.isArray(valSizes) || valSizes.length === 0 || !valSizes.every((v) => v === null || (Number.isInteger(v) && v >= 4 && v <= 112))) {
+    throw new Error(`config: valSizes must be a non-empty list of probe sizes (4..112) or null (full resolution), got ${JSON.stringify(valSizes)}`);
+  }
+  let faults: TrainConfig['faults'];
+  if (raw.faults !== undefined) {
+    const f = merge('faults', { nanAtStep: 0, term: 'embedding' }, raw.faults);
+    faults = { nanAtStep: int('faults.nanAtStep', f.nanAtStep, 1), term: String(f.term) };
+  }
+  const cfg: TrainConfig = {
+    name: raw.name, task, seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), teacher: oneOf('teacher', raw.teacher ?? DEFAULTS.teacher, ['dlib'] as const),
+    student, loss, data, optim,
+    batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
+    epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
+    steps: int('steps', raw.steps ?? DEFAULTS.steps, 0),
+    checkpointEvery: int('checkpointEvery', raw.checkpointEvery ?? DEFAULTS.checkpointEvery, 1),
+    validateEvery: int('validateEvery', raw.validateEvery ?? DEFAULTS.validateEvery, 1),
+    valSizes: valSizes as (number | null)[],
+    faults,
+  };
+  if (loss.arcface > 0 && student.model === 'dlib-resnet' && !loss.projection) { /* ArcFace on dlib's 128-D embedding: allowed */ }
+  return cfg;
+}
+
+/** A stable hash of everything that changes the numbers (the checkpoint refuses another config). */
+export function configKey(cfg: TrainConfig): string {
+  const { checkpointEvery: _c, validateEvery: _v, faults: _f, ...rest } = cfg;
+  return JSON.stringify(rest);
+}
