@@ -17,6 +17,13 @@ export const EVAL_USAGE = `usage: lrfr eval [options]
 
 Face recognition at full resolution and on low-resolution probes (gallery at full resolution).
   --recognizer R    dlib (face-api's dlib ResNet, default) | model.safetensors (dlib or EdgeFace)
+  --gallery-recognizer R
+                    embed the gallery side (LFW pairs' first image, the BLUFR / ORL / Yale B
+                    galleries; full resolution) with R and the probe side (every size, full
+                    resolution included) with --recognizer, e.g. a cross-resolution student
+                    against the frozen dlib: --recognizer student.safetensors
+                    --gallery-recognizer dlib. Same embedding dimension as --recognizer; the
+                    metric is --metric or --recognizer's. Default: --recognizer embeds both sides
   --sr M            bicubic (default) | dsr.safetensors[,dsr2.safetensors...] (one DSR per probe size)
   --sizes LIST      probe sizes, from 12,16,24,32 (default 32,24,16; none = full resolution only);
                     full resolution is always included
@@ -46,6 +53,7 @@ export class UsageError extends Error {}
 
 export interface EvalArgs {
   recognizer: string;
+  galleryRecognizer?: string;
   sr: string;
   sizes: number[];
   degrade: boolean;
@@ -82,6 +90,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     };
     switch (flag) {
       case '--recognizer': a.recognizer = val(); break;
+      case '--gallery-recognizer': a.galleryRecognizer = val(); break;
       case '--sr': a.sr = val(); break;
       case '--sizes': {
         const v = val();
@@ -127,6 +136,17 @@ function stamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** The recognizer's name, or "gallery G / probes P" with a gallery recognizer (chart titles). */
+function recognizerNames(run: EvalRun): string {
+  return run.galleryRecognizer ? `gallery ${run.galleryRecognizer.name} / probes ${run.recognizer.name}` : run.recognizer.name;
+}
+
+/** The line above the table when the two sides have different recognizers. */
+function recognizersLabel(run: EvalRun): string {
+  const g = run.galleryRecognizer!, r = run.recognizer;
+  return `Gallery side (full resolution): ${g.name} (${g.hash}); probe side (every resolution): ${r.name} (${r.hash}); metric ${r.metric}.`;
+}
+
 /** Writes the CMC / ROC charts and the example grid; returns the file names. */
 async function writeFigures(run: EvalRun, outDir: string, nExamples: number): Promise<string[]> {
   const files: string[] = [];
@@ -135,14 +155,14 @@ async function writeFigures(run: EvalRun, outDir: string, nExamples: number): Pr
     if (p.kind === 'ident') {
       const f = `cmc-${p.name}.png`;
       await writeChartPng(join(outDir, f), {
-        title: `CMC, ${p.name} (${run.recognizer.name} + ${run.sr.name})`, xLabel: 'rank', yLabel: 'identification rate',
+        title: `CMC, ${p.name} (${recognizerNames(run)} + ${run.sr.name})`, xLabel: 'rank', yLabel: 'identification rate',
         series: rows.map((r) => ({ name: r.resolution, x: r.cmc!.map((_, i) => i + 1), y: r.cmc! })), yRange: [0, 1], xRange: [1, 20], xTicks: [1, 2, 3, 4, 5, 10, 15, 20], markers: true,
       });
       files.push(f);
     } else {
       const f = `roc-${p.name}.png`;
       await writeChartPng(join(outDir, f), {
-        title: `ROC, ${p.name} (${run.recognizer.name} + ${run.sr.name})`, xLabel: 'FAR (false accept rate)', yLabel: 'TAR (true accept rate)',
+        title: `ROC, ${p.name} (${recognizerNames(run)} + ${run.sr.name})`, xLabel: 'FAR (false accept rate)', yLabel: 'TAR (true accept rate)',
         series: rows.map((r) => ({ name: `${r.resolution} (AUC ${(100 * r.auc).toFixed(1)})`, x: r.roc!.fpr, y: r.roc!.tpr })),
         xLog: true, xRange: [1e-4, 1], yRange: [0, 1],
       });
@@ -202,7 +222,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     // Kernel variants per adapter: the first forward of each batch shape tunes what is not cached.
     evalAutotune.enabled = args.tune;
     run = await runEvaluation({
-      recognizer: args.recognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
+      recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
       progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     });
@@ -217,7 +237,8 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     if (defaultOut && !existsSync(join(REPO_ROOT, 'results', '.gitignore'))) {
       writeFileSync(join(REPO_ROOT, 'results', '.gitignore'), '# lrfr eval outputs: not committed\n*\n');
     }
-    const table = markdownTable(run.rows);
+    // with two recognizers the table says which embeds which side (one recognizer: the table alone)
+    const table = (run.galleryRecognizer ? `${recognizersLabel(run)}\n\n` : '') + markdownTable(run.rows);
     const e = run.embed;
     const figures = await writeFigures(run, outDir, args.examples);
     const wall = (performance.now() - t0) / 1000;
@@ -225,6 +246,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
       command: `lrfr eval ${argv.join(' ')}`.trim(),
       date: new Date().toISOString(),
       recognizer: run.recognizer,
+      ...(run.galleryRecognizer ? { galleryRecognizer: run.galleryRecognizer } : {}),
       sr: run.sr,
       sizes: args.sizes,
       degrade: args.degrade,
@@ -241,7 +263,11 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(json, null, 1) + '\n');
     writeFileSync(join(outDir, 'table.md'), `${table}\n`);
     io.out(`${table}\n\n`);
-    io.err(`recognizer ${run.recognizer.name} (${run.recognizer.hash}, ${run.recognizer.metric}), SR ${run.sr.name}; ` +
+    const g = run.galleryRecognizer;
+    const recs = g
+      ? `gallery recognizer ${g.name} (${g.hash}), probe recognizer ${run.recognizer.name} (${run.recognizer.hash}), ${run.recognizer.metric}`
+      : `recognizer ${run.recognizer.name} (${run.recognizer.hash}, ${run.recognizer.metric})`;
+    io.err(`${recs}, SR ${run.sr.name}; ` +
       `embeddings: ${e.computed} computed (${e.perImageMs.toFixed(1)} ms/image), ${e.cached} from the cache` +
       `${e.skipped.length ? `, ${e.skipped.length} undecodable images skipped` : ''}; wall ${formatDuration(wall)}\n`);
     io.err(`results: ${outDir}\n`);

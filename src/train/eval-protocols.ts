@@ -71,18 +71,22 @@ export function planProtocols(protocols: readonly ProtocolName[], root: string, 
   return out;
 }
 
-/** Images needed at full resolution and, separately, as LR probes (deduplicated across protocols). */
-export function neededItems(plans: readonly ProtocolPlan[]): { hr: Item[]; lr: Item[] } {
-  const hr = new Map<string, Item>(), lr = new Map<string, Item>();
+/**
+ * Images needed at full resolution (`hr`: both sides) and as LR probes (`lr`: the probe side, which is
+ * also embedded at full resolution), deduplicated across protocols; `gallery` = the gallery side alone
+ * (verification: side a of each pair; identification: the gallery), always at full resolution.
+ */
+export function neededItems(plans: readonly ProtocolPlan[]): { hr: Item[]; lr: Item[]; gallery: Item[] } {
+  const hr = new Map<string, Item>(), lr = new Map<string, Item>(), gallery = new Map<string, Item>();
   for (const p of plans) {
     if (p.kind === 'verify') {
-      for (const q of p.pairs) { hr.set(itemKey(q.a), q.a); hr.set(itemKey(q.b), q.b); lr.set(itemKey(q.b), q.b); }
+      for (const q of p.pairs) { hr.set(itemKey(q.a), q.a); hr.set(itemKey(q.b), q.b); lr.set(itemKey(q.b), q.b); gallery.set(itemKey(q.a), q.a); }
     } else {
-      for (const g of p.gallery) hr.set(itemKey(g), g);
+      for (const g of p.gallery) { hr.set(itemKey(g), g); gallery.set(itemKey(g), g); }
       for (const q of p.probes) { hr.set(itemKey(q), q); lr.set(itemKey(q), q); }
     }
   }
-  return { hr: [...hr.values()], lr: [...lr.values()] };
+  return { hr: [...hr.values()], lr: [...lr.values()], gallery: [...gallery.values()] };
 }
 
 export interface Condition {

@@ -12,6 +12,11 @@
 // seed-3 degradation model, drawn per image from a hash of its key, so an image shared by two
 // protocols gets the same probe) -> brought to 112 by the super-resolver (bicubic = degrade.ts
 // upsample, or a DSR model) -> the recognizer's framing. The gallery side is always at full resolution.
+//
+// Sides. Verification compares side a (gallery, full resolution) with side b (probe, each condition);
+// identification, the gallery (full resolution) with the probes (each condition). By default one
+// recognizer embeds both; with `galleryRecognizer` the gallery side is embedded by that one and the
+// probe side (full resolution included) by `recognizer`, each cached under its own weights hash.
 import { checkDataRoot } from './data.js';
 import { EmbeddingCache } from './embed-cache.js';
 import { loadRecognizer, loadSuperResolver, evalCounters, type DlibLoader, type Metric, type Recognizer, type SuperResolver } from './recognizers.js';
@@ -39,15 +44,28 @@ export interface EvalOptions {
   metric?: Metric;
   progress?: boolean;
   log?: (s: string) => void;
+  /**
+   * A second recognizer for the gallery side (verification: side a of each pair; identification: the
+   * gallery; both at full resolution); `recognizer` then embeds only the probe side, at every
+   * condition including full resolution (e.g. a cross-resolution student against the frozen teacher's
+   * gallery). Same embedding dimension as `recognizer`; the metric is `metric` or the probe
+   * recognizer's. Unset: `recognizer` embeds both sides.
+   */
+  galleryRecognizer?: string;
   /** How the recognizer `dlib` is loaded (face-api's weights; in Node src/node/dlib.ts loadFaceApiDlib). */
   loadDlib?: DlibLoader;
 }
+
+export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
 
 export interface EvalRun {
   rows: ResultRow[];
   plans: ProtocolPlan[];
   root: string;
-  recognizer: { name: string; hash: string; dim: number; metric: Metric; framing: string };
+  /** The recognizer (of the probe side when galleryRecognizer is set, else of both sides). */
+  recognizer: RecognizerInfo;
+  /** The gallery side's recognizer, when EvalOptions.galleryRecognizer was given. */
+  galleryRecognizer?: RecognizerInfo;
   sr: { name: string; hash: string };
   conditions: Condition[];
   embed: EmbedStats & { images: number; perImageMs: number };
@@ -62,8 +80,16 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
   const root = checkDataRoot(o.dataRoot, dataPartsFor(o.protocols));
   const plans = planProtocols(o.protocols, root, o.limit);
   const rec = await loadRecognizer(o.recognizer, { loadDlib: o.loadDlib });
+  let galRec: Recognizer | null = null;
   let sr: SuperResolver;
   try {
+    if (o.galleryRecognizer !== undefined) {
+      galRec = await loadRecognizer(o.galleryRecognizer, { loadDlib: o.loadDlib });
+      if (galRec.dim !== rec.dim) {
+        throw new Error(`the gallery recognizer ${galRec.name} gives ${galRec.dim}-D embeddings and the probe recognizer ${rec.name} ${rec.dim}-D: ` +
+          'the two sides of a comparison must have the same dimension');
+      }
+    }
     sr = await loadSuperResolver(o.sr);
     if (sr.sizes) {
       const missing = o.sizes.filter((s) => !sr.sizes!.includes(s));
@@ -73,26 +99,50 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       }
     }
   } catch (e) {
+    galRec?.dispose();
     rec.dispose();
     throw e;
   }
-  const dispose = () => { sr.dispose(); rec.dispose(); };
+  const dispose = () => { sr.dispose(); galRec?.dispose(); rec.dispose(); };
   try {
     const metric = o.metric ?? rec.metric;
-    const cache = new EmbeddingCache(o.cacheDir, rec.hash, rec.dim);
-    const { hr, lr } = neededItems(plans);
+    // one cache per weights hash (two recognizers with the same weights share it, and its files)
+    const caches = new Map<string, EmbeddingCache>();
+    const cacheOf = (r: Recognizer) => {
+      let c = caches.get(r.hash);
+      if (!c) caches.set(r.hash, (c = new EmbeddingCache(o.cacheDir, r.hash, r.dim)));
+      return c;
+    };
+    const cache = cacheOf(rec);
+    const { hr, lr, gallery } = neededItems(plans);
     const sizes = [...new Set(o.sizes)].sort((a, b) => b - a);
-    const conditions: Condition[] = [{ size: null, degrade: false }, ...sizes.map((s) => ({ size: s, degrade: o.degrade }))];
-    const jobs: EmbedJob[] = conditions.map((c) => ({ cond: c, items: c.size === null ? hr : lr }));
+    const full: Condition = { size: null, degrade: false };
+    const conditions: Condition[] = [full, ...sizes.map((s) => ({ size: s, degrade: o.degrade }))];
+    const embedOpts = { batch: o.batch, progress: o.progress, log: o.log };
     const f0 = evalCounters.forwards;
-    const stats = await computeEmbeddings(jobs, rec, sr, cache, root, { batch: o.batch, progress: o.progress, log: o.log });
+    let stats: EmbedStats;
+    let get: Lookup;
+    if (!galRec) {
+      // one recognizer: the full-resolution images of both sides in one job
+      const jobs: EmbedJob[] = conditions.map((c) => ({ cond: c, items: c.size === null ? hr : lr }));
+      stats = await computeEmbeddings(jobs, rec, sr, cache, root, embedOpts);
+      get = (it, c) => cache.group(groupName(c, sr)).get(itemKey(it));
+    } else {
+      // the gallery side (full resolution) by the gallery recognizer, the probe side (every condition,
+      // full resolution included) by the probe recognizer, each from its own cache
+      const g = galRec, gCache = cacheOf(g);
+      const gs = await computeEmbeddings([{ cond: full, items: gallery }], g, sr, gCache, root, embedOpts);
+      const ps = await computeEmbeddings(conditions.map((c) => ({ cond: c, items: lr })), rec, sr, cache, root, embedOpts);
+      stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
+      get = (it, c, role) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr)).get(itemKey(it));
+    }
     const images = evalCounters.forwards - f0;
-    const get: Lookup = (it, c) => cache.group(groupName(c, sr)).get(itemKey(it));
     const rows: ResultRow[] = [];
     for (const p of plans) for (const c of conditions) rows.push(evaluatePlan(p, c, get, rec.dim, metric));
     return {
       rows, plans, root, conditions,
       recognizer: { name: rec.name, hash: rec.hash, dim: rec.dim, metric, framing: rec.framing },
+      ...(galRec ? { galleryRecognizer: { name: galRec.name, hash: galRec.hash, dim: galRec.dim, metric, framing: galRec.framing } } : {}),
       sr: { name: sr.name, hash: sr.hash },
       embed: { ...stats, images, perImageMs: images ? (1000 * stats.seconds) / images : 0 },
       rec, srModel: sr, dispose,

@@ -93,7 +93,15 @@ function thinRoc(r: { fpr: number[]; tpr: number[] }, max = 400): { fpr: number[
   return { fpr: idx.map((i) => r.fpr[i]!), tpr: idx.map((i) => r.tpr[i]!) };
 }
 
-export type Lookup = (it: Item, cond: Condition) => Float32Array | undefined;
+/**
+ * Which side of a comparison an embedding is for: the gallery side (verification: side a of a pair;
+ * identification: the gallery; always at full resolution) or the probe side (side b / the probes, at
+ * every condition). The two sides may come from different recognizers (EvalOptions.galleryRecognizer).
+ */
+export type Role = 'gallery' | 'probe';
+
+/** The embedding of an item at a condition for one side (undefined: the image could not be decoded). */
+export type Lookup = (it: Item, cond: Condition, role: Role) => Float32Array | undefined;
 
 function stack(vs: Float32Array[], dim: number): Float32Array {
   const o = new Float32Array(vs.length * dim);
@@ -106,8 +114,8 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
   const full: Condition = { size: null, degrade: false };
   const base = { protocol: plan.name, kind: plan.kind, resolution: condLabel(cond), size: cond.size };
   if (plan.kind === 'verify') {
-    const ok = plan.pairs.filter((p) => get(p.a, full) && get(p.b, cond));
-    const A = stack(ok.map((p) => get(p.a, full)!), dim), Bv = stack(ok.map((p) => get(p.b, cond)!), dim);
+    const ok = plan.pairs.filter((p) => get(p.a, full, 'gallery') && get(p.b, cond, 'probe'));
+    const A = stack(ok.map((p) => get(p.a, full, 'gallery')!), dim), Bv = stack(ok.map((p) => get(p.b, cond, 'probe')!), dim);
     const s = pairScores(A, Bv, dim, metric);
     const same = ok.map((p) => p.same);
     const gen = s.filter((_, i) => same[i]), imp = s.filter((_, i) => !same[i]);
@@ -119,10 +127,10 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
       tar1e2: t2.tar, tar1e3: t3.tar, far1e2: t2.far, far1e3: t3.far, auc: r.auc, roc: thinRoc(r), dropped: plan.pairs.length - ok.length,
     };
   }
-  const gal = plan.gallery.filter((g) => get(g, full));
+  const gal = plan.gallery.filter((g) => get(g, full, 'gallery'));
   const galPeople = new Set(gal.map((g) => g.person));
-  const probes = plan.probes.filter((p) => galPeople.has(p.person) && get(p, cond));
-  const G = stack(gal.map((g) => get(g, full)!), dim), P = stack(probes.map((p) => get(p, cond)!), dim);
+  const probes = plan.probes.filter((p) => galPeople.has(p.person) && get(p, cond, 'probe'));
+  const G = stack(gal.map((g) => get(g, full, 'gallery')!), dim), P = stack(probes.map((p) => get(p, cond, 'probe')!), dim);
   const sim = scoreMatrix(P, G, dim, metric);
   const pl = probes.map((p) => p.person), gl = gal.map((g) => g.person);
   const c = cmc(sim, pl, gl, 20);

@@ -1,6 +1,7 @@
 // lrfr eval / lrfr sr end to end on a tiny subset of the real data (dlib recognizer, bicubic SR), the
-// dlib framing from the 112 crop, the embedding cache, and the bad-input messages. Needs the data
-// root ($LRFR_DATA or ../shared/data) and @vladmandic/face-api's weights.
+// dlib framing from the 112 crop, the embedding cache, a separate gallery recognizer, and the
+// bad-input messages. Needs the data root ($LRFR_DATA or ../shared/data) and @vladmandic/face-api's
+// weights.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { evalCommand, parseEvalArgs, type Io } from '../../src/cli/eval.js';
 import { srCommand } from '../../src/cli/sr.js';
-import { evalCounters, frameWindow, dlibWindowIn112, dlibInputFrom112, aucMannWhitney } from '../../src/train/eval.js';
+import {
+  evalCounters, frameWindow, dlibWindowIn112, dlibInputFrom112, aucMannWhitney, evaluatePlan, loadRecognizer, neededItems,
+  type Condition, type Item, type Lookup, type ProtocolPlan, type ResultRow,
+} from '../../src/train/eval.js';
+import { buildModel, modelConfig } from '../../src/nn/registry.js';
+import { saveModuleBytes } from '../../src/nn/safetensors.js';
 import { CacheGroup } from '../../src/train/embed-cache.js';
 import { loadFace, frameLfw } from '../../src/train/data.js';
 import { resizeBicubicCpu, downsample, clamp01 } from '../../src/train/degrade.js';
@@ -92,7 +98,7 @@ describe('metrics helpers and the embedding cache', () => {
 describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
   // --no-tune: the default kernel variants (autotuning dlib's ResNet on first use takes minutes on
   // lavapipe; tests/autotune.test.ts and the tune CLI test cover the tuner).
-  const args = () => ['--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', join(tmp, 'out'), '--cache', join(tmp, 'cache'), '--quiet', '--examples', '2', '--no-tune'];
+  const args = (cache = join(tmp, 'cache'), out = join(tmp, 'out')) => ['--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', out, '--cache', cache, '--quiet', '--examples', '2', '--no-tune'];
   let first: Awaited<ReturnType<typeof evalCommand>>;
   let firstForwards = 0;
   let firstIo: ReturnType<typeof capture>;
@@ -142,6 +148,135 @@ describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
     expect(evalCounters.forwards - f0).toBe(0);
     expect(r.run!.embed.cached).toBe(firstForwards);
     expect(r.table).toBe(first.table);
+  });
+
+  // --gallery-recognizer: the gallery side by one recognizer, the probe side by the other. With the
+  // same recognizer on both sides the rows are the normal run's.
+  const galleryArgs = (cache: string, out: string) => [...args(cache, out), '--gallery-recognizer', 'dlib'];
+
+  it('--gallery-recognizer = --recognizer from the same cache: the same rows, no forward; both recognizers reported', async () => {
+    const io = capture();
+    const f0 = evalCounters.forwards;
+    const r = await evalCommand(galleryArgs(join(tmp, 'cache'), join(tmp, 'out-gal')), io);
+    expect(r.code, io.e).toBe(0);
+    expect(evalCounters.forwards - f0).toBe(0);
+    expect(r.run!.rows).toEqual(first.run!.rows);
+    expect(r.run!.galleryRecognizer).toEqual(first.run!.recognizer);
+    expect(r.table).toBe(`Gallery side (full resolution): dlib (${first.run!.recognizer.hash}); probe side (every resolution): dlib (${first.run!.recognizer.hash}); metric euclidean.\n\n${first.table}`);
+    expect(io.e).toMatch(/gallery recognizer dlib \([0-9a-f]{16}\), probe recognizer dlib/);
+    const j = JSON.parse(readFileSync(join(tmp, 'out-gal', 'results.json'), 'utf8'));
+    expect(j.galleryRecognizer.name).toBe('dlib');
+    expect(j.recognizer.name).toBe('dlib');
+    expect(JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8'))).not.toHaveProperty('galleryRecognizer');
+  });
+
+  it('--gallery-recognizer = --recognizer from an empty cache: each side embedded by its recognizer, the same rows', async () => {
+    const io = capture();
+    const f0 = evalCounters.forwards;
+    const r = await evalCommand(galleryArgs(join(tmp, 'cache-gal'), join(tmp, 'out-gal2')), io);
+    expect(r.code, io.e).toBe(0);
+    // one cache per weights hash: an image on both sides at full resolution is embedded once
+    expect(evalCounters.forwards - f0).toBe(firstForwards);
+    expectRowsClose(r.run!.rows, first.run!.rows);
+  });
+});
+
+/** Rows equal up to float noise in the scores (batches are composed differently). */
+function expectRowsClose(a: readonly ResultRow[], b: readonly ResultRow[]): void {
+  expect(a.length).toBe(b.length);
+  const close = (x: unknown, y: unknown, path: string): void => {
+    if (typeof x === 'number' && typeof y === 'number') expect(Math.abs(x - y), `${path}: ${x} vs ${y}`).toBeLessThan(1e-6);
+    else if (Array.isArray(x) && Array.isArray(y)) { expect(x.length, path).toBe(y.length); x.forEach((v, i) => close(v, y[i], `${path}[${i}]`)); }
+    else if (x && y && typeof x === 'object' && typeof y === 'object') {
+      expect(Object.keys(x).sort(), path).toEqual(Object.keys(y).sort());
+      for (const k of Object.keys(x)) close((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], `${path}.${k}`);
+    } else expect(x, path).toEqual(y);
+  };
+  a.forEach((r, i) => close(r, b[i], `${r.protocol} ${r.resolution}`));
+}
+
+describe('gallery and probe sides', () => {
+  const it_ = (person: string, path: string): Item => ({ dataset: 'orl', path, person });
+  const full: Condition = { size: null, degrade: false };
+  const lr16: Condition = { size: 16, degrade: false };
+  const vec = (v: number[]) => Float32Array.from(v);
+
+  it('evaluatePlan asks for the gallery side at full resolution and the probe side at the condition', () => {
+    const ga = it_('p1', 'g1'), gb = it_('p2', 'g2'), pa = it_('p1', 'q1'), pb = it_('p2', 'q2');
+    const verify: ProtocolPlan = { kind: 'verify', name: 'lfw-verify', pairs: [
+      { a: ga, b: pa, same: true, fold: 0 }, { a: gb, b: pb, same: true, fold: 0 }, { a: ga, b: pb, same: false, fold: 1 }, { a: gb, b: pa, same: false, fold: 1 },
+    ] };
+    const ident: ProtocolPlan = { kind: 'ident', name: 'orl', gallery: [ga, gb], probes: [pa, pb] };
+    const galleryItems = new Set(['g1', 'g2']);
+    const emb: Record<string, number[]> = { g1: [1, 0], g2: [0, 1], q1: [0.9, 0.1], q2: [0.1, 0.9] };
+    const asked: string[] = [];
+    // an embedding only for the side an item is on: any other request would drop it
+    const get: Lookup = (it, c, role) => {
+      asked.push(`${it.path}@${c.size ?? 'full'}:${role}`);
+      const onGallerySide = galleryItems.has(it.path);
+      if (onGallerySide !== (role === 'gallery') || (role === 'gallery' && c.size !== null)) return undefined;
+      return vec(emb[it.path]!);
+    };
+    for (const plan of [verify, ident]) {
+      const row = evaluatePlan(plan, lr16, get, 2, 'cosine');
+      expect(row.dropped, plan.name).toBe(0);
+      expect(row.auc, plan.name).toBe(1);
+    }
+    expect(asked.filter((a) => a.startsWith('g')).every((a) => a.endsWith('@full:gallery'))).toBe(true);
+    expect(asked.filter((a) => a.startsWith('q')).every((a) => a.endsWith('@16:probe'))).toBe(true);
+    expect(neededItems([verify, ident]).gallery.map((i) => i.path).sort()).toEqual(['g1', 'g2']);
+    expect(evaluatePlan(ident, full, get, 2, 'cosine').dropped).toBe(0); // the full-res probes: still the probe side
+  });
+
+  it('two recognizers: the gallery side cached under the gallery one, the probe side (full resolution too) under the other', async () => {
+    const files = [1, 2].map((seed) => join(tmp, `edgeface-s${seed}.safetensors`));
+    for (const [k, f] of files.entries()) {
+      const m = buildModel('edgeface-xxs', {}, k + 1);
+      writeFileSync(f, await saveModuleBytes(m, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', m) }));
+      m.dispose();
+    }
+    const cache = join(tmp, 'cache-two');
+    const io = capture();
+    const r = await evalCommand(['--recognizer', files[0]!, '--gallery-recognizer', files[1]!, '--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '3',
+      '--out', join(tmp, 'out-two'), '--cache', cache, '--quiet', '--examples', '0', '--no-tune'], io);
+    expect(r.code, io.e).toBe(0);
+    const run = r.run!;
+    expect(run.recognizer.name).toBe('edgeface-s1.safetensors');
+    expect(run.galleryRecognizer!.name).toBe('edgeface-s2.safetensors');
+    expect(run.galleryRecognizer!.hash).not.toBe(run.recognizer.hash);
+    expect(run.recognizer.metric).toBe('cosine');
+    const { lr, gallery } = neededItems(run.plans);
+    const keys = (items: Item[]) => items.map((i) => `${i.dataset}/${i.path}`).sort();
+    const held = (hash: string, group: string) => {
+      const f = join(cache, hash, `${group}.emb`);
+      return existsSync(f) ? new CacheGroup(f, 512) : null;
+    };
+    const gHr = held(run.galleryRecognizer!.hash, 'p1-hr')!, pHr = held(run.recognizer.hash, 'p1-hr')!;
+    expect(held(run.galleryRecognizer!.hash, 'p1-lr16-clean-srbicubic')).toBeNull(); // no LR probe through the gallery recognizer
+    expect(held(run.recognizer.hash, 'p1-lr16-clean-srbicubic')!.size).toBe(lr.length);
+    expect(keys(gallery).every((k) => gHr.has(k))).toBe(true);
+    expect(gHr.size).toBe(gallery.length);
+    expect(keys(lr).every((k) => pHr.has(k))).toBe(true);
+    expect(pHr.size).toBe(lr.length);
+    expect(r.table).toMatch(/^Gallery side \(full resolution\): edgeface-s2\.safetensors \([0-9a-f]{16}\); probe side \(every resolution\): edgeface-s1\.safetensors/);
+    expect(run.rows.every((row) => row.dropped === 0)).toBe(true);
+  });
+
+  it('a gallery recognizer of another dimension: a clear error naming both', async () => {
+    const ef = buildModel('edgeface-xxs', {}, 3);
+    const file = join(tmp, 'edgeface-512.safetensors');
+    writeFileSync(file, await saveModuleBytes(ef, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', ef) }));
+    ef.dispose();
+    const io = capture();
+    const r = await evalCommand(['--recognizer', file, '--gallery-recognizer', 'dlib', '--protocol', 'orl', '--cache', join(tmp, 'cache'), '--quiet', '--no-tune'], io);
+    expect(r.code).toBe(1);
+    expect(io.e).toMatch(/^lrfr eval: the gallery recognizer dlib gives 128-D embeddings and the probe recognizer edgeface-512\.safetensors 512-D/);
+    expect(parseEvalArgs(['--gallery-recognizer', 'dlib']).galleryRecognizer).toBe('dlib');
+    expect(parseEvalArgs([]).galleryRecognizer).toBeUndefined();
+  });
+
+  it('the dlib recognizer needs its loader injected (src/train does not read face-api itself)', async () => {
+    await expect(loadRecognizer('dlib')).rejects.toThrow(/recognizer dlib: no loader for face-api's weights/);
   });
 });
 
