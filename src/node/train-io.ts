@@ -32,6 +32,11 @@ export function nodeTrainIO(out: TrainIO['out'] = process.stderr): TrainIO {
       await writeChartPng(path, spec);
     },
     join,
+    async removeTemps(dir) {
+      const names = (await fsp.readdir(dir)).filter((f) => /\.tmp-\d+-[0-9a-f]+$/.test(f));
+      for (const f of names) await fsp.rm(join(dir, f), { force: true });
+      return names;
+    },
     out,
   };
 }

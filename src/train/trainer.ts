@@ -30,6 +30,8 @@ export interface TrainIO {
   appendText(path: string, text: string): Promise<void>;
   writeChart(path: string, spec: ChartSpec): Promise<void>;
   join(...parts: string[]): string;
+  /** Removes temp files an interrupted atomic write left in `dir` (returns their names). */
+  removeTemps(dir: string): Promise<string[]>;
   /** Where progress goes (stderr in Node). */
   out: { write(s: string): unknown; isTTY?: boolean };
 }
@@ -137,6 +139,8 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
   if (o.resume) {
     if (!existing) throw new Error(`--resume: no checkpoint at ${files.checkpoint} (start without --resume)`);
     st.restore(existing, { what: files.checkpoint });
+    const temps = await io.removeTemps(o.outDir);
+    if (temps.length) say(`${o.name}: removed ${temps.length} temp file(s) of an interrupted write: ${temps.join(', ')}`);
     if (st.extra.configKey !== o.configKey) {
       throw new Error(`--resume: ${files.checkpoint} was written with a different config; resume with the config it was started with, or start a new run (--out elsewhere, or --fresh)`);
     }
