@@ -152,7 +152,7 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
     const perEpoch = Math.floor(task.epochSize / cfg.batch);
     const totalSteps = args.steps ?? (cfg.steps > 0 ? cfg.steps : Math.round(cfg.epochs * perEpoch));
     err(`lrfr train: ${cfg.name}: ${totalSteps} steps of ${cfg.batch} (${(totalSteps / perEpoch).toFixed(1)} epochs of ${task.epochSize} samples), checkpoint every ${cfg.checkpointEvery}, validation every ${cfg.validateEvery}; out ${outDir}\n`);
-    const summary = await train(task, nodeTrainIO(), {
+    const summary = await train(task, nodeTrainIO({ write: err, isTTY: process.stderr.isTTY }), {
       name: cfg.name, outDir, totalSteps, checkpointEvery: cfg.checkpointEvery, validateEvery: cfg.validateEvery,
       warmup: cfg.optim.warmup, minLrFactor: cfg.optim.minLrFactor, clip: cfg.optim.clip, configKey: configKey(cfg),
       resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop,

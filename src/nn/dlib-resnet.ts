@@ -26,7 +26,7 @@
 // (face-api's fc transposed, as for linear()).
 import {
   Tensor, Rng, tensor, conv2d, relu, add, sub, mul, scale, maxPool2d, avgPool2d, globalAvgPool, linear, concat, zeros,
-  getEngine, fmtShape, tidy, noGrad, keep,
+  getEngine, fmtShape, tidy, noGrad, keep, reshape,
 } from '../runtime/index.js';
 import type { NamedArray } from './safetensors.js';
 import { Module } from './module.js';
@@ -48,7 +48,8 @@ export class ScaleLayer extends Module {
   }
   forward(x: Tensor): Tensor {
     const c = this.channels;
-    return add(mul(x, this.weight.viewAs([1, c, 1, 1])), this.bias.viewAs([1, c, 1, 1]));
+    // reshape (not viewAs): the gradient must flow back to the [C] parameters
+    return add(mul(x, reshape(this.weight, [1, c, 1, 1])), reshape(this.bias, [1, c, 1, 1]));
   }
 }
 
@@ -180,7 +181,7 @@ export class DlibResNet extends Module {
     out = maxPool2d(out, 3, 2, 0);
     for (const b of this.blocks) out = b.forward(out);
     const n = out.shape[0]!;
-    return this.fc.forward(globalAvgPool(out).viewAs([n, 256]));
+    return this.fc.forward(reshape(globalAvgPool(out), [n, 256]));
   }
 
   /** Embeds a batch without recording gradients (eval mode is up to the caller). */

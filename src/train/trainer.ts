@@ -244,7 +244,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
       let total = list[0]!;
       for (const t of list.slice(1)) total = L.add(total, t);
       L.backward(total);
-      if (fault === 'gradient') L.affineInPlace(task.params[0]!.grad!, 1, NaN);
+      if (fault === 'gradient') L.affineInPlace(task.params.find((p) => p.grad)!.grad!, 1, NaN);
       const norm = clipGradNorm(task.params, o.clip > 0 ? o.clip : 1e30);
       return { names: [...Object.keys(terms), 'loss', 'gradNorm'], tensors: [...list, total, norm].map((t) => L.keep(t)) };
     });

@@ -1,0 +1,178 @@
+// `lrfr train` end to end on a tiny run of the real task (the dlib cross-resolution student, batch 2,
+// 16 training people): exact resume, kill -9, SIGINT, NaN/Inf stops, bad input. Needs the data root
+// ($LRFR_DATA or ../shared/data) and @vladmandic/face-api's weights (the teacher).
+//
+// Tolerance: resume must be bit-identical (losses in the log and every tensor of the checkpoint),
+// since the data order, the augmentation RNG and every counter are restored and the kernels are
+// deterministic on one adapter with the same kernel variants (tests run on the defaults).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { trainCommand } from '../../src/cli/train.js';
+import { decodeSafetensors } from '../../src/nn/safetensors.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+let tmp: string;
+beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'lrfr-train-')); });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function config(name: string, extra: Record<string, unknown> = {}): string {
+  const path = join(tmp, `${name}.json`);
+  writeFileSync(path, JSON.stringify({
+    name, task: 'distill', seed: 3,
+    student: { model: 'dlib-resnet', init: 'teacher' },
+    data: { limitPeople: 16, valFraction: 0.34, pLowRes: 0.7, lrMin: 12, lrMax: 32, flip: true, shift: 2 },
+    optim: { lr: 1e-4, warmup: 2 },
+    batch: 2, steps: 6, checkpointEvery: 2, validateEvery: 3, valSizes: [16],
+    ...extra,
+  }));
+  return path;
+}
+
+async function run(argv: string[]): Promise<{ code: number; err: string }> {
+  let err = '';
+  const r = await trainCommand(argv, (s) => { err += s; });
+  return { code: r.code, err };
+}
+
+interface Rec { type: string; step: number; loss?: number; event?: string }
+const readLog = (dir: string): Rec[] => readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+const stepLosses = (dir: string) => readLog(dir).filter((r) => r.type === 'step').map((r) => [r.step, r.loss]);
+function checkpoint(dir: string) {
+  const d = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'checkpoint.safetensors'))));
+  return { tensors: d.tensors, meta: JSON.parse(d.metadata['lrfr-state']!) as { step: number; cursor: { epoch: number; position: number }; rng: unknown } };
+}
+
+describe('lrfr train: exact resume', () => {
+  it('stopping after 3 steps and resuming gives the same losses, weights, optimizer state and RNG as 6 uninterrupted steps', async () => {
+    const cfg = config('resume');
+    const a = join(tmp, 'runs', 'a'), b = join(tmp, 'runs', 'b');
+    const ra = await run(['--config', cfg, '--out', a]);
+    expect(ra.err).toContain('finished at step 6/6');
+    expect(ra.code).toBe(0);
+    const rb1 = await run(['--config', cfg, '--out', b, '--stop-after', '3']);
+    expect(rb1.code).toBe(130);
+    expect(rb1.err).toContain('stopped at step 3');
+    expect(checkpoint(b).meta.step).toBe(3);
+    const rb2 = await run(['--config', cfg, '--out', b, '--resume']);
+    expect(rb2.code).toBe(0);
+    expect(rb2.err).toContain('resumed at step 3');
+    expect(stepLosses(b)).toEqual(stepLosses(a));
+    expect(stepLosses(a).length).toBe(6);
+    const [ca, cb] = [checkpoint(a), checkpoint(b)];
+    expect(cb.meta).toEqual(ca.meta);
+    expect([...cb.tensors.keys()].sort()).toEqual([...ca.tensors.keys()].sort());
+    expect([...ca.tensors.keys()].some((k) => k.startsWith('optim/student/student.conv32_down.conv.weight/exp_avg'))).toBe(true);
+    let differing = 0;
+    for (const [k, t] of ca.tensors) {
+      const u = cb.tensors.get(k)!;
+      for (let i = 0; i < t.data.length; i++) if (!Object.is(t.data[i], u.data[i])) { differing++; break; }
+    }
+    expect(differing).toBe(0);
+    // the training moved the weights away from the teacher's
+    expect(readFileSync(join(a, 'best.safetensors')).length).toBeGreaterThan(20e6);
+    expect(existsSync(join(a, 'loss.png'))).toBe(true);
+  }, 600_000);
+
+  it('refuses to overwrite a run without --resume or --fresh, and --fresh moves it aside', async () => {
+    const cfg = config('resume');
+    const a = join(tmp, 'runs', 'a');
+    const r = await run(['--config', cfg, '--out', a]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/already holds a run.*--resume.*--fresh/);
+    const other = config('resume', { optim: { lr: 2e-4, warmup: 2 } });
+    const r2 = await run(['--config', other, '--out', a, '--resume']);
+    expect(r2.code).toBe(1);
+    expect(r2.err).toContain('was written with a different config');
+  }, 300_000);
+});
+
+describe('lrfr train: NaN / Inf', () => {
+  for (const term of ['embedding', 'gradient']) {
+    it(`a non-finite ${term} at step 3 stops the run naming the step and the term, keeping the step-2 checkpoint`, async () => {
+      const cfg = config(`nan-${term}`, { faults: { nanAtStep: 3, term } });
+      const dir = join(tmp, 'runs', `nan-${term}`);
+      const r = await run(['--config', cfg, '--out', dir]);
+      expect(r.code).toBe(3);
+      expect(r.err).toContain(term === 'gradient' ? 'step 3: the gradient norm is NaN' : 'step 3: the embedding loss term is NaN');
+      expect(r.err).toContain('the last good checkpoint is kept');
+      expect(checkpoint(dir).meta.step).toBe(2);
+      const log = readLog(dir);
+      expect(log.at(-1)).toMatchObject({ type: 'event', event: 'diverged', step: 3 });
+    }, 300_000);
+  }
+});
+
+function spawnTrain(args: string[]) {
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'lrfr.js'), 'train', ...args], { cwd: REPO, env: { ...process.env, LRFR_TUNE_CACHE: 'off' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exit = new Promise<number | null>((res) => child.on('exit', (code, sig) => res(code ?? (sig ? -1 : null))));
+  return { child, exit, err: () => err };
+}
+
+async function waitForStep(dir: string, step: number, exit: Promise<unknown>, timeoutMs = 240_000): Promise<number> {
+  const t0 = Date.now();
+  let done = false;
+  void exit.then(() => { done = true; });
+  while (Date.now() - t0 < timeoutMs && !done) {
+    if (existsSync(join(dir, 'log.jsonl'))) {
+      const last = readLog(dir).filter((r) => r.type === 'step').at(-1)?.step ?? 0;
+      if (last >= step) return last;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`training did not reach step ${step} (exited: ${done})`);
+}
+
+describe('lrfr train: interruptions', () => {
+  it('kill -9 at a random step loses at most one checkpoint interval, and --resume continues from the checkpoint', async () => {
+    const cfg = config('kill');
+    const dir = join(tmp, 'runs', 'kill');
+    const target = 3 + Math.floor(Math.random() * 6); // a random moment: somewhere in steps 3..8
+    const p = spawnTrain(['--config', cfg, '--out', dir, '--steps', '40']);
+    const reached = await waitForStep(dir, target, p.exit);
+    await new Promise((r) => setTimeout(r, Math.random() * 1500));
+    p.child.kill('SIGKILL');
+    expect(await p.exit).toBe(-1);
+    const logged = readLog(dir).filter((r) => r.type === 'step').at(-1)!.step;
+    expect(logged).toBeGreaterThanOrEqual(reached);
+    const c = checkpoint(dir).meta.step; // decodes: never a half-written file
+    expect(logged - c).toBeLessThanOrEqual(2); // one checkpoint interval
+    expect(c).toBeGreaterThanOrEqual(2);
+    const r = await run(['--config', cfg, '--out', dir, '--resume', '--steps', String(c + 2)]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`resumed at step ${c}`);
+    const steps = readLog(dir).filter((x) => x.type === 'step').map((x) => x.step);
+    expect(steps).toEqual(Array.from({ length: c + 2 }, (_, i) => i + 1));
+    // a checkpoint write cut by the kill leaves a temp file at most; the resume removes it
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  }, 600_000);
+
+  it('SIGINT saves a checkpoint at the current step and exits with 130', async () => {
+    const cfg = config('sigint');
+    const dir = join(tmp, 'runs', 'sigint');
+    const p = spawnTrain(['--config', cfg, '--out', dir, '--steps', '40']);
+    await waitForStep(dir, 1, p.exit);
+    p.child.kill('SIGINT');
+    expect(await p.exit).toBe(130);
+    expect(p.err()).toMatch(/stopped at step \d+; checkpoint saved/);
+    const logged = readLog(dir).filter((r) => r.type === 'step').at(-1)!.step;
+    expect(checkpoint(dir).meta.step).toBe(logged);
+  }, 600_000);
+});
+
+describe('lrfr train: bad input', () => {
+  it('names the problem: missing config, bad JSON, bad field, unknown option', async () => {
+    expect((await run([])).err).toContain('--config FILE is required');
+    expect((await run(['--config', join(tmp, 'nope.json')])).err).toMatch(/cannot read config .*nope\.json/);
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{ "name": "x", ');
+    expect((await run(['--config', bad])).err).toMatch(/bad\.json: not valid JSON/);
+    writeFileSync(bad, JSON.stringify({ name: 'x', task: 'distill', student: { model: 'dlib-resnet' }, batch: 0 }));
+    expect((await run(['--config', bad])).err).toContain('bad.json: config: batch must be an integer >= 2, got 0');
+    expect((await run(['--config', bad, '--bogus'])).code).toBe(2);
+  });
+});
