@@ -31,6 +31,8 @@ options:
   --fresh           start over: an existing run folder is moved aside (renamed), never deleted
   --steps N         train to step N instead of the config's length
   --stop-after N    stop (saving a checkpoint) after N steps of this invocation
+  --tune            first time the kernel variants of a training step on this adapter (minutes, once:
+                    cached per adapter; then every later run and lrfr eval use the winners)
   --export DIR      when the run has finished, copy best.safetensors to DIR/<name>.safetensors and write
                     DIR/<name>.json (sha256, config, code commit, validation metrics, img/s, wall time)
 
@@ -41,10 +43,10 @@ and the term; the last good checkpoint stays.
 
 class UsageError extends Error {}
 
-interface TrainArgs { config: string; data?: string; out?: string; resume: boolean; fresh: boolean; steps?: number; stopAfter?: number; exportDir?: string }
+interface TrainArgs { config: string; data?: string; out?: string; resume: boolean; fresh: boolean; steps?: number; stopAfter?: number; exportDir?: string; tune: boolean }
 
 function parseArgs(argv: readonly string[]): TrainArgs {
-  const a: Partial<TrainArgs> = { resume: false, fresh: false };
+  const a: Partial<TrainArgs> = { resume: false, fresh: false, tune: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = () => {
@@ -66,6 +68,7 @@ function parseArgs(argv: readonly string[]): TrainArgs {
       case '--steps': a.steps = int(val()); break;
       case '--stop-after': a.stopAfter = int(val()); break;
       case '--export': a.exportDir = val(); break;
+      case '--tune': a.tune = true; break;
       default: throw new UsageError(`unknown option ${k}`);
     }
   }
@@ -155,7 +158,7 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
     const summary = await train(task, nodeTrainIO({ write: err, isTTY: process.stderr.isTTY }), {
       name: cfg.name, outDir, totalSteps, checkpointEvery: cfg.checkpointEvery, validateEvery: cfg.validateEvery,
       warmup: cfg.optim.warmup, minLrFactor: cfg.optim.minLrFactor, clip: cfg.optim.clip, configKey: configKey(cfg),
-      resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop,
+      resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop, tune: args.tune,
       weightsMetadata: { commit },
     });
     teacher.dispose();

@@ -89,6 +89,11 @@ export interface TrainerOptions {
   stop?: { requested: boolean };
   /** Extra metadata for the exported weights (e.g. the code commit). */
   weightsMetadata?: Record<string, string>;
+  /**
+   * Tune the kernel variants of this step on this adapter before training (L.autotune: every shape
+   * class the step uses that the adapter's cache does not hold yet). Draws no training randomness.
+   */
+  tune?: boolean;
   /** Progress line interval when not on a TTY (ms, default 30 s). */
   logIntervalMs?: number;
 }
@@ -219,6 +224,21 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
   let order = epochOrder(task.epochSize, st.cursor.shuffleSeed, st.cursor.epoch);
   const perEpoch = Math.floor(task.epochSize / task.batchSize);
   if (perEpoch < 1) throw new Error(`${o.name}: ${task.epochSize} training samples are fewer than one batch of ${task.batchSize}`);
+  if (o.tune && st.step < o.totalSteps) {
+    const saved = st.rng.getState();
+    const sample = await task.prepare(order.slice(0, task.batchSize));
+    st.rng.setState(saved);
+    say(`${o.name}: tuning the kernel variants of a training step on this adapter (once: the choices are cached per adapter)...`);
+    const t = performance.now();
+    const rep = await L.autotune(() => {
+      const list = Object.values(task.losses(sample).terms);
+      let total = list[0]!;
+      for (const x of list.slice(1)) total = L.add(total, x);
+      L.backward(total);
+    });
+    task.zeroGrad();
+    say(`${o.name}: tuned ${rep.tuned.length} shape classes in ${formatDuration((performance.now() - t) / 1000)} (${rep.used.length} in use)`);
+  }
   while (st.step < o.totalSteps) {
     if (o.stop?.requested || (o.stopAfter && st.step - startStep >= o.stopAfter)) {
       status = 'stopped';
