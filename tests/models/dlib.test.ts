@@ -140,24 +140,6 @@ describe('dlib ResNet (face-api FaceRecognitionNet)', () => {
     expect(Math.min(...diff)).toBeGreaterThan(0.6);
   });
 
-  it('reports ms/image at batch 1 and 32 (information only)', async () => {
-    for (const b of [1, 32]) {
-      const x = L.tensor(hwcToNchw(hwc.subarray(0, b * PX), b, S, S), [b, 3, S, S]);
-      try {
-        await L.tidy(() => model!.embed(x)).data(); // warm-up (pipelines)
-        const reps = b === 1 ? 5 : 2;
-        const t0 = performance.now();
-        for (let r = 0; r < reps; r++) {
-          const y = L.tidy(() => model!.embed(x));
-          await y.data();
-          y.dispose();
-        }
-        console.log(`DlibResNet forward, batch ${b}: ${((performance.now() - t0) / (reps * b)).toFixed(1)} ms/image`);
-      } finally {
-        x.dispose();
-      }
-    }
-  });
 });
 
 // Training the dlib ResNet (the cross-resolution student) needs gradients to reach every parameter:

@@ -1,7 +1,7 @@
 // DSR (src/nn/dsr.ts) on our runtime vs the same network written with tfjs ops
 // (tests/reference/dsr-tfjs.ts, tfjs CPU backend): parameter counts and FLOPs against the analytic
 // formula, forward at S = 16, 24, 32 (batch 2, DSR_CPU; batch 1, DSR_PAPER), parameter gradients,
-// input validation, and forward timings (information only).
+// input validation (timings are in bench:models).
 import { saveModuleBytes, decodeSafetensors } from '../../src/nn/safetensors.js';
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -193,31 +193,6 @@ describe('DSR', () => {
     expect(() => new DSR({ config: { channels: 0 } })).toThrow('DSR: channels must be a positive integer');
   });
 
-  it('prints forward ms/image at batch 1 and 32 (information only)', async () => {
-    const dev = L.adapterSummary().description || L.adapterSummary().device;
-    for (const [name, cfg, batches] of [['DSR_CPU', DSR_CPU, [1, 32]], ['DSR_PAPER', DSR_PAPER, [1]]] as const) {
-      const m = new DSR({ config: cfg, seed: 11 });
-      const S = cfg.inputSize;
-      for (const n of batches) {
-        const x = L.keep(L.rand([n, 3, S, S], 12));
-        const run = () => L.tidy(() => L.noGrad(() => m.forward(x)));
-        const w = run();
-        await w.data(); // warm-up: pipelines compiled
-        w.dispose();
-        const reps = n === 1 ? 3 : 1;
-        const t0 = performance.now();
-        for (let i = 0; i < reps; i++) {
-          const y = run();
-          await y.data();
-          y.dispose();
-        }
-        const ms = (performance.now() - t0) / reps;
-        console.log(`${name} forward, ${S}x${S} -> ${OUT}, batch ${n}: ${(ms / n).toFixed(1)} ms/image (${dev})`);
-        x.dispose();
-      }
-      m.dispose();
-    }
-  });
 });
 
 describe('DSR batches over the storage binding limit', () => {

@@ -126,18 +126,4 @@ describe('EdgeFace-XXS', () => {
     expect(fails).toEqual([]);
   });
 
-  it('prints forward time at batch 1 (information only)', async () => {
-    const x = L.keep(L.tensor(x01.subarray(0, 3 * S * S), [1, 3, S, S]));
-    const run = () => L.tidy(() => L.noGrad(() => model.embed(x)));
-    await run().data(); // warm-up: pipelines compiled
-    const n = 3;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const e = run();
-      await e.data();
-      e.dispose();
-    }
-    console.log(`EdgeFace-XXS forward, batch 1, ${S}x${S}: ${((performance.now() - t0) / n).toFixed(1)} ms/image (${L.adapterSummary().description || L.adapterSummary().device})`);
-    x.dispose();
-  });
 });
