@@ -230,11 +230,17 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     st.rng.setState(saved);
     say(`${o.name}: tuning the kernel variants of a training step on this adapter (once: the choices are cached per adapter)...`);
     const t = performance.now();
+    let k = 0;
     const rep = await L.autotune(() => {
       const list = Object.values(task.losses(sample).terms);
       let total = list[0]!;
       for (const x of list.slice(1)) total = L.add(total, x);
       L.backward(total);
+    }, {
+      log: (r) => {
+        const ms = r.timings[r.winner];
+        say(`${o.name}: tuned ${++k}: ${r.name} ${r.shapeClass} -> ${r.winner}${ms !== undefined ? ` (${ms.toFixed(2)} ms)` : ''} [${formatDuration((performance.now() - t) / 1000)}]`);
+      },
     });
     task.zeroGrad();
     say(`${o.name}: tuned ${rep.tuned.length} shape classes in ${formatDuration((performance.now() - t) / 1000)} (${rep.used.length} in use)`);
