@@ -166,7 +166,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     await io.appendText(files.log, JSON.stringify(r) + '\n');
   };
   const startStep = st.step;
-  const t0 = performance.now();
+  let t0 = performance.now();
   let lastLine = -Infinity;
   let imagesThisRun = 0;
   let stepSecondsEma = 0;
@@ -244,6 +244,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     });
     task.zeroGrad();
     say(`${o.name}: tuned ${rep.tuned.length} shape classes in ${formatDuration((performance.now() - t) / 1000)} (${rep.used.length} in use)`);
+    t0 = performance.now(); // img/s and the summary count training, not tuning
   }
   while (st.step < o.totalSteps) {
     if (o.stop?.requested || (o.stopAfter && st.step - startStep >= o.stopAfter)) {

@@ -164,6 +164,31 @@ describe('lrfr train: interruptions', () => {
   }, 600_000);
 });
 
+describe('lrfr train: EdgeFace-XXS by distillation', () => {
+  it('trains the student through the projection with the cosine, relational and ArcFace terms, teacher-labelled views, degradation', async () => {
+    const cfg = config('edgeface', {
+      student: { model: 'edgeface-xxs', init: 'random' },
+      loss: { embedding: 'cosine', centreTargets: true, relational: 1, arcface: 0.1, projection: true },
+      data: { limitPeople: 16, valFraction: 0.34, pLowRes: 0.5, pDegrade: 1, views: 2, shift: 3 },
+      optim: { lr: 2e-3, warmup: 1, clip: 5 },
+      batch: 4, steps: 3, checkpointEvery: 3, validateEvery: 3, valSizes: [null, 16],
+    });
+    const dir = join(tmp, 'runs', 'edgeface');
+    const r = await run(['--config', cfg, '--out', dir]);
+    expect(r.err).toContain('finished at step 3/3');
+    expect(r.code).toBe(0);
+    const steps = readLog(dir).filter((x) => x.type === 'step') as unknown as { terms: Record<string, number> }[];
+    expect(Object.keys(steps[0]!.terms).sort()).toEqual(['arcface', 'embedding', 'relational']);
+    for (const s of steps) for (const v of Object.values(s.terms)) expect(Number.isFinite(v)).toBe(true);
+    const c = checkpoint(dir);
+    expect([...c.tensors.keys()].some((k) => k.startsWith('model/proj/fc.weight'))).toBe(true);
+    expect([...c.tensors.keys()].some((k) => k.startsWith('model/head/weight'))).toBe(true);
+    const best = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'best.safetensors'))));
+    expect(best.metadata.model).toBe('edgeface-xxs');
+    expect(best.tensors.get('head.fc.weight')!.shape).toEqual([512, 168]);
+  }, 600_000);
+});
+
 describe('lrfr train: bad input', () => {
   it('names the problem: missing config, bad JSON, bad field, unknown option', async () => {
     expect((await run([])).err).toContain('--config FILE is required');
