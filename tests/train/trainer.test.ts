@@ -76,7 +76,7 @@ describe('lrfr train: exact resume', () => {
     expect(existsSync(join(a, 'loss.png'))).toBe(true);
   }, 600_000);
 
-  it('refuses to overwrite a run without --resume or --fresh, and --fresh moves it aside', async () => {
+  it('refuses to overwrite a run without --resume (naming --resume and --fresh), and a resume with another config', async () => {
     const cfg = config('resume');
     const a = join(tmp, 'runs', 'a');
     const r = await run(['--config', cfg, '--out', a]);
