@@ -33,6 +33,8 @@ options:
   --stop-after N    stop (saving a checkpoint) after N steps of this invocation
   --tune            first time the kernel variants of a training step on this adapter (minutes, once:
                     cached per adapter; then every later run and lrfr eval use the winners)
+  --export-only     export the run's best weights now (a finished or a stopped run), without training
+  --with-eval DIR   with --export: add the metrics of an lrfr eval run (DIR/results.json) to the manifest
   --export DIR      when the run has finished, copy best.safetensors to DIR/<name>.safetensors and write
                     DIR/<name>.json (sha256, config, code commit, validation metrics, img/s, wall time)
 
@@ -43,10 +45,10 @@ and the term; the last good checkpoint stays.
 
 class UsageError extends Error {}
 
-interface TrainArgs { config: string; data?: string; out?: string; resume: boolean; fresh: boolean; steps?: number; stopAfter?: number; exportDir?: string; tune: boolean }
+interface TrainArgs { config: string; data?: string; out?: string; resume: boolean; fresh: boolean; steps?: number; stopAfter?: number; exportDir?: string; exportOnly: boolean; tune: boolean; withEval?: string }
 
 function parseArgs(argv: readonly string[]): TrainArgs {
-  const a: Partial<TrainArgs> = { resume: false, fresh: false, tune: false };
+  const a: Partial<TrainArgs> = { resume: false, fresh: false, tune: false, exportOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const val = () => {
@@ -68,12 +70,15 @@ function parseArgs(argv: readonly string[]): TrainArgs {
       case '--steps': a.steps = int(val()); break;
       case '--stop-after': a.stopAfter = int(val()); break;
       case '--export': a.exportDir = val(); break;
+      case '--export-only': a.exportOnly = true; break;
+      case '--with-eval': a.withEval = val(); break;
       case '--tune': a.tune = true; break;
       default: throw new UsageError(`unknown option ${k}`);
     }
   }
   if (!a.config) throw new UsageError('--config FILE is required');
   if (a.resume && a.fresh) throw new UsageError('--resume and --fresh exclude each other');
+  if (a.exportOnly && !a.exportDir) throw new UsageError('--export-only needs --export DIR');
   return a as TrainArgs;
 }
 
@@ -132,6 +137,10 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
       renameSync(outDir, aside);
       err(`lrfr train: moved the previous run aside to ${aside}\n`);
     }
+    if (args.exportOnly) {
+      exportWeights(cfg, args.config, outDir, resolve(args.exportDir!), codeCommit(), err, args.withEval);
+      return { code: 0 };
+    }
     mkdirSync(outDir, { recursive: true });
     const runsRoot = dirname(outDir);
     if (basename(runsRoot) === 'runs' && !existsSync(join(runsRoot, '.gitignore'))) writeFileSync(join(runsRoot, '.gitignore'), '# lrfr training runs: checkpoints and logs, not committed\n*\n');
@@ -165,7 +174,7 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
     const b = summary.best;
     err(`lrfr train: ${cfg.name}: ${summary.status} at step ${summary.steps}/${totalSteps}; this invocation ${summary.steps - summary.startStep} steps in ${formatDuration(summary.seconds)} (${summary.imagesPerSecond.toFixed(1)} img/s incl. validation and checkpoints)` +
       `${b ? `; best validation step ${b.step}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(', ')}` : ''}\n`);
-    if (args.exportDir && summary.status === 'finished') exportWeights(cfg, args.config, outDir, resolve(args.exportDir), commit, err);
+    if (args.exportDir && summary.status === 'finished') exportWeights(cfg, args.config, outDir, resolve(args.exportDir), commit, err, args.withEval);
     return { code: summary.status === 'finished' ? 0 : 130, summary };
   } catch (e) {
     err(`lrfr train: ${(e as Error).message}\n`);
@@ -177,9 +186,12 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
 }
 
 /** Copies best.safetensors to DIR/<name>.safetensors with a manifest DIR/<name>.json. */
-function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir: string, commit: string, err: (s: string) => void): void {
+function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir: string, commit: string, err: (s: string) => void, evalDir?: string): void {
   const best = join(outDir, 'best.safetensors');
+  if (!existsSync(best)) throw new Error(`nothing to export: ${best} does not exist (no validation has run yet)`);
   const bytes = readFileSync(best);
+  const ck = readFileSync(join(outDir, 'checkpoint.safetensors'));
+  const state = JSON.parse(JSON.parse(new TextDecoder().decode(ck.subarray(8, 8 + Number(ck.readBigUInt64LE(0))))).__metadata__['lrfr-state']) as { step: number; extra: { best?: unknown } };
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, `${cfg.name}.safetensors`);
   copyFileSync(best, dst);
@@ -197,6 +209,8 @@ function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir
     model: meta.model,
     modelConfig: JSON.parse(meta.config ?? '{}'),
     trainedAtStep: Number(meta.step),
+    runStep: state.step,
+    plannedSteps: cfg.steps > 0 ? cfg.steps : null,
     trainingCommit: meta.commit ?? 'unknown',
     exportCommit: commit,
     config: cfg,
@@ -211,9 +225,22 @@ function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir
       note: 'sums of the logged per-step wall times of the steps kept in log.jsonl (a resumed run redoes the steps after its checkpoint)',
     },
     exportedAt: new Date().toISOString(),
+    evaluation: evalDir ? evalSummary(evalDir) : undefined,
   };
   writeFileSync(join(dir, `${cfg.name}.json`), JSON.stringify(manifest, null, 1) + '\n');
   err(`lrfr train: exported ${dst} (sha256 ${manifest.sha256.slice(0, 16)}...) and its manifest\n`);
+}
+
+/** The metrics of an lrfr eval output folder, compact (for the manifest). */
+function evalSummary(dir: string): unknown {
+  const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+    command: string; date: string; recognizer: unknown; galleryRecognizer?: unknown; sr: unknown;
+    results: { protocol: string; resolution: string; acc?: number; accStd?: number; tar1e3: number; auc: number; rank1?: number }[];
+  };
+  return {
+    command: r.command, date: r.date, recognizer: r.recognizer, galleryRecognizer: r.galleryRecognizer, sr: r.sr,
+    rows: r.results.map((x) => ({ protocol: x.protocol, resolution: x.resolution, acc: x.acc, accStd: x.accStd, rank1: x.rank1, tar1e3: x.tar1e3, auc: x.auc })),
+  };
 }
 
 export async function trainMain(argv: string[]): Promise<number> {
