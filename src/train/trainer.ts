@@ -204,7 +204,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     if (!steps.length) return;
     const keys = Object.keys((steps[0]!.terms as Record<string, number>) ?? {});
     const smooth = (ys: number[]) => { const out: number[] = []; let e = ys[0] ?? 0; for (const y of ys) { e = 0.9 * e + 0.1 * y; out.push(e); } return out; };
-    const series = ['loss', ...keys].map((k) => ({
+    const series = ['loss', ...(keys.length > 1 ? keys : [])].map((k) => ({
       name: k === 'loss' ? 'total (EMA 0.9)' : `${k} (EMA 0.9)`,
       x: steps.map((r) => r.step),
       y: smooth(steps.map((r) => (k === 'loss' ? (r.loss as number) : (r.terms as Record<string, number>)[k]!))),
