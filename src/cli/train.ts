@@ -14,6 +14,7 @@ import { loadDistillData } from '../train/distill-data.js';
 import { DistillTask } from '../train/distill.js';
 import { train, TrainingDivergedError, type TrainSummary } from '../train/trainer.js';
 import { formatDuration } from '../train/progress.js';
+import { decodeSafetensors } from '../nn/safetensors.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -190,8 +191,7 @@ function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir
   const best = join(outDir, 'best.safetensors');
   if (!existsSync(best)) throw new Error(`nothing to export: ${best} does not exist (no validation has run yet)`);
   const bytes = readFileSync(best);
-  const ck = readFileSync(join(outDir, 'checkpoint.safetensors'));
-  const state = JSON.parse(JSON.parse(new TextDecoder().decode(ck.subarray(8, 8 + Number(ck.readBigUInt64LE(0))))).__metadata__['lrfr-state']) as { step: number; extra: { best?: unknown } };
+  const state = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(join(outDir, 'checkpoint.safetensors')))).metadata['lrfr-state']!) as { step: number };
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, `${cfg.name}.safetensors`);
   copyFileSync(best, dst);
@@ -200,7 +200,7 @@ function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir
   const vals = log.filter((r) => r.type === 'val');
   const stepSeconds = steps.reduce((a, r) => a + (r.seconds as number), 0);
   const valSeconds = vals.reduce((a, r) => a + (r.seconds as number), 0);
-  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))))).__metadata__ as Record<string, string>;
+  const meta = decodeSafetensors(new Uint8Array(bytes)).metadata;
   const manifest = {
     name: cfg.name,
     file: basename(dst),

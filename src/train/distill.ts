@@ -28,7 +28,9 @@ import type { TrainConfig } from './train-config.js';
 import type { TrainTask, ValidationResult } from './trainer.js';
 import type { ChwImage } from './image.js';
 import { downsample, upsample, clamp01, applyDegradation, sampleDegradation, HR_SIZE } from './degrade.js';
-import { frameWindow, dlibWindowIn112 } from './framing.js';
+import { frameWindow, dlibInputFrom112 } from './framing.js';
+import { scoreMatrix } from './scoring.js';
+import { cmc } from './metrics.js';
 import { flipH, viewParams, applyView, uniformInt } from './augment.js';
 
 export interface DistillData {
@@ -65,13 +67,7 @@ const TD = 128;
 
 /** The student's input from an aligned 112 crop: dlib framing (150, 0..255) or the crop itself. */
 function frameFor(model: 'dlib-resnet' | 'edgeface-xxs', img: ChwImage, dx: number, dy: number): ChwImage {
-  if (model === 'dlib-resnet') {
-    const w = dlibWindowIn112();
-    const f = frameWindow(img, { x: w.x + dx, y: w.y + dy, size: w.size }, 150);
-    const d = f.data;
-    for (let i = 0; i < d.length; i++) d[i] = 255 * (d[i]! < 0 ? 0 : d[i]! > 1 ? 1 : d[i]!);
-    return f;
-  }
+  if (model === 'dlib-resnet') return dlibInputFrom112(img, dx, dy);
   if (dx === 0 && dy === 0) return img;
   const f = frameWindow(img, { x: dx, y: dy, size: HR_SIZE }, HR_SIZE);
   return clamp01(f);
@@ -104,22 +100,10 @@ async function embedAll(net: (t: L.Tensor) => L.Tensor, imgs: readonly ChwImage[
   return out;
 }
 
+/** Rank-1 of probes against a gallery with one image per person (gallery row p = person p). */
 function rank1(probes: Float32Array, probeLabels: number[], gallery: Float32Array, dim: number, metric: 'euclidean' | 'cosine'): number {
-  const ng = gallery.length / dim;
-  const norm = (v: Float32Array, r: number) => { let s = 0; for (let k = 0; k < dim; k++) s += v[r * dim + k]! ** 2; return Math.sqrt(s) || 1; };
-  let hits = 0;
-  for (let i = 0; i < probeLabels.length; i++) {
-    let best = -Infinity, arg = -1;
-    const np = metric === 'cosine' ? norm(probes, i) : 1;
-    for (let j = 0; j < ng; j++) {
-      let s = 0;
-      if (metric === 'cosine') { for (let k = 0; k < dim; k++) s += probes[i * dim + k]! * gallery[j * dim + k]!; s /= np * norm(gallery, j); }
-      else { for (let k = 0; k < dim; k++) { const d = probes[i * dim + k]! - gallery[j * dim + k]!; s -= d * d; } }
-      if (s > best) { best = s; arg = j; }
-    }
-    if (arg === probeLabels[i]) hits++;
-  }
-  return hits / Math.max(1, probeLabels.length);
+  const galleryLabels = Array.from({ length: gallery.length / dim }, (_, p) => p);
+  return cmc(scoreMatrix(probes, gallery, dim, metric), probeLabels, galleryLabels, 1).cmc[0]!;
 }
 
 export class DistillTask implements TrainTask<Batch> {

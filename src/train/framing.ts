@@ -86,10 +86,14 @@ export function frameWindow(img: ChwImage, win: Window, out: number): ChwImage {
 
 export const DLIB_FRAMING = 'dlib window (70, 76, 108) of the 250 image = (13.315, 27.413, 84.587) in the 112 crop -> 150x150 (bicubic, a = -0.5)';
 
-/** The dlib input (RGB 0..255, 150x150, clamped) from an aligned 112 crop in [0, 1]. */
-export function dlibInputFrom112(img112: ChwImage): ChwImage {
+/**
+ * The dlib input (RGB 0..255, 150x150, clamped) from an aligned 112 crop in [0, 1]; dx, dy shift the
+ * window (crop pixels: the trainer's framing augmentation).
+ */
+export function dlibInputFrom112(img112: ChwImage, dx = 0, dy = 0): ChwImage {
   if (img112.h !== HR_SIZE || img112.w !== HR_SIZE) throw new Error(`dlibInputFrom112: expected a ${HR_SIZE}x${HR_SIZE} crop, got ${img112.w}x${img112.h}`);
-  const f = frameWindow(img112, dlibWindowIn112(), DLIB_INPUT_SIZE);
+  const w = dlibWindowIn112();
+  const f = frameWindow(img112, { x: w.x + dx, y: w.y + dy, size: w.size }, DLIB_INPUT_SIZE);
   const d = f.data;
   for (let i = 0; i < d.length; i++) d[i] = 255 * (d[i]! < 0 ? 0 : d[i]! > 1 ? 1 : d[i]!);
   return f;
