@@ -1,5 +1,6 @@
-// lrfr train --config configs/<name>.json: trains a recognizer (src/train/distill.ts) with the
-// trainer of src/train/trainer.ts; checkpoints, logs and plots go to runs/<name>/ (git-ignored).
+// lrfr train --config configs/<name>.json: trains a recognizer (src/train/distill.ts), a DSR against a
+// frozen recognizer (src/train/sr-task.ts), or a whole cycle (task "cycle": its phases in order), with
+// the trainer of src/train/trainer.ts; checkpoints, logs and plots go to runs/<name>/ (git-ignored).
 import { readFileSync, existsSync, renameSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -8,10 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { initNodeGPU } from '../node/gpu.js';
 import { loadFaceApiDlib, loadDlibFromFaceApi } from '../node/dlib.js';
 import { nodeTrainIO, floatCache } from '../node/train-io.js';
-import { parseTrainConfig, configKey, type TrainConfig } from '../train/train-config.js';
+import { parseAnyConfig, configKey, type TrainConfig, type SrTrainConfig, type AnyTrainConfig, type CycleConfig } from '../train/train-config.js';
 import { checkDataRoot } from '../train/data.js';
 import { loadDistillData } from '../train/distill-data.js';
 import { DistillTask } from '../train/distill.js';
+import { SrTask, type SrData } from '../train/sr-task.js';
+import type { DSR } from '../nn/dsr.js';
+import { loadRecognizerModel } from '../train/recognizers.js';
+import { loadStateInto } from '../nn/safetensors.js';
+import type { TrainTask } from '../train/trainer.js';
 import { train, TrainingDivergedError, type TrainSummary } from '../train/trainer.js';
 import { formatDuration } from '../train/progress.js';
 import { decodeSafetensors } from '../nn/safetensors.js';
@@ -21,12 +27,18 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TRAIN_USAGE = `usage: lrfr train --config FILE [options]
 
 Trains what the config describes (configs/*.json) on the training people only (BLUFR split1 train1),
-with validation on held-out training people picking the best weights.
+with validation on held-out training people picking the best weights. A config's task is
+  distill   a recognizer distilled from the frozen dlib (configs/dlib-student.json, edgeface-xxs.json)
+  sr        a DSR trained against a frozen recognizer (configs/dlib-c0-dsr.json)
+  cycle     a list of phase configs run in order (configs/cycle-dlib.json): each finished phase is
+            exported to weights/ (--export DIR to change), a phase already there with the same
+            config is skipped, one with a checkpoint resumes
 
 options:
   --config FILE     the run's config (required)
   --data DIR        face data root (default: $LRFR_DATA or ../shared/data)
-  --out DIR         run folder (default: runs/<config name>); holds checkpoint.safetensors (the whole
+  --out DIR         run folder (default: runs/<config name>; for a cycle: the folder of its phases'
+                    run folders, default runs/); holds checkpoint.safetensors (the whole
                     training state), best.safetensors (the best validated weights), log.jsonl, loss.png
   --resume          continue the run in --out from its checkpoint (exactly: same numbers as without a stop)
   --fresh           start over: an existing run folder is moved aside (renamed), never deleted
@@ -83,7 +95,7 @@ function parseArgs(argv: readonly string[]): TrainArgs {
   return a as TrainArgs;
 }
 
-function readConfig(path: string): TrainConfig {
+function readConfig(path: string): AnyTrainConfig | CycleConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -97,7 +109,7 @@ function readConfig(path: string): TrainConfig {
     throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
   try {
-    return parseTrainConfig(raw);
+    return parseAnyConfig(raw);
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
@@ -129,39 +141,97 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
     err('\nlrfr train: stopping after this step (a checkpoint is saved; Ctrl-C again to quit at once)\n');
   };
   process.on('SIGINT', onSigint);
-  let task: DistillTask | null = null;
   try {
     const cfg = readConfig(args.config);
-    const outDir = resolve(args.out ?? join(REPO_ROOT, 'runs', cfg.name));
-    if (args.fresh && existsSync(outDir)) {
-      const aside = `${outDir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      renameSync(outDir, aside);
-      err(`lrfr train: moved the previous run aside to ${aside}\n`);
+    if (cfg.task === 'cycle') return await runCycle(cfg, args, stop, err);
+    return await runPhase(cfg, args.config, args, stop, err);
+  } catch (e) {
+    err(`lrfr train: ${(e as Error).message}\n`);
+    return { code: e instanceof TrainingDivergedError ? 3 : 1 };
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** A repository-relative path of a config (weights, phases) made absolute. */
+function repoPath(p: string): string {
+  return resolve(REPO_ROOT, p);
+}
+
+/**
+ * Runs a cycle's phases in order. A phase whose exported weights (weights/<name>.safetensors) have a
+ * manifest with the same config is done and skipped; one with a checkpoint in its run folder resumes;
+ * the others start. Each finished phase is exported to weights/ before the next starts (the next
+ * phase's config names those files).
+ */
+async function runCycle(cycle: CycleConfig, args: TrainArgs, stop: { requested: boolean }, err: (s: string) => void): Promise<{ code: number; summary?: TrainSummary }> {
+  if (args.steps || args.exportOnly || args.fresh) throw new UsageError('a cycle config takes no --steps, --fresh or --export-only (run a phase\'s own config for those)');
+  const runsRoot = resolve(args.out ?? join(REPO_ROOT, 'runs'));
+  const weightsDir = resolve(args.exportDir ?? join(REPO_ROOT, 'weights'));
+  let last: { code: number; summary?: TrainSummary } = { code: 0 };
+  for (const [i, file] of cycle.phases.entries()) {
+    const path = repoPath(file);
+    const cfg = readConfig(path);
+    if (cfg.task === 'cycle') throw new Error(`${file}: a cycle's phase cannot be a cycle`);
+    const tag = `${cycle.name} phase ${i + 1}/${cycle.phases.length} (${cfg.name})`;
+    const manifest = join(weightsDir, `${cfg.name}.json`);
+    if (existsSync(manifest) && existsSync(join(weightsDir, `${cfg.name}.safetensors`))) {
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { config?: unknown };
+      if (configKey(m.config as AnyTrainConfig) === configKey(cfg)) {
+        err(`lrfr train: ${tag}: done (weights/${cfg.name}.safetensors has this config); skipping\n`);
+        continue;
+      }
+      throw new Error(`${tag}: ${manifest} was made with another config; move it aside to retrain this phase`);
     }
-    if (args.exportOnly) {
-      exportWeights(cfg, args.config, outDir, resolve(args.exportDir!), codeCommit(), err, args.withEval);
-      return { code: 0 };
+    const runDir = join(runsRoot, cfg.name);
+    const resume = existsSync(join(runDir, 'checkpoint.safetensors'));
+    err(`lrfr train: ${tag}: ${resume ? 'resuming' : 'starting'}\n`);
+    last = await runPhase(cfg, path, { ...args, config: path, out: runDir, resume, exportDir: weightsDir }, stop, err);
+    if (last.code !== 0) return last;
+  }
+  return last;
+}
+
+/** One training phase (a distill or an SR config): build the task, train, export. */
+async function runPhase(cfg: AnyTrainConfig, configPath: string, args: TrainArgs, stop: { requested: boolean }, err: (s: string) => void): Promise<{ code: number; summary?: TrainSummary }> {
+  const outDir = resolve(args.out ?? join(REPO_ROOT, 'runs', cfg.name));
+  if (args.fresh && existsSync(outDir)) {
+    const aside = `${outDir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(outDir, aside);
+    err(`lrfr train: moved the previous run aside to ${aside}\n`);
+  }
+  if (args.exportOnly) {
+    exportWeights(cfg, configPath, outDir, resolve(args.exportDir!), codeCommit(), err, args.withEval);
+    return { code: 0 };
+  }
+  mkdirSync(outDir, { recursive: true });
+  const runsRoot = dirname(outDir);
+  if (basename(runsRoot) === 'runs' && !existsSync(join(runsRoot, '.gitignore'))) writeFileSync(join(runsRoot, '.gitignore'), '# lrfr training runs: checkpoints and logs, not committed\n*\n');
+  const root = checkDataRoot(args.data, ['lfw', 'blufr', 'pairs']);
+  const commit = codeCommit();
+  await initNodeGPU();
+  err(`lrfr train: ${cfg.name}: loading the training people's faces (BLUFR split1 train1)...\n`);
+  const data = await loadDistillData(cfg, root, (p, r) => err(`lrfr train: skipping undecodable image ${p}: ${r}\n`));
+  err(`lrfr train: ${data.train.length} training images of ${data.classes} people; validation: ${data.val.length} held-out people, ${data.val.reduce((a, v) => a + v.length, 0)} images\n`);
+  let task: TrainTask & { dispose(): void } | null = null;
+  const disposers: (() => void)[] = [];
+  try {
+    if (cfg.task === 'sr') {
+      task = await createSrTask(cfg, data, err, disposers);
+    } else {
+      const { model: teacher, hash } = await loadFaceApiDlib();
+      disposers.push(() => teacher.dispose());
+      let lastTick = 0;
+      task = await DistillTask.create(cfg, data, {
+        teacher, teacherHash: hash,
+        loadTeacherCopy: () => loadDlibFromFaceApi(undefined, { fuse: false }),
+        cache: floatCache(join(runsRoot, 'teacher-cache')),
+        progress: (label, done, total) => {
+          const now = performance.now();
+          if (done === total || now - lastTick > 15_000) { lastTick = now; err(`lrfr train: ${label} ${done}/${total}\n`); }
+        },
+      });
     }
-    mkdirSync(outDir, { recursive: true });
-    const runsRoot = dirname(outDir);
-    if (basename(runsRoot) === 'runs' && !existsSync(join(runsRoot, '.gitignore'))) writeFileSync(join(runsRoot, '.gitignore'), '# lrfr training runs: checkpoints and logs, not committed\n*\n');
-    const root = checkDataRoot(args.data, ['lfw', 'blufr', 'pairs']);
-    const commit = codeCommit();
-    await initNodeGPU();
-    err(`lrfr train: ${cfg.name}: loading the training people's faces (BLUFR split1 train1)...\n`);
-    const data = await loadDistillData(cfg, root, (p, r) => err(`lrfr train: skipping undecodable image ${p}: ${r}\n`));
-    err(`lrfr train: ${data.train.length} training images of ${data.classes} people; validation: ${data.val.length} held-out people, ${data.val.reduce((a, v) => a + v.length, 0)} images\n`);
-    const { model: teacher, hash } = await loadFaceApiDlib();
-    let lastTick = 0;
-    task = await DistillTask.create(cfg, data, {
-      teacher, teacherHash: hash,
-      loadTeacherCopy: () => loadDlibFromFaceApi(undefined, { fuse: false }),
-      cache: floatCache(join(runsRoot, 'teacher-cache')),
-      progress: (label, done, total) => {
-        const now = performance.now();
-        if (done === total || now - lastTick > 15_000) { lastTick = now; err(`lrfr train: ${label} ${done}/${total}\n`); }
-      },
-    });
     const perEpoch = Math.floor(task.epochSize / cfg.batch);
     const totalSteps = args.steps ?? (cfg.steps > 0 ? cfg.steps : Math.round(cfg.epochs * perEpoch));
     err(`lrfr train: ${cfg.name}: ${totalSteps} steps of ${cfg.batch} (${(totalSteps / perEpoch).toFixed(1)} epochs of ${task.epochSize} samples), checkpoint every ${cfg.checkpointEvery}, validation every ${cfg.validateEvery}; out ${outDir}\n`);
@@ -171,23 +241,49 @@ export async function trainCommand(argv: readonly string[], err: (s: string) => 
       resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop, tune: args.tune,
       weightsMetadata: { commit },
     });
-    teacher.dispose();
     const b = summary.best;
+    const pct = (k: string, v: number) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${(100 * v).toFixed(1)}%`);
     err(`lrfr train: ${cfg.name}: ${summary.status} at step ${summary.steps}/${totalSteps}; this invocation ${summary.steps - summary.startStep} steps in ${formatDuration(summary.seconds)} (${summary.imagesPerSecond.toFixed(1)} img/s incl. validation and checkpoints)` +
-      `${b ? `; best validation step ${b.step}: ${Object.entries(b.metrics).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(', ')}` : ''}\n`);
-    if (args.exportDir && summary.status === 'finished') exportWeights(cfg, args.config, outDir, resolve(args.exportDir), commit, err, args.withEval);
+      `${b ? `; best validation step ${b.step}: ${Object.entries(b.metrics).map(([k, v]) => pct(k, v)).join(', ')}` : ''}\n`);
+    if (args.exportDir && summary.status === 'finished') exportWeights(cfg, configPath, outDir, resolve(args.exportDir), commit, err, args.withEval);
     return { code: summary.status === 'finished' ? 0 : 130, summary };
-  } catch (e) {
-    err(`lrfr train: ${(e as Error).message}\n`);
-    return { code: e instanceof TrainingDivergedError ? 3 : 1 };
   } finally {
-    process.off('SIGINT', onSigint);
     task?.dispose();
+    for (const d of disposers) d();
   }
 }
 
+/** The SR phase: the frozen recognizer, DSR (seeded or from sr.init), and the bicubic reference on validation. */
+async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) => void, disposers: (() => void)[]): Promise<SrTask> {
+  const recognizer = await loadRecognizerModel(cfg.recognizer === 'dlib' ? 'dlib' : repoPath(cfg.recognizer), { loadDlib: loadFaceApiDlib });
+  disposers.push(() => recognizer.model.dispose());
+  let initWeights: ((m: DSR) => void) | undefined;
+  if (cfg.sr.init !== 'random') {
+    const file = repoPath(cfg.sr.init);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      throw new Error(`sr.init: cannot read ${file}: ${(e as Error).message}`);
+    }
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    initWeights = (m) => {
+      try {
+        loadStateInto(m, tensors, metadata);
+      } catch (e) {
+        throw new Error(`sr.init ${file}: ${(e as Error).message}`);
+      }
+    };
+  }
+  const task = new SrTask(cfg, data, { recognizer, initWeights });
+  err(`lrfr train: ${cfg.name}: DSR ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
+  const ref = await task.validateWith(true);
+  err(`lrfr train: ${cfg.name}: bicubic on the validation people: ${Object.entries(ref.metrics).map(([k, v]) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${(100 * v).toFixed(1)}%`)).join(', ')}\n`);
+  return task;
+}
+
 /** Copies best.safetensors to DIR/<name>.safetensors with a manifest DIR/<name>.json. */
-function exportWeights(cfg: TrainConfig, configPath: string, outDir: string, dir: string, commit: string, err: (s: string) => void, evalDir?: string): void {
+function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, dir: string, commit: string, err: (s: string) => void, evalDir?: string): void {
   const best = join(outDir, 'best.safetensors');
   if (!existsSync(best)) throw new Error(`nothing to export: ${best} does not exist (no validation has run yet)`);
   const bytes = readFileSync(best);

@@ -148,6 +148,8 @@ export const DLIB_BLOCKS: readonly (readonly [string, number, number, boolean])[
   ['conv256_down_out', 256, 256, true],
 ];
 
+const FEATURE_TAPS = new Set(['conv32_3', 'conv64_3', 'conv128_2', 'conv256_2']);
+
 /**
  * dlib's face descriptor ResNet: forward(x [N, 3, 150, 150], RGB 0..255) -> [N, 128] (not
  * normalised; face-api compares descriptors by Euclidean distance, threshold 0.6).
@@ -173,15 +175,28 @@ export class DlibResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardFeatures(x).embedding;
+  }
+
+  /**
+   * forward() that also returns the activations at the end of each resolution (after conv32_3,
+   * conv64_3, conv128_2 and conv256_2: 32 x 36², 64 x 18², 128 x 9², 256 x 5² at 150 input): the
+   * multi-scale features of the SR feature-matching loss.
+   */
+  forwardFeatures(x: Tensor): { embedding: Tensor; features: Tensor[] } {
     if (x.rank !== 4 || x.shape[1] !== 3) throw new Error(`DlibResNet: expected x [N, 3, 150, 150] (RGB 0..255), got ${fmtShape(x.shape)}`);
     if (x.shape[2] !== DLIB_INPUT_SIZE || x.shape[3] !== DLIB_INPUT_SIZE) {
       throw new Error(`DlibResNet: expected 150x150 input (face-api resizes to 150 first), got ${fmtShape(x.shape)}`);
     }
     let out = this.conv32_down.forward(this.normalize(x));
     out = maxPool2d(out, 3, 2, 0);
-    for (const b of this.blocks) out = b.forward(out);
+    const features: Tensor[] = [];
+    this.blocks.forEach((b, i) => {
+      out = b.forward(out);
+      if (FEATURE_TAPS.has(DLIB_BLOCKS[i]![0])) features.push(out);
+    });
     const n = out.shape[0]!;
-    return this.fc.forward(reshape(globalAvgPool(out), [n, 256]));
+    return { embedding: this.fc.forward(reshape(globalAvgPool(out), [n, 256])), features };
   }
 
   /** Embeds a batch without recording gradients (eval mode is up to the caller). */

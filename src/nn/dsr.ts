@@ -67,6 +67,12 @@ export interface DsrConfig {
   fit: DsrFit;
   /** output += bicubic(x) (true) or += 0.5 (false). */
   bicubicSkip: boolean;
+  /**
+   * Other probe sizes this one model takes (multi-scale): such a probe is first resized to inputSize
+   * (bicubic; antialiased when shrinking) inside forward(); the bicubic skip still upsamples the probe
+   * as given. Default: none (only inputSize).
+   */
+  probeSizes?: number[];
 }
 
 /** The paper configuration: C = 112, B = 16, for 32x32 probes. */
@@ -109,6 +115,10 @@ function checkConfig(cfg: DsrConfig): DsrGeometry {
     if (!Number.isInteger(cfg[k]) || cfg[k] < (k === 'blocks' ? 0 : 1)) throw new Error(`DSR: ${k} must be a ${k === 'blocks' ? 'non-negative' : 'positive'} integer, got ${cfg[k]}`);
   }
   if (!Number.isFinite(cfg.resScale)) throw new Error(`DSR: resScale must be finite, got ${cfg.resScale}`);
+  const ps = cfg.probeSizes ?? [];
+  if (!Array.isArray(ps) || !ps.every((p) => Number.isInteger(p) && p >= 4 && p <= cfg.outputSize)) {
+    throw new Error(`DSR: probeSizes must be a list of integers in 4..${cfg.outputSize}, got ${JSON.stringify(cfg.probeSizes)}`);
+  }
   return dsrGeometry(cfg);
 }
 
@@ -207,7 +217,9 @@ export class DSR extends Module {
     const S = this.config.inputSize;
     if (c !== 3) throw new Error(`DSR: expected 3 (RGB) input channels, got ${fmtShape(lr.shape)}`);
     if (h !== w) throw new Error(`DSR: expected a square probe, got ${fmtShape(lr.shape)}`);
-    if (h !== S) throw new Error(`DSR: this model was built for ${S}x${S} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
+    if (h !== S && !this.probeSizes.includes(h)) {
+      throw new Error(`DSR: this model takes ${this.probeSizes.length ? `${[S, ...this.probeSizes].join(', ')}-pixel` : `${S}x${S}`} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
+    }
     // The largest activations are the last upsampling conv's output (4C channels at half the final
     // size) and its pixel-shuffled form (C channels at the final size): C * netOut^2 floats. Batches whose activations would exceed the adapter's storage binding limit run in
     // chunks; split/concat keep autograd intact.
@@ -222,9 +234,15 @@ export class DSR extends Module {
     return this.forwardChunk(lr);
   }
 
+  /** The probe sizes forward() takes: inputSize and config.probeSizes. */
+  get probeSizes(): number[] {
+    return this.config.probeSizes ?? [];
+  }
+
   private forwardChunk(lr: Tensor): Tensor {
     const O = this.config.outputSize;
-    const x = this.config.fit === 'resize-input' ? fitTo(lr, this.geometry.workSize) : lr;
+    const probe = fitTo(lr, this.config.inputSize);
+    const x = this.config.fit === 'resize-input' ? fitTo(probe, this.geometry.workSize) : probe;
     const h0 = this.head.forward(affine(x, 1, -0.5));
     let f = h0;
     for (const b of this.body) f = b.forward(f);

@@ -369,11 +369,20 @@ export class EdgeFaceXXS extends Module {
 
   /** Normalised image [N, 3, S, S] -> embedding [N, 512] (not L2-normalised, as EdgeFace returns it). */
   forward(x: Tensor): Tensor {
+    return this.forwardFeatures(x).embedding;
+  }
+
+  /**
+   * forward() that also returns each stage's output (strides 4, 8, 16, 32): the multi-scale features
+   * of the SR feature-matching loss.
+   */
+  forwardFeatures(x: Tensor): { embedding: Tensor; features: Tensor[] } {
     this.expectRank('EdgeFaceXXS', x, 4, 'an image batch [N, 3, H, W]');
     if (x.shape[1] !== this.config.inChans) throw new Error(`EdgeFaceXXS: expected ${this.config.inChans} input channels, got ${fmtShape(x.shape)}`);
     let h = this.stem.forward(x);
-    for (const s of this.stages) h = s.forward(h);
-    return this.head.forward(h);
+    const features: Tensor[] = [];
+    for (const s of this.stages) features.push(h = s.forward(h));
+    return { embedding: this.head.forward(h), features };
   }
 
   /** [0, 1] RGB [N, 3, S, S] -> embedding: forward(normalize(x)). */

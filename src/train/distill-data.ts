@@ -7,7 +7,6 @@ import { buildLfwProtocol, type FaceRef } from './protocol.js';
 import { loadFaces } from './data.js';
 import type { ChwImage } from './image.js';
 import type { DistillData } from './distill.js';
-import type { TrainConfig } from './train-config.js';
 import { Rng } from '../runtime/random.js';
 
 export interface DistillSplit {
@@ -39,7 +38,7 @@ export function splitTrainPeople(train: readonly FaceRef[], valFraction: number,
 }
 
 /** Loads the split's crops (undecodable images are reported through onSkip and left out). */
-export async function loadDistillData(cfg: TrainConfig, root: string, onSkip?: (path: string, reason: string) => void): Promise<DistillData & { split: DistillSplit }> {
+export async function loadDistillData(cfg: { seed: number; data: { valFraction: number; limitPeople: number } }, root: string, onSkip?: (path: string, reason: string) => void): Promise<DistillData & { split: DistillSplit }> {
   const proto = buildLfwProtocol(root);
   const split = splitTrainPeople(proto.train, cfg.data.valFraction, cfg.seed, cfg.data.limitPeople);
   const load = async (refs: readonly FaceRef[]) => {

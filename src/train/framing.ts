@@ -12,6 +12,7 @@
 // antialias, i.e. PyTorch's AA bicubic, generalised to a fractional window; for an upscale like this
 // one (84.6 -> 150) the AA kernel is the plain 4-tap Keys kernel). Taps just outside the window but
 // inside the crop are used (they are real pixels), unlike crop-then-resize.
+import * as L from '../runtime/index.js';
 import type { ChwImage } from './image.js';
 import { ARCFACE_WINDOW, DLIB_WINDOW } from './data.js';
 import { HR_SIZE } from './degrade.js';
@@ -97,4 +98,33 @@ export function dlibInputFrom112(img112: ChwImage, dx = 0, dy = 0): ChwImage {
   const d = f.data;
   for (let i = 0; i < d.length; i++) d[i] = 255 * (d[i]! < 0 ? 0 : d[i]! > 1 ? 1 : d[i]!);
   return f;
+}
+
+/** frameWindow along one axis as a dense matrix [lout, lin] (row i: output pixel i's weights). */
+export function windowMatrix(lin: number, x0: number, size: number, lout: number): Float32Array {
+  const a = windowWeights(lin, x0, size, lout);
+  const m = new Float32Array(lout * lin);
+  for (let i = 0; i < lout; i++) for (let k = 0; k < a.n[i]!; k++) m[i * lin + a.start[i]! + k] = a.w[i * a.taps + k]!;
+  return m;
+}
+
+/**
+ * dlibInputFrom112 for a batch of 112 crops on the GPU, differentiable: [N, 3, 112, 112] in [0, 1]
+ * -> [N, 3, 150, 150] RGB 0..255 (the same resampling as frameWindow, as two matrix products with
+ * windowMatrix along x and then y, then the clamp and the x255). What the SR task feeds a frozen dlib.
+ */
+export function dlibFrameTensor(x: L.Tensor): L.Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (x.rank !== 4 || h !== HR_SIZE || w !== HR_SIZE) throw new Error(`dlibFrameTensor: expected [N, C, ${HR_SIZE}, ${HR_SIZE}], got [${x.shape.join(', ')}]`);
+  const win = dlibWindowIn112();
+  const O = DLIB_INPUT_SIZE;
+  const ax = L.tensor(windowMatrix(w, win.x, win.size, O), [O, w]);
+  const ay = L.tensor(windowMatrix(h, win.y, win.size, O), [O, h]);
+  // rows (n, c, y) x columns x -> (n, c, y, X)
+  const t = L.matmul(L.reshape(x, [n * c * h, w]), ax, { transB: true });
+  // (n, c, X, y) x y -> (n, c, X, Y) -> (n, c, Y, X)
+  const ty = L.permute(L.reshape(t, [n * c, h, O]), [0, 2, 1]);
+  const u = L.matmul(L.reshape(ty, [n * c * O, h]), ay, { transB: true });
+  const f = L.permute(L.reshape(u, [n * c, O, O]), [0, 2, 1]);
+  return L.scale(L.clamp(L.reshape(f, [n, c, O, O]), 0, 1), 255);
 }

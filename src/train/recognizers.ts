@@ -86,16 +86,25 @@ function dlibRecognizer(model: DlibResNet, name: string, hash: string): Recogniz
   };
 }
 
+/** A recognizer's module as loaded (eval mode; dlib fused), for callers that run it themselves. */
+export interface RecognizerModel {
+  kind: 'dlib-resnet' | 'edgeface-xxs';
+  model: DlibResNet | EdgeFaceXXS;
+  name: string;
+  /** Hash of the weight bytes. */
+  hash: string;
+}
+
 /**
  * `dlib` (face-api's shipped weights, fused) or a safetensors file saved by saveSafetensorsFile whose
- * metadata.model names dlib (DlibResNet) or EdgeFace (EdgeFaceXXS, metadata.config its config).
- * A file that fails to load throws the loader's message.
+ * metadata.model names dlib (DlibResNet) or EdgeFace (EdgeFaceXXS, metadata.config its config), as
+ * a module in eval mode. A file that fails to load throws the loader's message.
  */
-export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions = {}): Promise<Recognizer> {
+export async function loadRecognizerModel(spec: string, opts: LoadRecognizerOptions = {}): Promise<RecognizerModel> {
   if (spec === 'dlib') {
     if (!opts.loadDlib) throw new Error('recognizer dlib: no loader for face-api\'s weights was given (pass loadDlib; in Node, loadFaceApiDlib from src/node/dlib.ts)');
     const { model, hash } = await opts.loadDlib();
-    return dlibRecognizer(model, 'dlib', hash);
+    return { kind: 'dlib-resnet', model, name: 'dlib', hash };
   }
   let bytes: Uint8Array;
   try {
@@ -113,14 +122,17 @@ export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions =
   }
   const model = wrap(spec, () => modelFromMetadata(metadata, spec).model.eval());
   wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
-  if (known === 'dlib-resnet') {
-    const dlib = model as DlibResNet;
-    dlib.fuse();
-    return dlibRecognizer(dlib, name, hash);
-  }
-  const ef = model as EdgeFaceXXS;
+  if (known === 'dlib-resnet') (model as DlibResNet).fuse();
+  return { kind: known, model: model as DlibResNet | EdgeFaceXXS, name, hash };
+}
+
+/** loadRecognizerModel wrapped for evaluation (framing, batched embedding, metric). */
+export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions = {}): Promise<Recognizer> {
+  const r = await loadRecognizerModel(spec, opts);
+  if (r.kind === 'dlib-resnet') return dlibRecognizer(r.model as DlibResNet, r.name, r.hash);
+  const ef = r.model as EdgeFaceXXS;
   return {
-    name, hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
+    name: r.name, hash: r.hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
     prepare: (img) => img,
     embed: (x, shape) => runModel(ef, (t) => ef.embed(t), x, shape),
     dispose: () => ef.dispose(),
@@ -172,7 +184,7 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
   const files = spec.split(',').map((s) => s.trim()).filter(Boolean);
   const models = new Map<number, DSR>();
   const hashes: string[] = [];
-  const disposeAll = () => { for (const m of models.values()) m.dispose(); };
+  const disposeAll = () => { for (const m of new Set(models.values())) m.dispose(); };
   try {
     for (const f of files) {
       let bytes: Uint8Array;
@@ -187,10 +199,11 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
       // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
       const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
       wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
-      const S = m.config.inputSize;
-      if (models.has(S)) { m.dispose(); throw new Error(`${f}: a second SR model for ${S}x${S} probes`); }
       if (m.config.outputSize !== HR_SIZE) { m.dispose(); throw new Error(`${f}: the model outputs ${m.config.outputSize}x${m.config.outputSize}, expected ${HR_SIZE}`); }
-      models.set(S, m);
+      const own = [m.config.inputSize, ...m.probeSizes];
+      const dup = own.find((S) => models.has(S));
+      if (dup !== undefined) { m.dispose(); throw new Error(`${f}: a second SR model for ${dup}x${dup} probes`); }
+      for (const S of own) models.set(S, m);
     }
   } catch (e) {
     disposeAll();

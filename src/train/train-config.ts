@@ -128,7 +128,8 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   const known = ['name', 'task', 'seed', 'teacher', 'student', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
   if (typeof raw.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(raw.name)) throw new Error(`config: name must be a non-empty string of letters, digits, '.', '_' or '-', got ${JSON.stringify(raw.name)}`);
-  const task = oneOf('task', raw.task, ['distill'] as const);
+  if (raw.task === 'sr' || raw.task === 'cycle') throw new Error(`config: task "${raw.task}" is not a distill config (read it with parseAnyConfig)`);
+  const task = oneOf('task', raw.task, ['distill', 'sr', 'cycle'] as const) as 'distill';
   const s = merge('student', { model: undefined, config: {}, init: 'random' }, raw.student);
   const student: StudentSpec = {
     model: oneOf('student.model', s.model, ['dlib-resnet', 'edgeface-xxs'] as const),
@@ -193,8 +194,152 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   return cfg;
 }
 
+/** The SR phase of the cycle (src/train/sr-task.ts). */
+export interface SrLoss {
+  /** L1 between the SR output and the HR crop. */
+  pixel: number;
+  /** The recognizer's embedding of SR against that of HR (the largest weight in seed 000). */
+  identity: number;
+  identityMetric: 'cosine' | 'sqeuclid';
+  /** Feature matching on the recognizer's multi-scale activations (the perceptual term). */
+  features: number;
+}
+
+export interface SrDataSpec {
+  valFraction: number;
+  /** Probe sizes; each batch draws one. */
+  sizes: number[];
+  /** Probability that a batch image goes through the degradation model (blur, noise, JPEG) instead of clean downsampling. */
+  pDegrade: number;
+  flip: boolean;
+  limitPeople: number;
+}
+
+export interface SrTrainConfig {
+  name: string;
+  task: 'sr';
+  seed: number;
+  /** The frozen recognizer: 'dlib' (face-api's weights) or a recognizer's safetensors (repository-relative path). */
+  recognizer: string;
+  /** DSR: registry preset and config (inputSize defaults to the largest probe size), init 'random' or a DSR safetensors to start from. */
+  sr: { preset: 'cpu' | 'paper'; config: { inputSize?: number } & Record<string, unknown>; init: string };
+  loss: SrLoss;
+  data: SrDataSpec;
+  optim: OptimSpec;
+  batch: number;
+  epochs: number;
+  steps: number;
+  checkpointEvery: number;
+  validateEvery: number;
+  /** Validation probe sizes. */
+  valSizes: number[];
+  faults?: { nanAtStep?: number; term?: string };
+}
+
+/** A whole cycle: its phases' config files (repository-relative), run in order by one command. */
+export interface CycleConfig {
+  name: string;
+  task: 'cycle';
+  phases: string[];
+}
+
+export type AnyTrainConfig = TrainConfig | SrTrainConfig;
+
+const SR_DEFAULTS = {
+  loss: { pixel: 1, identity: 1, identityMetric: 'cosine', features: 0.1 },
+  data: { valFraction: 0.1, sizes: [16, 24, 32], pDegrade: 0, flip: true, limitPeople: 0 },
+  sr: { preset: 'cpu', config: {}, init: 'random' },
+  valSizes: [16, 24],
+} as const;
+
+function parseOptim(raw: unknown): OptimSpec {
+  const o = merge('optim', DEFAULTS.optim, raw);
+  return {
+    lr: num('optim.lr', o.lr, (x) => x > 0, 'a number > 0'),
+    weightDecay: nonneg('optim.weightDecay', o.weightDecay),
+    warmup: int('optim.warmup', o.warmup, 0),
+    minLrFactor: prob('optim.minLrFactor', o.minLrFactor),
+    clip: nonneg('optim.clip', o.clip),
+    studentLrFactor: num('optim.studentLrFactor', o.studentLrFactor, (x) => x > 0, 'a number > 0'),
+  };
+}
+
+function parseFaults(raw: unknown): TrainConfig['faults'] {
+  if (raw === undefined) return undefined;
+  const f = merge('faults', { nanAtStep: 0, term: 'embedding' }, raw);
+  return { nanAtStep: int('faults.nanAtStep', f.nanAtStep, 1), term: String(f.term) };
+}
+
+function sizeList(what: string, v: unknown): number[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 4 && x <= 112)) {
+    throw new Error(`config: ${what} must be a non-empty list of probe sizes (integers 4..112), got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
+function checkName(raw: Obj): string {
+  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(raw.name)) throw new Error(`config: name must be a non-empty string of letters, digits, '.', '_' or '-', got ${JSON.stringify(raw.name)}`);
+  return raw.name;
+}
+
+/** Parses and checks an SR phase config. */
+export function parseSrConfig(raw: Obj): SrTrainConfig {
+  const known = ['name', 'task', 'seed', 'recognizer', 'sr', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
+  const name = checkName(raw);
+  if (typeof raw.recognizer !== 'string' || raw.recognizer === '') throw new Error(`config: recognizer must be "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.recognizer)}`);
+  const srRaw = merge('sr', SR_DEFAULTS.sr, raw.sr);
+  if (!isObj(srRaw.config)) throw new Error('config: sr.config must be an object');
+  if (typeof srRaw.init !== 'string' || srRaw.init === '') throw new Error(`config: sr.init must be "random" or the path of a DSR safetensors, got ${JSON.stringify(srRaw.init)}`);
+  const sr = { preset: oneOf('sr.preset', srRaw.preset, ['cpu', 'paper'] as const), config: srRaw.config as SrTrainConfig['sr']['config'], init: srRaw.init };
+  const l = merge('loss', SR_DEFAULTS.loss, raw.loss);
+  const loss: SrLoss = {
+    pixel: nonneg('loss.pixel', l.pixel),
+    identity: nonneg('loss.identity', l.identity),
+    identityMetric: oneOf('loss.identityMetric', l.identityMetric, ['cosine', 'sqeuclid'] as const),
+    features: nonneg('loss.features', l.features),
+  };
+  if (loss.pixel + loss.identity + loss.features === 0) throw new Error('config: every loss weight is 0 (loss.pixel, loss.identity, loss.features)');
+  const d = merge('data', SR_DEFAULTS.data, raw.data);
+  const data: SrDataSpec = {
+    valFraction: num('data.valFraction', d.valFraction, (x) => x > 0 && x < 1, 'in (0, 1)'),
+    sizes: sizeList('data.sizes', d.sizes),
+    pDegrade: prob('data.pDegrade', d.pDegrade),
+    flip: bool('data.flip', d.flip),
+    limitPeople: int('data.limitPeople', d.limitPeople, 0),
+  };
+  return {
+    name, task: 'sr', seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), recognizer: raw.recognizer, sr, loss, data,
+    optim: parseOptim(raw.optim),
+    batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
+    epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
+    steps: int('steps', raw.steps ?? DEFAULTS.steps, 0),
+    checkpointEvery: int('checkpointEvery', raw.checkpointEvery ?? DEFAULTS.checkpointEvery, 1),
+    validateEvery: int('validateEvery', raw.validateEvery ?? DEFAULTS.validateEvery, 1),
+    valSizes: sizeList('valSizes', raw.valSizes ?? SR_DEFAULTS.valSizes),
+    faults: parseFaults(raw.faults),
+  };
+}
+
+/** Parses and checks a cycle config (the phases are parsed when they run). */
+export function parseCycleConfig(raw: Obj): CycleConfig {
+  for (const k of Object.keys(raw)) if (!['name', 'task', 'phases', 'description'].includes(k)) throw new Error(`config: unknown field ${k} (known: name, task, phases, description)`);
+  const name = checkName(raw);
+  const phases = raw.phases;
+  if (!Array.isArray(phases) || phases.length === 0 || !phases.every((p) => typeof p === 'string' && p !== '')) throw new Error(`config: phases must be a non-empty list of config files, got ${JSON.stringify(phases)}`);
+  return { name, task: 'cycle', phases: phases as string[] };
+}
+
+/** Any config file: a distill or SR phase, or a cycle. */
+export function parseAnyConfig(raw: unknown): AnyTrainConfig | CycleConfig {
+  if (!isObj(raw)) throw new Error('config: the file must hold a JSON object');
+  if (raw.task === 'sr') return parseSrConfig(raw);
+  if (raw.task === 'cycle') return parseCycleConfig(raw);
+  return parseTrainConfig(raw);
+}
+
 /** A stable hash of everything that changes the numbers (the checkpoint refuses another config). */
-export function configKey(cfg: TrainConfig): string {
+export function configKey(cfg: AnyTrainConfig): string {
   const { checkpointEvery: _c, validateEvery: _v, faults: _f, ...rest } = cfg;
   return JSON.stringify(rest);
 }

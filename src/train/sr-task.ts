@@ -1,0 +1,239 @@
+// The super-resolution phase of the cycle (seed 000): DSR trained against a FROZEN recognizer on the
+// training people only (BLUFR split1 train1, person-level validation split of distill-data.ts).
+//
+// A batch: training faces (HR 112 crops, optionally flipped), all downsampled to one probe size S
+// drawn per batch from data.sizes (antialiased bicubic; optionally through the degradation model).
+// DSR maps the S x S probes to 112 x 112. Loss terms (each weighted by the config):
+//  - pixel:    L1(SR, HR) over the 112 crop (unclamped SR output, so every pixel gets a gradient);
+//  - identity: the recognizer's embedding of clamp(SR) against its embedding of HR: 1 - cosine, or
+//              the squared Euclidean distance (dlib's own metric) (loss.identityMetric);
+//  - features: feature matching on the recognizer's multi-scale activations (dlib: the last block of
+//              each resolution, EdgeFace: each stage's output): per tap MSE(SR, HR) / mean(HR²), mean
+//              over taps. This is the perceptual term: no VGG weights can be obtained here, so the
+//              recognizer's own features stand in for VGG's.
+// The recognizer sees the SR output exactly as evaluation gives it: clamped to [0, 1], framed for it
+// (dlib: framing.ts dlibFrameTensor, the same resampling as dlibInputFrom112; EdgeFace: the crop). Its
+// parameters are frozen (no weight gradients are computed), only the image gradient flows to DSR.
+//
+// Validation (picks the weights): the held-out training people; gallery = each person's first image
+// at full resolution through the recognizer, probes = the others at each valSizes size through DSR;
+// rank-1 per size (the recognizer's metric) and PSNR of SR against HR. Score = mean rank-1.
+import * as L from '../runtime/index.js';
+import { buildModel, modelConfig, type ModelName } from '../nn/registry.js';
+import type { Module } from '../nn/module.js';
+import type { DSR } from '../nn/dsr.js';
+import { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { DlibResNet } from '../nn/dlib-resnet.js';
+import { AdamW } from './optim.js';
+import { TrainingState } from './state.js';
+import type { SrTrainConfig } from './train-config.js';
+import type { TrainTask, ValidationResult } from './trainer.js';
+import type { ChwImage } from './image.js';
+import { downsample, upsample, clamp01, applyDegradation, sampleDegradation, HR_SIZE } from './degrade.js';
+import { dlibFrameTensor } from './framing.js';
+import { scoreMatrix } from './scoring.js';
+import { cmc, psnr } from './metrics.js';
+import { flipH } from './augment.js';
+import type { RecognizerModel } from './recognizers.js';
+
+export interface SrData {
+  /** HR 112 crops of the training images. */
+  train: ChwImage[];
+  /** Validation: per held-out person, HR crops; [0] is the gallery image. */
+  val: ChwImage[][];
+}
+
+export interface SrDeps {
+  /** The frozen recognizer (eval mode; its parameters are set to not require gradients). */
+  recognizer: RecognizerModel;
+  /** DSR weights to start from (sr.init = a file): the tensors by name, or null for a seeded init. */
+  initWeights?: (dsr: DSR) => void;
+  log?: (s: string) => void;
+}
+
+interface Batch {
+  lr: Float32Array;
+  hr: Float32Array;
+  n: number;
+  size: number;
+}
+
+/** The recognizer on a batch of 112 crops in [0, 1]: embedding and multi-scale features (differentiable in x). */
+export function recognizeTensor(rec: RecognizerModel, x112: L.Tensor): { embedding: L.Tensor; features: L.Tensor[] } {
+  if (rec.kind === 'dlib-resnet') return (rec.model as DlibResNet).forwardFeatures(dlibFrameTensor(x112));
+  return (rec.model as EdgeFaceXXS).forwardFeatures(EdgeFaceXXS.normalize(x112));
+}
+
+function stack(imgs: readonly ChwImage[]): Float32Array {
+  const px = imgs[0]!.data.length;
+  const x = new Float32Array(imgs.length * px);
+  imgs.forEach((m, k) => x.set(m.data, k * px));
+  return x;
+}
+
+export class SrTask implements TrainTask<Batch> {
+  readonly state: TrainingState;
+  readonly epochSize: number;
+  readonly batchSize: number;
+  readonly params: L.Tensor[];
+  readonly dsr: DSR;
+  private readonly opt: AdamW;
+  private readonly rec: RecognizerModel;
+  private readonly metric: 'euclidean' | 'cosine';
+  private valGallery: Float32Array | null = null;
+
+  constructor(readonly cfg: SrTrainConfig, private readonly data: SrData, deps: SrDeps) {
+    if (data.train.length === 0) throw new Error('SR task: no training images');
+    this.batchSize = cfg.batch;
+    this.epochSize = data.train.length;
+    this.rec = deps.recognizer;
+    this.rec.model.eval();
+    for (const p of this.rec.model.parameters()) p.requiresGrad = false;
+    this.metric = this.rec.kind === 'dlib-resnet' ? 'euclidean' : 'cosine';
+    const sizes = [...new Set([...cfg.data.sizes, ...cfg.valSizes])].sort((a, b) => a - b);
+    const inputSize = cfg.sr.config.inputSize ?? Math.max(...sizes);
+    const probeSizes = sizes.filter((s) => s !== inputSize);
+    this.dsr = buildModel('dsr', { ...cfg.sr.config, inputSize, probeSizes, preset: cfg.sr.preset }, cfg.seed);
+    deps.initWeights?.(this.dsr);
+    this.dsr.train();
+    const p = TrainingState.paramNames('sr', this.dsr);
+    this.params = p.params;
+    this.opt = new AdamW(p.params, { lr: cfg.optim.lr, weightDecay: cfg.optim.weightDecay });
+    this.state = new TrainingState(
+      { sr: { name: 'dsr', config: modelConfig('dsr', this.dsr), module: this.dsr } },
+      { sr: { opt: this.opt, names: p.names } },
+      new L.Rng(cfg.seed), cfg.seed + 1,
+    );
+    this.state.phase = cfg.name;
+  }
+
+  async prepare(indices: number[]): Promise<Batch> {
+    const { cfg, data } = this;
+    const rng = this.state.rng;
+    const sizes = cfg.data.sizes;
+    const size = sizes[Math.min(sizes.length - 1, Math.floor(rng.next() * sizes.length))]!;
+    const lrs: ChwImage[] = [], hrs: ChwImage[] = [];
+    for (const i of indices) {
+      const flip = cfg.data.flip && rng.next() < 0.5;
+      const degrade = rng.next() < cfg.data.pDegrade;
+      const degSeed = Math.floor(rng.next() * 4294967296) >>> 0;
+      const hr = flip ? flipH(data.train[i]!) : data.train[i]!;
+      lrs.push(degrade ? await applyDegradation(hr, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(hr, size)));
+      hrs.push(hr);
+    }
+    return { lr: stack(lrs), hr: stack(hrs), n: indices.length, size };
+  }
+
+  losses(b: Batch): { terms: Record<string, L.Tensor> } {
+    const { cfg } = this;
+    const w = cfg.loss;
+    const hr = L.tensor(b.hr, [b.n, 3, HR_SIZE, HR_SIZE]);
+    const sr = this.dsr.forward(L.tensor(b.lr, [b.n, 3, b.size, b.size]));
+    const terms: Record<string, L.Tensor> = {};
+    if (w.pixel > 0) terms.pixel = L.scale(L.l1Loss(sr, hr), w.pixel);
+    if (w.identity > 0 || w.features > 0) {
+      const t = L.noGrad(() => recognizeTensor(this.rec, hr));
+      const s = recognizeTensor(this.rec, L.clamp(sr, 0, 1));
+      if (w.identity > 0) {
+        const dim = s.embedding.shape[1]!;
+        terms.identity = w.identityMetric === 'cosine'
+          ? L.scale(L.cosineLoss(s.embedding, t.embedding), w.identity)
+          : L.scale(L.mseLoss(s.embedding, t.embedding), dim * w.identity);
+      }
+      if (w.features > 0) {
+        let f: L.Tensor | null = null;
+        s.features.forEach((sf, k) => {
+          const tf = t.features[k]!;
+          const rel = L.div(L.mseLoss(sf, tf), L.noGrad(() => L.affine(L.mean(L.mul(tf, tf)), 1, 1e-8)));
+          f = f ? L.add(f, rel) : rel;
+        });
+        terms.features = L.scale(f!, w.features / s.features.length);
+      }
+    }
+    if (cfg.faults?.nanAtStep && !(cfg.faults.term! in terms) && cfg.faults.term !== 'gradient') {
+      throw new Error(`config: faults.term "${cfg.faults.term}" is not a loss term of this run (terms: ${Object.keys(terms).join(', ')}, or "gradient")`);
+    }
+    return { terms };
+  }
+
+  setLrFactor(f: number): void {
+    this.opt.lr = this.cfg.optim.lr * f;
+  }
+
+  stepOptimizers(): void {
+    this.opt.step();
+  }
+
+  zeroGrad(): void {
+    this.opt.zeroGrad();
+  }
+
+  /** Embeddings of 112 crops [n, 3, 112, 112] through the recognizer (no grad), in batches. */
+  private async embed112(imgs: readonly ChwImage[]): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < imgs.length; i += 32) {
+      const part = imgs.slice(i, i + 32);
+      const y = L.noGrad(() => L.tidy(() => recognizeTensor(this.rec, L.tensor(stack(part), [part.length, 3, HR_SIZE, HR_SIZE])).embedding));
+      try { parts.push(await y.data()); } finally { y.dispose(); }
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) { out.set(p, off); off += p.length; }
+    return out;
+  }
+
+  /** SR of LR probes (all S x S) in batches: 112 crops clamped to [0, 1]. `bicubic` = the baseline. */
+  async superResolve(lrs: readonly ChwImage[], bicubic = false): Promise<ChwImage[]> {
+    if (bicubic) return lrs.map((x) => clamp01(upsample(x, HR_SIZE)));
+    const out: ChwImage[] = [];
+    const S = lrs[0]!.h;
+    for (let i = 0; i < lrs.length; i += 32) {
+      const part = lrs.slice(i, i + 32);
+      const y = L.noGrad(() => L.tidy(() => L.clamp(this.dsr.forward(L.tensor(stack(part), [part.length, 3, S, S])), 0, 1)));
+      let d: Float32Array;
+      try { d = await y.data(); } finally { y.dispose(); }
+      const px = 3 * HR_SIZE * HR_SIZE;
+      part.forEach((_, k) => out.push({ data: d.slice(k * px, (k + 1) * px), c: 3, h: HR_SIZE, w: HR_SIZE }));
+    }
+    return out;
+  }
+
+  /** Rank-1 and PSNR on the held-out people at each validation size (through DSR, or bicubic). */
+  async validateWith(bicubic: boolean): Promise<ValidationResult> {
+    const val = this.data.val;
+    this.valGallery ??= await this.embed112(val.map((imgs) => imgs[0]!));
+    const probes = val.flatMap((imgs) => imgs.slice(1));
+    const labels = val.flatMap((imgs, p) => imgs.slice(1).map(() => p));
+    const galleryLabels = val.map((_, p) => p);
+    const dim = this.valGallery.length / val.length;
+    const metrics: Record<string, number> = {};
+    let sum = 0;
+    for (const S of this.cfg.valSizes) {
+      const sr = await this.superResolve(probes.map((img) => clamp01(downsample(img, S))), bicubic);
+      const e = await this.embed112(sr);
+      const r = cmc(scoreMatrix(e, this.valGallery, dim, this.metric), labels, galleryLabels, 1).cmc[0]!;
+      metrics[`rank1_${S}`] = r;
+      metrics[`psnr_${S}`] = sr.reduce((a, y, k) => a + psnr(y.data, probes[k]!.data), 0) / sr.length;
+      sum += r;
+    }
+    return { score: sum / this.cfg.valSizes.length, metrics };
+  }
+
+  async validate(): Promise<ValidationResult> {
+    this.dsr.eval();
+    try {
+      return await this.validateWith(false);
+    } finally {
+      this.dsr.train();
+    }
+  }
+
+  exportModel(): { name: ModelName; config: unknown; module: Module } {
+    return { name: 'dsr', config: modelConfig('dsr', this.dsr), module: this.dsr };
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    this.dsr.dispose();
+  }
+}

@@ -1,0 +1,187 @@
+// The SR phase of the cycle (src/train/sr-task.ts) and what it stands on: dlib's framing on the GPU
+// (framing.ts dlibFrameTensor) against the CPU framing, the multi-scale DSR (config.probeSizes), and
+// `lrfr train` on an SR config and on a cycle config, end to end on a tiny run (random EdgeFace-XXS as
+// the frozen recognizer, a small DSR, 16 training people, batch 2). Needs the data root.
+//
+// Tolerances: dlibFrameTensor vs dlibInputFrom112: 0.02 on the 0..255 scale (float32 matrix products
+// against the CPU's float64 sums, ~85 taps of weight <= 1); its gradient vs central differences
+// (h = 1e-2, the function is linear away from the clamp): 1e-2 relative. Resume: bit-identical.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as L from '../../src/runtime/index.js';
+import { dlibFrameTensor, dlibInputFrom112 } from '../../src/train/framing.js';
+import { DSR } from '../../src/nn/dsr.js';
+import { EdgeFaceXXS } from '../../src/nn/edgeface.js';
+import { saveSafetensorsFile } from '../../src/node/files.js';
+import { trainCommand } from '../../src/cli/train.js';
+import { decodeSafetensors } from '../../src/nn/safetensors.js';
+import { parseAnyConfig } from '../../src/train/train-config.js';
+
+let tmp: string;
+beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'lrfr-sr-')); });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function randomImage(rng: L.Rng, lo = -0.1, hi = 1.1) {
+  const data = new Float32Array(3 * 112 * 112);
+  for (let i = 0; i < data.length; i++) data[i] = rng.uniform(lo, hi);
+  return { data, c: 3, h: 112, w: 112 };
+}
+
+describe('dlibFrameTensor (dlib framing on the GPU)', () => {
+  it('matches dlibInputFrom112 (resampling, clamp, x255) within 0.02 of 255', async () => {
+    const rng = new L.Rng(5);
+    const imgs = [randomImage(rng), randomImage(rng)];
+    const x = new Float32Array(2 * 3 * 112 * 112);
+    imgs.forEach((m, k) => x.set(m.data, k * m.data.length));
+    const y = L.tidy(() => dlibFrameTensor(L.tensor(x, [2, 3, 112, 112])));
+    expect(y.shape).toEqual([2, 3, 150, 150]);
+    const d = await y.data();
+    y.dispose();
+    let maxErr = 0;
+    imgs.forEach((m, k) => {
+      const ref = dlibInputFrom112(m).data;
+      for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(d[k * ref.length + i]! - ref[i]!));
+    });
+    expect(maxErr).toBeLessThan(0.02);
+  });
+
+  it('has the gradient of its function (central differences, inside the clamp)', async () => {
+    const rng = new L.Rng(6);
+    const img = randomImage(rng, 0.3, 0.7);
+    const r = new Float32Array(3 * 150 * 150).map(() => rng.uniform(-1, 1));
+    const f = (data: Float32Array) => L.noGrad(() => L.tidy(() => L.sum(L.mul(dlibFrameTensor(L.tensor(data, [1, 3, 112, 112])), L.tensor(r, [1, 3, 150, 150])))));
+    const x = L.keep(L.tensor(img.data, [1, 3, 112, 112]));
+    x.requiresGrad = true;
+    L.tidy(() => L.backward(L.sum(L.mul(dlibFrameTensor(x), L.tensor(r, [1, 3, 150, 150])))));
+    const g = await x.grad!.data();
+    x.grad!.dispose();
+    x.dispose();
+    const h = 1e-2;
+    for (const i of [0, 113 * 40 + 7, 112 * 112 + 5000, 2 * 112 * 112 + 112 * 111 + 3]) {
+      const p = img.data.slice(), m = img.data.slice();
+      p[i]! += h;
+      m[i]! -= h;
+      const [fp, fm] = [f(p), f(m)];
+      const num = ((await fp.data())[0]! - (await fm.data())[0]!) / (2 * h);
+      fp.dispose();
+      fm.dispose();
+      expect(Math.abs(num - g[i]!)).toBeLessThan(1e-2 * Math.max(1, Math.abs(num)));
+    }
+  });
+});
+
+describe('DSR with probeSizes (one multi-scale model)', () => {
+  it('takes its other probe sizes, resizes them to inputSize inside, and its bicubic skip upsamples the probe as given', async () => {
+    const m = new DSR({ config: { channels: 4, blocks: 1, inputSize: 32, probeSizes: [16, 24] }, seed: 2 });
+    // zero tail: the output is exactly the skip
+    L.getEngine().upload(m.tail.weight.buffer, new Float32Array(m.tail.weight.size));
+    L.getEngine().upload(m.tail.bias!.buffer, new Float32Array(m.tail.bias!.size));
+    const rng = new L.Rng(3);
+    const lr = new Float32Array(2 * 3 * 16 * 16).map(() => rng.next());
+    const [y, ref] = L.noGrad(() => L.tidy(() => {
+      const t = L.tensor(lr, [2, 3, 16, 16]);
+      return [m.forward(t), L.resizeBicubic(t, [112, 112])];
+    }));
+    const [a, b] = [await y!.data(), await ref!.data()];
+    expect(y!.shape).toEqual([2, 3, 112, 112]);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    y!.dispose();
+    ref!.dispose();
+    expect(() => L.noGrad(() => L.tidy(() => m.forward(L.tensor(new Float32Array(3 * 20 * 20), [1, 3, 20, 20]))))).toThrow('DSR: this model takes 32, 16, 24-pixel probes, got [1, 3, 20, 20]');
+    expect(() => new DSR({ config: { probeSizes: [2] } })).toThrow('DSR: probeSizes must be a list of integers in 4..112, got [2]');
+    m.dispose();
+  });
+});
+
+describe('SR config', () => {
+  const base = { name: 'x', task: 'sr', recognizer: 'dlib' };
+  it('fills the defaults and names a bad field', () => {
+    const c = parseAnyConfig(base);
+    expect(c.task).toBe('sr');
+    expect(() => parseAnyConfig({ ...base, loss: { identityMetric: 'l2' } })).toThrow('config: loss.identityMetric must be one of cosine, sqeuclid, got "l2"');
+    expect(() => parseAnyConfig({ ...base, data: { sizes: [2] } })).toThrow('config: data.sizes must be a non-empty list of probe sizes (integers 4..112), got [2]');
+    expect(() => parseAnyConfig({ ...base, loss: { pixel: 0, identity: 0, features: 0 } })).toThrow('every loss weight is 0');
+    expect(() => parseAnyConfig({ ...base, recognizer: '' })).toThrow('config: recognizer must be "dlib" or the path');
+    expect(() => parseAnyConfig({ name: 'c', task: 'cycle', phases: [] })).toThrow('config: phases must be a non-empty list of config files');
+  });
+});
+
+async function run(argv: string[]): Promise<{ code: number; err: string }> {
+  let err = '';
+  const r = await trainCommand(argv, (s) => { err += s; });
+  return { code: r.code, err };
+}
+
+describe('lrfr train: an SR phase and a cycle', () => {
+  let recognizer: string;
+  const srConfig = (name: string, extra: Record<string, unknown> = {}) => {
+    const path = join(tmp, `${name}.json`);
+    writeFileSync(path, JSON.stringify({
+      name, task: 'sr', seed: 4, recognizer,
+      sr: { preset: 'cpu', config: { channels: 4, blocks: 1 }, init: 'random' },
+      loss: { pixel: 1, identity: 2, identityMetric: 'cosine', features: 0.5 },
+      data: { limitPeople: 16, valFraction: 0.34, sizes: [16, 24], pDegrade: 0.5 },
+      optim: { lr: 1e-3, warmup: 1 },
+      batch: 2, steps: 4, checkpointEvery: 2, validateEvery: 2, valSizes: [16],
+      ...extra,
+    }));
+    return path;
+  };
+  beforeAll(async () => {
+    recognizer = join(tmp, 'edgeface.safetensors');
+    const ef = new EdgeFaceXXS({ seed: 9 });
+    await saveSafetensorsFile(recognizer, ef, { model: 'edgeface-xxs', config: ef.config });
+    ef.dispose();
+  });
+
+  it('trains DSR only (the recognizer stays frozen), resumes bit-identically, and exports', async () => {
+    const cfg = srConfig('sr');
+    const a = join(tmp, 'runs', 'a'), b = join(tmp, 'runs', 'b');
+    const ra = await run(['--config', cfg, '--out', a, '--export', join(tmp, 'weights')]);
+    expect(ra.err).toContain('bicubic on the validation people: rank1_16');
+    expect(ra.err).toMatch(/step 4\/4 .*pixel .*identity .*features /);
+    expect(ra.code).toBe(0);
+    const rb1 = await run(['--config', cfg, '--out', b, '--stop-after', '2']);
+    expect(rb1.code).toBe(130);
+    const rb2 = await run(['--config', cfg, '--out', b, '--resume']);
+    expect(rb2.code).toBe(0);
+    const losses = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((r) => r.type === 'step').map((r) => r.loss);
+    expect(losses(b)).toEqual(losses(a));
+    expect(losses(a).length).toBe(4);
+    const ca = decodeSafetensors(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
+    const cb = decodeSafetensors(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))));
+    // only DSR is in the training state: the recognizer has no optimizer slots and no model entry
+    const keys = [...ca.tensors.keys()];
+    expect(keys.every((k) => k.startsWith('model/sr/') || k.startsWith('optim/sr/'))).toBe(true);
+    expect(keys.some((k) => k.startsWith('optim/sr/sr.tail.weight/'))).toBe(true);
+    for (const [k, t] of ca.tensors) expect(Array.from(cb.tensors.get(k)!.data)).toEqual(Array.from(t.data));
+    const manifest = JSON.parse(readFileSync(join(tmp, 'weights', 'sr.json'), 'utf8')) as { model: string; modelConfig: { probeSizes: number[]; inputSize: number } };
+    expect(manifest.model).toBe('dsr');
+    expect(manifest.modelConfig.inputSize).toBe(24);
+    expect(manifest.modelConfig.probeSizes).toEqual([16]);
+  }, 600_000);
+
+  it('a cycle config runs its phases in order, exports each, and skips the finished ones on a rerun', async () => {
+    const c0 = srConfig('c0');
+    const c1 = srConfig('c1', { sr: { preset: 'cpu', config: { channels: 4, blocks: 1 }, init: join(tmp, 'weights', 'c0.safetensors') }, steps: 2 });
+    const cycle = join(tmp, 'cycle.json');
+    writeFileSync(cycle, JSON.stringify({ name: 'cycle', task: 'cycle', phases: [c0, c1] }));
+    const r1 = await run(['--config', cycle, '--out', join(tmp, 'cycle-runs'), '--export', join(tmp, 'weights')]);
+    expect(r1.code).toBe(0);
+    expect(r1.err).toContain('cycle phase 1/2 (c0): starting');
+    expect(r1.err).toContain('cycle phase 2/2 (c1): starting');
+    expect(r1.err).toContain('starting from');
+    expect(existsSync(join(tmp, 'weights', 'c1.safetensors'))).toBe(true);
+    const r2 = await run(['--config', cycle, '--out', join(tmp, 'cycle-runs'), '--export', join(tmp, 'weights')]);
+    expect(r2.code).toBe(0);
+    expect(r2.err).toContain('cycle phase 1/2 (c0): done');
+    expect(r2.err).toContain('cycle phase 2/2 (c1): done');
+    // a phase whose weights were made with another config is not silently skipped
+    writeFileSync(c0, readFileSync(c0, 'utf8').replace('"steps":4', '"steps":5'));
+    const r3 = await run(['--config', cycle, '--out', join(tmp, 'cycle-runs'), '--export', join(tmp, 'weights')]);
+    expect(r3.code).toBe(1);
+    expect(r3.err).toContain('was made with another config; move it aside to retrain this phase');
+  }, 600_000);
+});
