@@ -15,7 +15,7 @@ import { loadDistillData } from '../train/distill-data.js';
 import { DistillTask } from '../train/distill.js';
 import { SrTask, type SrData } from '../train/sr-task.js';
 import type { DSR } from '../nn/dsr.js';
-import { loadRecognizerModel } from '../train/recognizers.js';
+import { loadRecognizerModel, loadDsrModel } from '../train/recognizers.js';
 import { loadStateInto } from '../nn/safetensors.js';
 import type { TrainTask } from '../train/trainer.js';
 import { train, TrainingDivergedError, type TrainSummary } from '../train/trainer.js';
@@ -222,8 +222,11 @@ async function runPhase(cfg: AnyTrainConfig, configPath: string, args: TrainArgs
       const { model: teacher, hash } = await loadFaceApiDlib();
       disposers.push(() => teacher.dispose());
       let lastTick = 0;
+      const sr = cfg.data.sr ? loadDsrModel(repoPath(cfg.data.sr)).model : undefined;
+      if (sr) disposers.push(() => sr.dispose());
       task = await DistillTask.create(cfg, data, {
-        teacher, teacherHash: hash,
+        teacher, teacherHash: hash, sr,
+        loadStudent: async (p) => (await loadRecognizerModel(repoPath(p))).model,
         loadTeacherCopy: () => loadDlibFromFaceApi(undefined, { fuse: false }),
         cache: floatCache(join(runsRoot, 'teacher-cache')),
         progress: (label, done, total) => {
@@ -255,8 +258,11 @@ async function runPhase(cfg: AnyTrainConfig, configPath: string, args: TrainArgs
 
 /** The SR phase: the frozen recognizer, DSR (seeded or from sr.init), and the bicubic reference on validation. */
 async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) => void, disposers: (() => void)[]): Promise<SrTask> {
-  const recognizer = await loadRecognizerModel(cfg.recognizer === 'dlib' ? 'dlib' : repoPath(cfg.recognizer), { loadDlib: loadFaceApiDlib });
+  const load = (spec: string) => loadRecognizerModel(spec === 'dlib' ? 'dlib' : repoPath(spec), { loadDlib: loadFaceApiDlib });
+  const recognizer = await load(cfg.recognizer);
   disposers.push(() => recognizer.model.dispose());
+  const galleryRecognizer = cfg.galleryRecognizer ? await load(cfg.galleryRecognizer) : undefined;
+  if (galleryRecognizer) disposers.push(() => galleryRecognizer.model.dispose());
   let initWeights: ((m: DSR) => void) | undefined;
   if (cfg.sr.init !== 'random') {
     const file = repoPath(cfg.sr.init);
@@ -275,8 +281,8 @@ async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) =
       }
     };
   }
-  const task = new SrTask(cfg, data, { recognizer, initWeights });
-  err(`lrfr train: ${cfg.name}: DSR ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
+  const task = new SrTask(cfg, data, { recognizer, galleryRecognizer, initWeights });
+  err(`lrfr train: ${cfg.name}: DSR ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${galleryRecognizer ? ` (HR side: ${galleryRecognizer.name})` : ''}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
   const ref = await task.validateWith(true);
   err(`lrfr train: ${cfg.name}: bicubic on the validation people: ${Object.entries(ref.metrics).map(([k, v]) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${(100 * v).toFixed(1)}%`)).join(', ')}\n`);
   return task;

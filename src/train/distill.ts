@@ -17,11 +17,17 @@
 // (optionally through the degradation model), bicubic back to 112, with a random framing shift.
 // Validation (picks the checkpoint): held-out training people with >= 2 images; gallery = their first
 // image at full resolution, probes = the others at each validation size; rank-1 per size.
+//
+// The cycle's C1 (configs/*-c1-*.json): student.init = a trained recognizer's file, data.sr = the C0
+// DSR (frozen): the LR samples and validation probes go through it instead of bicubic, mixed with HR
+// samples (1 - pLowRes), the distillation term to the teacher's HR embedding keeping HR.
 import * as L from '../runtime/index.js';
 import { buildModel, modelConfig, type ModelName, type ArcFaceHead, type Projection } from '../nn/registry.js';
 import type { Module } from '../nn/module.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
-import type { EdgeFaceXXS } from '../nn/edgeface.js';
+import { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { DSR } from '../nn/dsr.js';
+import { runDsr, runDsrMixed } from './sr-task.js';
 import { AdamW } from './optim.js';
 import { TrainingState } from './state.js';
 import type { TrainConfig } from './train-config.js';
@@ -54,6 +60,10 @@ export interface DistillDeps {
   log?: (s: string) => void;
   /** Progress callback for the teacher labelling (done, total). */
   progress?: (label: string, done: number, total: number) => void;
+  /** Loads a trained recognizer to start from (student.init = a file), in the student's kind. */
+  loadStudent?: (path: string) => Promise<DlibResNet | EdgeFaceXXS>;
+  /** The frozen DSR of data.sr (eval mode): LR samples and validation probes go through it. */
+  sr?: DSR;
 }
 
 interface Batch {
@@ -150,11 +160,24 @@ export class DistillTask implements TrainTask<Batch> {
 
   static async create(cfg: TrainConfig, data: DistillData, deps: DistillDeps): Promise<DistillTask> {
     let student: DlibResNet | EdgeFaceXXS;
-    if (cfg.student.model === 'dlib-resnet') {
-      student = cfg.student.init === 'teacher' ? await deps.loadTeacherCopy() : buildModel('dlib-resnet', {}, cfg.seed);
+    const init = cfg.student.init;
+    if (init !== 'teacher' && init !== 'random') {
+      if (!deps.loadStudent) throw new Error(`student.init ${init}: no loader for a recognizer file was given`);
+      student = await deps.loadStudent(init);
+      const kind = student instanceof EdgeFaceXXS ? 'edgeface-xxs' : 'dlib-resnet';
+      if (kind !== cfg.student.model) { student.dispose(); throw new Error(`student.init ${init}: holds a ${kind}, but student.model is ${cfg.student.model}`); }
+      if (kind === 'dlib-resnet') (student as DlibResNet).unfuse();
+    } else if (cfg.student.model === 'dlib-resnet') {
+      student = init === 'teacher' ? await deps.loadTeacherCopy() : buildModel('dlib-resnet', {}, cfg.seed);
       student.unfuse();
     } else {
       student = buildModel('edgeface-xxs', cfg.student.config as never, cfg.seed);
+    }
+    if (deps.sr) {
+      const sizes = [deps.sr.config.inputSize, ...deps.sr.probeSizes];
+      const bad = cfg.valSizes.filter((S) => S !== null && !sizes.includes(S));
+      if (bad.length) { student.dispose(); throw new Error(`valSizes ${bad.join(', ')}: the DSR of data.sr takes ${sizes.join(', ')}-pixel probes only`); }
+      deps.sr.eval();
     }
     const task = new DistillTask(cfg, data, deps, student);
     await task.labelWithTeacher();
@@ -212,14 +235,17 @@ export class DistillTask implements TrainTask<Batch> {
     const rng = this.state.rng;
     const V = cfg.data.views;
     const imgs: ChwImage[] = [];
+    const shifts: [number, number][] = [];
+    const viaSr: number[] = [];
     const targets = new Float32Array(indices.length * TD);
     const labels: number[] = [];
+    const srSizes = this.deps.sr ? [this.deps.sr.config.inputSize, ...this.deps.sr.probeSizes] : null;
     for (let k = 0; k < indices.length; k++) {
       const s = indices[k]!;
       const i = Math.floor(s / V), v = s % V;
       const f = cfg.data.flip && rng.next() < 0.5 ? 1 : 0;
       const lowRes = rng.next() < cfg.data.pLowRes;
-      const size = uniformInt(rng, cfg.data.lrMin, cfg.data.lrMax);
+      const size = srSizes ? srSizes[uniformInt(rng, 0, srSizes.length - 1)]! : uniformInt(rng, cfg.data.lrMin, cfg.data.lrMax);
       const degrade = rng.next() < cfg.data.pDegrade;
       const degSeed = Math.floor(rng.next() * 4294967296) >>> 0;
       const dx = rng.uniform(-cfg.data.shift, cfg.data.shift), dy = rng.uniform(-cfg.data.shift, cfg.data.shift);
@@ -227,13 +253,19 @@ export class DistillTask implements TrainTask<Batch> {
       if (f) x = flipH(x);
       if (lowRes) {
         const lr = degrade ? await applyDegradation(x, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(x, size));
-        x = upsample(lr, HR_SIZE);
+        if (srSizes) viaSr.push(k);
+        x = srSizes ? lr : upsample(lr, HR_SIZE);
       }
-      imgs.push(frameFor(cfg.student.model, x, dx, dy));
+      imgs.push(x);
+      shifts.push([dx, dy]);
       targets.set(this.targets.subarray(((i * V + v) * 2 + f) * TD, ((i * V + v) * 2 + f + 1) * TD), k * TD);
       labels.push(data.labels[i]!);
     }
-    return { ...stackImages(imgs), targets, labels };
+    if (viaSr.length) {
+      const ys = await runDsrMixed(this.deps.sr!, viaSr.map((k) => imgs[k]!));
+      viaSr.forEach((k, j) => (imgs[k] = ys[j]!));
+    }
+    return { ...stackImages(imgs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))), targets, labels };
   }
 
   private embedStudent(x: L.Tensor): L.Tensor {
@@ -300,7 +332,9 @@ export class DistillTask implements TrainTask<Batch> {
       if (!isDlib) gallery = await embedAll(net, this.data.val.map((imgs) => frameFor(cfg.student.model, imgs[0]!, 0, 0)));
       let sum = 0;
       for (const S of cfg.valSizes) {
-        const probes = this.valProbes.imgs.map((img) => frameFor(cfg.student.model, S === null ? img : upsample(clamp01(downsample(img, S)), HR_SIZE), 0, 0));
+        const lrs = S === null ? null : this.valProbes.imgs.map((img) => clamp01(downsample(img, S)));
+        const sr = lrs === null ? this.valProbes.imgs : this.deps.sr ? await runDsr(this.deps.sr, lrs) : lrs.map((x) => upsample(x, HR_SIZE));
+        const probes = sr.map((img) => frameFor(cfg.student.model, img, 0, 0));
         const e = await embedAll(net, probes);
         const r = rank1(e, this.valProbes.labels, gallery, dim, isDlib ? 'euclidean' : 'cosine');
         metrics[`rank1_${S === null ? 'hr' : S}`] = r;

@@ -175,6 +175,22 @@ export const BICUBIC: SuperResolver = {
   dispose: () => {},
 };
 
+/** A DSR safetensors file (metadata.config = its DsrConfig) as a module in eval mode, and the hash of its bytes. */
+export function loadDsrModel(f: string): { model: DSR; hash: string } {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(f));
+  } catch (e) {
+    throw new Error(`cannot read SR model ${f}: ${(e as Error).message}`, { cause: e });
+  }
+  const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
+  if (metadata.model !== undefined && registryName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
+  // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
+  const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
+  wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
+  return { model: m, hash: hashBytes(bytes) };
+}
+
 /**
  * 'bicubic', or one or more DSR safetensors files (comma-separated; metadata.config = the DsrConfig,
  * one model per probe size config.inputSize).
@@ -187,18 +203,8 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
   const disposeAll = () => { for (const m of new Set(models.values())) m.dispose(); };
   try {
     for (const f of files) {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(readFileSync(f));
-      } catch (e) {
-        throw new Error(`cannot read SR model ${f}: ${(e as Error).message}`, { cause: e });
-      }
-      hashes.push(hashBytes(bytes));
-      const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
-      if (metadata.model !== undefined && registryName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
-      // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
-      const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
-      wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
+      const { model: m, hash } = loadDsrModel(f);
+      hashes.push(hash);
       if (m.config.outputSize !== HR_SIZE) { m.dispose(); throw new Error(`${f}: the model outputs ${m.config.outputSize}x${m.config.outputSize}, expected ${HR_SIZE}`); }
       const own = [m.config.inputSize, ...m.probeSizes];
       const dup = own.find((S) => models.has(S));

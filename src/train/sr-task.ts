@@ -15,8 +15,12 @@
 // (dlib: framing.ts dlibFrameTensor, the same resampling as dlibInputFrom112; EdgeFace: the crop). Its
 // parameters are frozen (no weight gradients are computed), only the image gradient flows to DSR.
 //
+// galleryRecognizer (optional): the HR side (identity targets, validation gallery) is embedded by
+// another recognizer, as lrfr eval --gallery-recognizer does (the cycle's C2 against a dlib
+// cross-resolution student, whose gallery is the frozen dlib's).
+//
 // Validation (picks the weights): the held-out training people; gallery = each person's first image
-// at full resolution through the recognizer, probes = the others at each valSizes size through DSR;
+// at full resolution through the (gallery) recognizer, probes = the others at each valSizes size through DSR;
 // rank-1 per size (the recognizer's metric) and PSNR of SR against HR. Score = mean rank-1.
 import * as L from '../runtime/index.js';
 import { buildModel, modelConfig, type ModelName } from '../nn/registry.js';
@@ -46,6 +50,12 @@ export interface SrData {
 export interface SrDeps {
   /** The frozen recognizer (eval mode; its parameters are set to not require gradients). */
   recognizer: RecognizerModel;
+  /**
+   * The recognizer that embeds the HR side (the identity targets and the validation gallery), when
+   * not `recognizer` (config galleryRecognizer: a cross-resolution student's gallery is the frozen
+   * dlib's). Same embedding dimension.
+   */
+  galleryRecognizer?: RecognizerModel;
   /** DSR weights to start from (sr.init = a file): the tensors by name, or null for a seeded init. */
   initWeights?: (dsr: DSR) => void;
   log?: (s: string) => void;
@@ -71,6 +81,34 @@ function stack(imgs: readonly ChwImage[]): Float32Array {
   return x;
 }
 
+/** A DSR (no grad) on LR probes of one size, in batches of 32: 112 crops clamped to [0, 1]. */
+export async function runDsr(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
+  const out: ChwImage[] = [];
+  if (lrs.length === 0) return out;
+  const S = lrs[0]!.h;
+  const px = 3 * HR_SIZE * HR_SIZE;
+  for (let i = 0; i < lrs.length; i += 32) {
+    const part = lrs.slice(i, i + 32);
+    const y = L.noGrad(() => L.tidy(() => L.clamp(dsr.forward(L.tensor(stack(part), [part.length, 3, S, S])), 0, 1)));
+    let d: Float32Array;
+    try { d = await y.data(); } finally { y.dispose(); }
+    part.forEach((_, k) => out.push({ data: d.slice(k * px, (k + 1) * px), c: 3, h: HR_SIZE, w: HR_SIZE }));
+  }
+  return out;
+}
+
+/** runDsr on probes of mixed sizes (grouped by size; the order is kept). */
+export async function runDsrMixed(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
+  const out: ChwImage[] = new Array(lrs.length);
+  const bySize = new Map<number, number[]>();
+  lrs.forEach((x, k) => bySize.set(x.h, [...(bySize.get(x.h) ?? []), k]));
+  for (const ks of bySize.values()) {
+    const ys = await runDsr(dsr, ks.map((k) => lrs[k]!));
+    ks.forEach((k, j) => (out[k] = ys[j]!));
+  }
+  return out;
+}
+
 export class SrTask implements TrainTask<Batch> {
   readonly state: TrainingState;
   readonly epochSize: number;
@@ -79,6 +117,7 @@ export class SrTask implements TrainTask<Batch> {
   readonly dsr: DSR;
   private readonly opt: AdamW;
   private readonly rec: RecognizerModel;
+  private readonly gal: RecognizerModel;
   private readonly metric: 'euclidean' | 'cosine';
   private valGallery: Float32Array | null = null;
 
@@ -87,8 +126,11 @@ export class SrTask implements TrainTask<Batch> {
     this.batchSize = cfg.batch;
     this.epochSize = data.train.length;
     this.rec = deps.recognizer;
-    this.rec.model.eval();
-    for (const p of this.rec.model.parameters()) p.requiresGrad = false;
+    this.gal = deps.galleryRecognizer ?? deps.recognizer;
+    for (const r of [this.rec, this.gal]) {
+      r.model.eval();
+      for (const p of r.model.parameters()) p.requiresGrad = false;
+    }
     this.metric = this.rec.kind === 'dlib-resnet' ? 'euclidean' : 'cosine';
     const sizes = [...new Set([...cfg.data.sizes, ...cfg.valSizes])].sort((a, b) => a - b);
     const inputSize = cfg.sr.config.inputSize ?? Math.max(...sizes);
@@ -135,10 +177,12 @@ export class SrTask implements TrainTask<Batch> {
       const t = L.noGrad(() => recognizeTensor(this.rec, hr));
       const s = recognizeTensor(this.rec, L.clamp(sr, 0, 1));
       if (w.identity > 0) {
+        const target = this.gal === this.rec ? t.embedding : L.noGrad(() => recognizeTensor(this.gal, hr).embedding);
         const dim = s.embedding.shape[1]!;
+        if (target.shape[1] !== dim) throw new Error(`SR task: the gallery recognizer's embedding has ${target.shape[1]} dimensions, the recognizer's ${dim}`);
         terms.identity = w.identityMetric === 'cosine'
-          ? L.scale(L.cosineLoss(s.embedding, t.embedding), w.identity)
-          : L.scale(L.mseLoss(s.embedding, t.embedding), dim * w.identity);
+          ? L.scale(L.cosineLoss(s.embedding, target), w.identity)
+          : L.scale(L.mseLoss(s.embedding, target), dim * w.identity);
       }
       if (w.features > 0) {
         let f: L.Tensor | null = null;
@@ -168,12 +212,12 @@ export class SrTask implements TrainTask<Batch> {
     this.opt.zeroGrad();
   }
 
-  /** Embeddings of 112 crops [n, 3, 112, 112] through the recognizer (no grad), in batches. */
-  private async embed112(imgs: readonly ChwImage[]): Promise<Float32Array> {
+  /** Embeddings of 112 crops [n, 3, 112, 112] through a recognizer (no grad), in batches. */
+  private async embed112(imgs: readonly ChwImage[], rec = this.rec): Promise<Float32Array> {
     const parts: Float32Array[] = [];
     for (let i = 0; i < imgs.length; i += 32) {
       const part = imgs.slice(i, i + 32);
-      const y = L.noGrad(() => L.tidy(() => recognizeTensor(this.rec, L.tensor(stack(part), [part.length, 3, HR_SIZE, HR_SIZE])).embedding));
+      const y = L.noGrad(() => L.tidy(() => recognizeTensor(rec, L.tensor(stack(part), [part.length, 3, HR_SIZE, HR_SIZE])).embedding));
       try { parts.push(await y.data()); } finally { y.dispose(); }
     }
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
@@ -182,26 +226,16 @@ export class SrTask implements TrainTask<Batch> {
     return out;
   }
 
-  /** SR of LR probes (all S x S) in batches: 112 crops clamped to [0, 1]. `bicubic` = the baseline. */
+  /** SR of LR probes (all S x S): 112 crops clamped to [0, 1]. `bicubic` = the baseline. */
   async superResolve(lrs: readonly ChwImage[], bicubic = false): Promise<ChwImage[]> {
     if (bicubic) return lrs.map((x) => clamp01(upsample(x, HR_SIZE)));
-    const out: ChwImage[] = [];
-    const S = lrs[0]!.h;
-    for (let i = 0; i < lrs.length; i += 32) {
-      const part = lrs.slice(i, i + 32);
-      const y = L.noGrad(() => L.tidy(() => L.clamp(this.dsr.forward(L.tensor(stack(part), [part.length, 3, S, S])), 0, 1)));
-      let d: Float32Array;
-      try { d = await y.data(); } finally { y.dispose(); }
-      const px = 3 * HR_SIZE * HR_SIZE;
-      part.forEach((_, k) => out.push({ data: d.slice(k * px, (k + 1) * px), c: 3, h: HR_SIZE, w: HR_SIZE }));
-    }
-    return out;
+    return runDsr(this.dsr, lrs);
   }
 
   /** Rank-1 and PSNR on the held-out people at each validation size (through DSR, or bicubic). */
   async validateWith(bicubic: boolean): Promise<ValidationResult> {
     const val = this.data.val;
-    this.valGallery ??= await this.embed112(val.map((imgs) => imgs[0]!));
+    this.valGallery ??= await this.embed112(val.map((imgs) => imgs[0]!), this.gal);
     const probes = val.flatMap((imgs) => imgs.slice(1));
     const labels = val.flatMap((imgs, p) => imgs.slice(1).map(() => p));
     const galleryLabels = val.map((_, p) => p);

@@ -7,8 +7,12 @@ export interface StudentSpec {
   model: 'dlib-resnet' | 'edgeface-xxs';
   /** Registry config of the student (edgeface-xxs: a partial EdgeNeXtConfig). */
   config?: Record<string, unknown>;
-  /** 'teacher': start from the teacher's weights (dlib student); 'random': seeded init. */
-  init: 'teacher' | 'random';
+  /**
+   * 'teacher': start from the teacher's weights (dlib student); 'random': seeded init; otherwise the
+   * path (repository-relative) of a recognizer's safetensors of student.model's kind (the cycle's C1
+   * fine-tunes a trained recognizer).
+   */
+  init: string;
 }
 
 export interface DistillLoss {
@@ -44,6 +48,12 @@ export interface DataSpec {
   views: number;
   /** Limit the training people (tests); 0 = all. */
   limitPeople: number;
+  /**
+   * '' (default): LR samples and validation probes are upsampled with bicubic. Otherwise the path of
+   * a DSR safetensors (frozen): they go through it instead (the cycle's C1), and LR sizes are drawn
+   * from the DSR's probe sizes (lrMin..lrMax is ignored); valSizes must be among them.
+   */
+  sr: string;
 }
 
 export interface OptimSpec {
@@ -83,7 +93,7 @@ const DEFAULTS = {
   seed: 1,
   teacher: 'dlib',
   loss: { embedding: 'sqeuclid', embeddingWeight: 1, centreTargets: false, relational: 0, arcface: 0, arcfaceS: 64, arcfaceM: 0.5, projection: false },
-  data: { valFraction: 0.1, pLowRes: 0.7, lrMin: 12, lrMax: 32, pDegrade: 0, flip: true, shift: 2, views: 1, limitPeople: 0 },
+  data: { valFraction: 0.1, pLowRes: 0.7, lrMin: 12, lrMax: 32, pDegrade: 0, flip: true, shift: 2, views: 1, limitPeople: 0, sr: '' },
   optim: { lr: 1e-4, weightDecay: 0, warmup: 0, minLrFactor: 0, clip: 0, studentLrFactor: 1 },
   batch: 32,
   epochs: 10,
@@ -134,7 +144,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   const student: StudentSpec = {
     model: oneOf('student.model', s.model, ['dlib-resnet', 'edgeface-xxs'] as const),
     config: isObj(s.config) ? s.config : (() => { throw new Error('config: student.config must be an object'); })(),
-    init: oneOf('student.init', s.init, ['teacher', 'random'] as const),
+    init: typeof s.init === 'string' && s.init !== '' ? s.init : (() => { throw new Error(`config: student.init must be "teacher", "random" or the path of a recognizer's safetensors, got ${JSON.stringify(s.init)}`); })(),
   };
   if (student.init === 'teacher' && student.model !== 'dlib-resnet') throw new Error(`config: student.init "teacher" needs student.model "dlib-resnet" (the teacher's architecture), got ${student.model}`);
   const l = merge('loss', DEFAULTS.loss, raw.loss);
@@ -159,6 +169,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     shift: num('data.shift', d.shift, (x) => x >= 0 && x <= 16, 'in [0, 16]'),
     views: int('data.views', d.views, 1),
     limitPeople: int('data.limitPeople', d.limitPeople, 0),
+    sr: typeof d.sr === 'string' ? d.sr : (() => { throw new Error(`config: data.sr must be "" (bicubic) or the path of a DSR safetensors, got ${JSON.stringify(d.sr)}`); })(),
   };
   if (data.lrMax < data.lrMin || data.lrMax > 112) throw new Error(`config: data.lrMin..lrMax must be a range inside 4..112, got ${data.lrMin}..${data.lrMax}`);
   const o = merge('optim', DEFAULTS.optim, raw.optim);
@@ -221,6 +232,8 @@ export interface SrTrainConfig {
   seed: number;
   /** The frozen recognizer: 'dlib' (face-api's weights) or a recognizer's safetensors (repository-relative path). */
   recognizer: string;
+  /** The recognizer of the HR side (identity targets, validation gallery); '' = recognizer. */
+  galleryRecognizer: string;
   /** DSR: registry preset and config (inputSize defaults to the largest probe size), init 'random' or a DSR safetensors to start from. */
   sr: { preset: 'cpu' | 'paper'; config: { inputSize?: number } & Record<string, unknown>; init: string };
   loss: SrLoss;
@@ -284,7 +297,7 @@ function checkName(raw: Obj): string {
 
 /** Parses and checks an SR phase config. */
 export function parseSrConfig(raw: Obj): SrTrainConfig {
-  const known = ['name', 'task', 'seed', 'recognizer', 'sr', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
+  const known = ['name', 'task', 'seed', 'recognizer', 'galleryRecognizer', 'sr', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
   const name = checkName(raw);
   if (typeof raw.recognizer !== 'string' || raw.recognizer === '') throw new Error(`config: recognizer must be "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.recognizer)}`);
@@ -309,7 +322,9 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
     limitPeople: int('data.limitPeople', d.limitPeople, 0),
   };
   return {
-    name, task: 'sr', seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), recognizer: raw.recognizer, sr, loss, data,
+    name, task: 'sr', seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), recognizer: raw.recognizer,
+    galleryRecognizer: typeof (raw.galleryRecognizer ?? '') === 'string' ? (raw.galleryRecognizer as string | undefined) ?? '' : (() => { throw new Error(`config: galleryRecognizer must be "", "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.galleryRecognizer)}`); })(),
+    sr, loss, data,
     optim: parseOptim(raw.optim),
     batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
     epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
@@ -338,8 +353,16 @@ export function parseAnyConfig(raw: unknown): AnyTrainConfig | CycleConfig {
   return parseTrainConfig(raw);
 }
 
-/** A stable hash of everything that changes the numbers (the checkpoint refuses another config). */
+/**
+ * A stable hash of everything that changes the numbers (the checkpoint refuses another config).
+ * Fields added after a config format was in use are left out at their default value, so older
+ * checkpoints and manifests keep their key: data.sr ('', bicubic) of distill configs.
+ */
 export function configKey(cfg: AnyTrainConfig): string {
   const { checkpointEvery: _c, validateEvery: _v, faults: _f, ...rest } = cfg;
+  if (rest.task === 'distill' && rest.data.sr === '') {
+    const { sr: _s, ...data } = rest.data;
+    return JSON.stringify({ ...rest, data });
+  }
   return JSON.stringify(rest);
 }

@@ -184,4 +184,26 @@ describe('lrfr train: an SR phase and a cycle', () => {
     expect(r3.code).toBe(1);
     expect(r3.err).toContain('was made with another config; move it aside to retrain this phase');
   }, 600_000);
+
+  it("a C1 phase: a trained recognizer fine-tuned with its LR samples and validation probes through a frozen DSR", async () => {
+    const c1 = (name: string, valSizes: (number | null)[]) => {
+      const path = join(tmp, `${name}.json`);
+      writeFileSync(path, JSON.stringify({
+        name, task: 'distill', seed: 2,
+        student: { model: 'edgeface-xxs', init: recognizer },
+        loss: { embedding: 'cosine', centreTargets: true, projection: true },
+        data: { limitPeople: 16, valFraction: 0.34, pLowRes: 1, views: 1, sr: join(tmp, 'weights', 'c0.safetensors') },
+        optim: { lr: 1e-4, warmup: 1 },
+        batch: 2, steps: 2, checkpointEvery: 2, validateEvery: 2, valSizes,
+      }));
+      return path;
+    };
+    const r = await run(['--config', c1('c1r', [null, 16]), '--out', join(tmp, 'runs', 'c1r')]);
+    expect(r.err).toContain('finished at step 2/2');
+    expect(r.err).toMatch(/best validation step 2: rank1_hr [\d.]+%, rank1_16 [\d.]+%/);
+    expect(r.code).toBe(0);
+    const bad = await run(['--config', c1('c1bad', [32]), '--out', join(tmp, 'runs', 'c1bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('valSizes 32: the DSR of data.sr takes 24, 16-pixel probes only');
+  }, 600_000);
 });
