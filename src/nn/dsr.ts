@@ -218,7 +218,8 @@ export class DSR extends Module {
     if (c !== 3) throw new Error(`DSR: expected 3 (RGB) input channels, got ${fmtShape(lr.shape)}`);
     if (h !== w) throw new Error(`DSR: expected a square probe, got ${fmtShape(lr.shape)}`);
     if (h !== S && !this.probeSizes.includes(h)) {
-      throw new Error(`DSR: this model takes ${this.probeSizes.length ? `${[S, ...this.probeSizes].join(', ')}-pixel` : `${S}x${S}`} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
+      const takes = this.probeSizes.length ? `takes ${[S, ...this.probeSizes].join(', ')}-pixel` : `was built for ${S}x${S}`;
+      throw new Error(`DSR: this model ${takes} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
     }
     // The largest activations are the last upsampling conv's output (4C channels at half the final
     // size) and its pixel-shuffled form (C channels at the final size): C * netOut^2 floats. Batches whose activations would exceed the adapter's storage binding limit run in
