@@ -1,5 +1,6 @@
 // lrfr <command> [options]
 import { doctor } from './doctor.js';
+import { demoMain } from './demo.js';
 import { evalMain } from './eval.js';
 import { profileMain } from './profile.js';
 import { srMain } from './sr.js';
@@ -9,11 +10,12 @@ import { trainMain } from './train.js';
 const USAGE = `usage: lrfr <command>
 
 commands:
+  demo              the trained pipeline on held-out faces against bicubic (npm start; lrfr demo --help)
   doctor            adapter info, features and limits; every kernel once against its reference
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
   profile           GPU time per kernel of a model step (lrfr profile --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
-  train             train a recognizer from a config (lrfr train --help)
+  train             train a recognizer, a DSR or a whole cycle from a config (lrfr train --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   help              this text
 `;
@@ -21,6 +23,8 @@ commands:
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    case 'demo':
+      return demoMain(rest);
     case 'doctor':
       return doctor(rest);
     case 'eval':
