@@ -68,14 +68,10 @@ export interface OptimSpec {
   studentLrFactor: number;
 }
 
-export interface TrainConfig {
+/** What every training phase has: its name, seed, optimizer, length and intervals. */
+export interface PhaseCommon {
   name: string;
-  task: 'distill';
   seed: number;
-  teacher: 'dlib';
-  student: StudentSpec;
-  loss: DistillLoss;
-  data: DataSpec;
   optim: OptimSpec;
   batch: number;
   /** Training length: epochs over the training images, or steps (steps wins when > 0). */
@@ -83,10 +79,18 @@ export interface TrainConfig {
   steps: number;
   checkpointEvery: number;
   validateEvery: number;
-  /** Validation probe sizes (null = full resolution). */
-  valSizes: (number | null)[];
   /** Test-only fault injection: a non-finite value in a loss term or the gradient at a step. */
   faults?: { nanAtStep?: number; term?: string };
+}
+
+export interface TrainConfig extends PhaseCommon {
+  task: 'distill';
+  teacher: 'dlib';
+  student: StudentSpec;
+  loss: DistillLoss;
+  data: DataSpec;
+  /** Validation probe sizes (null = full resolution). */
+  valSizes: (number | null)[];
 }
 
 const DEFAULTS = {
@@ -137,7 +141,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   if (!isObj(raw)) throw new Error('config: the file must hold a JSON object');
   const known = ['name', 'task', 'seed', 'teacher', 'student', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
-  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(raw.name)) throw new Error(`config: name must be a non-empty string of letters, digits, '.', '_' or '-', got ${JSON.stringify(raw.name)}`);
+  const name = checkName(raw);
   if (raw.task === 'sr' || raw.task === 'cycle') throw new Error(`config: task "${raw.task}" is not a distill config (read it with parseAnyConfig)`);
   const task = oneOf('task', raw.task, ['distill', 'sr', 'cycle'] as const) as 'distill';
   const s = merge('student', { model: undefined, config: {}, init: 'random' }, raw.student);
@@ -172,36 +176,19 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     sr: typeof d.sr === 'string' ? d.sr : (() => { throw new Error(`config: data.sr must be "" (bicubic) or the path of a DSR safetensors, got ${JSON.stringify(d.sr)}`); })(),
   };
   if (data.lrMax < data.lrMin || data.lrMax > 112) throw new Error(`config: data.lrMin..lrMax must be a range inside 4..112, got ${data.lrMin}..${data.lrMax}`);
-  const o = merge('optim', DEFAULTS.optim, raw.optim);
-  const optim: OptimSpec = {
-    lr: num('optim.lr', o.lr, (x) => x > 0, 'a number > 0'),
-    weightDecay: nonneg('optim.weightDecay', o.weightDecay),
-    warmup: int('optim.warmup', o.warmup, 0),
-    minLrFactor: prob('optim.minLrFactor', o.minLrFactor),
-    clip: nonneg('optim.clip', o.clip),
-    studentLrFactor: num('optim.studentLrFactor', o.studentLrFactor, (x) => x > 0, 'a number > 0'),
-  };
+  const optim = parseOptim(raw.optim);
   const valSizes = raw.valSizes ?? DEFAULTS.valSizes;
   if (!Array.isArray(valSizes) || valSizes.length === 0 || !valSizes.every((v) => v === null || (Number.isInteger(v) && v >= 4 && v <= 112))) {
     throw new Error(`config: valSizes must be a non-empty list of probe sizes (4..112) or null (full resolution), got ${JSON.stringify(valSizes)}`);
   }
-  let faults: TrainConfig['faults'];
-  if (raw.faults !== undefined) {
-    const f = merge('faults', { nanAtStep: 0, term: 'embedding' }, raw.faults);
-    faults = { nanAtStep: int('faults.nanAtStep', f.nanAtStep, 1), term: String(f.term) };
-  }
+  const faults = parseFaults(raw.faults);
   const cfg: TrainConfig = {
-    name: raw.name, task, seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), teacher: oneOf('teacher', raw.teacher ?? DEFAULTS.teacher, ['dlib'] as const),
+    name, task, seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), teacher: oneOf('teacher', raw.teacher ?? DEFAULTS.teacher, ['dlib'] as const),
     student, loss, data, optim,
-    batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
-    epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
-    steps: int('steps', raw.steps ?? DEFAULTS.steps, 0),
-    checkpointEvery: int('checkpointEvery', raw.checkpointEvery ?? DEFAULTS.checkpointEvery, 1),
-    validateEvery: int('validateEvery', raw.validateEvery ?? DEFAULTS.validateEvery, 1),
+    ...parseLength(raw),
     valSizes: valSizes as (number | null)[],
     faults,
   };
-  if (loss.arcface > 0 && student.model === 'dlib-resnet' && !loss.projection) { /* ArcFace on dlib's 128-D embedding: allowed */ }
   return cfg;
 }
 
@@ -226,10 +213,8 @@ export interface SrDataSpec {
   limitPeople: number;
 }
 
-export interface SrTrainConfig {
-  name: string;
+export interface SrTrainConfig extends PhaseCommon {
   task: 'sr';
-  seed: number;
   /** The frozen recognizer: 'dlib' (face-api's weights) or a recognizer's safetensors (repository-relative path). */
   recognizer: string;
   /** The recognizer of the HR side (identity targets, validation gallery); '' = recognizer. */
@@ -238,15 +223,8 @@ export interface SrTrainConfig {
   sr: { preset: 'cpu' | 'paper'; config: { inputSize?: number } & Record<string, unknown>; init: string };
   loss: SrLoss;
   data: SrDataSpec;
-  optim: OptimSpec;
-  batch: number;
-  epochs: number;
-  steps: number;
-  checkpointEvery: number;
-  validateEvery: number;
   /** Validation probe sizes. */
   valSizes: number[];
-  faults?: { nanAtStep?: number; term?: string };
 }
 
 /** A whole cycle: its phases' config files (repository-relative), run in order by one command. */
@@ -264,6 +242,17 @@ const SR_DEFAULTS = {
   sr: { preset: 'cpu', config: {}, init: 'random' },
   valSizes: [16, 24],
 } as const;
+
+/** batch, epochs, steps, checkpointEvery, validateEvery. */
+function parseLength(raw: Obj): Pick<PhaseCommon, 'batch' | 'epochs' | 'steps' | 'checkpointEvery' | 'validateEvery'> {
+  return {
+    batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
+    epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
+    steps: int('steps', raw.steps ?? DEFAULTS.steps, 0),
+    checkpointEvery: int('checkpointEvery', raw.checkpointEvery ?? DEFAULTS.checkpointEvery, 1),
+    validateEvery: int('validateEvery', raw.validateEvery ?? DEFAULTS.validateEvery, 1),
+  };
+}
 
 function parseOptim(raw: unknown): OptimSpec {
   const o = merge('optim', DEFAULTS.optim, raw);
@@ -326,11 +315,7 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
     galleryRecognizer: typeof (raw.galleryRecognizer ?? '') === 'string' ? (raw.galleryRecognizer as string | undefined) ?? '' : (() => { throw new Error(`config: galleryRecognizer must be "", "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.galleryRecognizer)}`); })(),
     sr, loss, data,
     optim: parseOptim(raw.optim),
-    batch: int('batch', raw.batch ?? DEFAULTS.batch, 2),
-    epochs: num('epochs', raw.epochs ?? DEFAULTS.epochs, (x) => x > 0, 'a number > 0'),
-    steps: int('steps', raw.steps ?? DEFAULTS.steps, 0),
-    checkpointEvery: int('checkpointEvery', raw.checkpointEvery ?? DEFAULTS.checkpointEvery, 1),
-    validateEvery: int('validateEvery', raw.validateEvery ?? DEFAULTS.validateEvery, 1),
+    ...parseLength(raw),
     valSizes: sizeList('valSizes', raw.valSizes ?? SR_DEFAULTS.valSizes),
     faults: parseFaults(raw.faults),
   };
