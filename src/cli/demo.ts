@@ -110,7 +110,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     io.err(`lrfr demo: ${pipe.name}; ${args.protocol} at ${args.size}x${args.size} px (held-out people)\n`);
     const base = {
       recognizer: spec(pipe.recognizer), galleryRecognizer: pipe.gallery === null ? undefined : spec(pipe.gallery),
-      sizes: [args.size], degrade: false, protocols: [args.protocol], limit: args.limit,
+      sizes: [args.size], degrade: false, protocols: [args.protocol], limit: args.limit, fullResolution: false,
       cacheDir: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), progress: true,
       log: (s: string) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     };
@@ -118,14 +118,13 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
       io.err(`lrfr demo: probes through ${label}...\n`);
       runs.push({ label, run: await runEvaluation({ ...base, sr }) });
     }
-    const row = (r: EvalRun, full: boolean): ResultRow => r.rows.find((x) => (x.resolution === 'full') === full)!;
+    const row = (r: EvalRun): ResultRow => r.rows[0]!;
     const [bic, dsr] = runs.map((r) => r.run);
     const lines = [
-      `${args.protocol}, rank-1 of ${row(bic!, false).n} probes against ${row(bic!, false).gallery} gallery faces (full resolution, embedded by ${pipe.gallery ?? pipe.recognizer}):`,
+      `${args.protocol}, rank-1 of ${row(bic!).n} probes against ${row(bic!).gallery} gallery faces (full resolution, embedded by ${pipe.gallery ?? pipe.recognizer}):`,
       ...table([
-        [`HR probes (112x112) -> ${pipe.recognizer}`, pct(row(bic!, true).rank1)],
-        [`${args.size}x${args.size} -> bicubic -> ${pipe.recognizer}`, pct(row(bic!, false).rank1)],
-        [`${args.size}x${args.size} -> ${pipe.sr} -> ${pipe.recognizer}`, pct(row(dsr!, false).rank1)],
+        [`${args.size}x${args.size} -> bicubic -> ${pipe.recognizer}`, pct(row(bic!).rank1)],
+        [`${args.size}x${args.size} -> ${pipe.sr} -> ${pipe.recognizer}`, pct(row(dsr!).rank1)],
       ]),
     ];
     io.out(`${lines.join('\n')}\n`);
@@ -133,7 +132,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     const grid = await writeGrid(bic!, pipe.grid.filter(have).map((n) => [n, file(n)] as const), args.size, join(args.out, 'grid.png'));
     writeFileSync(join(args.out, 'demo.json'), JSON.stringify({
       command: `lrfr demo ${argv.join(' ')}`.trim(), date: new Date().toISOString(), pipeline: pipe, protocol: args.protocol, size: args.size,
-      rank1: { hr: row(bic!, true).rank1, bicubic: row(bic!, false).rank1, sr: row(dsr!, false).rank1 }, wallSeconds: (performance.now() - t0) / 1000,
+      rank1: { bicubic: row(bic!).rank1, sr: row(dsr!).rank1 }, wallSeconds: (performance.now() - t0) / 1000,
     }, null, 1) + '\n');
     io.out(`grid (${grid} faces: LR | bicubic | ${pipe.grid.filter(have).join(' | ')} | HR): ${join(args.out, 'grid.png')}\n`);
     io.err(`lrfr demo: done in ${formatDuration((performance.now() - t0) / 1000)}\n`);

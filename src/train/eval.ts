@@ -54,6 +54,8 @@ export interface EvalOptions {
   galleryRecognizer?: string;
   /** How the recognizer `dlib` is loaded (face-api's weights; in Node src/node/dlib.ts loadFaceApiDlib). */
   loadDlib?: DlibLoader;
+  /** false: no full-resolution row (the probes are embedded at the LR sizes only; the gallery as always). Default true. */
+  fullResolution?: boolean;
 }
 
 export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
@@ -117,14 +119,16 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     const { hr, lr, gallery } = neededItems(plans);
     const sizes = [...new Set(o.sizes)].sort((a, b) => b - a);
     const full: Condition = { size: null, degrade: false };
-    const conditions: Condition[] = [full, ...sizes.map((s) => ({ size: s, degrade: o.degrade }))];
+    const lowRes: Condition[] = sizes.map((s) => ({ size: s, degrade: o.degrade }));
+    const withFull = o.fullResolution ?? true;
+    const conditions: Condition[] = withFull ? [full, ...lowRes] : lowRes;
     const embedOpts = { batch: o.batch, progress: o.progress, log: o.log };
     const f0 = evalCounters.forwards;
     let stats: EmbedStats;
     let get: Lookup;
     if (!galRec) {
       // one recognizer: the full-resolution images of both sides in one job
-      const jobs: EmbedJob[] = conditions.map((c) => ({ cond: c, items: c.size === null ? hr : lr }));
+      const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr }))];
       stats = await computeEmbeddings(jobs, rec, sr, cache, root, embedOpts);
       get = (it, c) => cache.group(groupName(c, sr)).get(itemKey(it));
     } else {
