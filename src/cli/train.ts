@@ -176,12 +176,13 @@ async function runCycle(cycle: CycleConfig, args: TrainArgs, stop: { requested: 
     const tag = `${cycle.name} phase ${i + 1}/${cycle.phases.length} (${cfg.name})`;
     const manifest = join(weightsDir, `${cfg.name}.json`);
     if (existsSync(manifest) && existsSync(join(weightsDir, `${cfg.name}.safetensors`))) {
-      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { config?: unknown };
-      if (configKey(m.config as AnyTrainConfig) === configKey(cfg)) {
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { config?: unknown; finished?: boolean | null };
+      if (configKey(m.config as AnyTrainConfig) !== configKey(cfg)) throw new Error(`${tag}: ${manifest} was made with another config; move it aside to retrain this phase`);
+      if (m.finished !== false) {
         err(`lrfr train: ${tag}: done (weights/${cfg.name}.safetensors has this config); skipping\n`);
         continue;
       }
-      throw new Error(`${tag}: ${manifest} was made with another config; move it aside to retrain this phase`);
+      err(`lrfr train: ${tag}: weights/${cfg.name}.safetensors came from a stopped run; continuing that run\n`);
     }
     const runDir = join(runsRoot, cfg.name);
     const resume = existsSync(join(runDir, 'checkpoint.safetensors'));
@@ -293,7 +294,8 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
   const best = join(outDir, 'best.safetensors');
   if (!existsSync(best)) throw new Error(`nothing to export: ${best} does not exist (no validation has run yet)`);
   const bytes = readFileSync(best);
-  const state = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(join(outDir, 'checkpoint.safetensors')))).metadata['lrfr-state']!) as { step: number };
+  const state = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(join(outDir, 'checkpoint.safetensors')))).metadata['lrfr-state']!) as { step: number; extra?: { totalSteps?: number } };
+  const totalSteps = state.extra?.totalSteps ?? null;
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, `${cfg.name}.safetensors`);
   copyFileSync(best, dst);
@@ -312,6 +314,9 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
     modelConfig: JSON.parse(meta.config ?? '{}'),
     trainedAtStep: Number(meta.step),
     runStep: state.step,
+    totalSteps,
+    /** false: exported from a stopped run (--export-only before its end); a cycle does not count it as done. */
+    finished: totalSteps === null ? null : state.step >= totalSteps,
     plannedSteps: cfg.steps > 0 ? cfg.steps : null,
     trainingCommit: meta.commit ?? 'unknown',
     exportCommit: commit,

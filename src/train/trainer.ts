@@ -221,6 +221,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
   };
 
   let status: TrainSummary['status'] = 'finished';
+  st.extra.totalSteps = o.totalSteps; // in every checkpoint: an export can tell a finished run from a stopped one
   let order = epochOrder(task.epochSize, st.cursor.shuffleSeed, st.cursor.epoch);
   const perEpoch = Math.floor(task.epochSize / task.batchSize);
   if (perEpoch < 1) throw new Error(`${o.name}: ${task.epochSize} training samples are fewer than one batch of ${task.batchSize}`);

@@ -185,6 +185,23 @@ describe('lrfr train: an SR phase and a cycle', () => {
     expect(r3.err).toContain('was made with another config; move it aside to retrain this phase');
   }, 600_000);
 
+  it('a phase exported from a stopped run (--export-only) is not taken for done: the cycle continues that run', async () => {
+    const p = srConfig('c0s');
+    const runs = join(tmp, 'cycle-runs2'), w = join(tmp, 'weights2');
+    expect((await run(['--config', p, '--out', join(runs, 'c0s'), '--stop-after', '2'])).code).toBe(130);
+    expect((await run(['--config', p, '--out', join(runs, 'c0s'), '--export-only', '--export', w])).code).toBe(0);
+    const m1 = JSON.parse(readFileSync(join(w, 'c0s.json'), 'utf8')) as { finished: boolean; runStep: number; totalSteps: number };
+    expect([m1.finished, m1.runStep, m1.totalSteps]).toEqual([false, 2, 4]);
+    const cycle = join(tmp, 'cycle2.json');
+    writeFileSync(cycle, JSON.stringify({ name: 'cycle2', task: 'cycle', phases: [p] }));
+    const r = await run(['--config', cycle, '--out', runs, '--export', w]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('came from a stopped run; continuing that run');
+    expect(r.err).toContain('resumed at step 2');
+    const m2 = JSON.parse(readFileSync(join(w, 'c0s.json'), 'utf8')) as { finished: boolean; runStep: number };
+    expect([m2.finished, m2.runStep]).toEqual([true, 4]);
+  }, 600_000);
+
   it("a C1 phase: a trained recognizer fine-tuned with its LR samples and validation probes through a frozen DSR", async () => {
     const c1 = (name: string, valSizes: (number | null)[]) => {
       const path = join(tmp, `${name}.json`);
