@@ -295,7 +295,8 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
   if (!existsSync(best)) throw new Error(`nothing to export: ${best} does not exist (no validation has run yet)`);
   const bytes = readFileSync(best);
   const state = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(join(outDir, 'checkpoint.safetensors')))).metadata['lrfr-state']!) as { step: number; extra?: { totalSteps?: number } };
-  const totalSteps = state.extra?.totalSteps ?? null;
+  // checkpoints before 2026-12-02 13:38 lack extra.totalSteps: then the config's steps (if it counts steps)
+  const totalSteps = state.extra?.totalSteps ?? (cfg.steps > 0 ? cfg.steps : null);
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, `${cfg.name}.safetensors`);
   copyFileSync(best, dst);
