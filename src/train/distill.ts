@@ -28,6 +28,7 @@ import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { DSR } from '../nn/dsr.js';
 import { runDsr, runDsrMixed } from './sr-task.js';
+import { stackImages, embedAll } from './batching.js';
 import { AdamW } from './optim.js';
 import { TrainingState } from './state.js';
 import type { TrainConfig } from './train-config.js';
@@ -81,33 +82,6 @@ function frameFor(model: 'dlib-resnet' | 'edgeface-xxs', img: ChwImage, dx: numb
   if (dx === 0 && dy === 0) return img;
   const f = frameWindow(img, { x: dx, y: dy, size: HR_SIZE }, HR_SIZE);
   return clamp01(f);
-}
-
-function stackImages(imgs: readonly ChwImage[]): { x: Float32Array; shape: [number, number, number, number] } {
-  const p = imgs[0]!;
-  const px = p.c * p.h * p.w;
-  const x = new Float32Array(imgs.length * px);
-  imgs.forEach((m, k) => x.set(m.data, k * px));
-  return { x, shape: [imgs.length, p.c, p.h, p.w] };
-}
-
-async function embedAll(net: (t: L.Tensor) => L.Tensor, imgs: readonly ChwImage[], batch = 32, onBatch?: (n: number) => void): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < imgs.length; i += batch) {
-    const { x, shape } = stackImages(imgs.slice(i, i + batch));
-    const y = L.noGrad(() => L.tidy(() => net(L.tensor(x, shape))));
-    try {
-      parts.push(await y.data());
-    } finally {
-      y.dispose();
-    }
-    onBatch?.(shape[0]);
-  }
-  const dim = parts[0]!.length / Math.min(batch, imgs.length);
-  const out = new Float32Array(imgs.length * dim);
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
 }
 
 /** Rank-1 of probes against a gallery with one image per person (gallery row p = person p). */

@@ -39,6 +39,7 @@ import { scoreMatrix } from './scoring.js';
 import { cmc, psnr } from './metrics.js';
 import { flipH } from './augment.js';
 import type { RecognizerModel } from './recognizers.js';
+import { stackImages, embedAll } from './batching.js';
 
 export interface SrData {
   /** HR 112 crops of the training images. */
@@ -56,9 +57,8 @@ export interface SrDeps {
    * dlib's). Same embedding dimension.
    */
   galleryRecognizer?: RecognizerModel;
-  /** DSR weights to start from (sr.init = a file): the tensors by name, or null for a seeded init. */
+  /** Loads the weights to start from into the seeded DSR (sr.init = a file); absent: the seeded init. */
   initWeights?: (dsr: DSR) => void;
-  log?: (s: string) => void;
 }
 
 interface Batch {
@@ -74,13 +74,6 @@ export function recognizeTensor(rec: RecognizerModel, x112: L.Tensor): { embeddi
   return (rec.model as EdgeFaceXXS).forwardFeatures(EdgeFaceXXS.normalize(x112));
 }
 
-function stack(imgs: readonly ChwImage[]): Float32Array {
-  const px = imgs[0]!.data.length;
-  const x = new Float32Array(imgs.length * px);
-  imgs.forEach((m, k) => x.set(m.data, k * px));
-  return x;
-}
-
 /** A DSR (no grad) on LR probes of one size, in batches of 32: 112 crops clamped to [0, 1]. */
 export async function runDsr(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
   const out: ChwImage[] = [];
@@ -89,7 +82,7 @@ export async function runDsr(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwIma
   const px = 3 * HR_SIZE * HR_SIZE;
   for (let i = 0; i < lrs.length; i += 32) {
     const part = lrs.slice(i, i + 32);
-    const y = L.noGrad(() => L.tidy(() => L.clamp(dsr.forward(L.tensor(stack(part), [part.length, 3, S, S])), 0, 1)));
+    const y = L.noGrad(() => L.tidy(() => L.clamp(dsr.forward(L.tensor(stackImages(part).x, [part.length, 3, S, S])), 0, 1)));
     let d: Float32Array;
     try { d = await y.data(); } finally { y.dispose(); }
     part.forEach((_, k) => out.push({ data: d.slice(k * px, (k + 1) * px), c: 3, h: HR_SIZE, w: HR_SIZE }));
@@ -163,7 +156,7 @@ export class SrTask implements TrainTask<Batch> {
       lrs.push(degrade ? await applyDegradation(hr, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(hr, size)));
       hrs.push(hr);
     }
-    return { lr: stack(lrs), hr: stack(hrs), n: indices.length, size };
+    return { lr: stackImages(lrs).x, hr: stackImages(hrs).x, n: indices.length, size };
   }
 
   losses(b: Batch): { terms: Record<string, L.Tensor> } {
@@ -212,18 +205,9 @@ export class SrTask implements TrainTask<Batch> {
     this.opt.zeroGrad();
   }
 
-  /** Embeddings of 112 crops [n, 3, 112, 112] through a recognizer (no grad), in batches. */
-  private async embed112(imgs: readonly ChwImage[], rec = this.rec): Promise<Float32Array> {
-    const parts: Float32Array[] = [];
-    for (let i = 0; i < imgs.length; i += 32) {
-      const part = imgs.slice(i, i + 32);
-      const y = L.noGrad(() => L.tidy(() => recognizeTensor(rec, L.tensor(stack(part), [part.length, 3, HR_SIZE, HR_SIZE])).embedding));
-      try { parts.push(await y.data()); } finally { y.dispose(); }
-    }
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) { out.set(p, off); off += p.length; }
-    return out;
+  /** Embeddings of 112 crops through a recognizer (no grad), in batches. */
+  private embed112(imgs: readonly ChwImage[], rec = this.rec): Promise<Float32Array> {
+    return embedAll((t) => recognizeTensor(rec, t).embedding, imgs);
   }
 
   /** SR of LR probes (all S x S): 112 crops clamped to [0, 1]. `bicubic` = the baseline. */
