@@ -45,13 +45,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${SAME4}
     // a, b and out of one shape: no index arithmetic.
     out[i] = op4(vec4<f32>(a[i]), vec4<f32>(b[i]));
-    continue;
-#endif
+#else
     let q2 = fdivmod(i, u.shape[0].z);
     let q1 = fdivmod(q2.x, u.shape[0].y);
     let ia = q1.x * u.sa[0].x + q1.y * u.sa[0].y + q2.y * u.sa[0].z;
     let ib = q1.x * u.sb[0].x + q1.y * u.sb[0].y + q2.y * u.sb[0].z;
     out[i] = op4(vec4<f32>(a[ia]), vec4<f32>(b[ib]));
+#endif
   }
 }
 #else

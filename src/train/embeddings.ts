@@ -8,6 +8,7 @@ import type { EmbeddingCache, CacheGroup } from './embed-cache.js';
 import { Progress } from './progress.js';
 import { itemKey, type Condition, type Dataset, type Item } from './eval-protocols.js';
 import type { Recognizer, SuperResolver } from './recognizers.js';
+import { imageQuality } from './sr-quality.js';
 
 /** Version of the input pipeline (framings, LR synthesis); part of every cache group name. */
 export const PIPELINE_VERSION = 'p1';
@@ -56,21 +57,25 @@ export interface EmbedJob { cond: Condition; items: Item[] }
  * Makes sure every (item, condition) of `jobs` has an embedding in the cache: the missing ones are
  * computed in batches of `batch` (one GPU readback per batch; the CPU work of the next batch overlaps
  * the GPU work of the current one). Returns the counts; undecodable images are skipped (listed).
+ * With `quality` (a cache of QUALITY_DIM values, sr-quality.ts), every LR probe also gets its SR
+ * output's [PSNR, SSIM] against the HR crop, measured on the images the embedding is made from; a
+ * probe whose embedding is cached but whose quality is not is super-resolved again, not re-embedded.
  */
 export async function computeEmbeddings(
   jobs: readonly EmbedJob[], rec: Recognizer, sr: SuperResolver, cache: EmbeddingCache, root: string,
-  opts: { batch?: number; progress?: boolean; log?: (s: string) => void } = {},
+  opts: { batch?: number; progress?: boolean; log?: (s: string) => void; quality?: EmbeddingCache } = {},
 ): Promise<EmbedStats> {
   const B = Math.max(1, opts.batch ?? 32);
   const t0 = performance.now();
   const skipped: string[] = [];
   let cached = 0;
-  const batches: { group: CacheGroup; cond: Condition; items: Item[] }[] = [];
+  const batches: { group: CacheGroup; qGroup: CacheGroup | null; cond: Condition; items: Item[] }[] = [];
   for (const j of jobs) {
     const group = cache.group(groupName(j.cond, sr));
-    const missing = j.items.filter((it) => !group.has(itemKey(it)));
+    const qGroup = opts.quality && j.cond.size !== null ? opts.quality.group(groupName(j.cond, sr)) : null;
+    const missing = j.items.filter((it) => !group.has(itemKey(it)) || (qGroup && !qGroup.has(itemKey(it))));
     cached += j.items.length - missing.length;
-    for (let i = 0; i < missing.length; i += B) batches.push({ group, cond: j.cond, items: missing.slice(i, i + B) });
+    for (let i = 0; i < missing.length; i += B) batches.push({ group, qGroup, cond: j.cond, items: missing.slice(i, i + B) });
   }
   const total = batches.reduce((a, b) => a + b.items.length, 0);
   const bar = opts.progress === false || total === 0 ? null : new Progress('embedding', total);
@@ -91,8 +96,20 @@ export async function computeEmbeddings(
       const ok = b.items.map((it, k) => [it, hr[k]] as const).filter((p): p is readonly [Item, ChwImage] => p[1] !== null);
       bar?.tick(b.items.length - ok.length);
       if (!ok.length) continue;
-      const keys = ok.map(([it]) => itemKey(it));
-      const { up } = await probeImages(ok.map(([, x]) => x), keys, b.cond, sr);
+      const allKeys = ok.map(([it]) => itemKey(it));
+      const { up: allUp } = await probeImages(ok.map(([, x]) => x), allKeys, b.cond, sr);
+      if (b.qGroup) {
+        const qk = allKeys.map((k, i) => [k, i] as const).filter(([k]) => !b.qGroup!.has(k));
+        const q = new Float32Array(qk.length * 2);
+        qk.forEach(([, i], r) => q.set(imageQuality(allUp[i]!, ok[i]![1]), 2 * r));
+        if (qk.length) b.qGroup.put(qk.map(([k]) => k), q);
+      }
+      // the embeddings still missing (all of them, unless only the quality was)
+      const need = allKeys.map((k, i) => i).filter((i) => !b.group.has(allKeys[i]!));
+      bar?.tick(allKeys.length - need.length);
+      if (!need.length) continue;
+      const keys = need.map((i) => allKeys[i]!);
+      const up = need.map((i) => allUp[i]!);
       const prepared = up.map((x) => rec.prepare(x));
       const p0 = prepared[0]!;
       const px = p0.c * p0.h * p0.w;

@@ -4,6 +4,7 @@
 //   eval-protocols.ts the protocols' image lists and the resolution conditions
 //   embeddings.ts     HR crops, LR probes, batched embeddings and their disk cache
 //   scoring.ts        scores and the metrics of one protocol at one condition
+//   sr-quality.ts     PSNR / SSIM of the super-resolved probes against their HR crops
 //   report.ts         the markdown table
 // This file runs them in order and re-exports their public names.
 //
@@ -23,6 +24,7 @@ import { loadRecognizer, loadSuperResolver, evalCounters, type DlibLoader, type 
 import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
 import { computeEmbeddings, groupName, type EmbedJob, type EmbedStats } from './embeddings.js';
 import { evaluatePlan, type Lookup, type ResultRow } from './scoring.js';
+import { planQuality, QUALITY_CACHE, QUALITY_DIM } from './sr-quality.js';
 
 export * from './framing.js';
 export * from './recognizers.js';
@@ -30,6 +32,7 @@ export * from './eval-protocols.js';
 export * from './embeddings.js';
 export * from './scoring.js';
 export * from './report.js';
+export * from './sr-quality.js';
 
 export interface EvalOptions {
   recognizer: string;
@@ -122,7 +125,9 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     const lowRes: Condition[] = sizes.map((s) => ({ size: s, degrade: o.degrade }));
     const withFull = o.fullResolution ?? true;
     const conditions: Condition[] = withFull ? [full, ...lowRes] : lowRes;
-    const embedOpts = { batch: o.batch, progress: o.progress, log: o.log };
+    // the SR output's PSNR / SSIM per LR probe, recorded while the probes are made
+    const quality = lowRes.length ? new EmbeddingCache(o.cacheDir, QUALITY_CACHE, QUALITY_DIM) : undefined;
+    const embedOpts = { batch: o.batch, progress: o.progress, log: o.log, quality };
     const f0 = evalCounters.forwards;
     let stats: EmbedStats;
     let get: Lookup;
@@ -142,7 +147,13 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     }
     const images = evalCounters.forwards - f0;
     const rows: ResultRow[] = [];
-    for (const p of plans) for (const c of conditions) rows.push(evaluatePlan(p, c, get, rec.dim, metric));
+    for (const p of plans) {
+      for (const c of conditions) {
+        const row = evaluatePlan(p, c, get, rec.dim, metric);
+        const q = quality && c.size !== null ? planQuality(p, c, (it, cc) => quality.group(groupName(cc, sr)).get(itemKey(it))) : undefined;
+        rows.push(q ? { ...row, psnr: q.psnr, ssim: q.ssim } : row);
+      }
+    }
     return {
       rows, plans, root, conditions,
       recognizer: { name: rec.name, hash: rec.hash, dim: rec.dim, metric, framing: rec.framing },

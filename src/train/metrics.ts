@@ -166,24 +166,50 @@ export function ssimWindow(size = 11, sigma = 1.5): Float64Array {
   return w;
 }
 
-/** Mean SSIM of two single-channel h x w planes (see the header). */
+/** The normalised 1-D Gaussian (σ = 1.5) whose outer product is ssimWindow. */
+function ssimWindow1d(size = 11, sigma = 1.5): Float64Array {
+  const g = new Float64Array(size);
+  const r = (size - 1) / 2;
+  let s = 0;
+  for (let i = 0; i < size; i++) s += g[i] = Math.exp(-((i - r) ** 2) / (2 * sigma * sigma));
+  for (let i = 0; i < size; i++) g[i]! /= s;
+  return g;
+}
+
+/**
+ * Mean SSIM of two single-channel h x w planes (see the header). The 11x11 window is the outer product
+ * of a 1-D Gaussian, so the five local statistics are filtered in two 1-D passes ('valid' rows, then
+ * 'valid' columns): 22 instead of 121 multiply-adds a statistic and pixel, the same sums up to
+ * float64 rounding.
+ */
 export function ssimPlane(a: Num, b: Num, h: number, w: number, maxVal = 1): number {
   const S = 11;
   if (h < S || w < S) throw new Error(`ssim: image ${w}x${h} smaller than the 11x11 window`);
   if (a.length !== h * w || b.length !== h * w) throw new Error(`ssim: planes of ${a.length} / ${b.length} values, expected ${h}x${w}`);
-  const win = ssimWindow(S, 1.5);
+  const g = ssimWindow1d(S, 1.5);
   const C1 = (0.01 * maxVal) ** 2, C2 = (0.03 * maxVal) ** 2;
-  let total = 0;
   const oh = h - S + 1, ow = w - S + 1;
+  // horizontal pass: h x ow rows of the five statistics
+  const hA = new Float64Array(h * ow), hB = new Float64Array(h * ow), hAA = new Float64Array(h * ow), hBB = new Float64Array(h * ow), hAB = new Float64Array(h * ow);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < ow; x++) {
+      let ma = 0, mb = 0, aa = 0, bb = 0, ab = 0;
+      for (let k = 0; k < S; k++) {
+        const gk = g[k]!, va = a[y * w + x + k]!, vb = b[y * w + x + k]!;
+        ma += gk * va; mb += gk * vb; aa += gk * va * va; bb += gk * vb * vb; ab += gk * va * vb;
+      }
+      const o = y * ow + x;
+      hA[o] = ma; hB[o] = mb; hAA[o] = aa; hBB[o] = bb; hAB[o] = ab;
+    }
+  }
+  // vertical pass and the SSIM map
+  let total = 0;
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       let ma = 0, mb = 0, aa = 0, bb = 0, ab = 0;
-      for (let ky = 0; ky < S; ky++) {
-        for (let kx = 0; kx < S; kx++) {
-          const g = win[ky * S + kx]!;
-          const va = a[(y + ky) * w + x + kx]!, vb = b[(y + ky) * w + x + kx]!;
-          ma += g * va; mb += g * vb; aa += g * va * va; bb += g * vb * vb; ab += g * va * vb;
-        }
+      for (let k = 0; k < S; k++) {
+        const gk = g[k]!, o = (y + k) * ow + x;
+        ma += gk * hA[o]!; mb += gk * hB[o]!; aa += gk * hAA[o]!; bb += gk * hBB[o]!; ab += gk * hAB[o]!;
       }
       const sa = aa - ma * ma, sb = bb - mb * mb, sab = ab - ma * mb;
       total += ((2 * ma * mb + C1) * (2 * sab + C2)) / ((ma * ma + mb * mb + C1) * (sa + sb + C2));

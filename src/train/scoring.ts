@@ -80,6 +80,9 @@ export interface ResultRow {
   roc?: { fpr: number[]; tpr: number[] };
   /** Entries dropped because an image could not be decoded. */
   dropped: number;
+  /** LR conditions: mean PSNR (dB) / SSIM of the super-resolved probes against HR (sr-quality.ts). */
+  psnr?: number;
+  ssim?: number;
 }
 
 function thinRoc(r: { fpr: number[]; tpr: number[] }, max = 400): { fpr: number[]; tpr: number[] } {

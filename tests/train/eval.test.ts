@@ -19,7 +19,8 @@ import { CacheGroup } from '../../src/train/embed-cache.js';
 import { loadFace, frameLfw } from '../../src/train/data.js';
 import { resizeBicubicCpu, downsample, clamp01 } from '../../src/train/degrade.js';
 import { decodeImage, writePng } from '../../src/train/image.js';
-import { roc } from '../../src/train/metrics.js';
+import { roc, psnr, ssim } from '../../src/train/metrics.js';
+import { imageQuality, probeItems, loadHr, probeImages, itemKey, BICUBIC } from '../../src/train/eval.js';
 import { Rng } from '../../src/runtime/random.js';
 
 const LFW_IMG = 'Aaron_Peirsol/Aaron_Peirsol_0001.jpg';
@@ -130,6 +131,34 @@ describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
     expect(j.embeddings.forwards).toBe(firstForwards);
     expect(firstForwards).toBeGreaterThan(0);
     expect(readFileSync(join(tmp, 'out', 'table.md'), 'utf8')).toContain('| orl | full |');
+    // the SR output's quality on the LR rows only
+    expect(v.psnr).toBeUndefined();
+    for (const r of j.results.filter((x: ResultRow) => x.size !== null)) {
+      expect(r.psnr).toBeGreaterThan(15);
+      expect(r.psnr).toBeLessThan(40);
+      expect(r.ssim).toBeGreaterThan(0.3);
+      expect(r.ssim).toBeLessThan(1);
+    }
+  });
+
+  it('SR PSNR / SSIM: the mean over the protocol\'s probes of imageQuality(bicubic(LR), HR)', async () => {
+    const j = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8'));
+    const run = first.run!;
+    const plan = run.plans.find((p) => p.name === 'orl')!;
+    const cond: Condition = { size: 16, degrade: false };
+    const items = probeItems(plan);
+    expect(items.length).toBeGreaterThan(1);
+    const hr = (await loadHr(items, run.root)).map((x) => x!);
+    const { up } = await probeImages(hr, items.map(itemKey), cond, BICUBIC);
+    const q = up.map((x, i) => imageQuality(x, hr[i]!));
+    const mean = (k: 0 | 1) => q.reduce((a, b) => a + b[k], 0) / q.length;
+    const row = j.results.find((r: ResultRow) => r.protocol === 'orl' && r.size === 16);
+    expect(row.psnr).toBeCloseTo(mean(0), 4); // stored as float32
+    expect(row.ssim).toBeCloseTo(mean(1), 6);
+    // and the definition: PSNR on the clamped RGB image, SSIM on luma
+    const clamped = { ...up[0]!, data: up[0]!.data.map((v) => Math.min(1, Math.max(0, v))) };
+    expect(q[0]![0]).toBeCloseTo(psnr(clamped.data, hr[0]!.data), 10);
+    expect(q[0]![1]).toBeCloseTo(ssim(clamped, hr[0]!, { luma: true }), 10);
   });
 
   it('writes valid PNG plots', async () => {
@@ -148,6 +177,20 @@ describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
     expect(evalCounters.forwards - f0).toBe(0);
     expect(r.run!.embed.cached).toBe(firstForwards);
     expect(r.table).toBe(first.table);
+  });
+
+  it('a cache without the SR quality records: the probes are super-resolved again, not re-embedded', async () => {
+    const cache = join(tmp, 'cache-noq');
+    const r1 = await evalCommand(args(cache, join(tmp, 'out-noq')), capture());
+    expect(r1.code).toBe(0);
+    rmSync(join(cache, 'sr-quality'), { recursive: true });
+    const io = capture();
+    const f0 = evalCounters.forwards;
+    const r2 = await evalCommand(args(cache, join(tmp, 'out-noq2')), io);
+    expect(r2.code, io.e).toBe(0);
+    expect(evalCounters.forwards - f0).toBe(0);
+    expect(r2.table).toBe(r1.table);
+    expect(existsSync(join(cache, 'sr-quality'))).toBe(true);
   });
 
   // --gallery-recognizer: the gallery side by one recognizer, the probe side by the other. With the

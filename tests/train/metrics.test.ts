@@ -118,6 +118,28 @@ describe('psnr / ssim', () => {
     const b = plane(11, 11, (y, x) => (y === 5 && x === 5 ? 1 : 0));
     expect(ssimPlane(plane(11, 11, () => 0), b, 11, 11)).toBeCloseTo(expected, 12);
   });
+  it('equals the direct 11x11 window sum (the separable filtering changes only rounding)', () => {
+    // the definition written out: every window position, the full 2-D Gaussian
+    const direct = (a: Float64Array, b: Float64Array, h: number, w: number) => {
+      const g = ssimWindow(), C1 = 1e-4, C2 = 9e-4;
+      let total = 0;
+      for (let y = 0; y + 11 <= h; y++) for (let x = 0; x + 11 <= w; x++) {
+        let ma = 0, mb = 0, aa = 0, bb = 0, ab = 0;
+        for (let ky = 0; ky < 11; ky++) for (let kx = 0; kx < 11; kx++) {
+          const gg = g[ky * 11 + kx]!, va = a[(y + ky) * w + x + kx]!, vb = b[(y + ky) * w + x + kx]!;
+          ma += gg * va; mb += gg * vb; aa += gg * va * va; bb += gg * vb * vb; ab += gg * va * vb;
+        }
+        total += ((2 * ma * mb + C1) * (2 * (ab - ma * mb) + C2)) / ((ma * ma + mb * mb + C1) * (aa - ma * ma + bb - mb * mb + C2));
+      }
+      return total / ((h - 10) * (w - 10));
+    };
+    const a = plane(23, 17, (y, x) => 0.5 + 0.4 * Math.sin(y * 0.9 + x * 0.4));
+    const b = plane(23, 17, (y, x) => 0.5 + 0.3 * Math.sin(y * 0.8 + x * 0.5 + 0.3) + 0.05 * Math.cos(x * y));
+    const v = ssimPlane(a, b, 23, 17);
+    expect(v).toBeGreaterThan(0.1);
+    expect(v).toBeLessThan(0.99);
+    expect(Math.abs(v - direct(a, b, 23, 17))).toBeLessThan(1e-12);
+  });
   it('per channel averaged, or on luma; too small throws', () => {
     const hw = 121;
     const mk = (vals: number[]): ChwImage => ({ data: Float32Array.from({ length: 3 * hw }, (_, i) => vals[Math.floor(i / hw)]!), c: 3, h: 11, w: 11 });
