@@ -14,3 +14,43 @@ export function markdownTable(rows: readonly ResultRow[]): string {
   }
   return lines.join('\n');
 }
+
+/** One pipeline's rows for comparisonTable (an lrfr eval results.json's `results`, or a manifest's `evaluation.rows`). */
+export interface PipelineRows { label: string; rows: readonly Pick<ResultRow, 'protocol' | 'size' | 'resolution' | 'acc' | 'tar1e3' | 'auc' | 'rank1' | 'psnr' | 'ssim'>[] }
+
+/**
+ * Pipelines side by side: a line per (protocol metric, pipeline), a column per resolution (HR and the
+ * LR sizes, largest first): LFW verification accuracy, TAR@FAR=1e-3 and AUC, rank-1 of the
+ * identification protocols, and the SR output's PSNR / SSIM on the LFW probes. A cell a pipeline
+ * has no row for is '—'.
+ */
+export function comparisonTable(pipelines: readonly PipelineRows[]): string {
+  // rows kept in manifests carry the resolution label only ('full', '16x16')
+  const sizeOf = (r: PipelineRows['rows'][number]) => (r.size !== undefined ? r.size : r.resolution === 'full' ? null : parseInt(r.resolution, 10));
+  const sizes = [...new Set(pipelines.flatMap((p) => p.rows.map(sizeOf)))].sort((a, b) => (a === null ? -1 : b === null ? 1 : b - a));
+  const cols = sizes.map((s) => (s === null ? 'HR' : `${s} px`));
+  const lines = [`| protocol (metric) | pipeline | ${cols.join(' | ')} |`, `|---|---|${cols.map(() => '---:').join('|')}|`];
+  const metrics: { protocol: string; name: string; get: (r: PipelineRows['rows'][number]) => number | undefined; fmt: (v: number) => string }[] = [
+    { protocol: 'lfw-verify', name: 'acc', get: (r) => r.acc, fmt: (v) => pct(v) },
+    { protocol: 'lfw-verify', name: 'TAR@FAR=1e-3', get: (r) => r.tar1e3, fmt: (v) => pct(v) },
+    { protocol: 'lfw-verify', name: 'AUC', get: (r) => r.auc, fmt: (v) => pct(v) },
+    { protocol: 'blufr-ident', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+    { protocol: 'orl', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+    { protocol: 'yaleb', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+    { protocol: 'lfw-verify', name: 'SR PSNR dB, LFW probes', get: (r) => r.psnr, fmt: (v) => v.toFixed(2) },
+    { protocol: 'lfw-verify', name: 'SR SSIM, LFW probes', get: (r) => r.ssim, fmt: (v) => v.toFixed(4) },
+  ];
+  for (const m of metrics) {
+    const label = m.name.startsWith('SR ') ? m.name : `${m.protocol} (${m.name})`;
+    const present = pipelines.filter((p) => p.rows.some((r) => r.protocol === m.protocol && m.get(r) !== undefined));
+    for (const p of present) {
+      const cells = sizes.map((s) => {
+        const r = p.rows.find((x) => x.protocol === m.protocol && sizeOf(x) === s);
+        const v = r ? m.get(r) : undefined;
+        return v === undefined || !Number.isFinite(v) ? '—' : m.fmt(v);
+      });
+      lines.push(`| ${label} | ${p.label} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -20,7 +20,7 @@ import { loadFace, frameLfw } from '../../src/train/data.js';
 import { resizeBicubicCpu, downsample, clamp01 } from '../../src/train/degrade.js';
 import { decodeImage, writePng } from '../../src/train/image.js';
 import { roc, psnr, ssim } from '../../src/train/metrics.js';
-import { imageQuality, probeItems, loadHr, probeImages, itemKey, BICUBIC } from '../../src/train/eval.js';
+import { imageQuality, probeItems, loadHr, probeImages, itemKey, BICUBIC, comparisonTable } from '../../src/train/eval.js';
 import { Rng } from '../../src/runtime/random.js';
 
 const LFW_IMG = 'Aaron_Peirsol/Aaron_Peirsol_0001.jpg';
@@ -74,6 +74,24 @@ describe('dlib framing from the 112 crop', () => {
 });
 
 describe('metrics helpers and the embedding cache', () => {
+  it('comparisonTable: a line per (metric, pipeline), a column per resolution, manifest rows by label', () => {
+    const rows = [
+      { protocol: 'lfw-verify' as const, size: null, resolution: 'full', acc: 0.97, tar1e3: 0.8, auc: 0.99 },
+      { protocol: 'lfw-verify' as const, size: 16, resolution: '16x16', acc: 0.81, tar1e3: 0.07, auc: 0.88, psnr: 23.456, ssim: 0.71234 },
+      { protocol: 'orl' as const, size: 16, resolution: '16x16', rank1: 0.2444, tar1e3: 0.02, auc: 0.8 },
+    ];
+    // a manifest's rows: no size field, the resolution label only
+    const manifestRows = [{ protocol: 'lfw-verify' as const, resolution: '24x24', acc: 0.9, tar1e3: 0.3, auc: 0.95 }] as unknown as typeof rows;
+    const t = comparisonTable([{ label: 'A', rows }, { label: 'B', rows: manifestRows }]).split('\n');
+    expect(t[0]).toBe('| protocol (metric) | pipeline | HR | 24 px | 16 px |');
+    expect(t).toContain('| lfw-verify (acc) | A | 97.00 | — | 81.00 |');
+    expect(t).toContain('| lfw-verify (acc) | B | — | 90.00 | — |');
+    expect(t).toContain('| orl (rank-1) | A | — | — | 24.44 |');
+    expect(t).toContain('| SR PSNR dB, LFW probes | A | — | — | 23.46 |');
+    expect(t).toContain('| SR SSIM, LFW probes | A | — | — | 0.7123 |');
+    expect(t.some((l) => l.startsWith('| orl (rank-1) | B'))).toBe(false); // B has no ORL row
+    expect(t.some((l) => l.startsWith('| SR PSNR dB, LFW probes | B'))).toBe(false);
+  });
   it('aucMannWhitney = metrics.roc AUC (with ties)', () => {
     const rng = new Rng(2);
     const g = Array.from({ length: 300 }, () => Math.round(rng.normal() * 4 + 3) / 4);

@@ -1,0 +1,28 @@
+// The README's results table from lrfr eval runs: pipelines side by side (src/train/report.ts
+// comparisonTable). Each argument is LABEL=FILE, FILE an lrfr eval results.json or a weights
+// manifest with an `evaluation` (lrfr train --export --with-eval).
+//   npx tsx scripts/results-table.mts "bicubic → dlib=results/dlib-bicubic/results.json" \
+//     "C0 DSR → dlib=results/dlib-c0/results.json" ...
+import { readFileSync } from 'node:fs';
+import { comparisonTable, type PipelineRows } from '../src/train/report.js';
+
+const args = process.argv.slice(2);
+if (!args.length || args.includes('--help')) {
+  process.stdout.write('usage: npx tsx scripts/results-table.mts LABEL=results.json [LABEL=manifest.json ...]\n');
+  process.exit(args.length ? 0 : 2);
+}
+const pipelines: PipelineRows[] = args.map((a) => {
+  const eq = a.lastIndexOf('=');
+  if (eq <= 0) throw new Error(`"${a}": expected LABEL=FILE`);
+  const label = a.slice(0, eq), file = a.slice(eq + 1);
+  let j: { results?: PipelineRows['rows']; evaluation?: { rows?: PipelineRows['rows'] } };
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  const rows = j.results ?? j.evaluation?.rows;
+  if (!rows) throw new Error(`${file}: neither an lrfr eval results.json (results) nor a manifest with an evaluation`);
+  return { label, rows };
+});
+process.stdout.write(`${comparisonTable(pipelines)}\n`);
