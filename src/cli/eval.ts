@@ -38,8 +38,9 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --examples N      faces in the example grid (default 4; 0 = none)
   --quiet           no progress bar
   --no-tune         default kernel variants (no autotuning on first use; cached choices still apply)
-Prints a markdown table; writes results.json, table.md, cmc-<protocol>.png, roc-lfw-verify.png and
-examples.png into the results folder.
+Prints a markdown table (each LR row also gives the super-resolved probes' mean PSNR, RGB, and SSIM,
+luma, against their HR crops); writes results.json, table.md, cmc-<protocol>.png, roc-lfw-verify.png
+and examples.png into the results folder.
 `;
 
 export interface Io {
