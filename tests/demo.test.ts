@@ -51,5 +51,31 @@ describe('lrfr demo', () => {
     const j = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rank1: { bicubic: number; sr: number } };
     expect(j.rank1.bicubic).toBeGreaterThanOrEqual(0);
     expect(j.rank1.sr).toBeLessThanOrEqual(1);
+    expect(r.out).toMatch(/dlib-c0-dsr -> dlib +\d+\.\d\d % +\(SR \d+\.\d\d dB, SSIM 0\.\d{3}\)/);
   }, 300_000);
+
+  it('a cycle pipeline: bicubic -> the pretrained recognizer, bicubic -> C1 and C2 -> C1 on the same probes; the grid shows C0 and C2', async () => {
+    const w = join(tmp, 'weights-cycle');
+    mkdirSync(w);
+    for (const [name, seed] of [['dlib-c0-dsr', 1], ['dlib-c2-dsr', 2]] as const) {
+      const m = buildModel('dsr', { preset: 'cpu', inputSize: 32, probeSizes: [16, 24] }, seed);
+      await saveSafetensorsFile(join(w, `${name}.safetensors`), m, { model: 'dsr', config: modelConfig('dsr', m) });
+      m.dispose();
+    }
+    const rec = buildModel('dlib-resnet', {}, 3);
+    await saveSafetensorsFile(join(w, 'dlib-c1-recognizer.safetensors'), rec, { model: 'dlib-resnet', config: modelConfig('dlib-resnet', rec) });
+    rec.dispose();
+    const out = join(tmp, 'out-cycle');
+    const r = await demo(['--weights', w, '--limit', '6', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('dlib cycle (C2 DSR -> C1 dlib student; gallery: frozen dlib)');
+    const lines = r.out.split('\n').filter((l) => l.includes(' -> '));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/16x16 -> bicubic -> dlib +\d/);
+    expect(lines[1]).toMatch(/16x16 -> bicubic -> dlib-c1-recognizer +\d/);
+    expect(lines[2]).toMatch(/16x16 -> dlib-c2-dsr -> dlib-c1-recognizer +\d/);
+    expect(r.out).toContain('LR | bicubic | dlib-c0-dsr | dlib-c2-dsr | HR');
+    const j = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rank1: Record<string, number> };
+    expect(Object.keys(j.rank1).sort()).toEqual(['bicubic', 'bicubicBaseline', 'sr']);
+  }, 400_000);
 });

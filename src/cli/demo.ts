@@ -17,14 +17,16 @@ import { REPO_ROOT, type Io } from './eval.js';
 
 /**
  * Pipelines in order of preference; the first whose files are all in weights/ runs. sr: the DSR the
- * pipeline uses; recognizer / gallery: its probe-side and gallery-side recognizers; grid: the DSRs
- * shown in the image grid (C0 and C2 of the cycle).
+ * pipeline uses; recognizer / gallery: its probe-side and gallery-side recognizers; baseline: the
+ * recognizer before the cycle (bicubic -> baseline is the line to beat; when it differs from
+ * `recognizer`, bicubic -> recognizer is shown too); grid: the DSRs shown in the image grid (C0 and
+ * C2 of the cycle).
  */
 export const PIPELINES = [
-  { name: 'dlib cycle (C2 DSR -> C1 dlib student; gallery: frozen dlib)', sr: 'dlib-c2-dsr', recognizer: 'dlib-c1-recognizer', gallery: 'dlib', grid: ['dlib-c0-dsr', 'dlib-c2-dsr'] },
-  { name: 'dlib C0 (C0 DSR -> frozen dlib)', sr: 'dlib-c0-dsr', recognizer: 'dlib', gallery: null, grid: ['dlib-c0-dsr'] },
-  { name: 'EdgeFace-XXS cycle (C2 DSR -> C1 EdgeFace-XXS)', sr: 'edgeface-c2-dsr', recognizer: 'edgeface-c1-recognizer', gallery: null, grid: ['edgeface-c0-dsr', 'edgeface-c2-dsr'] },
-  { name: 'EdgeFace-XXS C0 (C0 DSR -> EdgeFace-XXS)', sr: 'edgeface-c0-dsr', recognizer: 'edgeface-xxs', gallery: null, grid: ['edgeface-c0-dsr'] },
+  { name: 'dlib cycle (C2 DSR -> C1 dlib student; gallery: frozen dlib)', sr: 'dlib-c2-dsr', recognizer: 'dlib-c1-recognizer', gallery: 'dlib', baseline: 'dlib', grid: ['dlib-c0-dsr', 'dlib-c2-dsr'] },
+  { name: 'dlib C0 (C0 DSR -> frozen dlib)', sr: 'dlib-c0-dsr', recognizer: 'dlib', gallery: null, baseline: 'dlib', grid: ['dlib-c0-dsr'] },
+  { name: 'EdgeFace-XXS cycle (C2 DSR -> C1 EdgeFace-XXS)', sr: 'edgeface-c2-dsr', recognizer: 'edgeface-c1-recognizer', gallery: null, baseline: 'edgeface-xxs', grid: ['edgeface-c0-dsr', 'edgeface-c2-dsr'] },
+  { name: 'EdgeFace-XXS C0 (C0 DSR -> EdgeFace-XXS)', sr: 'edgeface-c0-dsr', recognizer: 'edgeface-xxs', gallery: null, baseline: 'edgeface-xxs', grid: ['edgeface-c0-dsr'] },
 ] as const;
 
 export const DEMO_USAGE = `usage: lrfr demo [options]     (npm start)
@@ -114,25 +116,31 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
       cacheDir: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), progress: true,
       log: (s: string) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     };
-    for (const [label, sr] of [['bicubic', 'bicubic'], [pipe.sr, spec(pipe.sr)]] as const) {
-      io.err(`lrfr demo: probes through ${label}...\n`);
-      runs.push({ label, run: await runEvaluation({ ...base, sr }) });
+    // bicubic -> the recognizer before the cycle, bicubic -> the pipeline's recognizer (when another
+    // one), DSR -> the pipeline's recognizer: the same probes, the same gallery
+    const lines3: { label: string; recognizer: string; gallery: string | null; sr: string; srSpec: string }[] = [];
+    if (pipe.baseline !== pipe.recognizer && have(pipe.baseline)) lines3.push({ label: 'bicubic', recognizer: pipe.baseline, gallery: null, sr: 'bicubic', srSpec: 'bicubic' });
+    lines3.push({ label: 'bicubic', recognizer: pipe.recognizer, gallery: pipe.gallery, sr: 'bicubic', srSpec: 'bicubic' });
+    lines3.push({ label: pipe.sr, recognizer: pipe.recognizer, gallery: pipe.gallery, sr: pipe.sr, srSpec: spec(pipe.sr) });
+    for (const l of lines3) {
+      io.err(`lrfr demo: probes through ${l.sr} -> ${l.recognizer}...\n`);
+      runs.push({ label: l.label, run: await runEvaluation({ ...base, recognizer: spec(l.recognizer), galleryRecognizer: l.gallery === null ? undefined : spec(l.gallery), sr: l.srSpec }) });
     }
     const row = (r: EvalRun): ResultRow => r.rows[0]!;
-    const [bic, dsr] = runs.map((r) => r.run);
+    const dsr = runs[runs.length - 1]!.run, bic = runs[runs.length - 2]!.run;
+    const quality = (r: ResultRow) => (r.psnr === undefined ? '' : `   (SR ${r.psnr.toFixed(2)} dB, SSIM ${r.ssim!.toFixed(3)})`);
     const lines = [
-      `${args.protocol}, rank-1 of ${row(bic!).n} probes against ${row(bic!).gallery} gallery faces (full resolution, embedded by ${pipe.gallery ?? pipe.recognizer}):`,
-      ...table([
-        [`${args.size}x${args.size} -> bicubic -> ${pipe.recognizer}`, pct(row(bic!).rank1)],
-        [`${args.size}x${args.size} -> ${pipe.sr} -> ${pipe.recognizer}`, pct(row(dsr!).rank1)],
-      ]),
+      `${args.protocol}, rank-1 of ${row(bic).n} probes against ${row(bic).gallery} gallery faces (full resolution, embedded by ${pipe.gallery ?? pipe.recognizer}` +
+        `${lines3.length > 2 && pipe.baseline !== (pipe.gallery ?? pipe.recognizer) ? `; the first line's by ${pipe.baseline}` : ''}):`,
+      ...table(lines3.map((l, i) => [`${args.size}x${args.size} -> ${l.sr} -> ${l.recognizer}`, pct(row(runs[i]!.run).rank1)])).map((t, i) => t + quality(row(runs[i]!.run))),
     ];
     io.out(`${lines.join('\n')}\n`);
     mkdirSync(args.out, { recursive: true });
-    const grid = await writeGrid(bic!, pipe.grid.filter(have).map((n) => [n, file(n)] as const), args.size, join(args.out, 'grid.png'));
+    const grid = await writeGrid(bic, pipe.grid.filter(have).map((n) => [n, file(n)] as const), args.size, join(args.out, 'grid.png'));
     writeFileSync(join(args.out, 'demo.json'), JSON.stringify({
       command: `lrfr demo ${argv.join(' ')}`.trim(), date: new Date().toISOString(), pipeline: pipe, protocol: args.protocol, size: args.size,
-      rank1: { bicubic: row(bic!).rank1, sr: row(dsr!).rank1 }, wallSeconds: (performance.now() - t0) / 1000,
+      rank1: { bicubic: row(bic).rank1, sr: row(dsr).rank1, ...(lines3.length > 2 ? { bicubicBaseline: row(runs[0]!.run).rank1 } : {}) },
+      quality: { bicubic: { psnr: row(bic).psnr, ssim: row(bic).ssim }, sr: { psnr: row(dsr).psnr, ssim: row(dsr).ssim } }, wallSeconds: (performance.now() - t0) / 1000,
     }, null, 1) + '\n');
     io.out(`grid (${grid} faces: LR | bicubic | ${pipe.grid.filter(have).join(' | ')} | HR): ${join(args.out, 'grid.png')}\n`);
     io.err(`lrfr demo: done in ${formatDuration((performance.now() - t0) / 1000)}\n`);
