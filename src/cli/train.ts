@@ -4,7 +4,7 @@
 import { readFileSync, existsSync, renameSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { dirname, join, resolve, basename } from 'node:path';
+import { dirname, join, resolve, basename, relative, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initNodeGPU } from '../node/gpu.js';
 import { loadFaceApiDlib, loadDlibFromFaceApi } from '../node/dlib.js';
@@ -322,7 +322,8 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
     trainingCommit: meta.commit ?? 'unknown',
     exportCommit: commit,
     config: cfg,
-    configFile: configPath,
+    // repository-relative when the config is in the repository (a manifest travels with the repo)
+    configFile: ((r) => (r.startsWith('..') || isAbsolute(r) ? configPath : r))(relative(REPO_ROOT, resolve(configPath))),
     validation: JSON.parse(meta.validation ?? '{}'),
     throughput: {
       steps: steps.length,
