@@ -10,6 +10,7 @@ import {
 } from '../train/eval.js';
 import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
 import { formatDuration } from '../train/progress.js';
+import { runQualityEvaluation, qualityTable, type QualityRun } from '../train/quality-eval.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -38,6 +39,8 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --examples N      faces in the example grid (default 4; 0 = none)
   --quiet           no progress bar
   --no-tune         default kernel variants (no autotuning on first use; cached choices still apply)
+  --quality-only    only the SR output's PSNR / SSIM against HR on the protocols' LR probes, no
+                    recognizer (minutes instead of tens of minutes; the records a full run caches)
 Prints a markdown table (each LR row also gives the super-resolved probes' mean PSNR, RGB, and SSIM,
 luma, against their HR crops); writes results.json, table.md, cmc-<protocol>.png, roc-lfw-verify.png
 and examples.png into the results folder.
@@ -68,6 +71,9 @@ export interface EvalArgs {
   examples: number;
   quiet: boolean;
   tune: boolean;
+  qualityOnly: boolean;
+  /** Whether --recognizer / --gallery-recognizer were given (--quality-only takes none). */
+  recognizerGiven: boolean;
 }
 
 function intArg(name: string, v: string, min: number): number {
@@ -80,6 +86,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
     recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, protocols: [...PROTOCOLS],
     cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: true,
+    qualityOnly: false, recognizerGiven: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -90,8 +97,9 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       return v;
     };
     switch (flag) {
-      case '--recognizer': a.recognizer = val(); break;
-      case '--gallery-recognizer': a.galleryRecognizer = val(); break;
+      case '--recognizer': a.recognizer = val(); a.recognizerGiven = true; break;
+      case '--gallery-recognizer': a.galleryRecognizer = val(); a.recognizerGiven = true; break;
+      case '--quality-only': a.qualityOnly = true; break;
       case '--sr': a.sr = val(); break;
       case '--sizes': {
         const v = val();
@@ -216,6 +224,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     }
     throw e;
   }
+  if (args.qualityOnly) return qualityCommand(args, argv, io);
   const t0 = performance.now();
   let run: EvalRun;
   try {
@@ -277,6 +286,40 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
   } finally {
     run.dispose();
   }
+}
+
+/** `lrfr eval --quality-only`: the SR output's PSNR / SSIM on the protocols' LR probes. */
+async function qualityCommand(args: EvalArgs, argv: readonly string[], io: Io): Promise<EvalResult> {
+  if (args.recognizerGiven) {
+    io.err(`lrfr eval: --quality-only measures the super-resolver alone: it takes no --recognizer or --gallery-recognizer\n\n${EVAL_USAGE}`);
+    return { code: 2 };
+  }
+  const t0 = performance.now();
+  let q: QualityRun;
+  try {
+    await initNodeGPU();
+    evalAutotune.enabled = args.tune;
+    q = await runQualityEvaluation({
+      sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols, dataRoot: args.data, limit: args.limit,
+      cacheDir: args.cache, batch: args.batch, progress: !args.quiet, log: (s) => io.err(`${s}\n`),
+    });
+  } catch (e) {
+    io.err(`lrfr eval: ${(e as Error).message}\n`);
+    return { code: 1 };
+  }
+  const outDir = resolve(args.out ?? join(REPO_ROOT, 'results', `quality-${stamp()}`));
+  mkdirSync(outDir, { recursive: true });
+  const table = qualityTable(q.rows);
+  const wall = (performance.now() - t0) / 1000;
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify({
+    command: `lrfr eval ${argv.join(' ')}`.trim(), date: new Date().toISOString(), sr: q.sr, sizes: args.sizes, degrade: args.degrade,
+    protocols: args.protocols, limit: args.limit ?? null, dataRoot: q.root, qualityOnly: true,
+    images: { computed: q.computed, cached: q.cached, skipped: q.skipped, seconds: q.seconds }, wallSeconds: wall, table, results: q.rows,
+  }, null, 1) + '\n');
+  writeFileSync(join(outDir, 'table.md'), `${table}\n`);
+  io.out(`${table}\n\n`);
+  io.err(`SR ${q.sr.name} (${q.sr.hash}); ${q.computed} probes super-resolved, ${q.cached} from the cache; wall ${formatDuration(wall)}\nresults: ${outDir}\n`);
+  return { code: 0, outDir, table };
 }
 
 export async function evalMain(argv: string[]): Promise<number> {

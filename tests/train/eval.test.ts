@@ -197,6 +197,32 @@ describe('lrfr eval (dlib, bicubic) on a tiny subset', () => {
     expect(r.table).toBe(first.table);
   });
 
+  it('--quality-only: the same PSNR / SSIM as the full run, from its cached records; from an empty cache the same values', async () => {
+    const full = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8')) as { results: ResultRow[] };
+    const qargs = (cache: string, out: string) => ['--quality-only', '--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '5', '--out', out, '--cache', cache, '--quiet'];
+    for (const [cache, computed] of [[join(tmp, 'cache'), 0], [join(tmp, 'cache-q'), null]] as const) {
+      const io = capture();
+      const f0 = evalCounters.forwards;
+      const r = await evalCommand(qargs(cache, join(tmp, 'out-q')), io);
+      expect(r.code, io.e).toBe(0);
+      expect(evalCounters.forwards - f0).toBe(0); // no recognizer
+      const j = JSON.parse(readFileSync(join(tmp, 'out-q', 'results.json'), 'utf8')) as { qualityOnly: boolean; images: { computed: number }; results: ResultRow[] };
+      expect(j.qualityOnly).toBe(true);
+      if (computed !== null) expect(j.images.computed).toBe(computed);
+      else expect(j.images.computed).toBeGreaterThan(0);
+      expect(j.results).toHaveLength(2);
+      for (const q of j.results) {
+        const f = full.results.find((x) => x.protocol === q.protocol && x.size === q.size)!;
+        expect(q.psnr).toBeCloseTo(f.psnr!, 10);
+        expect(q.ssim).toBeCloseTo(f.ssim!, 10);
+      }
+      expect(io.o).toMatch(/\| orl \| 16x16 \| \d+\.\d\d \| 0\.\d{4} \| \d+ \|/);
+    }
+    const bad = capture();
+    expect((await evalCommand([...qargs(join(tmp, 'cache'), join(tmp, 'out-q')), '--recognizer', 'dlib'], bad)).code).toBe(2);
+    expect(bad.e).toContain('--quality-only measures the super-resolver alone');
+  });
+
   it('a cache without the SR quality records: the probes are super-resolved again, not re-embedded', async () => {
     const cache = join(tmp, 'cache-noq');
     const r1 = await evalCommand(args(cache, join(tmp, 'out-noq')), capture());
