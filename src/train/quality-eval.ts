@@ -8,19 +8,10 @@ import { planProtocols, dataPartsFor, checkSizes, condLabel, itemKey, type Condi
 import { groupName, loadHr, probeImages } from './embeddings.js';
 import { imageQuality, planQuality, probeItems, QUALITY_CACHE, QUALITY_DIM } from './sr-quality.js';
 import { Progress } from './progress.js';
+import type { EvalOptions } from './eval.js';
 
-export interface QualityOptions {
-  sr: string;
-  sizes: number[];
-  degrade: boolean;
-  protocols: ProtocolName[];
-  dataRoot?: string;
-  limit?: number;
-  cacheDir: string;
-  batch?: number;
-  progress?: boolean;
-  log?: (s: string) => void;
-}
+/** The options of runEvaluation that concern the probes and the super-resolver (no recognizer). */
+export type QualityOptions = Pick<EvalOptions, 'sr' | 'sizes' | 'degrade' | 'protocols' | 'dataRoot' | 'limit' | 'cacheDir' | 'batch' | 'progress' | 'log'>;
 
 export interface QualityRow { protocol: ProtocolName; kind: ProtocolPlan['kind']; resolution: string; size: number; n: number; psnr: number; ssim: number }
 
