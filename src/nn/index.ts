@@ -5,4 +5,8 @@ export * from './tfjs-weights.js';
 export * from './edgeface.js';
 export * from './dsr.js';
 export * from './dlib-resnet.js';
+export * from './faceapi-common.js';
+export * from './tiny-face-detector.js';
+export * from './face-landmarks-tiny.js';
+export * from './face-detect.js';
 export * from './registry.js';

@@ -10,12 +10,16 @@
 // | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | {}                  |
 // | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
 // | projection    | a linear map dim -> out (no bias), e.g. the student's 512 -> 128 | { in, out }       |
+// | tiny-face-detector | face-api's TinyFaceDetector, S x S RGB 0..255 -> [25, S/32, S/32] grid | {}    |
+// | face-landmarks-tiny | face-api's 68-point tiny landmark net, 112x112 RGB 0..255 -> 136 | {}       |
 import { Tensor, Rng, randn } from '../runtime/index.js';
 import { Module } from './module.js';
 import { Linear } from './layers.js';
 import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
 import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
 import { DlibResNet } from './dlib-resnet.js';
+import { TinyFaceDetector } from './tiny-face-detector.js';
+import { FaceLandmark68Tiny } from './face-landmarks-tiny.js';
 
 /** ArcFace class centres [classes, dim] (the weight of arcfaceHead; rows are normalised there). */
 export class ArcFaceHead extends Module {
@@ -46,9 +50,11 @@ export interface ModelConfigs {
   'dlib-resnet': Record<string, never>;
   'arcface-head': { classes: number; dim: number };
   projection: { in: number; out: number };
+  'tiny-face-detector': Record<string, never>;
+  'face-landmarks-tiny': Record<string, never>;
 }
 export type ModelName = keyof ModelConfigs;
-export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'arcface-head', 'projection'] as const satisfies readonly ModelName[];
+export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
 
 export interface ModelTypes {
   'edgeface-xxs': EdgeFaceXXS;
@@ -56,6 +62,8 @@ export interface ModelTypes {
   'dlib-resnet': DlibResNet;
   'arcface-head': ArcFaceHead;
   projection: Projection;
+  'tiny-face-detector': TinyFaceDetector;
+  'face-landmarks-tiny': FaceLandmark68Tiny;
 }
 
 /** Older or alternative spellings of metadata.model, mapped to registry names. */
@@ -65,6 +73,8 @@ const ALIASES: [RegExp, ModelName][] = [
   [/^dsr/i, 'dsr'],
   [/^arcface/i, 'arcface-head'],
   [/^projection$/i, 'projection'],
+  [/tiny_?face_?detector/i, 'tiny-face-detector'],
+  [/landmark.*tiny/i, 'face-landmarks-tiny'],
 ];
 
 /** The registry name for a model name as written in a file (exact names first, then aliases). */
@@ -98,6 +108,10 @@ export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N
       if (!Number.isInteger(p.in) || !Number.isInteger(p.out) || p.in < 1 || p.out < 1) throw new Error(`projection: config needs positive integers in and out, got ${JSON.stringify(c)}`);
       return new Projection(p.in, p.out, seed) as ModelTypes[N];
     }
+    case 'tiny-face-detector':
+      return new TinyFaceDetector({ seed }) as ModelTypes[N];
+    case 'face-landmarks-tiny':
+      return new FaceLandmark68Tiny({ seed }) as ModelTypes[N];
   }
 }
 
@@ -109,6 +123,8 @@ export function modelConfig(name: ModelName, m: Module): Record<string, unknown>
     case 'dlib-resnet': return {};
     case 'arcface-head': return { classes: (m as ArcFaceHead).classes, dim: (m as ArcFaceHead).dim };
     case 'projection': return { in: (m as Projection).inFeatures, out: (m as Projection).outFeatures };
+    case 'tiny-face-detector': return {};
+    case 'face-landmarks-tiny': return {};
   }
 }
 

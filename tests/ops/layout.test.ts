@@ -79,8 +79,18 @@ describe('concat / split / chunk / slice', () => {
     testOp({ name: 'slice rows', shapes: [[7, 8, 4]], ours: (x) => L.slice(x, [0, 2], [-1, -1]), ref: (x) => tf.slice(x, [0, 2, 0], [7, 6, 4]), ...tol }));
   it('slice stride-2 style crop (odd sizes)', () =>
     testOp({ name: 'slice crop', shapes: [[1, 3, 9, 9]], ours: (x) => L.slice(x, [0, 0, 1, 1], [1, 3, 7, 7]), ref: (x) => tf.slice(x, [0, 0, 1, 1], [1, 3, 7, 7]), ...tol }));
+  it('pad NCHW H and W asymmetric (TF same padding of a stride-2 conv)', () =>
+    testOp({ name: 'pad hw', shapes: [[2, 3, 7, 6]], ours: (x) => L.pad(x, [[0, 0], [0, 0], [0, 1], [0, 1]]), ref: (x) => tf.pad(x, [[0, 0], [0, 0], [0, 1], [0, 1]]), ...tol }));
+  it('pad every dim, rows (region path), a short list, nothing', async () => {
+    await testOp({ name: 'pad all', shapes: [[3, 2, 4]], ours: (x) => L.pad(x, [[1, 2], [0, 3], [2, 1]]), ref: (x) => tf.pad(x, [[1, 2], [0, 3], [2, 1]]), ...tol });
+    await testOp({ name: 'pad rows', shapes: [[5, 8]], ours: (x) => L.pad(x, [[0, 0], [4, 0]]), ref: (x) => tf.pad(x, [[0, 0], [4, 0]]), ...tol });
+    await testOp({ name: 'pad short list', shapes: [[2, 3]], ours: (x) => L.pad(x, [[1, 1]]), ref: (x) => tf.pad(x, [[1, 1], [0, 0]]), ...tol });
+    await testOp({ name: 'pad nothing', shapes: [[2, 3]], ours: (x) => L.pad(x, []), ref: (x) => tf.add(x, 0), ...tol });
+  });
   it('rejects bad inputs', () => {
     const a = L.zeros([2, 3]), b = L.zeros([3, 3]);
+    expect(() => L.pad(a, [[0, 0], [-1, 0]])).toThrow(/pad.*dim 1.*non-negative/);
+    expect(() => L.pad(a, [[0, 0], [0, 0], [0, 0]])).toThrow(/pad.*at most 2 pairs.*\[2, 3\]/);
     expect(() => L.concat([a, b], 1)).toThrow(/concat.*\[2, 3\], \[3, 3\]/);
     expect(() => L.concat([], 0)).toThrow(/concat/);
     expect(() => L.split(a, [1, 1], 1)).toThrow(/split.*\[1,1\].*3.*\[2, 3\]/);

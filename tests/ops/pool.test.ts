@@ -45,6 +45,24 @@ describe('avgPool2d / maxPool2d vs tfjs', () => {
   it('stride defaults to the kernel', () => testOp({ name: 'maxPool2d default stride', shapes: [[1, 2, 6, 6]], ours: (x) => L.maxPool2d(x, 3), ref: tfPool('max', 3, 3, 0), ...maxTol }));
 });
 
+describe("maxPool2d padding 'same' vs tf.maxPool(..., 'same')", () => {
+  // TensorFlow's 'same': output ceil(H / stride), -inf padding with the smaller half before. The
+  // shapes of face-api's TinyFaceDetector (2x2 stride 2 on odd sides: 207 -> 104, 13 -> 7; 2x2
+  // stride 1: 13 -> 13, one -inf row/column after) and a 3x3 stride 2 (one before, one after).
+  const tfSame = (k: number | P2, s: number | P2) => (x: tf.Tensor) =>
+    tf.transpose(tf.maxPool(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, p2(k), p2(s), 'same'), [0, 3, 1, 2]);
+  const same: [string, number[], number | P2, number | P2][] = [
+    ['2x2 stride 2, odd sides', [2, 3, 13, 9], 2, 2],
+    ['2x2 stride 2, 207 (detector conv0 at 416)', [1, 2, 207, 207], 2, 2],
+    ['2x2 stride 1 (detector after conv5)', [1, 4, 13, 13], 2, 1],
+    ['3x3 stride 2, even side', [1, 2, 8, 10], 3, 2],
+    ['rect 2x3 stride (1, 2)', [2, 1, 5, 7], [2, 3], [1, 2]],
+  ];
+  for (const [label, shape, k, s] of same) {
+    it(label, () => testOp({ name: `maxPool2d same ${label}`, shapes: [shape], ours: (x) => L.maxPool2d(x, k, s, 'same'), ref: tfSame(k, s), ...maxTol }));
+  }
+});
+
 describe('globalAvgPool vs tfjs', () => {
   const shapes = [[2, 3, 5, 5], [7, 1, 1, 1], [1, 4, 15, 15], [3, 5, 7, 1]];
   for (const shape of shapes) {

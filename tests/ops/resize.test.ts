@@ -6,7 +6,8 @@ import * as L from '../../src/runtime/index.js';
 // float64 reference written from the definitions (PyTorch F.interpolate(size=..., mode=...)),
 // as a per-axis weight matrix W[out][in]; y = W_H x W_W^T, and the exact gradient dx = W_H^T dy W_W.
 //   scale = alignCorners ? (out > 1 ? (in-1)/(out-1) : 0) : in/out
-//   no antialias: s = alignCorners ? scale*j : scale*(j+0.5) - 0.5
+//   no antialias: s = alignCorners ? scale*j : scale*(j+0.5) - 0.5 (bilinear with halfPixelCenters
+//     false, TensorFlow's legacy resize: s = scale*j)
 //     bilinear: s = max(s, 0) (half-pixel only); i0 = min(floor(s), in-1); l = clamp(s-i0, 0, 1);
 //               W[j][i0] += 1-l, W[j][min(i0+1, in-1)] += l
 //     bicubic:  i = floor(s), l = s - i; W[j][clamp(i-1+k, 0, in-1)] += cubic_a(k-1-l), a = -0.75
@@ -20,7 +21,7 @@ const FWD = { atol: 3e-5, rtol: 1e-4 };
 const GRAD = { atol: 2e-4, rtol: 2e-4 };
 
 type Kind = 'bilinear' | 'bicubic';
-interface Opts { alignCorners?: boolean; antialias?: boolean }
+interface Opts { alignCorners?: boolean; antialias?: boolean; halfPixelCenters?: boolean }
 
 function cubic(x: number, a: number): number {
   x = Math.abs(x);
@@ -48,7 +49,7 @@ function weights64(kind: Kind, lin: number, lout: number, o: Opts): Float64Array
       for (let i = lo; i < hi; i++) tot += f((i - center + 0.5) * inv);
       for (let i = lo; i < hi; i++) row[i]! += f((i - center + 0.5) * inv) / (tot || 1);
     } else {
-      let s = align ? scale * j : scale * (j + 0.5) - 0.5;
+      let s = align || o.halfPixelCenters === false ? scale * j : scale * (j + 0.5) - 0.5;
       if (kind === 'bilinear') {
         if (!align) s = Math.max(s, 0);
         const i0 = Math.min(Math.floor(s), lin - 1);
@@ -138,6 +139,7 @@ describe('resize vs float64 reference (forward and exact gradient)', () => {
         await check(kind, s, size, {});
         await check(kind, s, size, { alignCorners: true });
         await check(kind, s, size, { antialias: true });
+        if (kind === 'bilinear') await check(kind, s, size, { halfPixelCenters: false });
         if (label.startsWith('down 112 -> 32') || label.startsWith('odd')) await check(kind, s, size, { antialias: true, alignCorners: true });
       });
     }
@@ -175,6 +177,28 @@ describe('resizeBilinear vs tf.image.resizeBilinear (halfPixelCenters)', () => {
   }
 });
 
+describe('resizeBilinear halfPixelCenters = false vs tf.image.resizeBilinear(alignCorners false, halfPixelCenters false)', () => {
+  // TensorFlow's legacy mapping (what face-api's toBatchTensor resizes with). tfjs's CPU kernel
+  // computes source positions in float64, ours in float32 (scale * j): at positions up to ~250 that
+  // is ~3e-5 of position error, times neighbour differences up to ~5 of the N(0, 1) data: atol 2e-4
+  // for face-api's sizes (a 250 LFW image to 416, 173 -> 112), 1e-5 for the small shapes above.
+  const toNHWC = (t: tf.Tensor) => tf.transpose(t, [0, 2, 3, 1]);
+  const toNCHW = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]);
+  const legacy: [string, number[], [number, number]][] = [
+    ...geoms.filter((g) => !g[0].startsWith('down 112 -> 16') && !g[0].startsWith('down 112 -> 24')),
+    ['up 250 -> 416 (face-api detector input)', [1, 3, 250, 250], [416, 416]],
+    ['down 173 -> 112 (face-api landmark input)', [1, 3, 173, 173], [112, 112]],
+  ];
+  for (const [label, s, size] of legacy) {
+    it(label, () =>
+      testOp({
+        name: `resizeBilinear legacy tfjs ${label}`, shapes: [s], ours: (x) => L.resizeBilinear(x, size, { halfPixelCenters: false }),
+        ref: (x) => toNCHW(tf.image.resizeBilinear(toNHWC(x) as tf.Tensor4D, size, false, false)),
+        atol: Math.max(s[2]!, s[3]!) > 112 ? 2e-4 : 1e-5, rtol: 1e-5,
+      }));
+  }
+});
+
 describe('resize rejects bad inputs', () => {
   it('throws naming the op and shapes', () => {
     const x = L.zeros([1, 1, 4, 4]);
@@ -184,6 +208,8 @@ describe('resize rejects bad inputs', () => {
     expect(() => L.resizeBilinear(L.zeros([4, 4]), [2, 2])).toThrow(/resizeBilinear.*NCHW.*\[4, 4\]/);
     expect(() => L.resizeBicubic(x, [2, 2], { mode: 'area' } as never)).toThrow(/resizeBicubic.*unknown option "mode"/);
     expect(() => L.resizeBilinear(x, [2, 2], { antialias: 1 } as never)).toThrow(/resizeBilinear.*booleans/);
+    expect(() => L.resizeBilinear(x, [2, 2], { halfPixelCenters: false, alignCorners: true })).toThrow(/resizeBilinear.*legacy.*alignCorners/);
+    expect(() => L.resizeBicubic(x, [2, 2], { halfPixelCenters: false } as never)).toThrow(/resizeBicubic.*unknown option "halfPixelCenters"/);
     x.dispose();
   });
 });

@@ -1,4 +1,4 @@
-// Layout ops: reshape, flatten, permute/transpose, concat, split/chunk, slice. Forward and backward
+// Layout ops: reshape, flatten, permute/transpose, concat, split/chunk, slice, pad. Forward and backward
 // side by side. Kernels: shaders/permute.wgsl (strided gather; 4x4 vec4 transpose variant),
 // shaders/concat.wgsl (row-region copy / pad), shaders/slice_pad.wgsl (slice backward, general).
 import { Tensor, empty, fmtShape, shapeSize, type Shape } from '../tensor.js';
@@ -266,6 +266,32 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
     s.push(sd);
   }
   return sliced('slice', x, b, s);
+}
+
+/**
+ * Zero padding (tf.pad with constant 0): paddings[d] = [before, after] for each dim d (shorter lists
+ * leave the remaining dims unpadded). The backward is the slice of the gradient. Used for
+ * TensorFlow's asymmetric 'same' padding of strided convolutions (face-api's networks).
+ */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[]): Tensor {
+  const op = 'pad';
+  x.check(op);
+  const r = x.rank;
+  if (!Array.isArray(paddings) || paddings.length > r) {
+    throw new Error(`${op}: paddings must be at most ${r} pairs [before, after] for ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}`);
+  }
+  const begin: number[] = [], shape: number[] = [];
+  for (let d = 0; d < r; d++) {
+    const p = paddings[d] ?? [0, 0];
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new Error(`${op}: padding of dim ${d} must be [before, after] with non-negative integers, got ${JSON.stringify(p)}`);
+    }
+    begin.push(p[0]);
+    shape.push(x.shape[d]! + p[0] + p[1]);
+  }
+  if (begin.every((b, d) => b === 0 && shape[d] === x.shape[d])) return sliced(op, x, begin, x.shape);
+  const out = padForward(x, shape, begin, x.shape, op);
+  return record(op, [x], out, (g) => [sliceForward(g, begin, x.shape, `${op}_backward`)]);
 }
 
 // ---- concat / split / chunk --------------------------------------------------------------------

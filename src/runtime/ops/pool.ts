@@ -1,7 +1,7 @@
 // Pooling on NCHW: globalAvgPool, avgPool2d (count_include_pad = true, PyTorch's default), maxPool2d
-// (gradient to the first maximum of each window). Forward and backward side by side; the backward
-// gathers per input element over the windows covering it (no atomics). floor output sizes
-// (ceil_mode = false), dilation 1.
+// (gradient to the first maximum of each window; also TensorFlow's 'same' padding). Forward and
+// backward side by side; the backward gathers per input element over the windows covering it (no
+// atomics). floor output sizes (ceil_mode = false), dilation 1.
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32 } from '../engine.js';
 import { record } from '../autograd.js';
@@ -18,12 +18,28 @@ function pair(op: string, what: string, v: Size2, min: number): [number, number]
   return [p[0]!, p[1]!];
 }
 
-function poolGeo(op: string, x: Tensor, kernel: Size2, stride: Size2 | undefined, padding: Size2): PoolGeo {
+/**
+ * TensorFlow's 'same' padding along one axis: out = ceil(n / s), total padding
+ * max((out - 1) s + k - n, 0), the smaller half before (so 2x2 stride 2 on an odd side pads one
+ * -inf column after it only). The pool kernels clip each window to the input, so the padding after
+ * needs no uniform: it is implied by the output size.
+ */
+function samePadding(n: number, k: number, s: number): { out: number; before: number } {
+  const out = Math.ceil(n / s);
+  return { out, before: Math.floor(Math.max((out - 1) * s + k - n, 0) / 2) };
+}
+
+function poolGeo(op: string, x: Tensor, kernel: Size2, stride: Size2 | undefined, padding: Size2 | 'same'): PoolGeo {
   x.check(op);
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${fmtShape(x.shape)}`);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [kh, kw] = pair(op, 'kernel', kernel, 1);
   const [sh, sw] = pair(op, 'stride', stride ?? kernel, 1);
+  if (padding === 'same') {
+    if (h < 1 || w < 1) throw new Error(`${op}: input ${fmtShape(x.shape)} has an empty spatial dim`);
+    const y = samePadding(h, kh, sh), xx = samePadding(w, kw, sw);
+    return { n, c, h, w, kh, kw, sh, sw, ph: y.before, pw: xx.before, oh: y.out, ow: xx.out };
+  }
   const [ph, pw] = pair(op, 'padding', padding, 0);
   if (2 * ph > kh || 2 * pw > kw) throw new Error(`${op}: padding [${ph}, ${pw}] must be at most half the kernel [${kh}, ${kw}]`);
   if (h + 2 * ph < kh || w + 2 * pw < kw) {
@@ -85,8 +101,12 @@ export function avgPool2d(x: Tensor, kernel: Size2, stride?: Size2, padding: Siz
   return record(op, [x], out, (gy) => [poolBackward(op, 'avg', x, gy, g)]);
 }
 
-/** Max pooling (padding is -inf); the gradient goes to the first maximum of each window (row-major). */
-export function maxPool2d(x: Tensor, kernel: Size2, stride?: Size2, padding: Size2 = 0): Tensor {
+/**
+ * Max pooling (padding is -inf); the gradient goes to the first maximum of each window (row-major).
+ * padding 'same' is TensorFlow's (tf.maxPool(..., 'same')): output ceil(H / stride), the padding
+ * split with the smaller half before (see samePadding).
+ */
+export function maxPool2d(x: Tensor, kernel: Size2, stride?: Size2, padding: Size2 | 'same' = 0): Tensor {
   const op = 'maxPool2d';
   const g = poolGeo(op, x, kernel, stride, padding);
   const out = poolForward(op, 'max', x, g);

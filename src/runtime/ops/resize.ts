@@ -4,7 +4,7 @@
 // when both axes shrink enough, the forward is one 2-D pass instead (shaders/resize2d.wgsl).
 //   scale = alignCorners ? (out > 1 ? (in-1)/(out-1) : 0) : in/out
 //   non-antialiased source position: alignCorners ? scale*j : scale*(j+0.5) - 0.5 (bilinear clamps
-//   it at 0); bilinear: 2 taps, bicubic: 4 taps (Keys a = -0.75), indices clamped to the border.
+//   it at 0; bilinear with halfPixelCenters = false: scale*j, TensorFlow's legacy resize); bilinear: 2 taps, bicubic: 4 taps (Keys a = -0.75), indices clamped to the border.
 //   antialias (PyTorch's _upsample_*_aa, PIL-style): centre scale*(j+0.5), support = (2 or 4)/2 * max(scale, 1),
 //   filter(x / max(scale, 1)) with the triangle (bilinear) or Keys cubic a = -0.5 (bicubic), weights
 //   normalised per output; applied whenever antialias is true, also when upsampling (as PyTorch).
@@ -16,6 +16,12 @@ import { copyInto } from './elementwise.js';
 export interface ResizeOptions {
   alignCorners?: boolean;
   antialias?: boolean;
+  /**
+   * Bilinear only, default true. false: TensorFlow's legacy mapping (tf.image.resizeBilinear with
+   * alignCorners = false, halfPixelCenters = false): source position scale*j, no half-pixel shift,
+   * the resize face-api's NetInput.toBatchTensor does.
+   */
+  halfPixelCenters?: boolean;
 }
 
 type Kind = 'bilinear' | 'bicubic';
@@ -33,7 +39,7 @@ interface AxisPlan {
   taps: number;
 }
 
-function plan(kind: Kind, lin: number, lout: number, align: boolean, aa: boolean): AxisPlan {
+function plan(kind: Kind, lin: number, lout: number, align: boolean, aa: boolean, halfPixel = true): AxisPlan {
   const scale = align ? (lout > 1 ? (lin - 1) / (lout - 1) : 0) : lin / lout;
   const interp = kind === 'bilinear' ? 2 : 4;
   if (aa) {
@@ -44,7 +50,7 @@ function plan(kind: Kind, lin: number, lout: number, align: boolean, aa: boolean
     };
   }
   return {
-    lin, lout, scale, bias: align ? 0 : 0.5 * scale - 0.5, support: 0, invscale: 1,
+    lin, lout, scale, bias: align || !halfPixel ? 0 : 0.5 * scale - 0.5, support: 0, invscale: 1,
     cubicA: -0.75, radius: kind === 'bilinear' ? 2 : 3, clampSrc: kind === 'bilinear' && !align, taps: interp,
   };
 }
@@ -95,12 +101,17 @@ function direct2d(kind: Kind, x: Tensor, ph: AxisPlan, pw: AxisPlan, outShape: n
 function resize(kind: Kind, x: Tensor, size: readonly [number, number], opts: ResizeOptions = {}): Tensor {
   const op = kind === 'bilinear' ? 'resizeBilinear' : 'resizeBicubic';
   x.check(op);
+  const known = kind === 'bilinear' ? ['alignCorners', 'antialias', 'halfPixelCenters'] : ['alignCorners', 'antialias'];
   for (const k of Object.keys(opts)) {
-    if (k !== 'alignCorners' && k !== 'antialias') throw new Error(`${op}: unknown option "${k}" (supported: alignCorners, antialias)`);
+    if (!known.includes(k)) throw new Error(`${op}: unknown option "${k}" (supported: ${known.join(', ')})`);
   }
   const align = opts.alignCorners ?? false;
   const aa = opts.antialias ?? false;
-  if (typeof align !== 'boolean' || typeof aa !== 'boolean') throw new Error(`${op}: alignCorners and antialias must be booleans`);
+  const halfPixel = opts.halfPixelCenters ?? true;
+  if (typeof align !== 'boolean' || typeof aa !== 'boolean' || typeof halfPixel !== 'boolean') {
+    throw new Error(`${op}: ${known.join(', ')} must be booleans`);
+  }
+  if (!halfPixel && (align || aa)) throw new Error(`${op}: halfPixelCenters = false is TensorFlow's legacy mapping, it does not combine with alignCorners or antialias`);
   if (x.rank !== 4) throw new Error(`${op}: expects an NCHW tensor, got ${fmtShape(x.shape)}`);
   if (!Array.isArray(size) || size.length !== 2) throw new Error(`${op}: size must be [outH, outW], got ${String(size)}`);
   const [oh, ow] = size;
@@ -109,8 +120,8 @@ function resize(kind: Kind, x: Tensor, size: readonly [number, number], opts: Re
   if (h < 1 || w < 1) throw new Error(`${op}: input ${fmtShape(x.shape)} has an empty spatial dim`);
   const nc = n * c;
   if (nc === 0) return empty([n, c, oh, ow]);
-  const ph = plan(kind, h, oh, align, aa);
-  const pw = plan(kind, w, ow, align, aa);
+  const ph = plan(kind, h, oh, align, aa, halfPixel);
+  const pw = plan(kind, w, ow, align, aa, halfPixel);
   const doH = h !== oh, doW = w !== ow; // a same-size axis is exactly the identity in every mode
   // Order: the cheaper of (W then H) and (H then W), counting taps.
   const wFirst = nc * h * ow * pw.taps + nc * oh * ow * ph.taps <= nc * oh * w * ph.taps + nc * oh * ow * pw.taps;
