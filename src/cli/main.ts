@@ -3,6 +3,7 @@ import { doctor } from './doctor.js';
 import { demoMain } from './demo.js';
 import { evalMain } from './eval.js';
 import { profileMain } from './profile.js';
+import { serveMain } from './serve.js';
 import { srMain } from './sr.js';
 import { tuneMain } from './tune.js';
 import { trainMain } from './train.js';
@@ -14,6 +15,7 @@ commands:
   doctor            adapter info, features and limits; every kernel once against its reference
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
   profile           GPU time per kernel of a model step (lrfr profile --help)
+  serve             the browser app on http://127.0.0.1:8080/ (lrfr serve --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
   train             train a recognizer, a DSR or a whole cycle from a config (lrfr train --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
@@ -31,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       return evalMain(rest);
     case 'profile':
       return profileMain(rest);
+    case 'serve':
+      return serveMain(rest);
     case 'sr':
       return srMain(rest);
     case 'train':

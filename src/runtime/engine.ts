@@ -74,6 +74,19 @@ interface ProfileChunk {
   resolved: boolean;
 }
 
+/** A pipeline a program needs (Engine.collectPipelines), compiled by Engine.compilePipelines. */
+export interface PipelineSpec {
+  /** The pipeline cache key. */
+  key: string;
+  /** Program.name. */
+  label: string;
+  code: string;
+  entryPoint: string;
+  nIn: number;
+  nOut: number;
+  hasUniform: boolean;
+}
+
 export interface EngineStats {
   dispatches: number;
   submits: number;
@@ -105,6 +118,8 @@ export class Engine {
    */
   pollStrategy: 'await' | 'sleep-then-await' = 'await';
   private errors: string[] = [];
+  /** Non-null inside collectPipelines: the pipelines met there that are not compiled yet. */
+  private collecting: Map<string, PipelineSpec> | null = null;
   /** Non-null while profiling: query sets (chunks of PROFILE_CHUNK) and one entry per dispatch. */
   private prof: { chunks: ProfileChunk[]; meta: Omit<ProfileRecord, 'ms'>[] } | null = null;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
@@ -137,22 +152,85 @@ export class Engine {
     return l;
   }
 
+  private spec(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): PipelineSpec {
+    const code = loadShader(p.shader, p.defines ?? {});
+    const entryPoint = p.entryPoint ?? 'main';
+    return { key: `${nIn}:${nOut}:${hasUniform}:${entryPoint}\n${code}`, label: p.name, code, entryPoint, nIn, nOut, hasUniform };
+  }
+
   /** Compiles (or fetches from the cache) the pipeline for a program. */
   pipeline(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): GPUComputePipeline {
-    const code = loadShader(p.shader, p.defines ?? {});
-    const key = `${nIn}:${nOut}:${hasUniform}:${p.entryPoint ?? 'main'}\n${code}`;
-    let pipe = this.pipelines.get(key);
+    const s = this.spec(p, nIn, nOut, hasUniform);
+    let pipe = this.pipelines.get(s.key);
     if (!pipe) {
-      const module = this.device.createShaderModule({ code, label: p.name });
+      const module = this.device.createShaderModule({ code: s.code, label: s.label });
       pipe = this.device.createComputePipeline({
-        label: p.name,
+        label: s.label,
         layout: this.layoutFor(nIn, nOut, hasUniform).pl,
-        compute: { module, entryPoint: p.entryPoint ?? 'main' },
+        compute: { module, entryPoint: s.entryPoint },
       });
-      this.pipelines.set(key, pipe);
+      this.pipelines.set(s.key, pipe);
       this.stats.pipelines++;
     }
     return pipe;
+  }
+
+  /**
+   * Runs `fn` (a forward pass, say) without dispatching anything and returns the pipelines its
+   * programs need that are not compiled yet, for compilePipelines to compile ahead of first use
+   * (a page can then compile asynchronously with progress instead of blocking on the first run).
+   * Nothing is computed: tensors made inside hold garbage and must not be read; dispose them (tidy).
+   * Uploads still happen. Not reentrant.
+   */
+  collectPipelines(fn: () => void): PipelineSpec[] {
+    if (this.collecting) throw new Error('lrfr: collectPipelines: already collecting');
+    this.flush();
+    const found = new Map<string, PipelineSpec>();
+    this.collecting = found;
+    try {
+      fn();
+    } finally {
+      this.collecting = null;
+    }
+    return [...found.values()];
+  }
+
+  /** Whether the pipeline with this cache key (PipelineSpec.key) is compiled. */
+  hasPipeline(key: string): boolean {
+    return this.pipelines.has(key);
+  }
+
+  /**
+   * Compiles pipelines with createComputePipelineAsync (`concurrency` at a time), calling
+   * onProgress after each one; pipelines already compiled are skipped. Later dispatches find them
+   * in the cache. Compile errors reject with the program's name.
+   */
+  async compilePipelines(specs: readonly PipelineSpec[], onProgress?: (done: number, total: number, label: string) => void, concurrency = 4): Promise<void> {
+    const todo = specs.filter((s, i) => !this.pipelines.has(s.key) && specs.findIndex((t) => t.key === s.key) === i);
+    let next = 0, done = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const s = todo[next++]!;
+        if (this.pipelines.has(s.key)) { onProgress?.(++done, todo.length, s.label); continue; }
+        const module = this.device.createShaderModule({ code: s.code, label: s.label });
+        let pipe: GPUComputePipeline;
+        try {
+          pipe = await this.device.createComputePipelineAsync({
+            label: s.label,
+            layout: this.layoutFor(s.nIn, s.nOut, s.hasUniform).pl,
+            compute: { module, entryPoint: s.entryPoint },
+          });
+        } catch (e) {
+          throw new Error(`lrfr: compiling the pipeline of ${s.label} failed: ${(e as Error).message}`, { cause: e });
+        }
+        if (!this.pipelines.has(s.key)) {
+          this.pipelines.set(s.key, pipe);
+          this.stats.pipelines++;
+        }
+        onProgress?.(++done, todo.length, s.label);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, worker));
   }
 
   private writeUniforms(values: readonly UniformValue[]): { offset: number; size: number } {
@@ -202,6 +280,11 @@ export class Engine {
       }
     }
     const hasU = !!p.uniforms && p.uniforms.length > 0;
+    if (this.collecting) {
+      const s = this.spec(p, p.inputs.length, p.outputs.length, hasU);
+      if (!this.pipelines.has(s.key)) this.collecting.set(s.key, s);
+      return;
+    }
     const pipe = this.pipeline(p, p.inputs.length, p.outputs.length, hasU);
     const uni = hasU ? this.writeUniforms(p.uniforms!) : null;
     const entries: GPUBindGroupEntry[] = [];
