@@ -24,7 +24,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { chromiumPath, CHROMIUM_ARGS } from '../../src/node/chromium.js';
 import { requireLfw, lfwImagePath } from '../../src/node/data-lfw-mini.js';
 import { loadTinyFaceDetectorFromFaceApi, loadLandmarkTinyFromFaceApi } from '../../src/node/face-detect.js';
-import { recognizerFromBytes, dsrFromBytes, analyzeImage, embedImages, type FaceModels } from '../../src/nn/face-pipeline.js';
+import { recognizerFromBytes, dsrFromBytes, analyzeImage, analyzeCrop, embedImages, type FaceModels } from '../../src/nn/face-pipeline.js';
 import type { FaceImage } from '../../src/nn/face-detect.js';
 import type { HookResult, AppHook } from '../../web/app/app.js';
 
@@ -79,6 +79,20 @@ async function upload(name: string, mimeType: string, buffer: Buffer): Promise<H
   return page.evaluate(() => window.lrfrApp.last());
 }
 
+/** Dispatches a paste (kind 'paste', on the document) or a drop (on #drop) carrying one file. */
+async function sendFile(kind: 'paste' | 'drop', name: string, type: string, buffer: Buffer): Promise<HookResult | null> {
+  const before = await runs();
+  await page.evaluate(({ kind, name, type, b64 }) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], name, { type }));
+    if (kind === 'paste') document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    else document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { kind, name, type, b64: buffer.toString('base64') });
+  await page.waitForFunction((n) => Number(document.body.dataset.runs) > n && document.body.dataset.state === 'ready', before, { timeout: RUN_TIMEOUT });
+  return page.evaluate(() => window.lrfrApp.last());
+}
+
 async function message(): Promise<{ kind: string; text: string } | null> {
   return page.evaluate(() => window.lrfrApp.message());
 }
@@ -96,6 +110,7 @@ function nearest(r: HookResult, cx: number, cy: number): number {
 }
 
 const fixtures: Record<string, Buffer> = {};
+let pipelinesAtReady = 0;
 
 beforeAll(async () => {
   const exe = chromiumPath(); // throws, naming the apt line, when Chromium is missing
@@ -105,6 +120,8 @@ beforeAll(async () => {
   const [a2, b2] = await Promise.all([pngOf(lfwImagePath(PEOPLE[0], 2)), pngOf(lfwImagePath(PEOPLE[1], 2))]);
   fixtures.probe = await sharp({ create: { width: 500, height: 250, channels: 3, background: { r: 128, g: 128, b: 128 } } })
     .composite([{ input: a2, left: 0, top: 0 }, { input: b2, left: 250, top: 0 }]).png().toBuffer();
+  // a 16x16 face crop of the first person's second image (the project's LFW crop: the 143 window at (53, 41))
+  fixtures.tiny = await sharp(lfwImagePath(PEOPLE[0], 2)).extract({ left: 53, top: 41, width: 143, height: 143 }).resize(16, 16, { kernel: 'cubic' }).removeAlpha().png().toBuffer();
   fixtures.noface = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 140, b: 200 } } }).png().toBuffer();
   for (const [k, v] of Object.entries(fixtures)) writeFileSync(join(dir, `${k}.png`), v);
 
@@ -168,6 +185,14 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
     expect(await page.locator('#adapter').textContent()).toContain('WebGPU adapter');
     expect(await message()).toBeNull();
     expect(consoleErrors).toEqual([]);
+    const pipes = await page.evaluate(() => window.lrfrApp.pipelines());
+    const stall = await page.evaluate(() => window.lrfrApp.longestStallMs());
+    console.log(`pipelines compiled ahead (createComputePipelineAsync, with progress): ${pipes.ahead}; longest main-thread stall meanwhile ${stall.toFixed(0)} ms`);
+    expect(pipes.ahead).toBeGreaterThan(30);
+    // (the others: model construction's seeded init, before loading the weights)
+    // the main thread stays responsive (a blocking compile of all those pipelines takes far longer)
+    expect(stall).toBeLessThan(2000);
+    pipelinesAtReady = pipes.total;
   }, RUN_TIMEOUT);
 
   it('bad input shows its message and the page keeps working', async () => {
@@ -202,7 +227,8 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
 
   it('enrolls three people through the UI', async () => {
     for (const p of PEOPLE) {
-      const r = await upload(`${p}_1.png`, 'image/png', fixtures[`${p}_1`]!);
+      // the last one by drag and drop, the others through the file picker
+      const r = p === PEOPLE[2] ? await sendFile('drop', `${p}_1.png`, 'image/png', fixtures[`${p}_1`]!) : await upload(`${p}_1.png`, 'image/png', fixtures[`${p}_1`]!);
       expect(r, JSON.stringify(await message())).not.toBeNull();
       expect(r!.faces.length).toBeGreaterThanOrEqual(1);
       const i = nearest(r!, 125, 125);
@@ -214,6 +240,8 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
     }
     const g = await page.evaluate(() => window.lrfrApp.gallery());
     expect(g.map((x) => x.name).sort()).toEqual([...PEOPLE].sort());
+    // every pipeline these runs needed was compiled ahead of first use
+    expect((await page.evaluate(() => window.lrfrApp.pipelines())).total).toBe(pipelinesAtReady);
   }, 3 * RUN_TIMEOUT);
 
   let probe: HookResult;
@@ -262,6 +290,24 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
     expect(hr).toBeLessThan(TOL);
     expect(sr).toBeLessThan(TOL);
     expect(bic).toBeLessThan(TOL);
+  }, RUN_TIMEOUT);
+
+  it('a pasted 16x16 face crop is taken as the LR probe (bicubic and DSR, matched), as in Node', async () => {
+    const r = await sendFile('paste', 'pasted.png', 'image/png', fixtures.tiny!);
+    expect(r, JSON.stringify(await message())).not.toBeNull();
+    expect(r!.mode).toBe('crop');
+    expect(r!.faces.length).toBe(1);
+    const f = r!.faces[0]!;
+    expect(f.hr).toBeNull();
+    expect(f.embSr).not.toBeNull();
+    expect(f.matches.sr.length).toBe(PEOPLE.length);
+    console.log(`pasted 16 px crop of ${PEOPLE[0]}: DSR ${JSON.stringify(f.matches.sr)}; bicubic ${JSON.stringify(f.matches.bicubic)}`);
+    expect(await page.locator('.face[data-face="0"] figcaption').allTextContents()).toContain('HR crop 112: input was the LR probe');
+    const node = await analyzeCrop(models, await chw(fixtures.tiny!), { lrSize: 16 });
+    const dSr = maxAbsDiff(node.faces[0]!.embSr!, f.embSr!), dBic = maxAbsDiff(node.faces[0]!.embBicubic, f.embBicubic);
+    console.log(`pasted crop, page vs Node: embeddings DSR ${dSr.toExponential(2)}, bicubic ${dBic.toExponential(2)}`);
+    expect(dSr).toBeLessThan(TOL);
+    expect(dBic).toBeLessThan(TOL);
   }, RUN_TIMEOUT);
 
   it('ends with no console errors', () => {
