@@ -14,7 +14,7 @@
 // EdgeFace-XXS C1 (rank-1 at HR ~39 % on the 1,000-person BLUFR gallery) identifies these correctly
 // at HR in a 3-person gallery. Fails, never skips, without Chromium or the data.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -329,6 +329,16 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
       await ctx.close();
     }
   }, 60_000);
+
+  it('lrfr serve: a bad port exits 2, a port in use exits 1, each with its message', () => {
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/lrfr.js'), 'serve', '--port', 'x'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--port needs an integer 0..65535');
+    const port = new URL(url).port;
+    const busy = spawnSync(process.execPath, [join(ROOT, 'bin/lrfr.js'), 'serve', '--port', port], { cwd: ROOT, encoding: 'utf8', timeout: 90_000 });
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+  }, 120_000);
 
   it('lrfr serve stops cleanly on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));
