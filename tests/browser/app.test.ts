@@ -146,7 +146,8 @@ beforeAll(async () => {
     dsr: dsrFromBytes(new Uint8Array(readFileSync(join(ROOT, 'weights/edgeface-c2-dsr.safetensors')))),
   };
 
-  browser = await chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS, headless: true });
+  // a synthetic camera (Chromium's test pattern: no face) and no permission prompt
+  browser = await chromium.launch({ executablePath: exe, args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'], headless: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
@@ -313,6 +314,23 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
   it('ends with no console errors', () => {
     expect(consoleErrors).toEqual([]);
   });
+
+  it('the camera: start, capture a frame (the synthetic one has no face: says so), stop', async () => {
+    await page.click('#camera-start');
+    await page.waitForFunction(() => {
+      const v = document.getElementById('video') as HTMLVideoElement;
+      return !v.hidden && v.videoWidth > 0 && !(document.getElementById('camera-capture') as HTMLButtonElement).disabled;
+    }, null, { timeout: 30_000 });
+    const before = await runs();
+    await page.click('#camera-capture');
+    await page.waitForFunction((n) => Number(document.body.dataset.runs) > n && document.body.dataset.state === 'ready', before, { timeout: RUN_TIMEOUT });
+    const m = await message();
+    expect(m?.text, JSON.stringify(m)).toContain('No face found in "camera frame"');
+    expect(await page.locator('#input-note').textContent()).toMatch(/^camera frame: \d+×\d+, 0 face\(s\)$/);
+    await page.click('#camera-stop');
+    expect(await page.locator('#video').isHidden()).toBe(true);
+    expect(await page.locator('#camera-start').isEnabled()).toBe(true);
+  }, RUN_TIMEOUT);
 
   it('a browser without WebGPU gets a message that says what to enable', async () => {
     const ctx = await browser!.newContext();
