@@ -184,6 +184,7 @@ describe('browser app (lrfr serve + headless Chromium)', () => {
     console.log(`page ready in ${((performance.now() - t) / 1000).toFixed(1)} s; adapter ${JSON.stringify(adapter)}`);
     expect(adapter).not.toBeNull();
     expect(await page.locator('#adapter').textContent()).toContain('WebGPU adapter');
+    expect(await page.locator('#ready-note').textContent()).toMatch(/^Ready in \d+\.\d s \(models loaded, \d+ shaders compiled ahead\)/);
     expect(await message()).toBeNull();
     expect(consoleErrors).toEqual([]);
     const pipes = await page.evaluate(() => window.lrfrApp.pipelines());

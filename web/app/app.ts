@@ -684,6 +684,10 @@ async function init(): Promise<void> {
   hideProgress();
   wireInputs();
   readyAt = performance.now();
+  const status = document.createElement('div');
+  status.id = 'ready-note';
+  status.textContent = `Ready in ${((readyAt - t0) / 1000).toFixed(1)} s (models loaded, ${compiledAhead} shaders compiled ahead). Give it a photo.`;
+  $('adapter').after(status);
   console.info(`lrfr: ready in ${((readyAt - t0) / 1000).toFixed(1)} s`);
   setState('ready');
 }
