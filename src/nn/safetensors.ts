@@ -111,7 +111,13 @@ export function f16ToF32(h: number): number {
 }
 
 function convert(dtype: string, bytes: Uint8Array, n: number): Float32Array {
-  if (dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(bytes.slice().buffer); // fresh, aligned copy
+  if (dtype === 'F32' && LITTLE_ENDIAN) {
+    // A fresh, aligned copy. Not `bytes.slice().buffer`: a Node Buffer's slice() is a view into its
+    // (pooled, larger) ArrayBuffer, so that would hand back other bytes of the pool.
+    const out = new Float32Array(n);
+    new Uint8Array(out.buffer).set(bytes.subarray(0, 4 * n));
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);
   if (dtype === 'F32') {

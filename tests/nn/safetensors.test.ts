@@ -141,6 +141,17 @@ describe('decodeSafetensors', () => {
     for (const [k, v] of t) expect(back.tensors.get(k)).toEqual({ dtype: 'F32', ...v });
   });
 
+  it('decodes a Node Buffer that is a view into a larger pool (as readFileSync can return)', () => {
+    const t = new Map<string, NamedArray>([['a', { shape: [3], data: new Float32Array([1.5, -2, 3.25]) }]]);
+    const file = encodeSafetensors(t);
+    // Bytes of the file at an offset inside a bigger ArrayBuffer full of other data.
+    const pool = new Uint8Array(file.byteLength + 64).fill(0x7f);
+    pool.set(file, 16);
+    const buf = Buffer.from(pool.buffer, 16, file.byteLength);
+    expect(buf.buffer.byteLength).toBeGreaterThan(file.byteLength);
+    expect(decodeSafetensors(buf).tensors.get('a')?.data).toEqual(new Float32Array([1.5, -2, 3.25]));
+  });
+
   describe('rejects malformed files with clear errors', () => {
     const good = encodeSafetensors(new Map([
       ['a', { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) }],
