@@ -1,0 +1,259 @@
+// The gallery on a shared PostgreSQL server with pgvector, through the `pg` client and the `pgvector`
+// helper: --gallery postgres://user[:password]@host[:port]/db[?gallery=NAME] (NAME default
+// "default"; several galleries share a database, one table each). Tables:
+//   lrfr_galleries(name PK, model, model_hash, dim, created_at, version)
+//   lrfr_gallery_<NAME>(id PK, person, source, model, model_hash, kind, embedding vector(dim), enrolled_at)
+// Every write is one transaction. Exact search is a sequential scan ordered by inner product (index
+// scans switched off in that transaction); with an HNSW / IVFFlat index and useIndex, pgvector's
+// index scan returns candidates whose scores are exact (it re-reads the full vectors), widened by
+// ef_search / probes.
+import pg from 'pg';
+import pgvector from 'pgvector/pg';
+import {
+  GALLERY_FORMAT_VERSION, checkModel, bestPerPerson, TEMPLATE_KINDS,
+  type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
+  type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
+} from './store.js';
+
+export function isPostgresUrl(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec);
+}
+
+/** The connection string without the gallery parameter, the gallery name, and a location without the password. */
+export function parsePostgresSpec(spec: string): { connectionString: string; name: string; location: string } {
+  let u: URL;
+  try {
+    u = new URL(spec);
+  } catch (e) {
+    throw new Error(`--gallery ${spec}: not a valid postgres:// URL (${(e as Error).message})`, { cause: e });
+  }
+  const name = u.searchParams.get('gallery') ?? 'default';
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(name)) throw new Error(`--gallery ${spec}: the gallery name "${name}" must match [a-z][a-z0-9_]{0,39}`);
+  u.searchParams.delete('gallery');
+  const connectionString = u.toString();
+  const shown = new URL(connectionString);
+  if (shown.password) shown.password = '***';
+  return { connectionString, name, location: `${shown.toString()}${shown.search ? '&' : '?'}gallery=${name}` };
+}
+
+interface Row {
+  id: string; person: string; source: string; model: string; model_hash: string; kind: string; embedding: number[]; enrolled_at: string;
+}
+
+function fromRow(r: Row): TemplateRow {
+  return {
+    id: r.id, person: r.person, source: r.source, model: r.model, modelHash: r.model_hash, kind: r.kind as TemplateKind,
+    embedding: Float32Array.from(r.embedding), enrolledAt: r.enrolled_at,
+  };
+}
+
+const COLS = 'id, person, source, model, model_hash, kind, embedding::real[] AS embedding, enrolled_at';
+
+export class PgGallery implements GalleryStore {
+  readonly backend = 'postgres' as const;
+  private metaCache: GalleryMeta | null = null;
+  private readonly table: string;
+
+  private constructor(readonly location: string, readonly name: string, private readonly pool: pg.Pool) {
+    this.table = `lrfr_gallery_${name}`;
+  }
+
+  static async open(spec: string, opts: { maxConnections?: number } = {}): Promise<PgGallery> {
+    const { connectionString, name, location } = parsePostgresSpec(spec);
+    const pool = new pg.Pool({ connectionString, max: opts.maxConnections ?? 4, connectionTimeoutMillis: 10_000 });
+    pool.on('error', () => { /* an idle client's error surfaces on the next query */ });
+    const g = new PgGallery(location, name, pool);
+    try {
+      await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
+      await pool.query(`CREATE TABLE IF NOT EXISTS lrfr_galleries (
+        name text PRIMARY KEY, model text NOT NULL, model_hash text NOT NULL, dim integer NOT NULL,
+        created_at text NOT NULL, version integer NOT NULL)`);
+      const r = await pool.query('SELECT model, model_hash, dim, created_at, version FROM lrfr_galleries WHERE name = $1', [name]);
+      if (r.rows.length > 0) {
+        const m = r.rows[0] as { model: string; model_hash: string; dim: number; created_at: string; version: number };
+        if (m.version !== GALLERY_FORMAT_VERSION) throw new Error(`gallery ${location}: format version ${m.version}, this lrfr reads version ${GALLERY_FORMAT_VERSION}`);
+        g.metaCache = { model: m.model, modelHash: m.model_hash, dim: m.dim, createdAt: m.created_at, version: m.version };
+      }
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw new Error(`gallery ${location}: ${(e as Error).message}`, { cause: e });
+    }
+    return g;
+  }
+
+  async meta(): Promise<GalleryMeta | null> {
+    return this.metaCache;
+  }
+
+  async bind(model: GalleryModel): Promise<GalleryMeta> {
+    if (this.metaCache) {
+      checkModel(this.location, this.metaCache, model);
+      return this.metaCache;
+    }
+    const meta: GalleryMeta = { ...model, createdAt: new Date().toISOString(), version: GALLERY_FORMAT_VERSION };
+    await this.tx(async (c) => {
+      await c.query('INSERT INTO lrfr_galleries (name, model, model_hash, dim, created_at, version) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING',
+        [this.name, meta.model, meta.modelHash, meta.dim, meta.createdAt, meta.version]);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+        id text PRIMARY KEY, person text NOT NULL, source text NOT NULL, model text NOT NULL, model_hash text NOT NULL,
+        kind text NOT NULL, embedding vector(${meta.dim}) NOT NULL, enrolled_at text NOT NULL)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS ${this.table}_person ON ${this.table} (person)`);
+    });
+    // another process may have bound it first: read back what is stored
+    const r = await this.pool.query('SELECT model, model_hash, dim, created_at, version FROM lrfr_galleries WHERE name = $1', [this.name]);
+    const m = r.rows[0] as { model: string; model_hash: string; dim: number; created_at: string; version: number };
+    this.metaCache = { model: m.model, modelHash: m.model_hash, dim: m.dim, createdAt: m.created_at, version: m.version };
+    checkModel(this.location, this.metaCache, model);
+    return this.metaCache;
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    if (!this.metaCache || ids.length === 0) return new Set();
+    const r = await this.pool.query(`SELECT id FROM ${this.table} WHERE id = ANY($1::text[])`, [ids]);
+    return new Set(r.rows.map((x: { id: string }) => x.id));
+  }
+
+  async templatesOf(person: string): Promise<TemplateRow[]> {
+    if (!this.metaCache) return [];
+    const r = await this.pool.query(`SELECT ${COLS} FROM ${this.table} WHERE person = $1 AND kind <> 'fused' ORDER BY id`, [person]);
+    return (r.rows as Row[]).map(fromRow);
+  }
+
+  async upsert(rows: readonly TemplateRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const meta = this.metaCache;
+    if (!meta) throw new Error(`gallery ${this.location}: bind() a model before writing`);
+    for (const r of rows) checkModel(this.location, meta, { model: r.model, modelHash: r.modelHash, dim: r.embedding.length });
+    await this.tx(async (c) => {
+      for (let i = 0; i < rows.length; i += 500) {
+        const chunk = rows.slice(i, i + 500);
+        const params: unknown[] = [];
+        const values = chunk.map((r) => {
+          const b = params.length;
+          params.push(r.id, r.person, r.source, r.model, r.modelHash, r.kind, pgvector.toSql(Array.from(r.embedding)), r.enrolledAt);
+          return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
+        });
+        await c.query(`INSERT INTO ${this.table} (id, person, source, model, model_hash, kind, embedding, enrolled_at) VALUES ${values.join(', ')}
+          ON CONFLICT (id) DO UPDATE SET person = EXCLUDED.person, source = EXCLUDED.source, model = EXCLUDED.model,
+          model_hash = EXCLUDED.model_hash, kind = EXCLUDED.kind, embedding = EXCLUDED.embedding, enrolled_at = EXCLUDED.enrolled_at`, params);
+      }
+    });
+  }
+
+  async search(probe: Float32Array, opts: SearchOptions = {}): Promise<Match[]> {
+    const k = opts.k ?? 5;
+    const meta = this.metaCache;
+    if (!meta) return [];
+    if (probe.length !== meta.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${meta.dim}`);
+    const fusion = opts.fusion ?? 'max';
+    const useIndex = opts.useIndex === true && opts.exact !== true;
+    const q = pgvector.toSql(Array.from(probe));
+    const total = await this.count({ includeFused: true });
+    const run = (limit: number) => this.tx(async (c) => {
+      if (useIndex) {
+        await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, limit * 2))}`);
+        await c.query('SET LOCAL ivfflat.probes = 20');
+      } else {
+        await c.query('SET LOCAL enable_indexscan = off');
+        await c.query('SET LOCAL enable_bitmapscan = off');
+      }
+      const r = await c.query(`SELECT id, person, source, kind, (embedding <#> $1) AS d FROM ${this.table}
+        WHERE kind ${fusion === 'mean' ? "= 'fused'" : "<> 'fused'"} ORDER BY embedding <#> $1 LIMIT $2`, [q, limit]);
+      return (r.rows as { id: string; person: string; source: string; kind: string; d: number }[]).map((x) => ({
+        person: x.person, id: x.id, source: x.source, kind: x.kind as TemplateKind, score: -Number(x.d),
+      }));
+    });
+    if (fusion === 'mean') return bestPerPerson(await run(k), k);
+    for (let limit = Math.max(4 * k, 16); ; limit *= 4) {
+      const cands = await run(Math.min(limit, Math.max(total, 1)));
+      const best = bestPerPerson(cands, k);
+      if (best.length >= k || cands.length < limit || limit >= total) return best;
+    }
+  }
+
+  async people(): Promise<PersonSummary[]> {
+    if (!this.metaCache) return [];
+    const r = await this.pool.query(`SELECT person, kind, count(*)::int AS n, max(enrolled_at) AS last FROM ${this.table}
+      WHERE kind <> 'fused' GROUP BY person, kind`);
+    const m = new Map<string, PersonSummary>();
+    for (const x of r.rows as { person: string; kind: TemplateKind; n: number; last: string }[]) {
+      const s = m.get(x.person) ?? { person: x.person, templates: 0, kinds: {}, lastEnrolled: x.last };
+      s.templates += x.n;
+      s.kinds[x.kind] = x.n;
+      if (x.last > s.lastEnrolled) s.lastEnrolled = x.last;
+      m.set(x.person, s);
+    }
+    return [...m.values()].sort((a, b) => (a.person < b.person ? -1 : a.person > b.person ? 1 : 0));
+  }
+
+  async deletePerson(person: string): Promise<number> {
+    if (!this.metaCache) return 0;
+    return this.tx(async (c) => {
+      const r = await c.query(`DELETE FROM ${this.table} WHERE person = $1 RETURNING kind`, [person]);
+      return (r.rows as { kind: string }[]).filter((x) => x.kind !== 'fused').length;
+    });
+  }
+
+  async *rows(opts: { includeFused?: boolean } = {}): AsyncIterable<TemplateRow> {
+    if (!this.metaCache) return;
+    for (const fused of opts.includeFused ? [false, true] : [false]) {
+      let after = '';
+      for (;;) {
+        const r = await this.pool.query(`SELECT ${COLS} FROM ${this.table} WHERE kind ${fused ? "= 'fused'" : "<> 'fused'"} AND id > $1 ORDER BY id LIMIT 1000`, [after]);
+        if (r.rows.length === 0) break;
+        for (const x of r.rows as Row[]) yield fromRow(x);
+        after = (r.rows[r.rows.length - 1] as Row).id;
+      }
+    }
+  }
+
+  async count(opts: { includeFused?: boolean } = {}): Promise<number> {
+    if (!this.metaCache) return 0;
+    const r = await this.pool.query(`SELECT count(*)::int AS n FROM ${this.table}${opts.includeFused ? '' : " WHERE kind <> 'fused'"}`);
+    return (r.rows[0] as { n: number }).n;
+  }
+
+  async stats(): Promise<GalleryStats> {
+    const byKind: Partial<Record<TemplateKind, number>> = {};
+    let bytes = 0;
+    let index: string | null = null;
+    if (this.metaCache) {
+      const r = await this.pool.query(`SELECT kind, count(*)::int AS n FROM ${this.table} GROUP BY kind`);
+      for (const x of r.rows as { kind: TemplateKind; n: number }[]) if (TEMPLATE_KINDS.includes(x.kind)) byKind[x.kind] = x.n;
+      bytes = Number((await this.pool.query('SELECT pg_total_relation_size($1)::bigint AS b', [this.table])).rows[0].b);
+      const ix = await this.pool.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND (indexdef ILIKE '%hnsw%' OR indexdef ILIKE '%ivfflat%')`, [this.table]);
+      if (ix.rows.length > 0) index = (ix.rows as { indexname: string; indexdef: string }[]).map((x) => `${/hnsw/i.test(x.indexdef) ? 'hnsw' : 'ivfflat'} (${x.indexname})`).join(', ');
+    }
+    return {
+      location: this.location, backend: this.backend, meta: this.metaCache, people: (await this.people()).length,
+      templates: await this.count(), byKind, bytes, index,
+    };
+  }
+
+  async createIndex(opts: IndexOptions): Promise<void> {
+    if (!this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
+    const n = await this.count({ includeFused: true });
+    await this.pool.query(`DROP INDEX IF EXISTS ${this.table}_ann`);
+    if (opts.kind === 'hnsw') await this.pool.query(`CREATE INDEX ${this.table}_ann ON ${this.table} USING hnsw (embedding vector_ip_ops)`);
+    else await this.pool.query(`CREATE INDEX ${this.table}_ann ON ${this.table} USING ivfflat (embedding vector_ip_ops) WITH (lists = ${Math.max(1, Math.round(Math.sqrt(n)))})`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

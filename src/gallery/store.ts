@@ -1,0 +1,231 @@
+// The gallery: templates (L2-normalised embeddings) of known people, kept across runs, and the
+// storage interface both backends implement (LanceDB embedded: lance.ts; PostgreSQL + pgvector:
+// postgres.ts). Node-only (src/gallery is not bundled for the browser; the app keeps its own
+// IndexedDB gallery).
+//
+// A gallery is bound to one embedding space: the recognizer's name and the hash of its weights,
+// fixed by the first enrollment. Searching or enrolling with another recognizer is refused with an
+// error naming both hashes (GalleryModelMismatch).
+//
+// Per person: any number of templates (kinds 'hr', 'sr', 'degraded') and one 'fused' row, the
+// re-normalised mean of the person's templates, rewritten in the same commit as the templates it
+// summarises. Search fuses per person either by the best template ('max', default) or against the
+// fused mean template ('mean').
+import { createHash } from 'node:crypto';
+
+export const TEMPLATE_KINDS = ['hr', 'sr', 'degraded', 'fused'] as const;
+export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
+export type Fusion = 'max' | 'mean';
+
+export interface TemplateRow {
+  /** Stable id: templateId(person, content hash of the source, kind, face) or fusedId(person). */
+  id: string;
+  person: string;
+  /** Where the template came from (a file path; 'mean of N templates' for fused rows). */
+  source: string;
+  /** Recognizer name and weights hash (the gallery's model). */
+  model: string;
+  modelHash: string;
+  kind: TemplateKind;
+  /** L2-normalised, length = the gallery's dim. */
+  embedding: Float32Array;
+  /** ISO 8601. */
+  enrolledAt: string;
+}
+
+export interface GalleryModel {
+  model: string;
+  modelHash: string;
+  dim: number;
+}
+
+export interface GalleryMeta extends GalleryModel {
+  createdAt: string;
+  /** Storage format version (GALLERY_FORMAT_VERSION). */
+  version: number;
+}
+
+export const GALLERY_FORMAT_VERSION = 1;
+
+export interface Match {
+  person: string;
+  score: number;
+  /** The template that scored (max fusion) or the fused row (mean fusion). */
+  id: string;
+  source: string;
+  kind: TemplateKind;
+}
+
+export interface SearchOptions {
+  /** People to return (default 5). */
+  k?: number;
+  fusion?: Fusion;
+  /** Exact (brute-force) search even when an ANN index exists (default: exact unless useIndex). */
+  exact?: boolean;
+  /** Use the ANN index where there is one; candidates are re-ranked exactly (refine). */
+  useIndex?: boolean;
+}
+
+export interface PersonSummary {
+  person: string;
+  templates: number;
+  kinds: Partial<Record<TemplateKind, number>>;
+  lastEnrolled: string;
+}
+
+export interface GalleryStats {
+  location: string;
+  backend: 'lancedb' | 'postgres';
+  meta: GalleryMeta | null;
+  people: number;
+  templates: number;
+  byKind: Partial<Record<TemplateKind, number>>;
+  /** Bytes on disk (LanceDB folder) or of the table and its indexes (PostgreSQL). */
+  bytes: number;
+  index: string | null;
+}
+
+export interface IndexOptions {
+  kind: 'ivf-pq' | 'hnsw';
+}
+
+/** The storage interface: LanceGallery and PgGallery implement it; every CLI command goes through it. */
+export interface GalleryStore {
+  readonly backend: 'lancedb' | 'postgres';
+  /** Where it lives (folder, or URL without the password). */
+  readonly location: string;
+  /** The gallery's model, or null for a gallery nothing was enrolled in yet. */
+  meta(): Promise<GalleryMeta | null>;
+  /** Binds an empty gallery to `model`; checks a bound one (GalleryModelMismatch). Returns the meta. */
+  bind(model: GalleryModel): Promise<GalleryMeta>;
+  /** The ids among `ids` that are stored. */
+  existingIds(ids: readonly string[]): Promise<Set<string>>;
+  /** The template (non-fused) embeddings of a person. */
+  templatesOf(person: string): Promise<TemplateRow[]>;
+  /** Inserts or replaces rows by id, all in one atomic commit (all or nothing). */
+  upsert(rows: readonly TemplateRow[]): Promise<void>;
+  /** The best `k` people for a probe (cosine), highest first. */
+  search(probe: Float32Array, opts?: SearchOptions): Promise<Match[]>;
+  people(): Promise<PersonSummary[]>;
+  /** Deletes every row of a person (one commit); returns the number of templates removed. */
+  deletePerson(person: string): Promise<number>;
+  /** Every row, templates first then fused, in id order within each. */
+  rows(opts?: { includeFused?: boolean }): AsyncIterable<TemplateRow>;
+  count(opts?: { includeFused?: boolean }): Promise<number>;
+  stats(): Promise<GalleryStats>;
+  createIndex(opts: IndexOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class GalleryModelMismatch extends Error {
+  constructor(readonly location: string, readonly gallery: GalleryModel, readonly wanted: GalleryModel) {
+    super(
+      `gallery ${location} was built with recognizer ${gallery.model} (weights hash ${gallery.modelHash}, ${gallery.dim}-D); ` +
+      `this command uses ${wanted.model} (weights hash ${wanted.modelHash}, ${wanted.dim}-D). Embeddings of different models cannot be compared: ` +
+      `use the gallery's recognizer (--recognizer), or another gallery (--gallery).`,
+    );
+    this.name = 'GalleryModelMismatch';
+  }
+}
+
+/** Throws GalleryModelMismatch unless `meta` is the same embedding space as `wanted`. */
+export function checkModel(location: string, meta: GalleryModel, wanted: GalleryModel): void {
+  if (meta.modelHash !== wanted.modelHash || meta.dim !== wanted.dim) throw new GalleryModelMismatch(location, meta, wanted);
+}
+
+const sha = (s: string, n = 24): string => createHash('sha256').update(s).digest('hex').slice(0, n);
+
+/** The id of a template: the same person, source content, kind and face always give the same id. */
+export function templateId(person: string, contentHash: string, kind: TemplateKind, face = 0): string {
+  return `t-${sha(`${person}\u0000${contentHash}\u0000${kind}\u0000${face}`)}`;
+}
+
+export function fusedId(person: string): string {
+  return `f-${sha(person)}`;
+}
+
+/** Validates a person's name (shown in tables, used in filters): 1-200 characters, no control characters. */
+export function checkPerson(person: string): string {
+  if (typeof person !== 'string' || person.trim() === '') throw new Error('a person\'s name must not be empty');
+  if (person.length > 200) throw new Error(`a person's name is at most 200 characters (got ${person.length})`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(person)) throw new Error(`a person's name must not contain control characters: ${JSON.stringify(person)}`);
+  return person;
+}
+
+/** L2-normalises a copy; throws on a zero or non-finite vector. */
+export function l2normalize(v: ArrayLike<number>): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  if (!Number.isFinite(s) || s === 0) throw new Error(`cannot normalise an embedding whose squared norm is ${s}`);
+  const inv = 1 / Math.sqrt(s);
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
+  return out;
+}
+
+/** Checks an embedding for a gallery of dimension `dim`: length, finite values, unit norm (±1e-3). */
+export function checkEmbedding(e: Float32Array, dim: number, what = 'embedding'): void {
+  if (e.length !== dim) throw new Error(`${what}: ${e.length} values, the gallery's embeddings have ${dim}`);
+  let s = 0;
+  for (let i = 0; i < e.length; i++) {
+    const x = e[i]!;
+    if (!Number.isFinite(x)) throw new Error(`${what}: value ${i} is ${x}`);
+    s += x * x;
+  }
+  if (Math.abs(Math.sqrt(s) - 1) > 1e-3) throw new Error(`${what}: norm ${Math.sqrt(s).toFixed(6)}, expected an L2-normalised vector`);
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The fused row of a person: the re-normalised mean of their templates. */
+export function fusedRow(person: string, templates: readonly TemplateRow[], model: GalleryModel, enrolledAt: string): TemplateRow {
+  if (templates.length === 0) throw new Error(`fusedRow: ${person} has no templates`);
+  const sum = new Float64Array(model.dim);
+  for (const t of templates) for (let i = 0; i < model.dim; i++) sum[i]! += t.embedding[i]!;
+  return {
+    id: fusedId(person), person, source: `mean of ${templates.length} templates`, model: model.model, modelHash: model.modelHash,
+    kind: 'fused', embedding: l2normalize(sum), enrolledAt,
+  };
+}
+
+/**
+ * The rows one enrollment commit writes: the new templates plus, for every person they touch, the
+ * fused row recomputed over the stored templates and the new ones (templates whose id is already
+ * stored replace the stored ones).
+ */
+export async function withFusedRows(store: GalleryStore, model: GalleryModel, newRows: readonly TemplateRow[], now = new Date().toISOString()): Promise<TemplateRow[]> {
+  const byPerson = new Map<string, TemplateRow[]>();
+  for (const r of newRows) {
+    if (r.kind === 'fused') throw new Error('withFusedRows: fused rows are computed, not given');
+    const l = byPerson.get(r.person) ?? [];
+    l.push(r);
+    byPerson.set(r.person, l);
+  }
+  const out = [...newRows];
+  for (const [person, fresh] of byPerson) {
+    const ids = new Set(fresh.map((r) => r.id));
+    const stored = (await store.templatesOf(person)).filter((r) => !ids.has(r.id));
+    out.push(fusedRow(person, [...stored, ...fresh], model, now));
+  }
+  return out;
+}
+
+/** Groups the rows of a ranked candidate list into the best `k` people (max fusion). */
+export function bestPerPerson(cands: readonly Match[], k: number): Match[] {
+  const best = new Map<string, Match>();
+  for (const c of cands) {
+    const b = best.get(c.person);
+    if (!b || c.score > b.score) best.set(c.person, c);
+  }
+  return [...best.values()].sort((a, b) => b.score - a.score || (a.person < b.person ? -1 : 1)).slice(0, k);
+}
+
+/** SQL string literal (single quotes doubled), for LanceDB filters. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
