@@ -2,6 +2,7 @@
 import { doctor } from './doctor.js';
 import { demoMain } from './demo.js';
 import { evalMain } from './eval.js';
+import { enrollMain, identifyMain, galleryMain } from './gallery.js';
 import { profileMain } from './profile.js';
 import { serveMain } from './serve.js';
 import { srMain } from './sr.js';
@@ -13,12 +14,15 @@ const USAGE = `usage: lrfr <command>
 commands:
   demo              the trained pipeline on held-out faces against bicubic (npm start; lrfr demo --help)
   doctor            adapter info, features and limits; every kernel once against its reference
+  enroll            add people's faces to a gallery (lrfr enroll --help)
   eval              recognition accuracy at full and low resolution (lrfr eval --help)
+  identify          find the gallery's people closest to each face (lrfr identify --help)
   profile           GPU time per kernel of a model step (lrfr profile --help)
   serve             the browser app on http://127.0.0.1:8080/ (lrfr serve --help)
   sr                super-resolve one face image to 112x112 (lrfr sr --help)
   train             train a recognizer, a DSR or a whole cycle from a config (lrfr train --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
+  gallery           list, delete, stats, export, import, index a gallery (lrfr gallery --help)
   help              this text
 `;
 
@@ -29,6 +33,12 @@ export async function main(argv: string[]): Promise<number> {
       return demoMain(rest);
     case 'doctor':
       return doctor(rest);
+    case 'enroll':
+      return enrollMain(rest);
+    case 'identify':
+      return identifyMain(rest);
+    case 'gallery':
+      return galleryMain(rest);
     case 'eval':
       return evalMain(rest);
     case 'profile':
