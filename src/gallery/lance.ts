@@ -89,8 +89,9 @@ export class LanceGallery implements GalleryStore {
     const loc = resolve(dir);
     if (fs.existsSync(loc) && !fs.statSync(loc).isDirectory()) throw new Error(`gallery ${loc} is not a folder`);
     fs.mkdirSync(loc, { recursive: true });
-    const entries = fs.readdirSync(loc).filter((e) => !e.startsWith('.'));
-    if (entries.length > 0 && !entries.includes(META_FILE) && !entries.includes(`${TABLE}.lance`)) {
+    // what LanceDB itself writes on connect (__manifest) and the table: a gallery being created by another process
+    const entries = fs.readdirSync(loc).filter((e) => !e.startsWith('.') && e !== '__manifest' && e !== `${TABLE}.lance`);
+    if (entries.length > 0 && !entries.includes(META_FILE)) {
       throw new Error(`${loc} is not an lrfr gallery (no ${META_FILE}; it holds ${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); give an empty or new folder`);
     }
     const db = await lancedb.connect(loc);
