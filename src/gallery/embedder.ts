@@ -233,7 +233,7 @@ export async function decodeImageChecked(bytes: Buffer): Promise<ChwImage> {
   try {
     meta = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
   } catch (e) {
-    throw new Error((e as Error).message.replace(/^Input buffer /, ''), { cause: e });
+    throw new Error((e as Error).message, { cause: e });
   }
   if (!meta.width || !meta.height) throw new Error('the image has no dimensions');
   if (meta.width * meta.height > MAX_IMAGE_PIXELS) throw new Error(`${meta.width}x${meta.height} is over the ${MAX_IMAGE_PIXELS / 1e6} megapixel limit`);

@@ -48,6 +48,9 @@ export async function* exportGallery(store: GalleryStore): AsyncIterable<string>
   }
 }
 
+/** A value for an error message: JSON, cut to 60 characters. */
+const show = (x: unknown): string => (x === undefined ? 'missing' : (JSON.stringify(x) ?? String(x)).slice(0, 60));
+
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Parses and validates an export (see the file comment). Throws one error naming the first bad line. */
@@ -62,12 +65,12 @@ export function parseGalleryExport(text: string, what = 'gallery export'): { hea
     throw new Error(`${what}: line 1 (the header) is not JSON: ${(e as Error).message}`, { cause: e });
   }
   if (!isObj(h) || h.format !== EXPORT_FORMAT) throw new Error(`${what}: line 1 is not an lrfr gallery export header (expected "format":"${EXPORT_FORMAT}")`);
-  if (h.version !== EXPORT_VERSION) throw new Error(`${what}: export version ${String(h.version)}, this lrfr reads version ${EXPORT_VERSION}`);
+  if (h.version !== EXPORT_VERSION) throw new Error(`${what}: export version ${show(h.version)}, this lrfr reads version ${EXPORT_VERSION}`);
   if (typeof h.model !== 'string' || h.model === '' || typeof h.modelHash !== 'string' || !/^[0-9a-zA-Z._-]{1,128}$/.test(h.modelHash)) {
     throw new Error(`${what}: the header needs "model" and "modelHash" strings`);
   }
-  if (!Number.isInteger(h.dim) || (h.dim as number) < 1 || (h.dim as number) > MAX_IMPORT_DIM) throw new Error(`${what}: the header's dim ${String(h.dim)} is not an integer in 1..${MAX_IMPORT_DIM}`);
-  if (!Number.isInteger(h.rows) || (h.rows as number) < 0) throw new Error(`${what}: the header's rows ${String(h.rows)} is not a count`);
+  if (!Number.isInteger(h.dim) || (h.dim as number) < 1 || (h.dim as number) > MAX_IMPORT_DIM) throw new Error(`${what}: the header's dim ${show(h.dim)} is not an integer in 1..${MAX_IMPORT_DIM}`);
+  if (!Number.isInteger(h.rows) || (h.rows as number) < 0) throw new Error(`${what}: the header's rows ${show(h.rows)} is not a count`);
   const header: ExportHeader = { format: EXPORT_FORMAT, version: EXPORT_VERSION, model: h.model, modelHash: h.modelHash, dim: h.dim as number, rows: h.rows as number };
   if (lines.length - 1 !== header.rows) throw new Error(`${what}: the header says ${header.rows} rows, the file has ${lines.length - 1} (truncated or appended to?)`);
   const rows: TemplateRow[] = [];

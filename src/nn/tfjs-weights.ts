@@ -33,6 +33,11 @@ function fail(msg: string): never {
   throw new Error(`tfjs weights: ${msg}`);
 }
 
+/** A manifest value for an error message ("missing" when absent), cut to 80 characters. */
+function show(x: unknown): string {
+  return x === undefined ? '(missing)' : (JSON.stringify(x) ?? String(x)).slice(0, 80);
+}
+
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
@@ -57,17 +62,17 @@ export function parseTfjsManifest(manifest: unknown): TfjsWeightsGroup[] {
       if (names.has(w.name)) fail(`${where} appears twice in the manifest`);
       names.add(w.name);
       if (!Array.isArray(w.shape) || w.shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
-        fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(w.shape)}`);
+        fail(`${where}: shape must be an array of non-negative integers, got ${show(w.shape)}`);
       }
       const dtype = w.dtype;
       if (dtype === 'string' || dtype === 'complex64') fail(`${where}: dtype ${dtype} is not supported (supported: float32, int32, bool)`);
-      if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') fail(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+      if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') fail(`${where}: unknown dtype ${show(dtype)}`);
       const spec: TfjsWeightSpec = { name: w.name, shape: [...(w.shape as number[])], dtype };
       if (w.quantization !== undefined) {
         const q = w.quantization;
         if (!isObject(q)) fail(`${where}: quantization must be an object`);
         if (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16') {
-          fail(`${where}: unknown quantization dtype ${JSON.stringify(q.dtype)} (supported: uint8, uint16, float16)`);
+          fail(`${where}: unknown quantization dtype ${show(q.dtype)} (supported: uint8, uint16, float16)`);
         }
         if (q.dtype === 'float16') {
           if (dtype !== 'float32') fail(`${where}: float16 quantization only applies to float32 weights, not ${dtype}`);
