@@ -39,12 +39,15 @@ ${COMMON}
 export const IDENTIFY_USAGE = `usage: lrfr identify <image|dir>... [options]
 
 Finds the people of a gallery closest to every face of the inputs (cosine of L2-normalised
-embeddings; exact search). Inputs as for lrfr enroll; every face of a photo is searched.
+embeddings). Inputs as for lrfr enroll; every face of a photo is searched.
 
   --top K             people per face (default 5)
   --threshold T       only matches with score >= T; a face with none is "unknown"
   --fusion max|mean   per person: the best template (default) or the mean template
   --json              one JSON object per face (JSON lines) instead of a table
+  --exact / --ann     search: exact always / the ANN index (lrfr gallery index) always; default: the
+                      index when there is one and the gallery holds >= $LRFR_ANN_MIN_ROWS rows (50,000),
+                      candidates re-ranked on the full vectors
 ${COMMON}
 `;
 
@@ -55,7 +58,7 @@ export const GALLERY_USAGE = `usage: lrfr gallery <list|delete PERSON|stats|expo
   stats             model and weights hash, people, templates, bytes on disk, index
   export [FILE]     every template as JSON lines (stdout without FILE)
   import FILE       templates from an export (validated whole first; already stored ones skipped)
-  index --kind ivf-pq|hnsw   builds an ANN index (searches stay exact unless identify --ann)
+  index --kind ivf-pq|hnsw   builds an ANN index (LanceDB: IVF-PQ or HNSW-SQ; PostgreSQL: IVFFlat or HNSW)
 `;
 
 class UsageError extends Error {}
@@ -237,7 +240,7 @@ export interface FaceResult {
 export async function identifyCommand(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   let embedder: FaceEmbedder | null = null;
   try {
-    const p = parseArgs(argv, ['gallery', 'recognizer', 'sr', 'top', 'threshold', 'fusion', 'batch'], ['json', 'ann']);
+    const p = parseArgs(argv, ['gallery', 'recognizer', 'sr', 'top', 'threshold', 'fusion', 'batch'], ['json', 'ann', 'exact']);
     if (p.pos.length === 0) throw new UsageError('no input images or folders');
     const k = intFlag(p, 'top', 5, 1, 1000);
     const thrS = str(p, 'threshold');
@@ -269,7 +272,7 @@ export async function identifyCommand(argv: readonly string[], io: Io = defaultI
             continue;
           }
           for (const t of r.templates) {
-            let matches = await g.search(t.embedding, { k, fusion, useIndex: p.flags.has('ann') });
+            let matches = await g.search(t.embedding, { k, fusion, useIndex: p.flags.has('exact') ? false : p.flags.has('ann') ? true : 'auto' });
             if (threshold !== null) matches = matches.filter((m) => m.score >= threshold);
             const fr: FaceResult = { file: r.path, face: t.face, box: t.box && { x: t.box.x, y: t.box.y, width: t.box.width, height: t.box.height }, kind: t.kind, matches };
             if (json) io.out(JSON.stringify(fr) + '\n');

@@ -10,7 +10,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Schema, Field, FixedSizeList, Float32, Utf8 } from 'apache-arrow';
 import { writeFileAtomic } from '../node/files.js';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, sqlString, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -156,7 +156,8 @@ export class LanceGallery implements GalleryStore {
     if (probe.length !== this.metaCache.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${this.metaCache.dim}`);
     const fusion = opts.fusion ?? 'max';
     const total = await this.table.countRows();
-    const useIndex = opts.useIndex === true && opts.exact !== true && (await this.table.listIndices()).some((i) => i.columns.includes('vector'));
+    const hasIndex = opts.exact !== true && opts.useIndex !== false && (await this.table.listIndices()).some((i) => i.columns.includes('vector'));
+    const useIndex = hasIndex && (opts.useIndex === true || total >= annMinRows());
     const run = async (limit: number): Promise<Match[]> => {
       let q = this.table!.vectorSearch(Array.from(probe)).distanceType('dot')
         .where(fusion === 'mean' ? "kind = 'fused'" : "kind <> 'fused'").limit(limit)
@@ -232,6 +233,7 @@ export class LanceGallery implements GalleryStore {
   async createIndex(opts: IndexOptions): Promise<void> {
     if (!this.table || !this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
     const n = await this.table.countRows();
+    if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
     const dim = this.metaCache.dim;
     const subVectors = dim % 16 === 0 ? dim / 16 : dim % 8 === 0 ? dim / 8 : 1;
     const config = opts.kind === 'hnsw'

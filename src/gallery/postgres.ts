@@ -10,7 +10,7 @@
 import pg from 'pg';
 import pgvector from 'pgvector/pg';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, ANN_MIN_INDEX_ROWS, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -161,9 +161,10 @@ export class PgGallery implements GalleryStore {
     if (!meta) return [];
     if (probe.length !== meta.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${meta.dim}`);
     const fusion = opts.fusion ?? 'max';
-    const useIndex = opts.useIndex === true && opts.exact !== true;
     const q = pgvector.toSql(Array.from(probe));
     const total = await this.count({ includeFused: true });
+    const hasIndex = opts.exact !== true && opts.useIndex !== false && (this.hasIndex ??= await this.indexExists());
+    const useIndex = hasIndex && (opts.useIndex === true || total >= annMinRows());
     const run = (limit: number) => this.tx(async (c) => {
       if (useIndex) {
         await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, limit * 2))}`);
@@ -184,6 +185,13 @@ export class PgGallery implements GalleryStore {
       const best = bestPerPerson(cands, k);
       if (best.length >= k || cands.length < limit || limit >= total) return best;
     }
+  }
+
+  private hasIndex: boolean | undefined;
+
+  private async indexExists(): Promise<boolean> {
+    const r = await this.pool.query('SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2', [this.table, `${this.table}_ann`]);
+    return r.rows.length > 0;
   }
 
   async people(): Promise<PersonSummary[]> {
@@ -248,6 +256,8 @@ export class PgGallery implements GalleryStore {
   async createIndex(opts: IndexOptions): Promise<void> {
     if (!this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
     const n = await this.count({ includeFused: true });
+    if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
+    this.hasIndex = undefined;
     await this.pool.query(`DROP INDEX IF EXISTS ${this.table}_ann`);
     if (opts.kind === 'hnsw') await this.pool.query(`CREATE INDEX ${this.table}_ann ON ${this.table} USING hnsw (embedding vector_ip_ops)`);
     else await this.pool.query(`CREATE INDEX ${this.table}_ann ON ${this.table} USING ivfflat (embedding vector_ip_ops) WITH (lists = ${Math.max(1, Math.round(Math.sqrt(n)))})`);

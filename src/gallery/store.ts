@@ -62,8 +62,11 @@ export interface SearchOptions {
   fusion?: Fusion;
   /** Exact (brute-force) search even when an ANN index exists (default: exact unless useIndex). */
   exact?: boolean;
-  /** Use the ANN index where there is one; candidates are re-ranked exactly (refine). */
-  useIndex?: boolean;
+  /**
+   * Use the ANN index: true, false, or 'auto' (default): when the gallery has one and holds at least
+   * annMinRows() rows. Candidates from the index are re-ranked on the full vectors.
+   */
+  useIndex?: boolean | 'auto';
 }
 
 export interface PersonSummary {
@@ -116,6 +119,19 @@ export interface GalleryStore {
   createIndex(opts: IndexOptions): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * From how many rows (templates + fused) identify uses an ANN index where one exists: $LRFR_ANN_MIN_ROWS,
+ * default 50,000. Below it exact search is fast enough (scripts/gallery-scale.mts measures both;
+ * README, Galleries).
+ */
+export function annMinRows(): number {
+  const v = Number(process.env.LRFR_ANN_MIN_ROWS ?? 50_000);
+  return Number.isFinite(v) && v >= 0 ? v : 50_000;
+}
+
+/** The fewest rows an ANN index is built for (IVF-PQ needs enough vectors to train its codebooks). */
+export const ANN_MIN_INDEX_ROWS = 1000;
 
 export class GalleryModelMismatch extends Error {
   constructor(readonly location: string, readonly gallery: GalleryModel, readonly wanted: GalleryModel) {

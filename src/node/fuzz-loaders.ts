@@ -203,6 +203,7 @@ function crc32(b: Uint8Array): number {
 /** A PNG whose IHDR says w x h (checksum fixed), pixel data unchanged. */
 export function pngWithSize(png: Uint8Array, w: number, h: number): Uint8Array {
   const o = png.slice();
+  if (o.length < 33 || o[0] !== 0x89 || o[12] !== 0x49 /* I */) return o; // not (or no longer) a PNG with its IHDR first
   const dv = new DataView(o.buffer);
   // signature 8, length 4, "IHDR" 4, width 4, height 4, ... (13 bytes of data), CRC over type + data
   dv.setUint32(16, w >>> 0);
@@ -243,7 +244,7 @@ export const imageTarget: FuzzTarget<Uint8Array> = {
   },
   mutate(seed, r) {
     const k = int(r, 5);
-    const isPng = seed[0] === 0x89;
+    const isPng = seed[0] === 0x89 && seed.length >= 33;
     if (k === 0) {
       const w = pick(r, [0, 1, 65535, 100_000, 2 ** 31 - 1, 50_000]), h = pick(r, [0, 1, 65535, 100_000, 2 ** 31 - 1, 50_000]);
       return isPng ? pngWithSize(seed, w, h) : jpegWithSize(seed, Math.min(w, 65535), Math.min(h, 65535));

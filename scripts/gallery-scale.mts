@@ -1,0 +1,154 @@
+// Load and scale of the gallery storage (no GPU: synthetic L2-normalised 512-D embeddings, two
+// templates per person around a random centre, probes = a person's centre plus noise). Per size and
+// backend: the write rate (rows/s of upsert in batches, fused rows included), identify latency p50/p99
+// with exact search and with the ANN index (build time too), recall@1 of the ANN index against exact
+// search (same top-1 person), disk size; then a bounded load test: C concurrent identify calls
+// against one gallery, on 127.0.0.1 only (PostgreSQL is PGlite served over the wire there).
+//   npx tsx scripts/gallery-scale.mts [--sizes 10000,100000,1000000] [--backends lancedb,postgres]
+//        [--queries 200] [--concurrency 8] [--dim 512] [--out results/gallery-scale-<date>.json]
+// A real PostgreSQL server instead of PGlite: LRFR_SCALE_PG=postgres://user@127.0.0.1/db.
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { LanceGallery } from '../src/gallery/lance.js';
+import { PgGallery } from '../src/gallery/postgres.js';
+import { fusedRow, l2normalize, templateId, type GalleryStore, type GalleryModel, type TemplateRow } from '../src/gallery/store.js';
+import { mulberry32, type Rng } from '../src/node/fuzz-loaders.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const sizes = arg('sizes', '10000,100000,1000000').split(',').map(Number);
+const backends = arg('backends', 'lancedb,postgres').split(',');
+const queries = Number(arg('queries', '200'));
+const concurrency = Number(arg('concurrency', '8'));
+const dim = Number(arg('dim', '512'));
+const date = new Date().toISOString().slice(0, 10);
+const out = arg('out', `results/gallery-scale-${date}.json`);
+const MODEL: GalleryModel = { model: 'synthetic', modelHash: 'scale0000000000', dim };
+
+function randn(r: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+const noisy = (c: Float32Array, r: Rng, sigma: number) => l2normalize(Array.from(c, (x) => x + (sigma / Math.sqrt(dim)) * randn(r)));
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+interface Row {
+  backend: string; rows: number; people: number; writeRowsPerS: number; writeSeconds: number; bytes: number;
+  exactP50: number; exactP99: number; indexKind: string | null; indexBuildS: number | null; annP50: number | null; annP99: number | null;
+  recallAt1: number | null; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
+}
+
+async function openBackend(backend: string, tmp: string, size: number): Promise<{ g: GalleryStore; stop: () => Promise<void> }> {
+  if (backend === 'lancedb') return { g: await LanceGallery.open(join(tmp, `lance-${size}`)), stop: async () => {} };
+  if (process.env.LRFR_SCALE_PG) return { g: await PgGallery.open(`${process.env.LRFR_SCALE_PG}${process.env.LRFR_SCALE_PG.includes('?') ? '&' : '?'}gallery=scale_${size}`, { maxConnections: concurrency }), stop: async () => {} };
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = await PGlite.create({ dataDir: join(tmp, `pg-${size}`), extensions: { vector } });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: concurrency + 2 });
+  await server.start();
+  const g = await PgGallery.open(`postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable&gallery=scale`, { maxConnections: concurrency });
+  return { g, stop: async () => { await server.stop(); await db.close(); } };
+}
+
+async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean): Promise<{ ms: number[]; top1: string[] }> {
+  const ms: number[] = [], top1: string[] = [];
+  for (const p of probes) {
+    const t0 = performance.now();
+    const m = await g.search(p, { k: 5, useIndex, exact: !useIndex });
+    ms.push(performance.now() - t0);
+    top1.push(m[0]?.person ?? '');
+  }
+  return { ms, top1 };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'lrfr-gallery-scale-'));
+const results: Row[] = [];
+try {
+  for (const size of sizes) {
+    const people = Math.ceil(size / 2);
+    for (const backend of backends) {
+      const { g, stop } = await openBackend(backend, tmp, size);
+      try {
+        await g.bind(MODEL);
+        const r = mulberry32(size);
+        const centres: Float32Array[] = [];
+        const t0 = performance.now();
+        let written = 0;
+        const BATCH = 2000; // people per commit
+        for (let p0 = 0; p0 < people; p0 += BATCH) {
+          const rows: TemplateRow[] = [];
+          const now = new Date().toISOString();
+          for (let p = p0; p < Math.min(people, p0 + BATCH); p++) {
+            const c = l2normalize(Array.from({ length: dim }, () => randn(r)));
+            centres.push(c);
+            const person = `p${p}`;
+            const ts: TemplateRow[] = [0, 1].map((t) => ({ id: templateId(person, `s${t}`, 'hr', t), person, source: `synthetic/${p}/${t}`, model: MODEL.model, modelHash: MODEL.modelHash, kind: 'hr', embedding: noisy(c, r, 0.6), enrolledAt: now }));
+            rows.push(...ts, fusedRow(person, ts, MODEL, now));
+          }
+          await g.upsert(rows);
+          written += rows.length;
+          if (((p0 / BATCH) | 0) % 25 === 0) process.stderr.write(`  ${backend} ${size}: ${written} rows written, ${(written / ((performance.now() - t0) / 1000)).toFixed(0)} rows/s\n`);
+        }
+        const writeSeconds = (performance.now() - t0) / 1000;
+        if (g instanceof LanceGallery) await g.optimize(0);
+        const qr = mulberry32(size + 1);
+        const truth: string[] = [];
+        const probes = Array.from({ length: queries }, () => {
+          const p = Math.floor(qr() * people);
+          truth.push(`p${p}`);
+          return noisy(centres[p]!, qr, 0.6);
+        });
+        const exact = await timeSearches(g, probes, false);
+        const row: Row = {
+          backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds, bytes: 0,
+          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, load: null,
+        };
+        const kind = backend === 'lancedb' ? 'ivf-pq' : 'hnsw';
+        const ti = performance.now();
+        await g.createIndex({ kind });
+        row.indexBuildS = (performance.now() - ti) / 1000;
+        row.indexKind = kind;
+        const ann = await timeSearches(g, probes, true);
+        row.annP50 = pct(ann.ms, 50);
+        row.annP99 = pct(ann.ms, 99);
+        row.recallAt1 = ann.top1.filter((p, i) => p === exact.top1[i]).length / queries;
+        row.bytes = (await g.stats()).bytes;
+        // bounded load: `concurrency` identify calls in flight, `queries` calls in all, 127.0.0.1 only
+        const lat: number[] = [];
+        let next = 0;
+        const tl = performance.now();
+        await Promise.all(Array.from({ length: concurrency }, async () => {
+          while (next < probes.length) {
+            const p = probes[next++]!;
+            const t = performance.now();
+            await g.search(p, { k: 5 });
+            lat.push(performance.now() - t);
+          }
+        }));
+        row.load = { concurrency, calls: probes.length, perS: probes.length / ((performance.now() - tl) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
+        results.push(row);
+        process.stderr.write(`${JSON.stringify(row)}\n  (exact top-1 = the probe's person: ${exact.top1.filter((p, i) => p === truth[i]).length}/${queries})\n`);
+      } finally {
+        await g.close();
+        await stop();
+      }
+    }
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+let md = '| backend | rows | write rows/s | disk | exact p50 / p99 | ANN index (build) | ANN p50 / p99 | recall@1 | load: C calls in flight, calls/s, p50 / p99 |\n|---|---:|---:|---:|---|---|---|---:|---|\n';
+for (const x of results) {
+  md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.writeRowsPerS.toFixed(0)} | ${(x.bytes / 1e6).toFixed(1)} MB | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${x.indexKind} (${x.indexBuildS!.toFixed(1)} s) | ${x.annP50!.toFixed(1)} / ${x.annP99!.toFixed(1)} ms | ${(100 * x.recallAt1!).toFixed(1)} % | ${x.load!.concurrency}, ${x.load!.perS.toFixed(0)}/s, ${x.load!.p50.toFixed(1)} / ${x.load!.p99.toFixed(1)} ms |\n`;
+}
+process.stdout.write(`${md}\n${queries} queries, ${dim}-D, 2 templates + 1 fused row per person (${date})\n`);
+mkdirSync('results', { recursive: true });
+writeFileSync(out, JSON.stringify({ date, sizes, backends, queries, concurrency, dim, results }, null, 2));
