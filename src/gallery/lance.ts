@@ -161,7 +161,7 @@ export class LanceGallery implements GalleryStore {
     const run = async (limit: number): Promise<Match[]> => {
       let q = this.table!.vectorSearch(Array.from(probe)).distanceType('dot')
         .where(fusion === 'mean' ? "kind = 'fused'" : "kind <> 'fused'").limit(limit)
-        .select(['id', 'person', 'source', 'kind']);
+        .select(['id', 'person', 'source', 'kind', '_distance']);
       q = useIndex ? q.refineFactor(10).nprobes(20) : q.bypassVectorIndex();
       return ((await q.toArray()) as Rec[]).map((x) => ({
         person: String(x.person), id: String(x.id), source: String(x.source), kind: String(x.kind) as TemplateKind, score: 1 - Number(x._distance),
