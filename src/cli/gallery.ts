@@ -126,13 +126,18 @@ export function expandInputs(inputs: readonly string[]): { files: string[]; from
   return { files: [...new Set(out)], fromDir };
 }
 
-async function withGallery<T>(spec: string | undefined, fn: (g: GalleryStore) => Promise<T>): Promise<T> {
-  const g = await openGallery(spec);
+async function withGallery<T>(spec: string | undefined, fn: (g: GalleryStore) => Promise<T>, create = false): Promise<T> {
+  const g = await openGallery(spec, { create });
   try {
     return await fn(g);
   } finally {
     await g.close();
   }
+}
+
+/** withGallery for commands that may create the gallery (enroll, import). */
+function withGalleryCreate<T>(spec: string | undefined, fn: (g: GalleryStore) => Promise<T>): Promise<T> {
+  return withGallery(spec, fn, true);
 }
 
 function fail(io: Io, cmd: string, e: unknown): number {
@@ -162,7 +167,7 @@ export async function enrollCommand(argv: readonly string[], io: Io = defaultIo)
     if (files.length === 0) throw new Error(`no image files (${IMAGE_EXTENSIONS.join(' ')}) in ${p.pos.join(', ')}`);
     const personOf = (f: string) => checkPerson(name ?? basename(dirname(f)));
 
-    return await withGallery(str(p, 'gallery'), async (g) => {
+    return await withGalleryCreate(str(p, 'gallery'), async (g) => {
       await initNodeGPU();
       embedder = await FaceEmbedder.create({ recognizer: str(p, 'recognizer'), sr: str(p, 'sr') });
       const model = embedder.model;
@@ -371,7 +376,7 @@ export async function galleryCommand(argv: readonly string[], io: Io = defaultIo
         if (args.length !== 1) throw new UsageError('gallery import takes one FILE');
         const text = fs.readFileSync(args[0]!, 'utf8');
         const { header, rows } = parseGalleryExport(text, args[0]);
-        return await withGallery(spec, async (g) => {
+        return await withGalleryCreate(spec, async (g) => {
           const r = await importRows(g, header, rows);
           io.out(`imported ${r.added} templates into ${g.location}${r.skipped ? ` (${r.skipped} already there)` : ''}\n`);
           return 0;

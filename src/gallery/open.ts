@@ -3,6 +3,7 @@
 // ($XDG_DATA_HOME or ~/.local/share)/lrfr/galleries/<name>. Default: $LRFR_GALLERY, else "default".
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { GalleryStore } from './store.js';
 import { LanceGallery } from './lance.js';
 import { PgGallery, isPostgresUrl } from './postgres.js';
@@ -22,7 +23,10 @@ export function resolveGallerySpec(spec: string | undefined): string {
   return join(galleriesRoot(), s);
 }
 
-export async function openGallery(spec: string | undefined): Promise<GalleryStore> {
+/** Opens a gallery; with create false a missing gallery folder is an error instead of a new gallery. */
+export async function openGallery(spec: string | undefined, opts: { create?: boolean } = {}): Promise<GalleryStore> {
   const where = resolveGallerySpec(spec);
-  return isPostgresUrl(where) ? PgGallery.open(where) : LanceGallery.open(where);
+  if (isPostgresUrl(where)) return PgGallery.open(where);
+  if (opts.create === false && !existsSync(where)) throw new Error(`no gallery at ${where} (enroll someone first: lrfr enroll ... --gallery ${spec ?? process.env.LRFR_GALLERY ?? 'default'})`);
+  return LanceGallery.open(where);
 }

@@ -155,6 +155,16 @@ describe.each([['lancedb'], ['postgres']] as const)('lrfr enroll / identify / ga
     expect((await run(identifyCommand, [bad, '--top', 'x', '--gallery', gallery()])).err).toMatch(/--top must be an integer/);
     expect((await run(galleryCommand, ['delete', 'Zed', '--gallery', gallery()])).out).toMatch(/deleted Zed \(1 template\)/);
     expect((await run(galleryCommand, ['delete', 'Zed', '--gallery', gallery()])).code).toBe(1);
+    if (backend === 'lancedb') {
+      // reading commands do not create a gallery that is not there
+      const missing = join(tmp, 'no-such-gallery');
+      for (const [cmd, args] of [[identifyCommand, [join(tmp, 'probe')]], [galleryCommand, ['list']], [galleryCommand, ['stats']]] as const) {
+        const r2 = await run(cmd, [...args, '--gallery', missing]);
+        expect(r2.code).toBe(1);
+        expect(r2.err).toContain(`no gallery at ${missing}`);
+      }
+      expect(existsSync(missing)).toBe(false);
+    }
   });
 
   it('export, import into a new gallery, stats', async () => {
