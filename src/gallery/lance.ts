@@ -155,9 +155,8 @@ export class LanceGallery implements GalleryStore {
     if (!this.table || !this.metaCache) return [];
     if (probe.length !== this.metaCache.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${this.metaCache.dim}`);
     const fusion = opts.fusion ?? 'max';
-    const total = await this.table.countRows();
     const hasIndex = opts.exact !== true && opts.useIndex !== false && (await this.table.listIndices()).some((i) => i.columns.includes('vector'));
-    const useIndex = hasIndex && (opts.useIndex === true || total >= annMinRows());
+    const useIndex = hasIndex && (opts.useIndex === true || await this.table.countRows() >= annMinRows());
     const run = async (limit: number): Promise<Match[]> => {
       let q = this.table!.vectorSearch(Array.from(probe)).distanceType('dot')
         .where(fusion === 'mean' ? "kind = 'fused'" : "kind <> 'fused'").limit(limit)
@@ -170,9 +169,9 @@ export class LanceGallery implements GalleryStore {
     if (fusion === 'mean') return bestPerPerson(await run(k), k);
     // max fusion: widen the candidate list until it holds k people or every row
     for (let limit = Math.max(4 * k, 16); ; limit *= 4) {
-      const cands = await run(Math.min(limit, Math.max(total, 1)));
+      const cands = await run(limit);
       const best = bestPerPerson(cands, k);
-      if (best.length >= k || cands.length < limit || limit >= total) return best;
+      if (best.length >= k || cands.length < limit) return best; // k people, or every row seen
     }
   }
 

@@ -162,9 +162,8 @@ export class PgGallery implements GalleryStore {
     if (probe.length !== meta.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${meta.dim}`);
     const fusion = opts.fusion ?? 'max';
     const q = pgvector.toSql(Array.from(probe));
-    const total = await this.count({ includeFused: true });
     const hasIndex = opts.exact !== true && opts.useIndex !== false && (this.hasIndex ??= await this.indexExists());
-    const useIndex = hasIndex && (opts.useIndex === true || total >= annMinRows());
+    const useIndex = hasIndex && (opts.useIndex === true || await this.count({ includeFused: true }) >= annMinRows());
     const run = (limit: number) => this.tx(async (c) => {
       if (useIndex) {
         await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, limit * 2))}`);
@@ -181,9 +180,9 @@ export class PgGallery implements GalleryStore {
     });
     if (fusion === 'mean') return bestPerPerson(await run(k), k);
     for (let limit = Math.max(4 * k, 16); ; limit *= 4) {
-      const cands = await run(Math.min(limit, Math.max(total, 1)));
+      const cands = await run(limit);
       const best = bestPerPerson(cands, k);
-      if (best.length >= k || cands.length < limit || limit >= total) return best;
+      if (best.length >= k || cands.length < limit) return best; // k people, or every row seen
     }
   }
 
