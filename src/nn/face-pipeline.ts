@@ -8,7 +8,7 @@
 import * as L from '../runtime/index.js';
 import { decodeSafetensors, loadStateInto } from './safetensors.js';
 import { decodeTfjsWeights } from './tfjs-weights.js';
-import { canonicalModelName, modelFromMetadata, buildModel, type ModelName } from './registry.js';
+import { knownModelName, modelFromMetadata, buildModel } from './registry.js';
 import type { EdgeFaceXXS } from './edgeface.js';
 import type { DSR } from './dsr.js';
 import { loadTinyFaceDetectorWeights, type TinyFaceDetector, type FaceBox, TINY_FACE_DEFAULT_INPUT_SIZE } from './tiny-face-detector.js';
@@ -24,14 +24,6 @@ export const APP_LR_SIZES = [16, 24, 32] as const;
 
 // ---- models from bytes --------------------------------------------------------------------------
 
-function registryName(kind: string): ModelName | null {
-  try {
-    return canonicalModelName(kind);
-  } catch {
-    return null;
-  }
-}
-
 function withName<T>(what: string, fn: () => T, onError?: () => void): T {
   try {
     return fn();
@@ -46,7 +38,7 @@ export function recognizerFromBytes(bytes: Uint8Array, what = 'recognizer weight
   const { metadata, tensors } = withName(what, () => decodeSafetensors(bytes));
   const kind = metadata.model;
   if (kind === undefined) throw new Error(`${what}: the file does not say which model it is for (no metadata.model); expected EdgeFace-XXS (edgeface-xxs) weights`);
-  const name = registryName(kind);
+  const name = knownModelName(kind);
   if (name !== 'edgeface-xxs') {
     throw new Error(`${what}: these are weights for "${kind}"${name ? ` (${name})` : ''}, not for the EdgeFace-XXS recognizer the app runs`);
   }
@@ -59,7 +51,7 @@ export function recognizerFromBytes(bytes: Uint8Array, what = 'recognizer weight
 export function dsrFromBytes(bytes: Uint8Array, what = 'DSR weights'): DSR {
   const { metadata, tensors } = withName(what, () => decodeSafetensors(bytes));
   const kind = metadata.model ?? 'dsr';
-  const name = registryName(kind);
+  const name = knownModelName(kind);
   if (name !== 'dsr') throw new Error(`${what}: these are weights for "${kind}"${name ? ` (${name})` : ''}, not for the DSR super-resolver`);
   const model = withName(what, () => modelFromMetadata({ ...metadata, model: 'dsr' }, what).model.eval() as DSR);
   withName(what, () => loadStateInto(model, tensors, metadata), () => model.dispose());

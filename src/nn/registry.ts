@@ -84,6 +84,15 @@ export function canonicalModelName(name: string): ModelName {
   throw new Error(`unknown model "${name}" (known: ${MODEL_NAMES.join(', ')})`);
 }
 
+/** The registry name of `name` (a file's metadata.model, say), or null when the registry does not know it. */
+export function knownModelName(name: string): ModelName | null {
+  try {
+    return canonicalModelName(name);
+  } catch {
+    return null;
+  }
+}
+
 /** Builds a model by registry name with seeded initial weights. */
 export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N], seed = 0): ModelTypes[N] {
   const n = canonicalModelName(name);

@@ -13,7 +13,7 @@ import { DLIB_EMBEDDING_SIZE, type DlibResNet } from '../nn/dlib-resnet.js';
 import type { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { DSR } from '../nn/dsr.js';
 import { decodeSafetensors, loadStateInto } from '../nn/safetensors.js';
-import { canonicalModelName, modelFromMetadata, type ModelName } from '../nn/registry.js';
+import { knownModelName, modelFromMetadata } from '../nn/registry.js';
 
 export type Metric = 'cosine' | 'euclidean';
 
@@ -116,7 +116,7 @@ export async function loadRecognizerModel(spec: string, opts: LoadRecognizerOpti
   const name = basename(spec);
   const { metadata, tensors } = wrap(spec, () => decodeSafetensors(bytes));
   const kind = metadata.model ?? '';
-  const known = registryName(kind);
+  const known = knownModelName(kind);
   if (known !== 'dlib-resnet' && known !== 'edgeface-xxs') {
     throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface)`);
   }
@@ -137,15 +137,6 @@ export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions =
     embed: (x, shape) => runModel(ef, (t) => ef.embed(t), x, shape),
     dispose: () => ef.dispose(),
   };
-}
-
-/** The registry name of a file's metadata.model, or null when the registry does not know it. */
-function registryName(kind: string): ModelName | null {
-  try {
-    return canonicalModelName(kind);
-  } catch {
-    return null;
-  }
 }
 
 function wrap<T>(file: string, fn: () => T, onError?: () => void): T {
@@ -184,7 +175,7 @@ export function loadDsrModel(f: string): { model: DSR; hash: string } {
     throw new Error(`cannot read SR model ${f}: ${(e as Error).message}`, { cause: e });
   }
   const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
-  if (metadata.model !== undefined && registryName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
+  if (metadata.model !== undefined && knownModelName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
   // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
   const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
   wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());

@@ -8,19 +8,12 @@ import {
   type GalleryStore, type GalleryModel, type TemplateRow,
 } from '../../src/gallery/store.js';
 import { exportGallery, parseGalleryExport, importRows } from '../../src/gallery/exchange.js';
+import { mulberry32 } from '../../src/node/fuzz-loaders.js';
 
 export const MODEL: GalleryModel = { model: 'edgeface-test.safetensors', modelHash: 'aaaabbbbccccdddd', dim: 512 };
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzer's seeded generator (mulberry32). */
+export const rng = mulberry32;
 
 export function randn(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
