@@ -1,6 +1,7 @@
 // Buffer pool: GPU storage buffers kept in free lists by exact (16-byte rounded) size.
 // Counters: bytesAllocated = all buffers the pool created and has not destroyed (free or in use);
-// bytesInUse = buffers currently handed out to tensors.
+// bytesInUse = buffers currently handed out to tensors; peakBytesInUse = the most bytesInUse has been
+// since the pool was made or resetPeak() was last called (the memory a step needs, e.g. in bench:models).
 
 export const STORAGE_USAGE = GPUBufferUsage_STORAGE_COPY();
 
@@ -14,13 +15,14 @@ function GPUBufferUsage_STORAGE_COPY(): number {
 export interface PoolStats {
   bytesAllocated: number;
   bytesInUse: number;
+  peakBytesInUse: number;
   buffersAllocated: number;
   buffersInUse: number;
 }
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
-  private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, buffersAllocated: 0, buffersInUse: 0 };
+  private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, peakBytesInUse: 0, buffersAllocated: 0, buffersInUse: 0 };
 
   constructor(private device: GPUDevice) {}
 
@@ -40,6 +42,7 @@ export class BufferPool {
       this.stats.buffersAllocated++;
     }
     this.stats.bytesInUse += size;
+    if (this.stats.bytesInUse > this.stats.peakBytesInUse) this.stats.peakBytesInUse = this.stats.bytesInUse;
     this.stats.buffersInUse++;
     return buf;
   }
@@ -63,6 +66,11 @@ export class BufferPool {
       }
     }
     this.free.clear();
+  }
+
+  /** Starts a new peak: peakBytesInUse = bytesInUse now. */
+  resetPeak(): void {
+    this.stats.peakBytesInUse = this.stats.bytesInUse;
   }
 
   getStats(): PoolStats {
