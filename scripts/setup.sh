@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (Debian 12, Node >= 20): the software Vulkan driver Dawn needs, Chromium
 # for the browser tests (tests/browser, with playwright-core), then the npm packages (exact versions
-# from package-lock.json).
+# from package-lock.json). With --peers, also the PyTorch / ONNX peers of bench:models
+# (scripts/setup-peers.sh: python3-torch, python3-onnx, libopenblas0-pthread).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PEERS=0
+for a in "$@"; do
+  case "$a" in
+    --peers) PEERS=1 ;;
+    *) echo "setup.sh: unknown option $a (usage: bash scripts/setup.sh [--peers])" >&2; exit 2 ;;
+  esac
+done
 bash scripts/setup-vulkan.sh
+if [ "$PEERS" = 1 ]; then bash scripts/setup-peers.sh; fi
 if [ -x /usr/bin/chromium ]; then
   echo "setup: chromium already installed ($(dpkg-query -W -f='${Version}' chromium 2>/dev/null || echo '?'))"
 else
