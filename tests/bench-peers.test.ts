@@ -18,7 +18,10 @@ import type { Module } from '../src/nn/module.js';
 import { decodeSafetensors } from '../src/nn/safetensors.js';
 import { randomizeEdgeFaceForTest } from './reference/edgeface-tfjs.js';
 import { writePeerFiles, readPeerOutputs, type TorchSpec } from '../bench/lib/peer-files.js';
-import { TorchPeer, torchMissing, TORCH_PYTHON, TORCH_SCRIPT } from '../bench/lib/peer-torch.js';
+import { TorchPeer, torchMissing, torchTrainRss, TORCH_PYTHON, TORCH_SCRIPT } from '../bench/lib/peer-torch.js';
+import { parseArgs } from '../bench/lib/models-main.js';
+import { markdown, textTable, type ModelCaseResult } from '../bench/lib/models-report.js';
+import type { RunInfo } from '../bench/lib/report.js';
 import { loadOrt, ortRun } from '../bench/lib/peer-ort.js';
 import { compare, TOL } from '../bench/lib/compare.js';
 
@@ -159,10 +162,47 @@ describe.skipIf(!!missing)('bench:models PyTorch and ONNX Runtime peers (tiny co
     });
   }
 
+  it('the peak RSS of a training step comes from a fresh process, in order runtime <= setup <= peak', async () => {
+    const r = await torchTrainRss(join(dir, 'dsr', 'spec.json'), N, 1);
+    expect(r.runtimeBytes).toBeGreaterThan(0);
+    expect(r.setupBytes).toBeGreaterThanOrEqual(r.runtimeBytes);
+    expect(r.peakBytes).toBeGreaterThanOrEqual(r.setupBytes);
+  });
+
   it('torch runs prepared launches on request and reports errors as errors', async () => {
     await peer.prepare('dsr', 'train', N);
     const r = await peer.run('dsr', 'train', N, 2);
     expect(r.ms).toBeGreaterThan(0);
     await expect(peer.run('dsr', 'forward', 7, 1)).rejects.toThrow(/not prepared/);
+  });
+});
+
+describe('bench:models options and the repeats table (no timing)', () => {
+  it('--peers selects and orders peers, rejects unknown ones; --repeats; --no-peers', () => {
+    expect(parseArgs([]).peers).toEqual(['torch', 'ort', 'tfjs-webgpu', 'tfjs-wasm']);
+    expect(parseArgs([]).repeats).toBe(3);
+    expect(parseArgs(['--peers', 'tfjs-wasm,torch', '--repeats', '5'])).toMatchObject({ peers: ['torch', 'tfjs-wasm'], repeats: 5 });
+    expect(parseArgs(['--no-peers']).peers).toEqual([]);
+    expect(() => parseArgs(['--peers', 'torch,pytorch'])).toThrow(/unknown peer pytorch/);
+    expect(() => parseArgs(['--repeats', '2.5'])).toThrow(/integer/);
+  });
+
+  it('reports median, min–max and spread per implementation, ratios from the medians, and memory', () => {
+    const rep = (ms: number) => ({ method: 'benny' as const, ms, k: 2, samples: 5 });
+    const c: ModelCaseResult = {
+      model: 'M', mode: 'train', batch: 32, input: 'x', params: 1,
+      ours: { impl: 'ours', status: 'ok', repeats: [rep(400), rep(320), rep(360)], msPerImage: 360 / 32, imagesPerS: 32000 / 360, imagesPerSMin: 80, imagesPerSMax: 100, spread: 20 / (32000 / 360) },
+      peers: { torch: { impl: 'torch', status: 'ok', repeats: [rep(720)], msPerImage: 720 / 32, imagesPerS: 32000 / 720, check: { rel: 1e-6, abs: 1e-6, tol: 1e-3, output: 0 } } },
+      memory: { oursPeakGpuBytes: 400 * 2 ** 20, oursBaseGpuBytes: 27 * 2 ** 20, torchPeakRssBytes: 478 * 2 ** 20, torchRssSetupBytes: 257 * 2 ** 20, torchRssRuntimeBytes: 228 * 2 ** 20, torchSteps: 2 },
+    };
+    const text = textTable([c]);
+    expect(text).toContain('88.9 (80.0–100.0, 23%)'); // median img/s (min–max, spread)
+    expect(text).toContain('2.00×'); // ours vs torch: 720 / 360 ms per launch
+    expect(text).toContain('torch 1.0e-6');
+    expect(text).toMatch(/400 MiB .* 478 MiB/);
+    const info = { date: '2026-12-03T00:00:00Z', machine: { cpu: 'c', cores: 2, os: 'o', memGiB: 1, loadavgStart: [0, 0, 0] }, node: 'v20', adapter: {}, adapterKey: 'k', peers: { torch: '1.13' }, timing: { repeats: 3 } } as RunInfo;
+    const md = markdown([c], info);
+    expect(md).toContain('| torch img/s |');
+    expect(md).toContain('VmHWM');
   });
 });

@@ -28,6 +28,7 @@ import { edgefaceTf, randomizeEdgeFaceForTest } from '../../tests/reference/edge
 import { dsrTf, dsrTfShapes, type DsrTfConfig } from '../../tests/reference/dsr-tfjs.js';
 import { loadFaceApi, faceApiDir } from '../../tests/reference/faceapi.js';
 import { tf } from './peers.js';
+import type { PeerExport } from './peer-files.js';
 
 /** One configured run of our model: step() records one launch (called inside rt.tidy). */
 export interface OursRun {
@@ -59,6 +60,8 @@ export interface ModelBench {
   peerForward(n: number): Promise<PeerRun>;
   oursTrain?(n: number): OursRun;
   peerTrain?(n: number): Promise<PeerRun>;
+  /** What the PyTorch / ONNX Runtime peers need (after prepare()): kind, config, weights, inputs. */
+  peerExport?(): PeerExport;
   dispose(): void;
 }
 
@@ -188,6 +191,13 @@ export function edgefaceBench(): ModelBench {
       const r = tf.tensor2d(first(R, n * 512), [n, 512]);
       return peerTrainRun([...w.values()] as tf.Variable[], () => tf.sum(tf.mul(edgefaceTf(w, xt), r)) as tf.Scalar, () => tf.dispose([xt, r]));
     },
+    peerExport() {
+      const m = model!;
+      return {
+        kind: 'edgeface', config: m.config, weights: arrays, params: m.namedParameters().map(([k]) => k),
+        x: { data: x, shape: [MAX_BATCH, 3, S, S] }, aux: { data: R, shape: [MAX_BATCH, 512] },
+      };
+    },
     dispose() {
       model?.dispose();
       model = null;
@@ -243,6 +253,12 @@ export function dsrBench(which: 'cpu' | 'paper'): ModelBench {
       const w = peerWeights(arrays, false);
       const xt = tf.tensor4d(first(x, n * px), [n, 3, S, S]);
       return { step: () => dsrTf(tfCfg, w, xt), check: () => [dsrTf(tfCfg, w, xt)], dispose: () => tf.dispose([...w.values(), xt]) };
+    },
+    peerExport() {
+      return {
+        kind: 'dsr', config: cfg, weights: arrays, params: model!.namedParameters().map(([k]) => k),
+        x: { data: x, shape: [MAX_BATCH, 3, S, S] }, aux: which === 'cpu' ? { data: target, shape: [MAX_BATCH, 3, O, O] } : undefined,
+      };
     },
     dispose() {
       model?.dispose();

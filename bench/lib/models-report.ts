@@ -5,24 +5,58 @@ import type { TimingResult } from './timing.js';
 import type { RunInfo } from './report.js';
 
 export type Mode = 'forward' | 'train';
-export type ImplName = 'ours' | 'tfjs-webgpu' | 'tfjs-wasm';
-export const PEERS: ImplName[] = ['tfjs-webgpu', 'tfjs-wasm'];
+export type ImplName = 'ours' | 'torch' | 'ort' | 'tfjs-webgpu' | 'tfjs-wasm';
+/** Every peer, in table order: what a user would run instead (PyTorch, ONNX Runtime), then tfjs. */
+export const PEERS: Exclude<ImplName, 'ours'>[] = ['torch', 'ort', 'tfjs-webgpu', 'tfjs-wasm'];
+const SHORT: Record<ImplName, string> = { ours: 'ours', torch: 'torch', ort: 'ort', 'tfjs-webgpu': 'webgpu', 'tfjs-wasm': 'wasm' };
+
+/** One timed repeat of an implementation (repeats are interleaved across implementations). */
+export interface RepeatResult {
+  method: 'benny' | 'loop';
+  /** ms per launch: benny's median over its samples, or the single launch of the own loop. */
+  ms: number;
+  k: number;
+  samples: number;
+}
 
 export interface ImplResult {
   impl: ImplName;
   /** ok: timed; FAIL: disagreed at batch 1 (not timed); skipped: too slow / out of time; error; n/a. */
   status: 'ok' | 'FAIL' | 'skipped' | 'error' | 'n/a';
   detail?: string;
-  /** benny (timing.ts) or our own loop of single launches. */
+  /** benny (timing.ts) or our own loop of single launches (of the first repeat). */
   method?: 'benny' | 'loop';
-  /** ms per launch (one launch = one batch). */
+  /** Summary over the repeats, ms per launch (one launch = one batch): msMedian = median of the repeats. */
   timing?: TimingResult;
+  /** Every repeat, in order. */
+  repeats?: RepeatResult[];
+  /** From the median repeat. */
   msPerImage?: number;
   imagesPerS?: number;
+  /** img/s of the slowest and fastest repeat, and (max − min) / median of the repeats' img/s. */
+  imagesPerSMin?: number;
+  imagesPerSMax?: number;
+  spread?: number;
   /** The estimate a skip was based on (ms per launch). */
   estMs?: number;
   /** Batch-1 agreement with ours (peers only): max |ours − peer| / max |peer|, worst output tensor. */
   check?: { rel: number; abs: number; tol: number; output: number };
+}
+
+/** Peak memory of a training step (EdgeFace-XXS and DSR-cpu at batch 32). */
+export interface MemoryResult {
+  /** Our buffer pool's peak bytes in use during one step (weights, AdamW state, inputs, activations, gradients). */
+  oursPeakGpuBytes?: number;
+  /** Bytes in use just before that step (weights, AdamW state, inputs). */
+  oursBaseGpuBytes?: number;
+  /** PyTorch, a fresh process (peak RSS, VmHWM): after importing torch, after building the step, and after running it (its peak). */
+  torchRssRuntimeBytes?: number;
+  torchRssSetupBytes?: number;
+  torchPeakRssBytes?: number;
+  /** That process's getrusage ru_maxrss (inflated by the spawn: Linux keeps Node's figure across exec). */
+  torchRuMaxrssBytes?: number;
+  torchSteps?: number;
+  detail?: string;
 }
 
 export interface ModelCaseResult {
@@ -37,46 +71,67 @@ export interface ModelCaseResult {
   peers: Partial<Record<ImplName, ImplResult>>;
   /** The kernel variants our run used (autotuned on this adapter). */
   variants?: { name: string; shapeClass: string; variant: string }[];
+  memory?: MemoryResult;
 }
 
-const fmtMs = (v: number) => (v < 10 ? v.toFixed(2) : v < 1000 ? v.toFixed(1) : v.toFixed(0));
 const fmtRate = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+const pct = (v: number) => `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
 
+/** "median (min–max, spread)" img/s, or why not timed. */
 function cell(r?: ImplResult): string {
   if (!r) return '—';
-  if (r.status === 'ok' && r.msPerImage !== undefined) return `${fmtMs(r.msPerImage)} (${fmtRate(r.imagesPerS!)}/s)`;
+  if (r.status === 'ok' && r.imagesPerS !== undefined) {
+    const n = r.repeats?.length ?? 1;
+    if (n < 2 || r.imagesPerSMin === undefined) return fmtRate(r.imagesPerS);
+    return `${fmtRate(r.imagesPerS)} (${fmtRate(r.imagesPerSMin)}–${fmtRate(r.imagesPerSMax!)}, ${pct(r.spread!)})`;
+  }
   if (r.status === 'skipped') return `skipped: ${r.detail ?? ''}`;
   if (r.status === 'FAIL') return 'FAIL (check)';
   if (r.status === 'error') return 'error';
   return r.detail ? `n/a: ${r.detail}` : 'n/a';
 }
 
+/** ours img/s ÷ peer img/s, from the medians (> 1: ours is faster). */
 function ratio(ours: ImplResult, peer?: ImplResult): string {
   if (!peer || ours.status !== 'ok' || peer.status !== 'ok' || !ours.msPerImage || !peer.msPerImage) return '—';
   return `${(peer.msPerImage / ours.msPerImage).toFixed(2)}×`;
 }
 
-function checkCell(c: ModelCaseResult): string {
-  if (c.ours.status === 'error' && !PEERS.some((p) => c.peers[p]?.check)) return 'ours error';
+function checkCell(c: ModelCaseResult, peers: ImplName[]): string {
+  if (c.ours.status === 'error' && !peers.some((p) => c.peers[p]?.check)) return 'ours error';
   const parts: string[] = [];
-  for (const p of PEERS) {
+  for (const p of peers) {
     const r = c.peers[p];
     if (!r) continue;
-    const short = p.replace('tfjs-', '');
-    if (r.check) parts.push(`${short} ${r.check.rel.toExponential(1)}${r.check.rel <= r.check.tol ? '' : ' FAIL'}`);
-    else if (r.status === 'error' || r.status === 'n/a') parts.push(`${short} ${r.status}`);
+    if (r.check) parts.push(`${SHORT[p]} ${r.check.rel.toExponential(1)}${r.check.rel <= r.check.tol ? '' : ' FAIL'}`);
+    else if (r.status === 'error' || r.status === 'n/a') parts.push(`${SHORT[p]} ${r.status}`);
   }
   return parts.join(', ') || '—';
 }
 
-function samplesCell(c: ModelCaseResult): string {
-  const one = (r?: ImplResult) => (!r?.timing ? '–' : `${r.timing.samples}${r.method === 'loop' ? 'L' : 'b'}${r.timing.k > 1 ? `×${r.timing.k}` : ''}`);
-  return [one(c.ours), ...PEERS.map((p) => one(c.peers[p]))].join(' / ');
+function samplesCell(c: ModelCaseResult, peers: ImplName[]): string {
+  const one = (r?: ImplResult) => {
+    if (!r?.repeats?.length) return '–';
+    const k = r.repeats[0]!.k;
+    return `${r.repeats.length}×${r.method === 'loop' ? 'L' : `b${r.repeats[0]!.samples}`}${k > 1 ? `×${k}` : ''}`;
+  };
+  return [one(c.ours), ...peers.map((p) => one(c.peers[p]))].join(' / ');
 }
 
-export const HEADER = ['model', 'step', 'batch', 'ours ms/img (img/s)', 'ours GFLOP/s', '% of peak', 'tfjs-webgpu ms/img (img/s)', 'tfjs-wasm ms/img (img/s)', 'ours vs webgpu', 'ours vs wasm', 'check @b1 (rel. max diff)', 'samples o/g/w'];
+/** The peers that appear in any case of the run (table columns). */
+export function peersIn(results: ModelCaseResult[]): ImplName[] {
+  return PEERS.filter((p) => results.some((c) => c.peers[p]));
+}
+
+export function header(peers: ImplName[]): string[] {
+  return [
+    'model', 'step', 'batch', 'ours img/s', 'ours GFLOP/s', '% of peak',
+    ...peers.map((p) => `${p} img/s`), ...peers.map((p) => `ours vs ${SHORT[p]}`),
+    'check @b1 (rel. max diff)', `repeats ${['ours', ...peers.map((p) => SHORT[p])].join(' / ')}`,
+  ];
+}
 /** Columns printed left-aligned (the text ones). */
-const LEFT = (i: number) => i < 2 || i >= 10;
+const leftCols = (peers: ImplName[]) => (i: number) => i < 2 || i >= 6 + 2 * peers.length;
 
 /** FLOPs per image of a step: the forward's, x3 for a training step (backward ≈ 2x forward). */
 export const stepFlops = (c: ModelCaseResult): number | undefined => (c.flopsPerImage ? c.flopsPerImage * (c.mode === 'train' ? 3 : 1) : undefined);
@@ -94,19 +149,37 @@ const fmtPeak = (c: ModelCaseResult, peak?: number) => {
   return `${p < 10 ? p.toFixed(1) : p.toFixed(0)}%`;
 };
 
-export function rows(results: ModelCaseResult[], peak?: number): string[][] {
+export function rows(results: ModelCaseResult[], peak: number | undefined, peers: ImplName[]): string[][] {
   return results.map((c) => [
     c.model, c.mode === 'train' ? 'train step' : 'forward', String(c.batch), cell(c.ours), fmtG(gflops(c)), fmtPeak(c, peak),
-    cell(c.peers['tfjs-webgpu']), cell(c.peers['tfjs-wasm']),
-    ratio(c.ours, c.peers['tfjs-webgpu']), ratio(c.ours, c.peers['tfjs-wasm']), checkCell(c), samplesCell(c),
+    ...peers.map((p) => cell(c.peers[p])), ...peers.map((p) => ratio(c.ours, c.peers[p])),
+    checkCell(c, peers), samplesCell(c, peers),
   ]);
 }
 
+const MiB = (b?: number) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+
+/** Rows of the memory table: one per training case that measured something. */
+export function memoryRows(results: ModelCaseResult[]): string[][] {
+  return results.filter((c) => c.memory).map((c) => {
+    const m = c.memory!;
+    return [c.model, `train step b${c.batch}`, MiB(m.oursPeakGpuBytes), MiB(m.oursBaseGpuBytes), MiB(m.torchPeakRssBytes), MiB(m.torchRssSetupBytes), MiB(m.torchRssRuntimeBytes), m.detail ?? ''];
+  });
+}
+const MEM_HEADER = ['model', 'step', 'ours peak GPU (pool, in use)', 'ours before the step', 'torch peak RSS', 'torch RSS before the step', 'torch RSS after import', 'note'];
+
+function align(all: string[][], left: (i: number) => boolean): string {
+  const w = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => (left(i) ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
+  return [line(all[0]!), w.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
 export function textTable(results: ModelCaseResult[], peak?: number): string {
-  const all = [HEADER, ...rows(results, peak)];
-  const w = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => (LEFT(i) ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
-  return [line(HEADER), w.map((n) => '-'.repeat(n)).join('  '), ...all.slice(1).map(line)].join('\n');
+  const peers = peersIn(results);
+  const out = [align([header(peers), ...rows(results, peak, peers)], leftCols(peers))];
+  const mem = memoryRows(results);
+  if (mem.length) out.push('', align([MEM_HEADER, ...mem], (i) => i < 2 || i === 7));
+  return out.join('\n');
 }
 
 export function markdown(results: ModelCaseResult[], info: RunInfo): string {
@@ -119,14 +192,16 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')}${le ? `; at end: ${le.map((v) => v.toFixed(2)).join(', ')}` : ''} (1/5/15 min)${la[0]! > 0.5 ? ' — other work was running; timings are disturbed' : ''}.`);
   if (info.disturbed) out.push(`\n**Note:** ${info.disturbed}`);
   out.push('');
-  out.push(`| ${HEADER.join(' | ')} |`);
-  out.push(`|${HEADER.map((_, i) => (LEFT(i) ? '---' : '---:')).join('|')}|`);
-  for (const r of rows(results, info.peakGflops)) out.push(`| ${r.map(esc).join(' | ')} |`);
+  const peers = peersIn(results);
+  const hdr = header(peers), left = leftCols(peers);
+  out.push(`| ${hdr.join(' | ')} |`);
+  out.push(`|${hdr.map((_, i) => (left(i) ? '---' : '---:')).join('|')}|`);
+  for (const r of rows(results, info.peakGflops, peers)) out.push(`| ${r.map(esc).join(' | ')} |`);
   out.push('');
-  out.push('ms/img = median ms per launch / batch; img/s = its inverse. "ours vs X" = X ms/img ÷ our ms/img (> 1: ours is faster). '
+  out.push(`img/s: median over the repeats (min–max over the repeats, spread = (max − min) / median); each repeat is one timing of that implementation, the implementations taking turns (ours, then each peer, then ours again, ...; ${String(info.timing.repeats ?? 1)} repeats asked). "ours vs X" = our median img/s ÷ X's median img/s (> 1: ours is faster). `
     + 'Check: at batch 1, our output (train step: the loss and every parameter gradient) vs that peer\'s own output on the same weights and input, '
     + 'max |ours − peer| / max |peer| over the worst output tensor; tolerance 1e-3; a peer that disagrees is not timed. '
-    + 'Samples: b = benny samples (×K launches per sample when K > 1), L = own loop of single launches (slow cases), ours / tfjs-webgpu / tfjs-wasm.');
+    + 'Repeats column: repeats × (b N = benny with N samples, ×K launches per sample when K > 1; L = one single launch per repeat, for launches ≥ 1.5 s), in column order.');
   out.push('');
   out.push(`GFLOP/s = step FLOPs per image (forward GFLOP/img below; a training step counted as 3× the forward) / our ms per image. % of peak: of the adapter's measured peak${info.peakGflops ? `, ${info.peakGflops.toFixed(1)} GFLOP/s (shaders/peak_fma.wgsl, bench/lib/peak.ts, measured in this run)` : ' (not measured)'}. `
     + 'Before timing, our run is autotuned (rt.autotune on one step: every kernel variant of each shape class it uses timed once, the fastest correct one cached per adapter); the variants used are in the JSON.');
@@ -140,8 +215,19 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   }
   out.push('');
   out.push('- forward: inference (no autograd tape), batch N images of the model\'s input size; ours NCHW, tfjs models transpose to NHWC inside (tests/reference/*), dlib\'s peer is face-api\'s own FaceRecognitionNet.forwardInput (NetInput of N HWC tensors).');
-  out.push('- train step (batch 32): forward + backward + optimizer update. Ours: AdamW (lr 1e-3, weight decay 0.01, grads zeroed in place). tfjs: tf.train.adam(1e-3).minimize over tf.variables holding the same weights (tfjs has no AdamW).');
-  out.push(`- Timing: one untimed warm-up launch (or the batch-1 correctness run), one timed launch; under 1.5 s benny (K launches per sample, one await), else an own loop of single launches (3 if the first took < 5 s, 2 if < 15 s, else 1; the first timed launch is sample 1). A launch estimated over ${String(info.timing.maxSampleS)} s (ours: ${String(info.timing.maxSampleOursS)} s; batch-1 ms/img × batch, or 3 × the batch-32 forward for a train step) is not run: "skipped: too slow (est. X s)". Whole-run budget ${String(info.timing.budgetS)} s.`);
+  out.push(`- torch: PyTorch ${String(info.peers.torch ?? '—')} on the CPU (bench/peers/torch_models.py, the same networks with our weights; torch.set_num_threads(2); forward under torch.inference_mode()), one persistent python process that runs launches only when it is its turn. ort: onnxruntime-node ${String(info.peers.ort ?? '—')}, CPU execution provider, intraOpNumThreads 2, sequential, on the forward graphs torch.onnx.export wrote (opset 17, dynamic batch).`);
+  out.push('- train step (batch 32): forward + backward + optimizer update. Ours: AdamW (lr 1e-3, weight decay 0.01, grads zeroed in place). torch: torch.optim.AdamW(lr 1e-3, weight_decay 0.01), zero_grad in place. tfjs: tf.train.adam(1e-3).minimize over tf.variables holding the same weights (tfjs has no AdamW).');
+  out.push(`- Timing: one untimed warm-up launch (or the batch-1 correctness run); then per repeat one timed launch, and when it took under 1.5 s benny (K launches per sample, one await) whose median is the repeat's figure, else that single launch is. A launch estimated over ${String(info.timing.maxSampleS)} s (ours: ${String(info.timing.maxSampleOursS)} s; batch-1 ms/img × batch, or 3 × the batch-32 forward for a train step) is not run: "skipped: too slow (est. X s)". Whole-run budget ${String(info.timing.budgetS)} s.`);
+  const mem = memoryRows(results);
+  if (mem.length) {
+    out.push('');
+    out.push(`| ${MEM_HEADER.join(' | ')} |`);
+    out.push(`|${MEM_HEADER.map((_, i) => (i < 2 || i === 7 ? '---' : '---:')).join('|')}|`);
+    for (const r of mem) out.push(`| ${r.map(esc).join(' | ')} |`);
+    out.push('');
+    out.push('Memory of a training step at batch 32. Ours: the buffer pool\'s peak bytes in use during one step after the timing runs were built (src/runtime/buffers.ts peakBytesInUse: weights, AdamW moments, inputs, activations, gradients; not the engine\'s uniform and staging buffers, nor the driver\'s own memory), and the bytes in use just before it. '
+      + `torch: the peak RSS (VmHWM of /proc/self/status) of a fresh python process that only imports torch ("after import"), builds that step (model, AdamW, inputs: "before the step") and runs it ${String(results.find((c) => c.memory?.torchSteps)?.memory?.torchSteps ?? 2)} times ("peak RSS", which includes the python and torch runtime). Not getrusage\'s ru_maxrss, which Linux carries over from the spawning Node process across exec (it is in the JSON, torchRuMaxrssBytes).`);
+  }
   const notes = results.flatMap((c) => [c.ours, ...PEERS.map((p) => c.peers[p])].filter((r): r is ImplResult => !!r && (r.status === 'error' || r.status === 'FAIL' || (r.status === 'n/a' && !!r.detail))).map((r) => `${c.model} ${c.mode} b${c.batch} ${r.impl}: ${r.status} — ${r.detail ?? ''}`));
   if (notes.length) {
     out.push('');

@@ -112,19 +112,24 @@ export class TorchPeer {
 }
 
 export interface TorchRss {
-  /** ru_maxrss after building the model, AdamW and the inputs (before any step), bytes. */
+  /** Peak RSS (VmHWM) once python, numpy and torch are imported, bytes. */
+  runtimeBytes: number;
+  /** ... after building the model, AdamW and the inputs (before any step). */
   setupBytes: number;
-  /** ru_maxrss after the steps: the process's peak, bytes. */
+  /** ... after the steps: the process's peak. */
   peakBytes: number;
+  /** getrusage ru_maxrss at the end (carries the spawning process's figure across exec; for reference). */
+  ruMaxrssBytes: number;
   batch: number;
   steps: number;
 }
 
 /**
  * Peak RSS of a training step, from a fresh process (`torch_models.py rss`) that builds that one
- * step from the spec, runs it `steps` times and reports getrusage(RUSAGE_SELF).ru_maxrss before and
- * after: nothing else ran in it, so its peak is the training step's (weights, optimizer state,
- * inputs, activations and the python/torch runtime itself).
+ * step from the spec, runs it `steps` times and reports its peak RSS before and after: nothing else
+ * ran in it, so its peak is the training step's (weights, optimizer state, inputs, activations and
+ * the python/torch runtime itself). The figure is VmHWM, not ru_maxrss, which Linux carries over
+ * from Node across the spawn's exec (see high_water_kib in the script).
  */
 export function torchTrainRss(specPath: string, batch: number, steps = 3): Promise<TorchRss> {
   return new Promise((resolve, reject) => {
@@ -136,8 +141,9 @@ export function torchTrainRss(specPath: string, batch: number, steps = 3): Promi
     c.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`torch rss: exit ${code}: ${err.trim().split('\n').slice(-1)[0] ?? ''}`));
       try {
-        const r = JSON.parse(out.trim().split('\n').slice(-1)[0]!) as { rss_setup_kib: number; rss_peak_kib: number; batch: number; steps: number };
-        resolve({ setupBytes: r.rss_setup_kib * 1024, peakBytes: r.rss_peak_kib * 1024, batch: r.batch, steps: r.steps });
+        const r = JSON.parse(out.trim().split('\n').slice(-1)[0]!) as { hwm_runtime_kib: number; hwm_setup_kib: number; hwm_peak_kib: number; ru_maxrss_kib: number; batch: number; steps: number };
+        const k = 1024;
+        resolve({ runtimeBytes: r.hwm_runtime_kib * k, setupBytes: r.hwm_setup_kib * k, peakBytes: r.hwm_peak_kib * k, ruMaxrssBytes: r.ru_maxrss_kib * k, batch: r.batch, steps: r.steps });
       } catch {
         reject(new Error(`torch rss: unreadable output ${out.slice(0, 200)}`));
       }
