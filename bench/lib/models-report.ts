@@ -82,8 +82,10 @@ function cell(r?: ImplResult): string {
   if (!r) return '—';
   if (r.status === 'ok' && r.imagesPerS !== undefined) {
     const n = r.repeats?.length ?? 1;
-    if (n < 2 || r.imagesPerSMin === undefined) return fmtRate(r.imagesPerS);
-    return `${fmtRate(r.imagesPerS)} (${fmtRate(r.imagesPerSMin)}–${fmtRate(r.imagesPerSMax!)}, ${pct(r.spread!)})`;
+    // detail: why fewer repeats ran than asked (time budget).
+    const note = r.detail ? ` [${r.detail}]` : '';
+    if (n < 2 || r.imagesPerSMin === undefined) return fmtRate(r.imagesPerS) + note;
+    return `${fmtRate(r.imagesPerS)} (${fmtRate(r.imagesPerSMin)}–${fmtRate(r.imagesPerSMax!)}, ${pct(r.spread!)})${note}`;
   }
   if (r.status === 'skipped') return `skipped: ${r.detail ?? ''}`;
   if (r.status === 'FAIL') return 'FAIL (check)';
@@ -191,6 +193,8 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   const la = info.machine.loadavgStart, le = info.machine.loadavgEnd;
   out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')}${le ? `; at end: ${le.map((v) => v.toFixed(2)).join(', ')}` : ''} (1/5/15 min)${la[0]! > 0.5 ? ' — other work was running; timings are disturbed' : ''}.`);
   if (info.disturbed) out.push(`\n**Note:** ${info.disturbed}`);
+  const off = Object.entries((info.peers.off ?? {}) as Record<string, string>);
+  if (off.length) out.push(`\nPeers off in this run: ${off.map(([k, why]) => `${k} — ${esc(why)}`).join('; ')}.`);
   out.push('');
   const peers = peersIn(results);
   const hdr = header(peers), left = leftCols(peers);
