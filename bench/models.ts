@@ -1,6 +1,6 @@
 // npm run bench:models [-- --only edgeface,dsr-cpu,dlib,dsr-paper,forward,train] [--quick] [--repeats 3]
 //                        [--peers torch,ort,tfjs-webgpu,tfjs-wasm | --no-peers] [--max-sample 60]
-//                        [--budget 840] [--batches 1,32] [--out DIR] [--no-write]
+//                        [--budget 1800] [--batches 1,32] [--out DIR] [--no-write]
 //
 // Forward latency per image at batch 1 and 32 of EdgeFace-XXS (112×112), DSR-cpu and DSR-paper
 // (32×32 → 112) and the dlib ResNet-34 (150×150), and a training step (forward + backward + AdamW,

@@ -64,10 +64,10 @@ export interface ModelsOptions {
   retune?: boolean;
 }
 
-const USAGE = 'usage: npm run bench:models -- [--only edgeface,dsr-cpu,dlib,dsr-paper,forward,train] [--quick] [--repeats 3] [--peers torch,ort,tfjs-webgpu,tfjs-wasm | --no-peers] [--max-sample 60] [--max-sample-ours 120] [--budget 840] [--batches 1,32] [--no-tune | --retune] [--out DIR] [--no-write]';
+const USAGE = 'usage: npm run bench:models -- [--only edgeface,dsr-cpu,dlib,dsr-paper,forward,train] [--quick] [--repeats 3] [--peers torch,ort,tfjs-webgpu,tfjs-wasm | --no-peers] [--max-sample 60] [--max-sample-ours 120] [--budget 1800] [--batches 1,32] [--no-tune | --retune] [--out DIR] [--no-write]';
 
 export function parseArgs(argv: string[]): ModelsOptions {
-  const o: ModelsOptions = { write: true, maxSampleS: 60, maxSampleOursS: 120, budgetS: 840, batches: [1, MAX_BATCH], peers: [...ALL_PEERS], repeats: 3 };
+  const o: ModelsOptions = { write: true, maxSampleS: 60, maxSampleOursS: 120, budgetS: 1800, batches: [1, MAX_BATCH], peers: [...ALL_PEERS], repeats: 3 };
   const num = (v: string | undefined, name: string) => {
     const x = Number(v);
     if (!Number.isFinite(x) || x <= 0) throw new Error(`bench:models: ${name} needs a positive number, got ${v}`);
