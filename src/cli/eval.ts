@@ -38,7 +38,9 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --metric M        cosine | euclidean (default: the recognizer's own: dlib euclidean, EdgeFace cosine)
   --examples N      faces in the example grid (default 4; 0 = none)
   --quiet           no progress bar
-  --no-tune         default kernel variants (no autotuning on first use; cached choices still apply)
+  --tune            autotune the kernel variants on first use of each batch shape (minutes, once per
+                    adapter; off by default: the cached choices or shipped defaults apply)
+  --no-tune         no autotuning on first use (the default)
   --quality-only    only the SR output's PSNR / SSIM against HR on the protocols' LR probes, no
                     recognizer (minutes instead of tens of minutes; the records a full run caches)
 Prints a markdown table (each LR row also gives the super-resolved probes' mean PSNR, RGB, and SSIM,
@@ -85,7 +87,7 @@ function intArg(name: string, v: string, min: number): number {
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
     recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, protocols: [...PROTOCOLS],
-    cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: true,
+    cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: false,
     qualityOnly: false, recognizerGiven: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -134,6 +136,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       case '--examples': a.examples = intArg('--examples', val(), 0); break;
       case '--quiet': a.quiet = true; break;
       case '--no-tune': a.tune = false; break;
+      case '--tune': a.tune = true; break;
       default: throw new UsageError(`unknown option "${k}"`);
     }
   }
@@ -229,7 +232,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
   let run: EvalRun;
   try {
     await initNodeGPU();
-    // Kernel variants per adapter: the first forward of each batch shape tunes what is not cached.
+    // Kernel variants per adapter: with --tune, the first forward of each batch shape tunes what is not cached.
     evalAutotune.enabled = args.tune;
     run = await runEvaluation({
       recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,

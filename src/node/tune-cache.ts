@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { parseVariantSpec, setTuneStore, MemoryTuneStore, JsonTuneStore } from '../runtime/autotune.js';
+import { parseVariantSpec, setTuneStore, setShippedDefaults, MemoryTuneStore, JsonTuneStore } from '../runtime/autotune.js';
 
 export function defaultTuneCachePath(): string {
   if (process.env.LRFR_TUNE_CACHE) return process.env.LRFR_TUNE_CACHE;
@@ -35,7 +35,11 @@ export class FileTuneStore extends JsonTuneStore {
 }
 
 /** Installs the file store (memory when LRFR_TUNE_CACHE=off) and the LRFR_VARIANT overrides ("matmul=tiled,depthwise=generic"). */
+// LRFR_TUNE_CACHE=off also turns the shipped defaults (src/runtime/tuned-defaults.ts) off: the
+// default variants everywhere (the tests run that way). LRFR_TUNED_DEFAULTS=off turns off only those.
 export function useNodeTuneCache(path?: string): FileTuneStore | (MemoryTuneStore & { path: string }) {
+  const off = (path ?? defaultTuneCachePath()) === 'off';
+  setShippedDefaults(off || process.env.LRFR_TUNED_DEFAULTS === 'off' ? {} : null);
   const s = (path ?? defaultTuneCachePath()) === 'off' ? Object.assign(new MemoryTuneStore(), { path: 'off (in memory)' }) : new FileTuneStore(path);
   setTuneStore(s);
   if (process.env.LRFR_VARIANT) parseVariantSpec(process.env.LRFR_VARIANT);
