@@ -4,9 +4,11 @@ import { useNodeTuneCache } from '../node/tune-cache.js';
 import { adapterSummary, NoAdapterError } from '../runtime/index.js';
 import { tunables, tune, getTunable, parseVariantSpec, tunedChoice, autotune, type TuneResult } from '../runtime/index.js';
 import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
+import { writeDefaults } from './tune-defaults.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
        lrfr tune --model edgeface|dsr|dsr-paper [--batch N] [--size S] [--train] [--reps N]
+       lrfr tune --write-defaults [--reps N]
 
   --only NAME         tune one set (matmul, conv, conv-dgrad, conv-wgrad, depthwise, depthwise-wgrad)
   --shape CLASS       one shape class, e.g. nt.m32.k512.n1024, k3x3.s1x1.ci128.co128.hw32.n8,
@@ -16,13 +18,19 @@ const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--vari
   --list              print the cached choices per adapter, tune nothing
   --model M           tune every shape class one forward (--train: forward + backward) of model M
                       uses at batch N (default 32), DSR probes S x S (default 32); seeded weights
+  --write-defaults    regenerate src/runtime/tuned-defaults.ts (the shipped winners) for this adapter:
+                      tunes EdgeFace-XXS forward (batch 1, 32) and training step (32), DSR 32 px
+                      forward and training step (32) from scratch (cache and shipped table ignored),
+                      validates each step's picks against the default step, writes the non-default
+                      winners; other adapters' entries are kept. Run it on an idle machine (~15 min)
+Without --write-defaults the shipped winners for this adapter apply wherever the cache has no entry.
 cache: $LRFR_TUNE_CACHE or \${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json
 `;
 
 export async function tuneMain(args: string[]): Promise<number> {
   const out = (l = '') => process.stdout.write(l + '\n');
   let only: string | undefined, shape: string | undefined, reps = 3, list = false;
-  let model: string | undefined, batch = 32, size = 32, train = false;
+  let model: string | undefined, batch = 32, size = 32, train = false, writeDefaultsFlag = false;
   const variantSpecs: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -40,6 +48,7 @@ export async function tuneMain(args: string[]): Promise<number> {
     else if (a === '--batch') batch = Number(val());
     else if (a === '--size') size = Number(val());
     else if (a === '--train') train = true;
+    else if (a === '--write-defaults') writeDefaultsFlag = true;
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       return 0;
@@ -97,6 +106,12 @@ export async function tuneMain(args: string[]): Promise<number> {
     throw e;
   }
   out(`adapter ${adapterSummary().key}`);
+  if (writeDefaultsFlag) {
+    const t0 = performance.now();
+    const rep = await writeDefaults({ reps, log: (l) => out(l) });
+    out(`\nwrote ${rep.file}: ${rep.nonDefault} non-default winners of ${rep.entries} shape classes for this adapter (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return 0;
+  }
   if (model !== undefined) {
     const t0 = performance.now();
     const rep = await tuneModel(model as StepModel, batch, size, train, reps, (r) => out(`  ${r.name.padEnd(16)} ${r.shapeClass.padEnd(34)} ${r.winner.padEnd(10)} ${fmtTimings(r.timings)}`));

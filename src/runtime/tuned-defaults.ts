@@ -3,4 +3,6 @@
 // (adapterSummary().key, the key the autotune cache uses) matches exactly. A (tunable, shape class)
 // with no entry here, or an entry naming a variant or tunable that no longer exists, uses the
 // default variant. Browser-safe: data only.
-export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {};
+// Empty until `npx lrfr tune --write-defaults` runs on an idle machine.
+export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
+};
