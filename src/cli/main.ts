@@ -24,9 +24,17 @@ commands:
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   gallery           list, delete, stats, export, import, index a gallery (lrfr gallery --help)
   help              this text
+
+options (before or after the command):
+  --verbose         also show the runtime's notes that are hidden by default (Dawn's adapter limit
+                    warnings); the same as LRFR_VERBOSE=1
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--verbose')) {
+    process.env.LRFR_VERBOSE = '1';
+    argv = argv.filter((a) => a !== '--verbose');
+  }
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'demo':

@@ -1,6 +1,9 @@
 // Node entry to WebGPU: Dawn through the npm package "webgpu".
 // Dawn's create() result must stay referenced for the life of the process: if it is garbage
 // collected, the process segfaults or deadlocks. It is held in a module variable and on globalThis.
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initDevice, NoAdapterError } from '../runtime/device.js';
 import { getEngine } from '../runtime/engine.js';
 import { useNodeTuneCache } from './tune-cache.js';
@@ -21,6 +24,15 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     // default, which zeroes most kernels in a profile (engine.startProfile): off in Node.
     dawnGPU = mod.create(flags.some((f) => f.startsWith('disable-dawn-features=')) ? flags : ['disable-dawn-features=timestamp_quantization', ...flags]);
     (globalThis as Record<string, unknown>).__lrfrDawnGPU = dawnGPU;
+    // Dawn prints adapter notes natively (fprintf to fd 2) the first time an instance enumerates
+    // its adapters, e.g. on lavapipe "Warning: maxDynamicUniformBuffersPerPipelineLayout
+    // artificially reduced from 1000000 to 16 ..." on every run. No create() option, toggle or
+    // log callback of the `webgpu` package (0.6.2) reaches that path, so the first enumeration runs
+    // with fd 2 pointed at a temp file; afterwards every captured line is written back to stderr
+    // except the known harmless ones (BENIGN_DAWN_LINES), and all of them with LRFR_VERBOSE=1 /
+    // `lrfr --verbose`. Real errors are never dropped.
+    const gpu = dawnGPU;
+    await withNativeStderrFiltered(() => gpu.requestAdapter({ powerPreference: 'high-performance' }));
   }
   const device = await initDevice({ gpu: dawnGPU });
   // Plain awaiting is the default: measured 2026-12-02 (EdgeFace-XXS, batch 32) it gave 72-75 img/s
@@ -33,4 +45,82 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     tuneCacheInstalled = true;
   }
   return device;
+}
+
+/** Lines Dawn prints on every run that say nothing a user can act on (shown with LRFR_VERBOSE=1). */
+export const BENIGN_DAWN_LINES: RegExp[] = [
+  /^Warning: max\w+ artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.?$/,
+];
+
+export function verbose(): boolean {
+  return process.env.LRFR_VERBOSE === '1' || process.env.LRFR_VERBOSE === 'true';
+}
+
+/** The captured text minus the benign lines (all of it when verbose). */
+export function filterDawnOutput(text: string, showAll = verbose()): string {
+  if (showAll) return text;
+  return text.split(/(?<=\n)/).filter((l) => !BENIGN_DAWN_LINES.some((re) => re.test(l.replace(/\r?\n$/, '')))).join('');
+}
+
+/** Whether fd was opened O_APPEND (/proc/self/fdinfo: then a reopened 'a' description writes where it would). */
+function appendOnly(fd: number): boolean {
+  try {
+    const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return m !== null && (parseInt(m[1]!, 8) & 0o2000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs fn with the process's fd 2 pointed at a temp file (native code's fprintf(stderr) lands
+ * there), restores fd 2, and writes the captured text back through filterDawnOutput. Only where
+ * it is safe: Linux, stderr a terminal, pipe or /dev/null (reopened through /proc/self/fd; a regular
+ * file is left alone, since a reopened description would not share the offset stdout may share
+ * with it), and not in verbose mode; anywhere else fn just runs.
+ */
+export async function withNativeStderrFiltered<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.platform !== 'linux' || verbose()) return fn();
+  let saved = -1;
+  try {
+    const st = fs.fstatSync(2);
+    if (!(st.isCharacterDevice() || st.isFIFO() || (st.isFile() && appendOnly(2)))) return fn();
+    saved = fs.openSync('/proc/self/fd/2', 'a');
+  } catch {
+    return fn();
+  }
+  const tmp = join(tmpdir(), `lrfr-dawn-stderr-${process.pid}-${Date.now()}.log`);
+  let captured = false;
+  try {
+    fs.closeSync(2);
+    const fd = fs.openSync(tmp, 'w+');
+    captured = fd === 2;
+    if (!captured) {
+      // fd 2 was not the lowest free descriptor: put stderr back where it was and run plainly.
+      fs.closeSync(fd);
+      fs.openSync(`/proc/self/fd/${saved}`, 'a');
+    }
+  } catch {
+    // could not redirect: make sure fd 2 is the original stderr again
+    try { fs.fstatSync(2); } catch { fs.openSync(`/proc/self/fd/${saved}`, 'a'); }
+  }
+  if (!captured) {
+    fs.closeSync(saved);
+    try { fs.unlinkSync(tmp); } catch { /* not created */ }
+    return fn();
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.closeSync(2);
+    fs.openSync(`/proc/self/fd/${saved}`, 'a'); // the lowest free descriptor: 2 again
+    fs.closeSync(saved);
+    let text = '';
+    try {
+      text = fs.readFileSync(tmp, 'utf8');
+      fs.unlinkSync(tmp);
+    } catch { /* nothing captured */ }
+    const shown = filterDawnOutput(text);
+    if (shown) process.stderr.write(shown);
+  }
 }
