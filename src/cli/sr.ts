@@ -6,11 +6,12 @@ import { resizeBicubicCpu, clamp01, HR_SIZE } from '../train/degrade.js';
 import { loadSuperResolver, evalAutotune } from '../train/eval.js';
 import type { Io } from './eval.js';
 
-export const SR_USAGE = `usage: lrfr sr in.png out.png [--model dsr.safetensors | bicubic]
+export const SR_USAGE = `usage: lrfr sr in.png out.png [--model dsr.safetensors | bicubic] [--tune]
 
 Super-resolves one face image (square, at most ${HR_SIZE}x${HR_SIZE}; any format sharp reads) to a
 ${HR_SIZE}x${HR_SIZE} PNG. bicubic (default) = plain bicubic upsampling (a = -0.75), the eval baseline.
 A DSR model takes the probe size it was trained for; other sizes are resized to it first (bicubic).
+--tune autotunes the model's kernels for this input shape first (minutes, once per adapter).
 `;
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
@@ -18,6 +19,7 @@ const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process
 export async function srCommand(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   const pos: string[] = [];
   let model = 'bicubic';
+  let tune = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--model') {
@@ -25,6 +27,7 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
       if (v === undefined) { io.err(`lrfr sr: --model needs a value\n\n${SR_USAGE}`); return 2; }
       model = v;
     } else if (a.startsWith('--model=')) model = a.slice(8);
+    else if (a === '--tune') tune = true;
     else if (a.startsWith('-')) { io.err(`lrfr sr: unknown option "${a}"\n\n${SR_USAGE}`); return 2; }
     else pos.push(a);
   }
@@ -41,7 +44,7 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
   if (img.h > HR_SIZE) { io.err(`lrfr sr: ${input} is ${img.w}x${img.h}; expected at most ${HR_SIZE}x${HR_SIZE}\n`); return 1; }
   try {
     if (model !== 'bicubic') await initNodeGPU();
-    evalAutotune.enabled = true; // tune the SR model's kernels for this input shape on first use (cached per adapter)
+    evalAutotune.enabled = tune; // --tune: the SR model's kernels for this input shape first (cached per adapter)
     const sr = await loadSuperResolver(model);
     try {
       let x = img;
