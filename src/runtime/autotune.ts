@@ -132,6 +132,8 @@ let shippedDefaults: Record<string, Record<string, string>> = TUNED_DEFAULTS;
 let mode: 'cached' | 'off' = 'cached';
 /** Set by autotune(): shape classes met with no cached choice, `name|shapeClass`. */
 let collecting: Set<string> | null = null;
+/** Set by validatePicks: the variant per `name|shapeClass` of the arm being timed (the store is not written per arm). */
+let arm: Map<string, string> | null = null;
 /** Memo of the cache lookups, cleared whenever the store, an override or the mode changes. */
 const memo = new Map<string, Variant | null>();
 
@@ -244,6 +246,8 @@ function choose(name: string, shapeClass: string): Variant | null {
   const f = forced.get(name);
   if (f !== undefined) return getTunable(name).variants.find((v) => v.id === f)!;
   const key = `${name}|${shapeClass}`;
+  const a = arm?.get(key);
+  if (a !== undefined) return getTunable(name).variants.find((v) => v.id === a)!;
   let v = memo.get(key);
   if (v === undefined) {
     const t = registry.get(name);
@@ -503,11 +507,12 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   const minGain = opts.minGain ?? 0.02;
   const eng = getEngine();
   const chosen = picks.map((p) => ({ ...p, variant: activeVariant(p.name, p.shapeClass) }));
-  const setArm = (arm: 'default' | 'tuned') => {
-    for (const p of chosen) {
-      store.set(cacheKey(p.name, p.shapeClass), arm === 'tuned' ? p.variant : getTunable(p.name).variants[0]!.id);
-    }
-    memo.clear();
+  const arms = {
+    default: new Map(chosen.map((p) => [`${p.name}|${p.shapeClass}`, getTunable(p.name).variants[0]!.id])),
+    tuned: new Map(chosen.map((p) => [`${p.name}|${p.shapeClass}`, p.variant])),
+  };
+  const setArm = (which: 'default' | 'tuned') => {
+    arm = arms[which];
   };
   const timeOnce = async () => {
     await eng.sync();
@@ -525,14 +530,15 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
       const t = await timeOnce();
       if (r >= 0) samples.push({ default: d, tuned: t });
     }
-  } catch (e) {
-    setArm('tuned');
-    throw e;
+  } finally {
+    arm = null;
   }
   const defaultMs = median(samples.map((s) => s.default));
   const tunedMs = median(samples.map((s) => s.tuned));
   const kept = tunedMs < defaultMs * (1 - minGain);
-  setArm(kept ? 'tuned' : 'default');
+  // Dropped: the cache holds the default variant for each pick (so it is not tuned again).
+  if (!kept) for (const p of chosen) store.set(cacheKey(p.name, p.shapeClass), getTunable(p.name).variants[0]!.id);
+  memo.clear();
   return { defaultMs, tunedMs, samples, kept, dropped: kept ? [] : chosen };
 }
 
