@@ -383,8 +383,9 @@ describe('bad inputs', () => {
       expect(io.e).toMatch(re);
     }
     expect(() => parseEvalArgs(['--limit', '0'])).toThrow(/--limit expects an integer >= 1/);
-    expect(parseEvalArgs([]).tune).toBe(true); // autotuning on first use is the default
-    expect(parseEvalArgs(['--no-tune']).tune).toBe(false);
+    expect(parseEvalArgs([]).tune).toBe(false); // tuning only on request (shipped defaults otherwise)
+    expect(parseEvalArgs(['--tune']).tune).toBe(true);
+    expect(parseEvalArgs(['--tune', '--no-tune']).tune).toBe(false);
   });
 
   it('a recognizer file that fails to load: the loader message', async () => {
