@@ -3,6 +3,28 @@
 // (adapterSummary().key, the key the autotune cache uses) matches exactly. A (tunable, shape class)
 // with no entry here, or an entry naming a variant or tunable that no longer exists, uses the
 // default variant. Browser-safe: data only.
-// Empty until `npx lrfr tune --write-defaults` runs on an idle machine.
+// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1: 2026-12-03, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
 export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
+  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1": {
+    "conv|k2x2.s2x2.ci64.co128.hw3.n1": "gemm",
+    "conv|k2x2.s2x2.ci64.co64.hw7.n1": "gemm",
+    "conv|k4x4.s4x4.ci4.co32.hw28.n1": "px8",
+    "depthwise|k3.c32.hw14.n1": "rows8",
+    "depthwise|k3.c32.hw3.n1": "generic",
+    "depthwise|k5.c64.hw14.n1": "plane-all",
+    "depthwise|k7.c64.hw7.n1": "plane-all",
+    "depthwise|k9.c128.hw3.n1": "plane-all",
+    "matmul|nn.m16.k16.n256.b4": "splitk-32",
+    "matmul|nn.m32.k32.n8.b4": "splitk-8",
+    "matmul|nt.m1.k128.n512": "4x4",
+    "matmul|nt.m16.k256.n16.b4": "8x8",
+    "matmul|nt.m16.k64.n16.b4": "4x4",
+    "matmul|nt.m256.k256.n64": "splitk-8",
+    "matmul|nt.m256.k64.n256": "splitk-32",
+    "matmul|nt.m64.k256.n64": "16x16",
+    "matmul|nt.m64.k64.n256": "no-fitn",
+    "matmul|nt.m64.k64.n64": "16x16",
+    "matmul|nt.m8.k128.n128": "8x8",
+    "matmul|nt.m8.k512.n128": "8x8",
+  },
 };
