@@ -227,12 +227,8 @@ export function shippedChoice(name: string, shapeClass: string): string | undefi
  * when none applies (the default knobs).
  */
 export function tunedChoice(name: string, shapeClass: string): string | undefined {
-  const t = getTunable(name);
-  const o = overrides.get(name);
-  if (o) return o;
-  const c = store.get(cacheKey(name, shapeClass));
-  if (c && t.variants.some((v) => v.id === c)) return c;
-  return shippedChoice(name, shapeClass);
+  getTunable(name); // throws for an unknown tunable
+  return overrides.get(name) || cachedChoice(name, shapeClass) || shippedChoice(name, shapeClass);
 }
 
 /** The cached choice alone (no override, no shipped default): what autotune() has measured here. */
