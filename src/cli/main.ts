@@ -19,7 +19,7 @@ commands:
   identify          find the gallery's people closest to each face (lrfr identify --help)
   profile           GPU time per kernel of a model step (lrfr profile --help)
   serve             the browser app on http://127.0.0.1:8080/ (lrfr serve --help)
-  sr                super-resolve one face image to 112x112 (lrfr sr --help)
+  sr                super-resolve face crops, or every face of photos, to 112x112 (lrfr sr --help)
   train             train a recognizer, a DSR or a whole cycle from a config (lrfr train --help)
   tune              time kernel variants on this adapter, cache the winners (lrfr tune --help)
   gallery           list, delete, stats, export, import, index a gallery (lrfr gallery --help)

@@ -3,7 +3,7 @@
 // bad-input messages. Needs the data root ($LRFR_DATA or ../shared/data) and @vladmandic/face-api's
 // weights.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -18,7 +18,8 @@ import { saveModuleBytes } from '../../src/nn/safetensors.js';
 import { CacheGroup } from '../../src/train/embed-cache.js';
 import { loadFace, frameLfw } from '../../src/train/data.js';
 import { resizeBicubicCpu, downsample, clamp01 } from '../../src/train/degrade.js';
-import { decodeImage, writePng } from '../../src/train/image.js';
+import { decodeImage, writePng, type ChwImage } from '../../src/train/image.js';
+import { lfwImagePath } from '../../src/node/data-lfw-mini.js';
 import { roc, psnr, ssim } from '../../src/train/metrics.js';
 import { imageQuality, probeItems, loadHr, probeImages, itemKey, BICUBIC, comparisonTable } from '../../src/train/eval.js';
 import { Rng } from '../../src/runtime/random.js';
@@ -416,19 +417,79 @@ describe('lrfr sr', () => {
     expect(s / y.data.length).toBeLessThan(0.08);
   });
 
-  it('rejects an unreadable image, and too-large or non-square ones', async () => {
+  it('rejects an unreadable image, a photo without a face and a non-square crop', async () => {
     const junk = join(tmp, 'junk.png');
     writeFileSync(junk, 'nope');
     const io = capture();
     expect(await srCommand([junk, join(tmp, 'x.png')], io)).toBe(1);
     expect(io.e).toMatch(/cannot read image .*junk\.png/);
     expect(existsSync(join(tmp, 'x.png'))).toBe(false);
+    // larger than 112: a photo, searched for faces (a flat grey one has none)
     const big = join(tmp, 'big.png');
     await sharp({ create: { width: 120, height: 120, channels: 3, background: '#888' } }).png().toFile(big);
     const io2 = capture();
     expect(await srCommand([big, join(tmp, 'y.png')], io2)).toBe(1);
-    expect(io2.e).toMatch(/at most 112x112/);
+    expect(io2.e).toMatch(/no face found in .*big\.png \(120x120\)/);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('y.'))).toEqual([]);
+    const rect = join(tmp, 'rect.png');
+    await sharp({ create: { width: 30, height: 20, channels: 3, background: '#888' } }).png().toFile(rect);
+    const io4 = capture();
+    expect(await srCommand([rect, join(tmp, 'z.png')], io4)).toBe(1);
+    expect(io4.e).toMatch(/rect\.png is 30x20; a face crop .* must be square/);
     const io3 = capture();
     expect(await srCommand([join(tmp, 'lr24.png')], io3)).toBe(2);
+    expect(io3.e).toMatch(/expected an input and an output file/);
+  });
+
+  it('photos: every face is detected, aligned and super-resolved to its own file; bad files do not stop the others', async () => {
+    // two LFW photos side by side at half size (faces ~70 px): a 250x125 photo, made here, not committed
+    const [A, B] = ['Aaron_Peirsol', 'Abdullah'] as const;
+    const half = (p: string) => sharp(lfwImagePath(p, 2)).resize(125, 125, { kernel: 'cubic' }).removeAlpha().png().toBuffer();
+    const inDir = join(tmp, 'sr-in'), outDir = join(tmp, 'sr-out');
+    mkdirSync(inDir, { recursive: true });
+    await sharp({ create: { width: 250, height: 125, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .composite([{ input: await half(A), left: 0, top: 0 }, { input: await half(B), left: 125, top: 0 }]).png().toFile(join(inDir, 'pair.png'));
+    writeFileSync(join(inDir, 'broken.jpg'), 'not a jpeg');
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 140, b: 200 } } }).png().toFile(join(inDir, 'sky.png'));
+    const crop24 = clamp01(downsample(await loadFace(`${A}/${A}_0002.jpg`, { dataset: 'lfw' }), 24));
+    await writePng(join(inDir, 'tiny.png'), crop24);
+
+    const io = capture();
+    expect(await srCommand([inDir, '--out-dir', outDir], io), io.e).toBe(1);
+    expect(io.e).toMatch(/cannot read image .*broken\.jpg/);
+    expect(io.e).toMatch(/no face found in .*sky\.png \(320x240\)/);
+    expect(io.e).toMatch(/3 faces written from 2 of 4 files \(2 failed\)/);
+    expect(readdirSync(outDir).sort()).toEqual(['pair.face0.png', 'pair.face1.png', 'tiny.png']);
+
+    // each face's output is its person: closer to that person's project crop (the 143 window at
+    // (53, 41)) than to the other's; the face whose box lies left is A
+    const ref = { [A]: await loadFace(`${A}/${A}_0002.jpg`, { dataset: 'lfw' }), [B]: await loadFace(`${B}/${B}_0002.jpg`, { dataset: 'lfw' }) };
+    const mad = (x: ChwImage, y: ChwImage) => { let s = 0; for (let i = 0; i < x.data.length; i++) s += Math.abs(x.data[i]! - y.data[i]!); return s / x.data.length; };
+    const boxX = (k: number) => Number(new RegExp(`pair\\.png face ${k} \\(box (-?\\d+),`).exec(io.e)?.[1]);
+    for (const k of [0, 1]) {
+      const y = await decodeImage(join(outDir, `pair.face${k}.png`));
+      expect([y.c, y.h, y.w]).toEqual([3, 112, 112]);
+      const who = boxX(k) < 62 ? A : B, other = who === A ? B : A;
+      const [dSelf, dOther] = [mad(y, ref[who]), mad(y, ref[other])];
+      console.log(`lrfr sr photo face ${k} (${who}): mean |out - own crop| ${dSelf.toFixed(4)}, other's ${dOther.toFixed(4)}`);
+      expect(dSelf).toBeLessThan(0.1);
+      expect(dSelf).toBeLessThan(0.75 * dOther);
+    }
+    expect(new Set([boxX(0) < 62, boxX(1) < 62]).size).toBe(2);
+    // the default probe is the face at its own size in the photo (~70 px here)
+    const sizes = [...io.e.matchAll(/pair\.png face \d \(box .*?, (\d+) px face, (\d+)x\2 probe\)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(sizes).toHaveLength(2);
+    for (const [native, probe] of sizes) { expect(native).toBeGreaterThan(50); expect(native).toBeLessThan(95); expect(probe).toBe(native); }
+    // the crop went through as before
+    const t = await decodeImage(join(outDir, 'tiny.png'));
+    expect(mad(t, ref[A])).toBeLessThan(0.08);
+
+    // one photo, one output name: <out>.face<k>.png, --size sets the probe
+    const io2 = capture();
+    const single = join(tmp, 'single.png');
+    expect(await srCommand([join(inDir, 'pair.png'), single, '--size', '16'], io2), io2.e).toBe(0);
+    expect(io2.e).toMatch(/16x16 probe\) -> .*single\.face0\.png/);
+    expect(existsSync(single)).toBe(false);
+    expect(existsSync(join(tmp, 'single.face0.png')) && existsSync(join(tmp, 'single.face1.png'))).toBe(true);
   });
 });
