@@ -7,7 +7,7 @@ import { initNodeGPU } from '../node/gpu.js';
 import { Progress } from '../train/progress.js';
 import { openGallery, resolveGallerySpec } from '../gallery/open.js';
 import { FaceEmbedder, IMAGE_EXTENSIONS, DeviceLostError, type FileResult } from '../gallery/embedder.js';
-import { templateId, withFusedRows, checkPerson, GalleryModelMismatch, type GalleryStore, type TemplateRow, type Fusion, type Match } from '../gallery/store.js';
+import { templateId, commitTemplates, checkPerson, GalleryModelMismatch, type GalleryStore, type TemplateRow, type Fusion, type Match } from '../gallery/store.js';
 import { exportGallery, parseGalleryExport, importRows } from '../gallery/exchange.js';
 import { LanceGallery } from '../gallery/lance.js';
 import type { Io } from './eval.js';
@@ -201,7 +201,7 @@ export async function enrollCommand(argv: readonly string[], io: Io = defaultIo)
             rows.push({ id: templateId(person, r.contentHash, t.kind, t.face), person, source: r.path, model: model.model, modelHash: model.modelHash, kind: t.kind, embedding: t.embedding, enrolledAt: now });
           }
         }
-        if (rows.length > 0) await g.upsert(await withFusedRows(g, model, rows, now));
+        await commitTemplates(g, model, rows, now); // under the gallery's writer lock
         templates += rows.length;
         done += chunk.length;
         progress?.tick(chunk.length);

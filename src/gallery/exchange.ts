@@ -5,7 +5,7 @@
 // Fused rows are not exported (an import recomputes them). parseGalleryExport validates the whole
 // text before anything is written, so a bad file changes nothing; every error names the line.
 import {
-  checkEmbedding, checkPerson, fusedRow, TEMPLATE_KINDS,
+  checkEmbedding, checkPerson, commitTemplates, TEMPLATE_KINDS,
   type GalleryModel, type GalleryStore, type TemplateRow, type TemplateKind,
 } from './store.js';
 
@@ -125,10 +125,8 @@ export async function importRows(store: GalleryStore, header: ExportHeader, rows
   const now = new Date().toISOString();
   const flush = async () => {
     if (pending.length === 0) return;
-    const persons = new Set(pending.map((r) => r.person));
-    const fused: TemplateRow[] = [];
-    for (const p of persons) fused.push(fusedRow(p, [...await store.templatesOf(p), ...pending.filter((r) => r.person === p)], model, now));
-    await store.upsert([...pending, ...fused]);
+    // under the writer lock; stored templates with the same id as a pending one are counted once
+    await commitTemplates(store, model, pending, now);
     pending = [];
   };
   for (const list of byPerson.values()) {

@@ -4,11 +4,17 @@
 // the previous or the next version, never in between. Search is exact (brute force, dot product on
 // L2-normalised vectors = cosine) unless an ANN index exists and the caller asks for it; candidates
 // from the index are re-ranked on the full vectors (refineFactor).
+//
+// Several writers at once (two `lrfr enroll` processes, or two stores in one process, on the same
+// folder): every read-modify-write (bind, enrollment commits with their fused rows, import, delete,
+// index, optimize) runs under the folder's writer lock (lock.ts) on the latest table version, so
+// each commit's fused rows are computed from every template committed before it.
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Schema, Field, FixedSizeList, Float32, Utf8 } from 'apache-arrow';
 import { writeFileAtomic } from '../node/files.js';
+import { withFolderLock, LOCK_FILE } from './lock.js';
 import {
   GALLERY_FORMAT_VERSION, checkModel, annMinRows, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
@@ -90,7 +96,7 @@ export class LanceGallery implements GalleryStore {
     if (fs.existsSync(loc) && !fs.statSync(loc).isDirectory()) throw new Error(`gallery ${loc} is not a folder`);
     fs.mkdirSync(loc, { recursive: true });
     // what LanceDB itself writes on connect (__manifest) and the table: a gallery being created by another process
-    const entries = fs.readdirSync(loc).filter((e) => !e.startsWith('.') && e !== '__manifest' && e !== `${TABLE}.lance`);
+    const entries = fs.readdirSync(loc).filter((e) => !e.startsWith('.') && e !== '__manifest' && e !== `${TABLE}.lance` && !e.startsWith(LOCK_FILE) && !e.startsWith(`${META_FILE}.tmp-`));
     if (entries.length > 0 && !entries.includes(META_FILE)) {
       throw new Error(`${loc} is not an lrfr gallery (no ${META_FILE}; it holds ${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}); give an empty or new folder`);
     }
@@ -107,16 +113,47 @@ export class LanceGallery implements GalleryStore {
   }
 
   async bind(model: GalleryModel): Promise<GalleryMeta> {
-    if (this.metaCache) {
+    if (this.metaCache && this.table) {
       checkModel(this.location, this.metaCache, model);
-      if (!this.table) this.table = await this.db.createEmptyTable(TABLE, schema(this.metaCache.dim), { existOk: true });
       return this.metaCache;
     }
-    const meta: GalleryMeta = { ...model, createdAt: new Date().toISOString(), version: GALLERY_FORMAT_VERSION };
-    await writeFileAtomic(join(this.location, META_FILE), new TextEncoder().encode(JSON.stringify(meta, null, 2) + '\n'));
-    this.metaCache = meta;
-    this.table = await this.db.createEmptyTable(TABLE, schema(model.dim), { existOk: true });
-    return meta;
+    // creating the meta file or the table: under the writer lock, after re-reading both (another
+    // process may have bound the gallery since it was opened)
+    return this.writeLocked(async () => {
+      if (this.metaCache) {
+        checkModel(this.location, this.metaCache, model);
+        if (!this.table) this.table = await this.db.createEmptyTable(TABLE, schema(this.metaCache.dim), { existOk: true });
+        return this.metaCache;
+      }
+      const meta: GalleryMeta = { ...model, createdAt: new Date().toISOString(), version: GALLERY_FORMAT_VERSION };
+      await writeFileAtomic(join(this.location, META_FILE), new TextEncoder().encode(JSON.stringify(meta, null, 2) + '\n'));
+      this.metaCache = meta;
+      this.table = await this.db.createEmptyTable(TABLE, schema(model.dim), { existOk: true });
+      return meta;
+    });
+  }
+
+  private lockDepth = 0;
+
+  /**
+   * Runs `fn` holding the folder's writer lock (reentrant within this store), after bringing this
+   * store up to date with other writers: the meta file re-read, the table opened if another process
+   * created it, and checked out at its latest version.
+   */
+  async writeLocked<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lockDepth > 0) return fn();
+    return withFolderLock(this.location, async () => {
+      this.lockDepth++;
+      try {
+        const mp = join(this.location, META_FILE);
+        if (!this.metaCache && fs.existsSync(mp)) this.metaCache = parseMeta(fs.readFileSync(mp, 'utf8'), mp);
+        if (!this.table && (await this.db.tableNames()).includes(TABLE)) this.table = await this.db.openTable(TABLE);
+        else if (this.table) await this.table.checkoutLatest();
+        return await fn();
+      } finally {
+        this.lockDepth--;
+      }
+    });
   }
 
   private async rowsWhere(where: string, limit?: number): Promise<TemplateRow[]> {
@@ -161,7 +198,7 @@ export class LanceGallery implements GalleryStore {
       let q = this.table!.vectorSearch(Array.from(probe)).distanceType('dot')
         .where(fusion === 'mean' ? "kind = 'fused'" : "kind <> 'fused'").limit(limit)
         .select(['id', 'person', 'source', 'kind', '_distance']);
-      q = useIndex ? q.refineFactor(10).nprobes(20) : q.bypassVectorIndex();
+      q = useIndex ? q.refineFactor(10).nprobes(opts.probes ?? 20) : q.bypassVectorIndex();
       return ((await q.toArray()) as Rec[]).map((x) => ({
         person: String(x.person), id: String(x.id), source: String(x.source), kind: String(x.kind) as TemplateKind, score: 1 - Number(x._distance),
       }));
@@ -191,10 +228,12 @@ export class LanceGallery implements GalleryStore {
   }
 
   async deletePerson(person: string): Promise<number> {
-    if (!this.table) return 0;
-    const n = await this.table.countRows(`person = ${sqlString(person)} AND kind <> 'fused'`);
-    if (n > 0) await this.table.delete(`person = ${sqlString(person)}`);
-    return n;
+    return this.writeLocked(async () => {
+      if (!this.table) return 0;
+      const n = await this.table.countRows(`person = ${sqlString(person)} AND kind <> 'fused'`);
+      if (n > 0) await this.table.delete(`person = ${sqlString(person)}`);
+      return n;
+    });
   }
 
   async *rows(opts: { includeFused?: boolean } = {}): AsyncIterable<TemplateRow> {
@@ -230,6 +269,10 @@ export class LanceGallery implements GalleryStore {
   }
 
   async createIndex(opts: IndexOptions): Promise<void> {
+    return this.writeLocked(() => this.createIndexLocked(opts));
+  }
+
+  private async createIndexLocked(opts: IndexOptions): Promise<void> {
     if (!this.table || !this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
     const n = await this.table.countRows();
     if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
@@ -243,8 +286,10 @@ export class LanceGallery implements GalleryStore {
 
   /** Compacts the table's fragments and removes versions older than `olderThanMs` (default 0: all but the latest). */
   async optimize(olderThanMs = 0): Promise<void> {
-    if (!this.table) return;
-    await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - olderThanMs) });
+    await this.writeLocked(async () => {
+      if (!this.table) return;
+      await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - olderThanMs) });
+    });
   }
 
   async close(): Promise<void> {

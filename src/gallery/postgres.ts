@@ -107,6 +107,32 @@ export class PgGallery implements GalleryStore {
     return this.metaCache;
   }
 
+  private lockDepth = 0;
+
+  /**
+   * Runs `fn` holding this gallery's writer lock: a session-level advisory lock
+   * (pg_advisory_lock(hashtext('lrfr_gallery_<name>'))) on a connection of its own, so that the
+   * read-modify-write of an enrollment commit (templates read, fused rows recomputed, written) is not
+   * interleaved with another writer's. Reentrant within this store. (PGlite runs every connection in
+   * one session, where the lock does not exclude anything; a real server's does.)
+   */
+  async writeLocked<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lockDepth > 0) return fn();
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [this.table]);
+      this.lockDepth++;
+      try {
+        return await fn();
+      } finally {
+        this.lockDepth--;
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [this.table]).catch(() => {});
+      }
+    } finally {
+      c.release();
+    }
+  }
+
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     try {
@@ -167,7 +193,7 @@ export class PgGallery implements GalleryStore {
     const run = (limit: number) => this.tx(async (c) => {
       if (useIndex) {
         await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, limit * 2))}`);
-        await c.query('SET LOCAL ivfflat.probes = 20');
+        await c.query(`SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(opts.probes ?? 20))}`);
       } else {
         await c.query('SET LOCAL enable_indexscan = off');
         await c.query('SET LOCAL enable_bitmapscan = off');

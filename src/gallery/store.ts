@@ -67,6 +67,8 @@ export interface SearchOptions {
    * annMinRows() rows. Candidates from the index are re-ranked on the full vectors.
    */
   useIndex?: boolean | 'auto';
+  /** IVF partitions probed (LanceDB IVF-PQ, pgvector IVFFlat; default 20). */
+  probes?: number;
 }
 
 export interface PersonSummary {
@@ -117,6 +119,12 @@ export interface GalleryStore {
   count(opts?: { includeFused?: boolean }): Promise<number>;
   stats(): Promise<GalleryStats>;
   createIndex(opts: IndexOptions): Promise<void>;
+  /**
+   * Runs `fn` excluding this gallery's other writers (other processes, other stores on the same
+   * gallery), with reads inside it seeing every commit made before (LanceDB: the folder's lock file,
+   * lock.ts; PostgreSQL: an advisory lock). Reentrant within a store.
+   */
+  writeLocked<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -229,6 +237,16 @@ export async function withFusedRows(store: GalleryStore, model: GalleryModel, ne
     out.push(fusedRow(person, [...stored, ...fresh], model, now));
   }
   return out;
+}
+
+/**
+ * One enrollment commit: `newRows` (templates) plus the fused rows of the people they touch,
+ * recomputed and written under the gallery's writer lock, so that concurrent enrollments of the
+ * same person each see the other's committed templates.
+ */
+export async function commitTemplates(store: GalleryStore, model: GalleryModel, newRows: readonly TemplateRow[], now = new Date().toISOString()): Promise<void> {
+  if (newRows.length === 0) return;
+  await store.writeLocked(async () => store.upsert(await withFusedRows(store, model, newRows, now)));
 }
 
 /** Groups the rows of a ranked candidate list into the best `k` people (max fusion). */
