@@ -6,6 +6,11 @@
 // against one gallery, on 127.0.0.1 only (PostgreSQL is PGlite served over the wire there).
 //   npx tsx scripts/gallery-scale.mts [--sizes 10000,100000,1000000] [--backends lancedb,postgres]
 //        [--queries 200] [--concurrency 8] [--dim 512] [--out results/gallery-scale-<date>.json]
+//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes 20[,40,80]]
+// --probes: IVF partitions probed by the ANN search (the first is the reported figure; each further
+// one adds an ANN p50/p99 and recall@1 to the JSON and the log).
+// --pg-index ivf-pq builds pgvector's IVFFlat instead of HNSW (far quicker to build on PGlite);
+// --no-load skips the load test (for the exact-vs-ANN sweep that places $LRFR_ANN_MIN_ROWS).
 // A real PostgreSQL server instead of PGlite: LRFR_SCALE_PG=postgres://user@127.0.0.1/db.
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +31,11 @@ const concurrency = Number(arg('concurrency', '8'));
 const dim = Number(arg('dim', '512'));
 const date = new Date().toISOString().slice(0, 10);
 const out = arg('out', `results/gallery-scale-${date}.json`);
+const pgIndex = arg('pg-index', 'hnsw') as 'hnsw' | 'ivf-pq';
+const noLoad = process.argv.includes('--no-load');
+const probesList = arg('probes', '20').split(',').map(Number);
+const T0 = performance.now();
+const log = (s: string) => process.stderr.write(`[${((performance.now() - T0) / 1000).toFixed(0)} s] ${s}\n`);
 const MODEL: GalleryModel = { model: 'synthetic', modelHash: 'scale0000000000', dim };
 
 function randn(r: Rng): number {
@@ -41,7 +51,7 @@ function pct(xs: number[], p: number): number {
 interface Row {
   backend: string; rows: number; people: number; writeRowsPerS: number; writeSeconds: number; bytes: number;
   exactP50: number; exactP99: number; indexKind: string | null; indexBuildS: number | null; annP50: number | null; annP99: number | null;
-  recallAt1: number | null; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
+  recallAt1: number | null; probes: number; byProbes: { probes: number; annP50: number; annP99: number; recallAt1: number }[]; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
 }
 
 async function openBackend(backend: string, tmp: string, size: number): Promise<{ g: GalleryStore; stop: () => Promise<void> }> {
@@ -57,11 +67,11 @@ async function openBackend(backend: string, tmp: string, size: number): Promise<
   return { g, stop: async () => { await server.stop(); await db.close(); } };
 }
 
-async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean): Promise<{ ms: number[]; top1: string[] }> {
+async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean, nprobes = probesList[0]!): Promise<{ ms: number[]; top1: string[] }> {
   const ms: number[] = [], top1: string[] = [];
   for (const p of probes) {
     const t0 = performance.now();
-    const m = await g.search(p, { k: 5, useIndex, exact: !useIndex });
+    const m = await g.search(p, { k: 5, useIndex, exact: !useIndex, probes: nprobes });
     ms.push(performance.now() - t0);
     top1.push(m[0]?.person ?? '');
   }
@@ -94,9 +104,10 @@ try {
           }
           await g.upsert(rows);
           written += rows.length;
-          if (((p0 / BATCH) | 0) % 25 === 0) process.stderr.write(`  ${backend} ${size}: ${written} rows written, ${(written / ((performance.now() - t0) / 1000)).toFixed(0)} rows/s\n`);
+          if (((p0 / BATCH) | 0) % 10 === 0) log(`${backend} ${size}: ${written} rows written, ${(written / ((performance.now() - t0) / 1000)).toFixed(0)} rows/s`);
         }
         const writeSeconds = (performance.now() - t0) / 1000;
+        log(`${backend} ${size}: ${written} rows in ${writeSeconds.toFixed(1)} s; compacting / exact search`);
         if (g instanceof LanceGallery) await g.optimize(0);
         const qr = mulberry32(size + 1);
         const truth: string[] = [];
@@ -108,21 +119,29 @@ try {
         const exact = await timeSearches(g, probes, false);
         const row: Row = {
           backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds, bytes: 0,
-          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, load: null,
+          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0]!, byProbes: [], load: null,
         };
-        const kind = backend === 'lancedb' ? 'ivf-pq' : 'hnsw';
+        log(`${backend} ${size}: exact p50 ${row.exactP50.toFixed(1)} ms, p99 ${row.exactP99.toFixed(1)} ms; building the ANN index`);
+        const kind = backend === 'lancedb' ? 'ivf-pq' : pgIndex;
         const ti = performance.now();
         await g.createIndex({ kind });
         row.indexBuildS = (performance.now() - ti) / 1000;
-        row.indexKind = kind;
+        row.indexKind = backend === 'postgres' && kind === 'ivf-pq' ? 'ivfflat' : kind;
         const ann = await timeSearches(g, probes, true);
         row.annP50 = pct(ann.ms, 50);
         row.annP99 = pct(ann.ms, 99);
         row.recallAt1 = ann.top1.filter((p, i) => p === exact.top1[i]).length / queries;
+        for (const np of probesList) {
+          const a = np === probesList[0] ? ann : await timeSearches(g, probes, true, np);
+          const x = { probes: np, annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
+          row.byProbes.push(x);
+          if (probesList.length > 1) log(`${backend} ${size}: probes ${np}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
+        }
         row.bytes = (await g.stats()).bytes;
+        log(`${backend} ${size}: index ${row.indexBuildS.toFixed(1)} s, ANN p50 ${row.annP50.toFixed(1)} ms, p99 ${row.annP99.toFixed(1)} ms, recall@1 ${row.recallAt1}`);
         // bounded load: `concurrency` identify calls in flight, `queries` calls in all, 127.0.0.1 only
         const lat: number[] = [];
-        let next = 0;
+        let next = noLoad ? probes.length : 0;
         const tl = performance.now();
         await Promise.all(Array.from({ length: concurrency }, async () => {
           while (next < probes.length) {
@@ -132,7 +151,7 @@ try {
             lat.push(performance.now() - t);
           }
         }));
-        row.load = { concurrency, calls: probes.length, perS: probes.length / ((performance.now() - tl) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
+        if (!noLoad) row.load = { concurrency, calls: probes.length, perS: probes.length / ((performance.now() - tl) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
         results.push(row);
         process.stderr.write(`${JSON.stringify(row)}\n  (exact top-1 = the probe's person: ${exact.top1.filter((p, i) => p === truth[i]).length}/${queries})\n`);
       } finally {
@@ -147,7 +166,11 @@ try {
 
 let md = '| backend | rows | write rows/s | disk | exact p50 / p99 | ANN index (build) | ANN p50 / p99 | recall@1 | load: C calls in flight, calls/s, p50 / p99 |\n|---|---:|---:|---:|---|---|---|---:|---|\n';
 for (const x of results) {
-  md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.writeRowsPerS.toFixed(0)} | ${(x.bytes / 1e6).toFixed(1)} MB | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${x.indexKind} (${x.indexBuildS!.toFixed(1)} s) | ${x.annP50!.toFixed(1)} / ${x.annP99!.toFixed(1)} ms | ${(100 * x.recallAt1!).toFixed(1)} % | ${x.load!.concurrency}, ${x.load!.perS.toFixed(0)}/s, ${x.load!.p50.toFixed(1)} / ${x.load!.p99.toFixed(1)} ms |\n`;
+  md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.writeRowsPerS.toFixed(0)} | ${(x.bytes / 1e6).toFixed(1)} MB | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${x.indexKind} (${x.indexBuildS!.toFixed(1)} s) | ${x.annP50!.toFixed(1)} / ${x.annP99!.toFixed(1)} ms | ${(100 * x.recallAt1!).toFixed(1)} % | ${x.load ? `${x.load.concurrency}, ${x.load.perS.toFixed(0)}/s, ${x.load.p50.toFixed(1)} / ${x.load.p99.toFixed(1)} ms` : '-'} |\n`;
+}
+if (probesList.length > 1) {
+  md += '\n| backend | rows | exact p50 / p99 | IVF probes | ANN p50 / p99 | recall@1 |\n|---|---:|---|---:|---|---:|\n';
+  for (const x of results) for (const b of x.byProbes) md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${b.probes} | ${b.annP50.toFixed(1)} / ${b.annP99.toFixed(1)} ms | ${(100 * b.recallAt1).toFixed(1)} % |\n`;
 }
 process.stdout.write(`${md}\n${queries} queries, ${dim}-D, 2 templates + 1 fused row per person (${date})\n`);
 mkdirSync('results', { recursive: true });
