@@ -6,7 +6,7 @@
 // against one gallery, on 127.0.0.1 only (PostgreSQL is PGlite served over the wire there).
 //   npx tsx scripts/gallery-scale.mts [--sizes 10000,100000,1000000] [--backends lancedb,postgres]
 //        [--queries 200] [--concurrency 8] [--dim 512] [--out results/gallery-scale-<date>.json]
-//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes 20[,40,80]]
+//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes auto[,20,40,80]]
 // --probes: IVF partitions probed by the ANN search (the first is the reported figure; each further
 // one adds an ANN p50/p99 and recall@1 to the JSON and the log).
 // --pg-index ivf-pq builds pgvector's IVFFlat instead of HNSW (far quicker to build on PGlite);
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LanceGallery } from '../src/gallery/lance.js';
 import { PgGallery } from '../src/gallery/postgres.js';
-import { fusedRow, l2normalize, templateId, type GalleryStore, type GalleryModel, type TemplateRow } from '../src/gallery/store.js';
+import { fusedRow, l2normalize, templateId, annProbes, type GalleryStore, type GalleryModel, type TemplateRow } from '../src/gallery/store.js';
 import { mulberry32, type Rng } from '../src/node/fuzz-loaders.js';
 
 function arg(name: string, def: string): string {
@@ -33,7 +33,8 @@ const date = new Date().toISOString().slice(0, 10);
 const out = arg('out', `results/gallery-scale-${date}.json`);
 const pgIndex = arg('pg-index', 'hnsw') as 'hnsw' | 'ivf-pq';
 const noLoad = process.argv.includes('--no-load');
-const probesList = arg('probes', '20').split(',').map(Number);
+// 'auto': the library's default (annProbes(rows)); numbers: fixed
+const probesList: (number | undefined)[] = arg('probes', 'auto').split(',').map((x) => (x === 'auto' ? undefined : Number(x)));
 const T0 = performance.now();
 const log = (s: string) => process.stderr.write(`[${((performance.now() - T0) / 1000).toFixed(0)} s] ${s}\n`);
 const MODEL: GalleryModel = { model: 'synthetic', modelHash: 'scale0000000000', dim };
@@ -67,7 +68,7 @@ async function openBackend(backend: string, tmp: string, size: number): Promise<
   return { g, stop: async () => { await server.stop(); await db.close(); } };
 }
 
-async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean, nprobes = probesList[0]!): Promise<{ ms: number[]; top1: string[] }> {
+async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean, nprobes?: number): Promise<{ ms: number[]; top1: string[] }> {
   const ms: number[] = [], top1: string[] = [];
   for (const p of probes) {
     const t0 = performance.now();
@@ -119,7 +120,7 @@ try {
         const exact = await timeSearches(g, probes, false);
         const row: Row = {
           backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds, bytes: 0,
-          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0]!, byProbes: [], load: null,
+          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written), byProbes: [], load: null,
         };
         log(`${backend} ${size}: exact p50 ${row.exactP50.toFixed(1)} ms, p99 ${row.exactP99.toFixed(1)} ms; building the ANN index`);
         const kind = backend === 'lancedb' ? 'ivf-pq' : pgIndex;
@@ -127,15 +128,15 @@ try {
         await g.createIndex({ kind });
         row.indexBuildS = (performance.now() - ti) / 1000;
         row.indexKind = backend === 'postgres' && kind === 'ivf-pq' ? 'ivfflat' : kind;
-        const ann = await timeSearches(g, probes, true);
+        const ann = await timeSearches(g, probes, true, probesList[0]);
         row.annP50 = pct(ann.ms, 50);
         row.annP99 = pct(ann.ms, 99);
         row.recallAt1 = ann.top1.filter((p, i) => p === exact.top1[i]).length / queries;
         for (const np of probesList) {
           const a = np === probesList[0] ? ann : await timeSearches(g, probes, true, np);
-          const x = { probes: np, annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
+          const x = { probes: np ?? annProbes(written), annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
           row.byProbes.push(x);
-          if (probesList.length > 1) log(`${backend} ${size}: probes ${np}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
+          if (probesList.length > 1) log(`${backend} ${size}: probes ${x.probes}${np === undefined ? " (auto)" : ""}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
         }
         row.bytes = (await g.stats()).bytes;
         log(`${backend} ${size}: index ${row.indexBuildS.toFixed(1)} s, ANN p50 ${row.annP50.toFixed(1)} ms, p99 ${row.annP99.toFixed(1)} ms, recall@1 ${row.recallAt1}`);

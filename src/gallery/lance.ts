@@ -16,7 +16,7 @@ import { Schema, Field, FixedSizeList, Float32, Utf8 } from 'apache-arrow';
 import { writeFileAtomic } from '../node/files.js';
 import { withFolderLock, LOCK_FILE } from './lock.js';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, annMinRows, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -193,12 +193,14 @@ export class LanceGallery implements GalleryStore {
     if (probe.length !== this.metaCache.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${this.metaCache.dim}`);
     const fusion = opts.fusion ?? 'max';
     const hasIndex = opts.exact !== true && opts.useIndex !== false && (await this.table.listIndices()).some((i) => i.columns.includes('vector'));
-    const useIndex = hasIndex && (opts.useIndex === true || await this.table.countRows() >= annMinRows());
+    const rows = hasIndex ? await this.table.countRows() : 0;
+    const useIndex = hasIndex && (opts.useIndex === true || rows >= annMinRows());
+    const probes = opts.probes ?? annProbes(rows);
     const run = async (limit: number): Promise<Match[]> => {
       let q = this.table!.vectorSearch(Array.from(probe)).distanceType('dot')
         .where(fusion === 'mean' ? "kind = 'fused'" : "kind <> 'fused'").limit(limit)
         .select(['id', 'person', 'source', 'kind', '_distance']);
-      q = useIndex ? q.refineFactor(10).nprobes(opts.probes ?? 20) : q.bypassVectorIndex();
+      q = useIndex ? q.refineFactor(10).nprobes(probes) : q.bypassVectorIndex();
       return ((await q.toArray()) as Rec[]).map((x) => ({
         person: String(x.person), id: String(x.id), source: String(x.source), kind: String(x.kind) as TemplateKind, score: 1 - Number(x._distance),
       }));
