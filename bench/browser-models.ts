@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   const md = report(result, o, date, rev, `torch ${hello.torch}, onnx ${String(hello.onnx)}`);
   console.log(`\n${md}`);
   if (o.write) {
-    const key = sanitizeKey(`browser-models-${result.adapter.vendor}-${result.adapter.architecture}`);
+    const key = `browser-models-${sanitizeKey(`${result.adapter.vendor}/${result.adapter.architecture}//${result.adapter.description}`)}`;
     const dir = join(root, 'bench/results');
     mkdirSync(dir, { recursive: true });
     const base = join(dir, `${key}-${date}`);
