@@ -46,7 +46,7 @@ embeddings). Inputs as for lrfr enroll; every face of a photo is searched.
   --fusion max|mean   per person: the best template (default) or the mean template
   --json              one JSON object per face (JSON lines) instead of a table
   --exact / --ann     search: exact always / the ANN index (lrfr gallery index) always; default: the
-                      index when there is one and the gallery holds >= $LRFR_ANN_MIN_ROWS rows (50,000),
+                      index when there is one and the gallery holds >= $LRFR_ANN_MIN_ROWS rows (30,000),
                       candidates re-ranked on the full vectors
 ${COMMON}
 `;
