@@ -104,8 +104,8 @@ async function run(a: { enrol: Photo; probe: Photo; person: string; repeats: num
   const gallery = makeGallery({ [a.person]: enrol.faces[0]!.embHr });
   const results = await timePipelines(pipes, toImage(a.probe), gallery, { repeats: a.repeats, warmup: a.warmup, person: a.person }, useBackend, log);
   for (const p of pipes.values()) p.dispose();
-  const a = L.adapterSummary();
-  return { adapter: a.description || a.key, peers, results };
+  const ad = L.adapterSummary();
+  return { adapter: ad.description || ad.key, peers, results };
 }
 
 const coldImpl = new URLSearchParams(location.search).get('cold') as Impl | null;
