@@ -17,8 +17,9 @@
 // probe = measured time of its hypotheses (deblur, SR, embedding) on this machine.
 // The protocol's people were never trained on (ORL, Yale B: held out entirely; LFW/BLUFR test side);
 // nothing here is tuned: the method's parameters are fixed in template-fusion.ts.
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { execSync } from 'node:child_process';
 import { initNodeGPU } from '../src/node/gpu.js';
 import { loadFaceApiDlib } from '../src/node/dlib.js';
@@ -30,7 +31,7 @@ import { degradeLR, downsample, clamp01, LR_SIZES } from '../src/train/degrade.j
 import { cmc, kFoldAccuracy, tarAtFar } from '../src/train/metrics.js';
 import type { ChwImage } from '../src/train/image.js';
 import {
-  galleryTemplates, hypothesisSigmas, deblurHypotheses, fuseScores, FUSIONS, type Fusion, type Similarity,
+  galleryTemplates, hypothesisSigmas, deblurHypotheses, fuseScores, fuseGrid, dotForm, FUSIONS, type Fusion, type Similarity,
 } from '../src/train/template-fusion.js';
 
 interface Args {
@@ -108,75 +109,112 @@ async function main(): Promise<void> {
     const [ghr, phr] = await Promise.all([loadHr(galleryItems, root), loadHr(probeItems, root)]);
     if (ghr.some((x) => !x) || phr.some((x) => !x)) throw new Error('some images could not be decoded (lrfr eval lists them)');
 
-    // Gallery templates: hr, the degradations and chains, and the resolution-matched crop.
-    let tplNames: string[] = [];
-    const tplImgs: ChwImage[] = [];
-    for (let i = 0; i < galleryItems.length; i++) {
-      const t = await galleryTemplates(ghr[i]!, stableIndex(itemKey(galleryItems[i]!)), { chains2: a.chains2, chains3: a.chains3 });
-      if (i === 0) tplNames = t.map((x) => x.name);
-      for (const x of t) tplImgs.push(x.img);
-    }
-    const matched = await sr.run(ghr.map((x) => clamp01(downsample(x!, S))));
-    const T = tplNames.length;
-    const gT = await embedAll(rec, tplImgs, a.batch, `gallery templates (${T} per image)`);
-    const gM = await embedAll(rec, matched, a.batch, 'gallery, resolution-matched');
-
-    // Probe hypotheses.
+    // Embeddings are cached (.cache/fusion/<key>.bin) by everything they depend on.
     const sigmas = hypothesisSigmas(a.hypotheses);
     const H = sigmas.length;
-    const tp = performance.now();
-    const hyps: ChwImage[] = [];
-    for (let i = 0; i < probeItems.length; i++) {
-      const lr = await degradeLR(phr[i]!, S, { model: 'clean', seed: 3, index: stableIndex(itemKey(probeItems[i]!)) });
-      hyps.push(...deblurHypotheses(lr, sigmas));
-    }
-    const up: ChwImage[] = [];
-    for (let i = 0; i < hyps.length; i += 256) up.push(...(await sr.run(hyps.slice(i, i + 256))));
-    const pE = await embedAll(rec, up, a.batch, `probes (${H} hypotheses each)`);
-    const probeMs = (performance.now() - tp) / probeItems.length;
-    const probeMsSingle = probeMs / H; // the hypotheses cost alike: one of them
+    const key = createHash('sha256').update(JSON.stringify({ v: 'f1', p: a.protocol, S, limit: a.limit ?? null, rec: rec.hash, sr: sr.hash, sigmas, c2: a.chains2, c3: a.chains3 })).digest('hex').slice(0, 16);
+    const cacheFile = join(process.cwd(), '.cache', 'fusion', `${key}.bin`);
+    let tplNames: string[] = [];
+    let gT: { emb: Float32Array; seconds: number }, gM: { emb: Float32Array; seconds: number }, pE: { emb: Float32Array; seconds: number };
+    let probeMs: number;
+    if (existsSync(cacheFile) && existsSync(`${cacheFile}.json`)) {
+      const meta = JSON.parse(readFileSync(`${cacheFile}.json`, 'utf8')) as { tplNames: string[]; lens: number[]; probeMs: number; seconds: number[] };
+      const buf = readFileSync(cacheFile);
+      const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      const [l0, l1] = meta.lens as [number, number, number];
+      tplNames = meta.tplNames;
+      gT = { emb: all.subarray(0, l0), seconds: meta.seconds[0]! };
+      gM = { emb: all.subarray(l0, l0 + l1), seconds: meta.seconds[1]! };
+      pE = { emb: all.subarray(l0 + l1), seconds: meta.seconds[2]! };
+      probeMs = meta.probeMs;
+      console.log(`embeddings from ${cacheFile}`);
+    } else {
+      // Gallery templates: hr, the degradations and chains, and the resolution-matched crop.
+      const tplImgs: ChwImage[] = [];
+      for (let i = 0; i < galleryItems.length; i++) {
+        const t = await galleryTemplates(ghr[i]!, stableIndex(itemKey(galleryItems[i]!)), { chains2: a.chains2, chains3: a.chains3 });
+        if (i === 0) tplNames = t.map((x) => x.name);
+        for (const x of t) tplImgs.push(x.img);
+      }
+      const matched = await sr.run(ghr.map((x) => clamp01(downsample(x!, S))));
+      gT = await embedAll(rec, tplImgs, a.batch, `gallery templates (${tplNames.length} per image)`);
+      gM = await embedAll(rec, matched, a.batch, 'gallery, resolution-matched');
 
+      // Probe hypotheses.
+      const tp = performance.now();
+      const hyps: ChwImage[] = [];
+      for (let i = 0; i < probeItems.length; i++) {
+        const lr = await degradeLR(phr[i]!, S, { model: 'clean', seed: 3, index: stableIndex(itemKey(probeItems[i]!)) });
+        hyps.push(...deblurHypotheses(lr, sigmas));
+      }
+      const up: ChwImage[] = [];
+      for (let i = 0; i < hyps.length; i += 256) up.push(...(await sr.run(hyps.slice(i, i + 256))));
+      pE = await embedAll(rec, up, a.batch, `probes (${H} hypotheses each)`);
+      probeMs = (performance.now() - tp) / probeItems.length;
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      const all = new Float32Array(gT.emb.length + gM.emb.length + pE.emb.length);
+      all.set(gT.emb); all.set(gM.emb, gT.emb.length); all.set(pE.emb, gT.emb.length + gM.emb.length);
+      writeFileSync(cacheFile, all);
+      writeFileSync(`${cacheFile}.json`, JSON.stringify({ tplNames, lens: [gT.emb.length, gM.emb.length, pE.emb.length], probeMs, seconds: [gT.seconds, gM.seconds, pE.seconds] }));
+    }
+    const T = tplNames.length;
+    const probeMsSingle = probeMs / H; // the hypotheses cost alike: one of them
     const d = rec.dim;
-    const galleryOf = (mode: string, g: number): { v: Float32Array; n: number } => {
-      const tpl = gT.emb.subarray(g * T * d, (g + 1) * T * d);
-      const m = gM.emb.subarray(g * d, (g + 1) * d);
-      if (mode === 'hr') return { v: tpl.subarray(0, d), n: 1 };
-      if (mode === 'matched') return { v: m, n: 1 };
-      if (mode === 'templates') return { v: tpl, n: T };
-      const all = new Float32Array((T + 1) * d);
-      all.set(tpl);
-      all.set(m, T * d);
-      return { v: all, n: T + 1 };
-    };
-    const probeOf = (mode: string, p: number): { v: Float32Array; n: number } =>
-      mode === 'single' ? { v: pE.emb.subarray(p * H * d, p * H * d + d), n: 1 } : { v: pE.emb.subarray(p * H * d, (p + 1) * H * d), n: H };
+    const TG = T + 1; // per gallery image: the T templates, then the matched crop
+    const gAll = new Float32Array(galleryItems.length * TG * d);
+    for (let g = 0; g < galleryItems.length; g++) {
+      gAll.set(gT.emb.subarray(g * T * d, (g + 1) * T * d), g * TG * d);
+      gAll.set(gM.emb.subarray(g * d, (g + 1) * d), (g * TG + T) * d);
+    }
+    // Gallery modes as contiguous column ranges of an image's TG vectors; probe modes as row ranges.
+    const gCols: Record<string, [number, number]> = { hr: [0, 1], matched: [T, TG], templates: [0, T], all: [0, TG] };
+    const pRows: Record<string, [number, number]> = { single: [0, 1], multi: [0, H] };
+    const pairs: [number, number][] = plan.kind === 'ident'
+      ? plan.probes.flatMap((q) => plan.gallery.map((g) => [pi.get(itemKey(q))!, gi.get(itemKey(g))!] as [number, number]))
+      : plan.pairs.map((q) => [pi.get(itemKey(q.b))!, gi.get(itemKey(q.a))!]);
 
     const rows: Record<string, unknown>[] = [];
     const gModes = ['hr', 'matched', 'templates', 'all'], pModes = H > 1 ? ['single', 'multi'] : ['single'];
-    for (const gm of gModes) {
-      for (const pm of pModes) {
-        const single = (gm === 'hr' || gm === 'matched') && pm === 'single';
-        for (const fusion of (single ? ['S_max'] : FUSIONS) as Fusion[]) {
-          for (const sim of sims) {
-            const score = (p: number, g: number) => {
-              const P = probeOf(pm, p), G = galleryOf(gm, g);
-              return fuseScores(fusion, sim, P.v, P.n, G.v, G.n, d);
+    for (const sim of sims) {
+      // The full hypothesis x template score grid of every scored (probe, gallery) pair, as dot products.
+      const ts = performance.now();
+      const pf = dotForm(sim, pE.emb, probeItems.length * H, d), gf = dotForm(sim, gAll, galleryItems.length * TG, d);
+      const grids = new Float32Array(pairs.length * H * TG);
+      pairs.forEach(([p, g], k) => {
+        for (let h = 0; h < H; h++) {
+          const a = (p * H + h) * d;
+          for (let t = 0; t < TG; t++) {
+            const b = (g * TG + t) * d;
+            let dot = 0;
+            for (let i = 0; i < d; i++) dot += pf.v[a + i]! * gf.v[b + i]!;
+            grids[k * H * TG + h * TG + t] = sim === 'euclidean' ? -Math.sqrt(Math.max(0, pf.sq[p * H + h]! + gf.sq[g * TG + t]! - 2 * dot)) : dot;
+          }
+        }
+      });
+      console.log(`  ${sim}: ${pairs.length} pairs x ${H} x ${TG} scores in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
+      for (const gm of gModes) {
+        for (const pm of pModes) {
+          const [c0, c1] = gCols[gm]!, [r0, r1] = pRows[pm]!;
+          const cols = Array.from({ length: c1 - c0 }, (_, i) => c0 + i), rws = Array.from({ length: r1 - r0 }, (_, i) => r0 + i);
+          const single = cols.length === 1 && rws.length === 1;
+          for (const fusion of (single ? ['S_max'] : FUSIONS) as Fusion[]) {
+            const score = (k: number): number => {
+              const [p, g] = pairs[k]!;
+              if (fusion === 'S_max' || fusion === 'S_add' || fusion === 'Smax_Sadd') return fuseGrid(fusion, grids.subarray(k * H * TG, (k + 1) * H * TG), H, TG, rws, cols);
+              return fuseScores(fusion, sim, pE.emb.subarray((p * H + r0) * d, (p * H + r1) * d), rws.length, gAll.subarray((g * TG + c0) * d, (g * TG + c1) * d), cols.length, d);
             };
+            const scores = pairs.map((_, k) => score(k));
             const row: Record<string, unknown> = { gallery: gm, probe: pm, fusion: single ? '—' : fusion, similarity: sim };
             if (plan.kind === 'ident') {
-              const P = plan.probes.length, G = plan.gallery.length;
-              const m = new Float64Array(P * G);
-              plan.probes.forEach((q, i) => plan.gallery.forEach((g, j) => { m[i * G + j] = score(pi.get(itemKey(q))!, gi.get(itemKey(g))!); }));
-              row.rank1 = cmc(m, plan.probes.map((q) => q.person), plan.gallery.map((g) => g.person), 1).rank1;
+              row.rank1 = cmc(scores, plan.probes.map((q) => q.person), plan.gallery.map((g) => g.person), 1).rank1;
             } else {
-              const s = plan.pairs.map((q) => score(pi.get(itemKey(q.b))!, gi.get(itemKey(q.a))!));
               const same = plan.pairs.map((q) => q.same);
-              row.accuracy = kFoldAccuracy(s, same, plan.pairs.map((q) => q.fold)).mean;
-              row.tar1e3 = tarAtFar(s.filter((_, i) => same[i]), s.filter((_, i) => !same[i]), 1e-3).tar;
+              row.accuracy = kFoldAccuracy(scores, same, plan.pairs.map((q) => q.fold)).mean;
+              row.tar1e3 = tarAtFar(scores.filter((_, i) => same[i]), scores.filter((_, i) => !same[i]), 1e-3).tar;
             }
-            row.embeddingsPerProbe = pm === 'multi' ? H : 1;
+            row.embeddingsPerProbe = rws.length;
             row.msPerProbe = pm === 'multi' ? probeMs : probeMsSingle;
-            row.galleryTemplates = galleryOf(gm, 0).n;
+            row.galleryTemplates = cols.length;
             rows.push(row);
           }
         }

@@ -187,6 +187,63 @@ function meanTemplate(v: Float32Array, count: number, d: number): Float64Array {
   return m;
 }
 
+/** The score fusions that need only the grid s[h * T + t] of hypothesis-vs-template scores. */
+export type GridFusion = 'S_max' | 'S_add' | 'Smax_Sadd';
+
+/** S_max, S_add or S_max -> S_add of a score grid s[h * T + t] (h < H, t < T), rows `rows` and columns `cols` of it (default all). */
+export function fuseGrid(fusion: GridFusion, s: ArrayLike<number>, H: number, T: number, rows?: readonly number[], cols?: readonly number[]): number {
+  const R = rows ?? Array.from({ length: H }, (_, i) => i), C = cols ?? Array.from({ length: T }, (_, i) => i);
+  let best = -Infinity, sum = 0, sumOfMax = 0;
+  for (const h of R) {
+    let m = -Infinity;
+    for (const t of C) {
+      const v = s[h * T + t]!;
+      if (v > m) m = v;
+      sum += v;
+    }
+    if (m > best) best = m;
+    sumOfMax += m;
+  }
+  if (fusion === 'S_max') return best;
+  if (fusion === 'S_add') return sum / (R.length * C.length);
+  return sumOfMax / R.length;
+}
+
+/**
+ * Rows of `emb` ([n * d]) transformed so that a similarity is a dot product: cosine -> L2-normalised,
+ * Pearson -> mean-centred then L2-normalised, euclidean -> as is (with `sq`, the squared norms:
+ * −‖a − b‖ = −sqrt(‖a‖² + ‖b‖² − 2 a·b)).
+ */
+export function dotForm(sim: Similarity, emb: Float32Array, n: number, d: number): { v: Float32Array; sq: Float64Array } {
+  const v = new Float32Array(n * d), sq = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let m = 0;
+    if (sim === 'pearson') { for (let i = 0; i < d; i++) m += emb[r * d + i]!; m /= d; }
+    let nn = 0;
+    for (let i = 0; i < d; i++) { const x = emb[r * d + i]! - m; nn += x * x; }
+    const k = sim === 'euclidean' ? 1 : nn > 0 ? 1 / Math.sqrt(nn) : 0;
+    for (let i = 0; i < d; i++) v[r * d + i] = (emb[r * d + i]! - m) * k;
+    sq[r] = sim === 'euclidean' ? nn : 1;
+  }
+  return { v, sq };
+}
+
+/** Similarities of every row of a ([na * d], dotForm) with every row of b: [na * nb], row-major. */
+export function similarityMatrix(sim: Similarity, a: { v: Float32Array; sq: Float64Array }, b: { v: Float32Array; sq: Float64Array }, d: number): Float32Array {
+  const na = a.sq.length, nb = b.sq.length;
+  const out = new Float32Array(na * nb);
+  for (let i = 0; i < na; i++) {
+    const ai = i * d;
+    for (let j = 0; j < nb; j++) {
+      const bj = j * d;
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += a.v[ai + k]! * b.v[bj + k]!;
+      out[i * nb + j] = sim === 'euclidean' ? -Math.sqrt(Math.max(0, a.sq[i]! + b.sq[j]! - 2 * dot)) : dot;
+    }
+  }
+  return out;
+}
+
 /**
  * The fused score of one probe (H hypothesis embeddings, [H * d]) against one gallery entry (T
  * template embeddings, [T * d]).

@@ -3,7 +3,7 @@
 // determinism). CPU only.
 import { describe, expect, it } from 'vitest';
 import {
-  GALLERY_DEGRADATIONS, galleryTemplates, drawChains, hypothesisSigmas, deblurHypotheses, fuseScores, similarity, FUSIONS,
+  GALLERY_DEGRADATIONS, galleryTemplates, drawChains, hypothesisSigmas, deblurHypotheses, fuseScores, fuseGrid, dotForm, similarityMatrix, similarity, FUSIONS,
 } from '../../src/train/template-fusion.js';
 import { convolve2d, gaussianKernel } from '../../src/train/degrade.js';
 import { Rng } from '../../src/runtime/random.js';
@@ -61,6 +61,15 @@ describe('fuseScores', () => {
   });
   it('one hypothesis against one template: every fusion is the plain similarity', () => {
     for (const f of FUSIONS) expect(fuseScores(f, 'cosine', probe.subarray(0, 3), 1, gallery.subarray(3, 6), 1, 3)).toBeCloseTo(s[0]![1]!, 6);
+  });
+  it('fuseGrid gives the S_* fusions from the score grid; dotForm + similarityMatrix give the similarities', () => {
+    for (const sim of ['cosine', 'pearson', 'euclidean'] as const) {
+      const grid = similarityMatrix(sim, dotForm(sim, probe, 2, 3), dotForm(sim, gallery, 3, 3), 3);
+      for (let h = 0; h < 2; h++) for (let t = 0; t < 3; t++) expect(grid[h * 3 + t]).toBeCloseTo(similarity(sim, probe, h * 3, gallery, t * 3, 3), 5);
+      for (const f of ['S_max', 'S_add', 'Smax_Sadd'] as const) expect(fuseGrid(f, grid, 2, 3)).toBeCloseTo(fuseScores(f, sim, probe, 2, gallery, 3, 3), 5);
+      // a sub-grid: hypothesis 1 against templates 0 and 2
+      expect(fuseGrid('S_add', grid, 2, 3, [1], [0, 2])).toBeCloseTo((grid[3]! + grid[5]!) / 2, 6);
+    }
   });
   it('rejects arrays of the wrong length, naming both', () => {
     expect(() => fuseScores('S_max', 'cosine', probe, 3, gallery, 3, 3)).toThrow(/expected 3 x 3 and 3 x 3 values, got 6 and 9/);
