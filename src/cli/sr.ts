@@ -29,7 +29,7 @@ Super-resolves faces to ${HR_SIZE}x${HR_SIZE} PNGs.
     the resolution it has in the photo (at most ${HR_SIZE}; --size S sets it), then super-resolved.
     One output per face, named <out>.face<k>.png (k = 0, 1, ...: detection order, best score first).
 With --out-dir, every input (directories are walked: ${IMAGE_EXTENSIONS.join(' ')}) writes
-DIR/<name>.png (a crop) or DIR/<name>.face<k>.png (a photo). A file that cannot be decoded or has no
+DIR/<name>.png (a crop) or DIR/<name>.face<k>.png (a photo); a name met again becomes <name>-2. A file that cannot be decoded or has no
 face is reported and the others go on; the exit status is then 1.
 
 Options:
@@ -167,6 +167,7 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
   let sr: SuperResolver | null = null;
   let detector: TinyFaceDetector | null = null, landmarks: FaceLandmark68Tiny | null = null;
   const needGpu = async () => { if (!gpu) { await initNodeGPU(); gpu = true; } };
+  const usedNames = new Set<string>();
   try {
     evalAutotune.enabled = args.tune; // --tune: the SR model's kernels for this input shape first (cached per adapter)
     for (const file of files) {
@@ -177,7 +178,15 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
         fail(`cannot read image ${file}: ${(e as Error).message}`);
         continue;
       }
-      const outBase = args.outDir !== null ? join(args.outDir, `${basename(file, extname(file))}.png`) : args.output!;
+      let outBase = args.output!;
+      if (args.outDir !== null) {
+        // two inputs of the same name (from different folders) get name.png, name-2.png, ...
+        const stem = basename(file, extname(file));
+        let name = stem;
+        for (let k = 2; usedNames.has(name); k++) name = `${stem}-${k}`;
+        usedNames.add(name);
+        outBase = join(args.outDir, `${name}.png`);
+      }
       const jobs: Job[] = [];
       if (img.h <= HR_SIZE && img.w <= HR_SIZE) {
         if (img.h !== img.w) { fail(`${file} is ${img.w}x${img.h}; a face crop (at most ${HR_SIZE} px a side) must be square`); continue; }

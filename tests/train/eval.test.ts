@@ -453,13 +453,15 @@ describe('lrfr sr', () => {
     await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 140, b: 200 } } }).png().toFile(join(inDir, 'sky.png'));
     const crop24 = clamp01(downsample(await loadFace(`${A}/${A}_0002.jpg`, { dataset: 'lfw' }), 24));
     await writePng(join(inDir, 'tiny.png'), crop24);
+    mkdirSync(join(inDir, 'sub'));
+    await writePng(join(inDir, 'sub', 'tiny.png'), crop24); // the same name in a subfolder: tiny-2.png, not overwritten
 
     const io = capture();
     expect(await srCommand([inDir, '--out-dir', outDir], io), io.e).toBe(1);
     expect(io.e).toMatch(/cannot read image .*broken\.jpg/);
     expect(io.e).toMatch(/no face found in .*sky\.png \(320x240\)/);
-    expect(io.e).toMatch(/3 faces written from 2 of 4 files \(2 failed\)/);
-    expect(readdirSync(outDir).sort()).toEqual(['pair.face0.png', 'pair.face1.png', 'tiny.png']);
+    expect(io.e).toMatch(/4 faces written from 3 of 5 files \(2 failed\)/);
+    expect(readdirSync(outDir).sort()).toEqual(['pair.face0.png', 'pair.face1.png', 'tiny-2.png', 'tiny.png']);
 
     // each face's output is its person: closer to that person's project crop (the 143 window at
     // (53, 41)) than to the other's; the face whose box lies left is A
