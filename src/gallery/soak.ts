@@ -21,6 +21,8 @@ export interface SoakResult {
   warm: SoakSample;
   end: SoakSample;
   msPerCall: number;
+  /** Samples every `sampleEvery` calls after the warm-up (empty without sampleEvery). */
+  samples: SoakSample[];
   /** The top-1 person of every call was the same. */
   stable: boolean;
 }
@@ -38,8 +40,9 @@ function sample(call: number): SoakSample {
   return { call, bytesInUse: s.bytesInUse, bytesAllocated: s.bytesAllocated, rss: m.rss, heapUsed: m.heapUsed };
 }
 
-export async function identifySoak(embedder: FaceEmbedder, gallery: GalleryStore, file: string, calls: number, warmup = Math.min(50, Math.floor(calls / 4))): Promise<SoakResult> {
+export async function identifySoak(embedder: FaceEmbedder, gallery: GalleryStore, file: string, calls: number, warmup = Math.min(50, Math.floor(calls / 4)), sampleEvery = 0): Promise<SoakResult> {
   let warm: SoakSample | null = null;
+  const samples: SoakSample[] = [];
   let first: string | undefined;
   let stable = true;
   const t0 = performance.now();
@@ -50,6 +53,9 @@ export async function identifySoak(embedder: FaceEmbedder, gallery: GalleryStore
     first ??= m[0]?.person;
     if (m[0]?.person !== first) stable = false;
     if (i === warmup) warm = sample(i);
+    else if (sampleEvery > 0 && i > warmup && (i - warmup) % sampleEvery === 0 && i < calls) samples.push(sample(i));
   }
-  return { calls, warm: warm ?? sample(0), end: sample(calls), msPerCall: (performance.now() - t0) / calls, stable };
+  const end = sample(calls);
+  if (sampleEvery > 0) samples.push(end);
+  return { calls, warm: warm ?? sample(0), end, msPerCall: (performance.now() - t0) / calls, stable, samples };
 }
