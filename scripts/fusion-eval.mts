@@ -4,13 +4,14 @@
 //
 //   npx tsx scripts/fusion-eval.mts --protocol orl|yaleb|blufr-ident|lfw-verify [--size 16]
 //       [--recognizer weights/edgeface-c1-recognizer.safetensors | dlib | FILE] [--sr bicubic | FILE]
-//       [--hypotheses 16] [--chains2 12] [--chains3 12] [--limit N] [--batch 32] [--data DIR] [--out FILE.json]
+//       [--hypotheses 16] [--chains2 12] [--chains3 12] [--no-degradations] [--limit N] [--batch 32] [--data DIR] [--out FILE.json]
 //
 // Gallery side (identification: the gallery; verification: side a of each pair, at full resolution):
 //   hr         the aligned crop (the project's protocol)
 //   matched    the crop brought to the probe's size S and back to 112 by the probe's super-resolver
 //   templates  hr + the 11 degradations + the chains (galleryTemplates)
 //   all        templates + matched
+// (--no-degradations: templates = hr alone, for large protocols: then only hr and matched differ.)
 // Probe side (S x S, clean bicubic-AA from the crop, as lrfr eval): one (σ = 0) or all hypotheses,
 // each super-resolved by --sr and embedded. Every (gallery, probe, fusion, similarity) is scored;
 // identification reports rank-1, verification the 10-fold accuracy and TAR at FAR = 1e-3. ms per
@@ -36,11 +37,11 @@ import {
 
 interface Args {
   protocol: ProtocolName; size: number; recognizer: string; sr: string; hypotheses: number;
-  chains2: number; chains3: number; limit?: number; batch: number; data?: string; out?: string;
+  chains2: number; chains3: number; singles: boolean; limit?: number; batch: number; data?: string; out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { protocol: 'orl', size: 16, recognizer: 'weights/edgeface-c1-recognizer.safetensors', sr: 'bicubic', hypotheses: 16, chains2: 12, chains3: 12, batch: 32 };
+  const a: Args = { protocol: 'orl', size: 16, recognizer: 'weights/edgeface-c1-recognizer.safetensors', sr: 'bicubic', hypotheses: 16, chains2: 12, chains3: 12, singles: true, batch: 32 };
   const int = (k: string, v: string | undefined, min = 1) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${k} needs an integer >= ${min}, got ${String(v)}`);
@@ -55,6 +56,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--hypotheses') { a.hypotheses = int(k, v); i++; }
     else if (k === '--chains2') { a.chains2 = int(k, v, 0); i++; }
     else if (k === '--chains3') { a.chains3 = int(k, v, 0); i++; }
+    else if (k === '--no-degradations') { a.singles = false; a.chains2 = 0; a.chains3 = 0; }
     else if (k === '--limit') { a.limit = int(k, v); i++; }
     else if (k === '--batch') { a.batch = int(k, v); i++; }
     else if (k === '--data') { a.data = v; i++; }
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
     // Embeddings are cached (.cache/fusion/<key>.bin) by everything they depend on.
     const sigmas = hypothesisSigmas(a.hypotheses);
     const H = sigmas.length;
-    const key = createHash('sha256').update(JSON.stringify({ v: 'f1', p: a.protocol, S, limit: a.limit ?? null, rec: rec.hash, sr: sr.hash, sigmas, c2: a.chains2, c3: a.chains3 })).digest('hex').slice(0, 16);
+    const key = createHash('sha256').update(JSON.stringify({ v: 'f1', p: a.protocol, S, limit: a.limit ?? null, rec: rec.hash, sr: sr.hash, sigmas, c2: a.chains2, c3: a.chains3, singles: a.singles })).digest('hex').slice(0, 16);
     const cacheFile = join(process.cwd(), '.cache', 'fusion', `${key}.bin`);
     let tplNames: string[] = [];
     let gT: { emb: Float32Array; seconds: number }, gM: { emb: Float32Array; seconds: number }, pE: { emb: Float32Array; seconds: number };
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
       // Gallery templates: hr, the degradations and chains, and the resolution-matched crop.
       const tplImgs: ChwImage[] = [];
       for (let i = 0; i < galleryItems.length; i++) {
-        const t = await galleryTemplates(ghr[i]!, stableIndex(itemKey(galleryItems[i]!)), { chains2: a.chains2, chains3: a.chains3 });
+        const t = a.singles ? await galleryTemplates(ghr[i]!, stableIndex(itemKey(galleryItems[i]!)), { chains2: a.chains2, chains3: a.chains3 }) : [{ name: 'hr', img: ghr[i]! }];
         if (i === 0) tplNames = t.map((x) => x.name);
         for (const x of t) tplImgs.push(x.img);
       }
