@@ -29,6 +29,8 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --sizes LIST      probe sizes, from 12,16,24,32 (default 32,24,16; none = full resolution only);
                     full resolution is always included
   --degrade         degraded probes (blur, noise, JPEG; seed 3) instead of clean bicubic downsampling
+  --match-gallery   resolution matching: at each LR size the gallery side is brought to that size
+                    (clean bicubic-AA) and back to 112 by --sr before it is embedded, like the probes
   --protocol LIST   from lfw-verify,blufr-ident,orl,yaleb (default: all four)
   --data DIR        data root (default $LRFR_DATA, else ../shared/data)
   --out DIR         results folder (default results/eval-<date>-<time>/)
@@ -63,6 +65,7 @@ export interface EvalArgs {
   sr: string;
   sizes: number[];
   degrade: boolean;
+  matchGallery: boolean;
   protocols: ProtocolName[];
   data?: string;
   out?: string;
@@ -86,7 +89,7 @@ function intArg(name: string, v: string, min: number): number {
 
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
-    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, protocols: [...PROTOCOLS],
+    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, matchGallery: false, protocols: [...PROTOCOLS],
     cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: false,
     qualityOnly: false, recognizerGiven: false,
   };
@@ -115,6 +118,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         break;
       }
       case '--degrade': a.degrade = true; break;
+      case '--match-gallery': a.matchGallery = true; break;
       case '--protocol': case '--protocols': {
         const ps = val().split(',').filter(Boolean);
         for (const p of ps) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}" (known: ${PROTOCOLS.join(', ')})`);
@@ -237,7 +241,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     run = await runEvaluation({
       recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
-      progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
+      matchGallery: args.matchGallery, progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     });
   } catch (e) {
     io.err(`lrfr eval: ${(e as Error).message}\n`);
@@ -251,7 +255,8 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
       writeFileSync(join(REPO_ROOT, 'results', '.gitignore'), '# lrfr eval outputs: not committed\n*\n');
     }
     // with two recognizers the table says which embeds which side (one recognizer: the table alone)
-    const table = (run.galleryRecognizer ? `${recognizersLabel(run)}\n\n` : '') + markdownTable(run.rows);
+    const table = (run.galleryRecognizer ? `${recognizersLabel(run)}\n\n` : '') +
+      (run.matchGallery ? 'Gallery side resolution-matched at each LR size (brought to the probe size and back by the SR).\n\n' : '') + markdownTable(run.rows);
     const e = run.embed;
     const figures = await writeFigures(run, outDir, args.examples);
     const wall = (performance.now() - t0) / 1000;
@@ -263,6 +268,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
       sr: run.sr,
       sizes: args.sizes,
       degrade: args.degrade,
+      matchGallery: run.matchGallery,
       protocols: args.protocols,
       limit: args.limit ?? null,
       dataRoot: run.root,

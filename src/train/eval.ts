@@ -59,6 +59,13 @@ export interface EvalOptions {
   loadDlib?: DlibLoader;
   /** false: no full-resolution row (the probes are embedded at the LR sizes only; the gallery as always). Default true. */
   fullResolution?: boolean;
+  /**
+   * Resolution matching of the gallery side (issue 15, method D): at an LR size S, the gallery images
+   * are brought to S x S (clean bicubic-AA) and back to 112 by the probes' super-resolver before they
+   * are embedded, so both sides carry the same loss of detail; the full-resolution row is unchanged.
+   * (The clean LR of an image is the same whether it is a probe or a gallery image: one cache group.)
+   */
+  matchGallery?: boolean;
 }
 
 export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
@@ -73,6 +80,8 @@ export interface EvalRun {
   galleryRecognizer?: RecognizerInfo;
   sr: { name: string; hash: string };
   conditions: Condition[];
+  /** EvalOptions.matchGallery as run. */
+  matchGallery: boolean;
   embed: EmbedStats & { images: number; perImageMs: number };
   /** Live objects for the figures (disposed by the caller with dispose()). */
   rec: Recognizer;
@@ -131,16 +140,20 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     const f0 = evalCounters.forwards;
     let stats: EmbedStats;
     let get: Lookup;
+    const match = o.matchGallery ?? false;
+    // the gallery side at an LR condition: the clean LR of the gallery images through the SR (matching)
+    const galleryCond = (c: Condition): Condition => (match && c.size !== null ? { size: c.size, degrade: false } : full);
+    const matchedJobs: EmbedJob[] = match ? sizes.map((s) => ({ cond: { size: s, degrade: false }, items: gallery })) : [];
     if (!galRec) {
       // one recognizer: the full-resolution images of both sides in one job
-      const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr }))];
+      const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr })), ...matchedJobs];
       stats = await computeEmbeddings(jobs, rec, sr, cache, root, embedOpts);
       get = (it, c) => cache.group(groupName(c, sr)).get(itemKey(it));
     } else {
       // the gallery side (full resolution) by the gallery recognizer, the probe side (every condition,
       // full resolution included) by the probe recognizer, each from its own cache
       const g = galRec, gCache = cacheOf(g);
-      const gs = await computeEmbeddings([{ cond: full, items: gallery }], g, sr, gCache, root, embedOpts);
+      const gs = await computeEmbeddings([{ cond: full, items: gallery }, ...matchedJobs], g, sr, gCache, root, embedOpts);
       const ps = await computeEmbeddings(conditions.map((c) => ({ cond: c, items: lr })), rec, sr, cache, root, embedOpts);
       stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
       get = (it, c, role) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr)).get(itemKey(it));
@@ -149,13 +162,15 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     const rows: ResultRow[] = [];
     for (const p of plans) {
       for (const c of conditions) {
-        const row = evaluatePlan(p, c, get, rec.dim, metric);
+        // evaluatePlan asks for the gallery side at full resolution; with matching, answer at c's size
+        const getAt: Lookup = (it, cc, role) => (role === 'gallery' ? get(it, galleryCond(c), role) : get(it, cc, role));
+        const row = evaluatePlan(p, c, getAt, rec.dim, metric);
         const q = quality && c.size !== null ? planQuality(p, c, (it, cc) => quality.group(groupName(cc, sr)).get(itemKey(it))) : undefined;
         rows.push(q ? { ...row, psnr: q.psnr, ssim: q.ssim } : row);
       }
     }
     return {
-      rows, plans, root, conditions,
+      rows, plans, root, conditions, matchGallery: match,
       recognizer: { name: rec.name, hash: rec.hash, dim: rec.dim, metric, framing: rec.framing },
       ...(galRec ? { galleryRecognizer: { name: galRec.name, hash: galRec.hash, dim: galRec.dim, metric, framing: galRec.framing } } : {}),
       sr: { name: sr.name, hash: sr.hash },

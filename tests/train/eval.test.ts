@@ -350,6 +350,41 @@ describe('gallery and probe sides', () => {
     expect(run.rows.every((row) => row.dropped === 0)).toBe(true);
   });
 
+  it('--match-gallery: at an LR size the gallery side is the clean LR of the gallery images through the SR; full resolution unchanged', async () => {
+    const m = buildModel('edgeface-xxs', {}, 7);
+    const file = join(tmp, 'edgeface-match.safetensors');
+    writeFileSync(file, await saveModuleBytes(m, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', m) }));
+    m.dispose();
+    const cache = join(tmp, 'cache-match');
+    const common = ['--recognizer', file, '--protocol', 'lfw-verify,orl', '--sizes', '16', '--limit', '3', '--cache', cache, '--quiet', '--examples', '0', '--no-tune'];
+    const io = capture();
+    const plain = await evalCommand([...common, '--out', join(tmp, 'out-plain')], io);
+    const matched = await evalCommand([...common, '--match-gallery', '--out', join(tmp, 'out-match')], io);
+    expect(plain.code, io.e).toBe(0);
+    expect(matched.code, io.e).toBe(0);
+    const run = matched.run!;
+    expect(run.matchGallery).toBe(true);
+    expect(plain.run!.matchGallery).toBe(false);
+    const lr16 = new CacheGroup(join(cache, run.recognizer.hash, 'p1-lr16-clean-srbicubic.emb'), 512);
+    const hr = new CacheGroup(join(cache, run.recognizer.hash, 'p1-hr.emb'), 512);
+    const { gallery } = neededItems(run.plans);
+    expect(gallery.every((g) => lr16.has(itemKey(g)))).toBe(true); // the gallery images' clean 16 px LR, embedded
+    const c16: Condition = { size: 16, degrade: false };
+    for (const [i, plan] of run.plans.entries()) {
+      // full resolution: the same rows with and without matching
+      expect(run.rows[2 * i]!.resolution).toBe('full');
+      expect(run.rows[2 * i]).toEqual(plain.run!.rows[2 * i]);
+      // 16 px: both sides from the 16 px group
+      const byHand = evaluatePlan(plan, c16, (it, c, role) => (role === 'gallery' ? lr16 : c.size === null ? hr : lr16).get(itemKey(it)), 512, 'cosine');
+      expect(run.rows[2 * i + 1]).toEqual({ ...byHand, psnr: run.rows[2 * i + 1]!.psnr, ssim: run.rows[2 * i + 1]!.ssim });
+    }
+    // and the matched gallery embeddings are not the full-resolution ones
+    expect(gallery.every((g) => lr16.get(itemKey(g))!.some((v, k) => Math.abs(v - hr.get(itemKey(g))![k]!) > 1e-4))).toBe(true);
+    expect(matched.table).toMatch(/^Gallery side resolution-matched at each LR size/);
+    expect(JSON.parse(readFileSync(join(tmp, 'out-match', 'results.json'), 'utf8')).matchGallery).toBe(true);
+    expect(parseEvalArgs([]).matchGallery).toBe(false);
+  });
+
   it('a gallery recognizer of another dimension: a clear error naming both', async () => {
     const ef = buildModel('edgeface-xxs', {}, 3);
     const file = join(tmp, 'edgeface-512.safetensors');
