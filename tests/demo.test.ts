@@ -47,6 +47,7 @@ describe('lrfr demo', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/16x16 -> bicubic -> dlib +\d+\.\d\d %/);
     expect(r.out).toMatch(/16x16 -> dlib-c0-dsr -> dlib +\d+\.\d\d %/);
+    expect(r.out).toMatch(/16x16 -> bicubic -> dlib, gallery matched to 16 px +\d+\.\d\d %/);
     expect(existsSync(join(out, 'grid.png'))).toBe(true);
     const j = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rank1: { bicubic: number; sr: number } };
     expect(j.rank1.bicubic).toBeGreaterThanOrEqual(0);
@@ -70,12 +71,13 @@ describe('lrfr demo', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain('dlib cycle (C2 DSR -> C1 dlib student; gallery: frozen dlib)');
     const lines = r.out.split('\n').filter((l) => l.includes(' -> '));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/16x16 -> bicubic -> dlib +\d/);
     expect(lines[1]).toMatch(/16x16 -> bicubic -> dlib-c1-recognizer +\d/);
     expect(lines[2]).toMatch(/16x16 -> dlib-c2-dsr -> dlib-c1-recognizer +\d/);
+    expect(lines[3]).toMatch(/16x16 -> bicubic -> dlib, gallery matched to 16 px +\d+\.\d\d % +\(no training/);
     expect(r.out).toContain('LR | bicubic | dlib-c0-dsr | dlib-c2-dsr | HR');
     const j = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { rank1: Record<string, number> };
-    expect(Object.keys(j.rank1).sort()).toEqual(['bicubic', 'bicubicBaseline', 'sr']);
+    expect(Object.keys(j.rank1).sort()).toEqual(['bicubic', 'bicubicBaseline', 'bicubicMatched', 'sr']);
   }, 400_000);
 });
