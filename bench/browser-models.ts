@@ -16,12 +16,12 @@ import os from 'node:os';
 import { readFileSync, existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 // @ts-expect-error plain ESM script without types
 import { genShaders } from '../scripts/gen-shaders.mjs';
 import { initNodeGPU } from '../src/node/gpu.js';
+import { codeCommit } from '../src/cli/train.js';
 import { encodeSafetensors, type NamedArray } from '../src/nn/safetensors.js';
 import { sanitizeKey } from './lib/report.js';
 import { CHROMIUM_ARGS, CHROMIUM_INSTALL_HINT } from '../src/node/chromium.js';
@@ -93,9 +93,6 @@ function serve(js: string, files: Map<string, string>): Promise<{ url: string; c
   }));
 }
 
-function commit(): string {
-  try { return execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
-}
 
 const fmt = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
 
@@ -188,7 +185,7 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   const date = new Date().toISOString().slice(0, 10);
-  const rev = commit();
+  const rev = codeCommit();
   const md = report(result, o, date, rev, `torch ${hello.torch}, onnx ${String(hello.onnx)}`);
   console.log(`\n${md}`);
   if (o.write) {

@@ -21,8 +21,8 @@
 import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { execSync } from 'node:child_process';
 import { initNodeGPU } from '../src/node/gpu.js';
+import { codeCommit } from '../src/cli/train.js';
 import { loadFaceApiDlib } from '../src/node/dlib.js';
 import { checkDataRoot } from '../src/train/data.js';
 import { planProtocols, dataPartsFor, itemKey, PROTOCOLS, type Item, type ProtocolName } from '../src/train/eval-protocols.js';
@@ -32,7 +32,7 @@ import { degradeLR, downsample, clamp01, LR_SIZES } from '../src/train/degrade.j
 import { cmc, kFoldAccuracy, tarAtFar } from '../src/train/metrics.js';
 import type { ChwImage } from '../src/train/image.js';
 import {
-  galleryTemplates, hypothesisSigmas, deblurHypotheses, fuseScores, fuseGrid, dotForm, FUSIONS, type Fusion, type Similarity,
+  galleryTemplates, hypothesisSigmas, deblurHypotheses, fuseScores, fuseGrid, dotForm, similarityMatrix, FUSIONS, type Fusion, type Similarity,
 } from '../src/train/template-fusion.js';
 
 interface Args {
@@ -84,9 +84,6 @@ async function embedAll(rec: Recognizer, imgs: readonly ChwImage[], batch: numbe
   return { emb: out, seconds: (performance.now() - t0) / 1000 };
 }
 
-function commit(): string {
-  try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
-}
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 
@@ -182,17 +179,8 @@ async function main(): Promise<void> {
       const ts = performance.now();
       const pf = dotForm(sim, pE.emb, probeItems.length * H, d), gf = dotForm(sim, gAll, galleryItems.length * TG, d);
       const grids = new Float32Array(pairs.length * H * TG);
-      pairs.forEach(([p, g], k) => {
-        for (let h = 0; h < H; h++) {
-          const a = (p * H + h) * d;
-          for (let t = 0; t < TG; t++) {
-            const b = (g * TG + t) * d;
-            let dot = 0;
-            for (let i = 0; i < d; i++) dot += pf.v[a + i]! * gf.v[b + i]!;
-            grids[k * H * TG + h * TG + t] = sim === 'euclidean' ? -Math.sqrt(Math.max(0, pf.sq[p * H + h]! + gf.sq[g * TG + t]! - 2 * dot)) : dot;
-          }
-        }
-      });
+      const rowsOf = (f: { v: Float32Array; sq: Float64Array }, first: number, n: number) => ({ v: f.v.subarray(first * d, (first + n) * d), sq: f.sq.subarray(first, first + n) });
+      pairs.forEach(([p, g], k) => grids.set(similarityMatrix(sim, rowsOf(pf, p * H, H), rowsOf(gf, g * TG, TG), d), k * H * TG));
       console.log(`  ${sim}: ${pairs.length} pairs x ${H} x ${TG} scores in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
       for (const gm of gModes) {
         for (const pm of pModes) {
@@ -224,7 +212,7 @@ async function main(): Promise<void> {
     }
     const metricHead = plan.kind === 'ident' ? 'rank-1' : 'accuracy | TAR@FAR=1e-3';
     const lines = [
-      `${a.protocol} at ${S}x${S}: recognizer ${rec.name} (${rec.hash.slice(0, 12)}), SR ${sr.name}, ${H} hypotheses (σ 0..1 LR px), ${T} gallery templates (+ matched); ${new Date().toISOString().slice(0, 10)}, commit ${commit()}`,
+      `${a.protocol} at ${S}x${S}: recognizer ${rec.name} (${rec.hash.slice(0, 12)}), SR ${sr.name}, ${H} hypotheses (σ 0..1 LR px), ${T} gallery templates (+ matched); ${new Date().toISOString().slice(0, 10)}, commit ${codeCommit()}`,
       '',
       `| gallery | probe | fusion | similarity | ${metricHead} | templates / embeddings per probe | ms per probe |`,
       `|---|---|---|---|${plan.kind === 'ident' ? '---:' : '---:|---:'}|---:|---:|`,
@@ -237,7 +225,7 @@ async function main(): Promise<void> {
       mkdirSync(dirname(a.out), { recursive: true });
       writeFileSync(a.out, JSON.stringify({
         protocol: a.protocol, size: S, recognizer: { name: rec.name, hash: rec.hash }, sr: { name: sr.name, hash: sr.hash },
-        hypotheses: sigmas, templates: [...tplNames, 'matched'], options: a, commit: commit(), date: new Date().toISOString(), wallSeconds: wall, rows,
+        hypotheses: sigmas, templates: [...tplNames, 'matched'], options: a, commit: codeCommit(), date: new Date().toISOString(), wallSeconds: wall, rows,
         table: lines.join('\n'),
       }, null, 1));
       console.log(`wrote ${a.out}`);

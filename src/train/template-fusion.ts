@@ -259,19 +259,8 @@ export function fuseScores(fusion: Fusion, sim: Similarity, probe: Float32Array,
     }
     return similarity(sim, a, 0, b, 0, H * d);
   }
-  let best = -Infinity, sum = 0, sumOfMax = 0;
-  for (let h = 0; h < H; h++) {
-    let m = -Infinity;
-    for (let t = 0; t < T; t++) {
-      const s = similarity(sim, probe, h * d, gallery, t * d, d);
-      if (s > m) m = s;
-      sum += s;
-    }
-    if (m > best) best = m;
-    sumOfMax += m;
-  }
-  if (fusion === 'S_max') return best;
-  if (fusion === 'S_add') return sum / (H * T);
-  return sumOfMax / H;
+  const grid = new Float64Array(H * T);
+  for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) grid[h * T + t] = similarity(sim, probe, h * d, gallery, t * d, d);
+  return fuseGrid(fusion, grid, H, T);
 }
 
