@@ -20,13 +20,29 @@
 //    conv256_1..2, conv256_down_out; spatial 35, 17, 8, 4 (out 3 padded), 2 (out 1 padded).
 //  - head: mean over H, W then tf.matMul(avg, fc) with fc [256, 128], no bias; no L2 normalisation.
 //
+// WaveResNet (config { downsample: 'haar' }, issue 15's method C): the same network with every
+// downsampling done by the Haar DWT's low-pass band instead of strides and max pooling, so a
+// downsampling keeps the low frequencies instead of aliasing the high ones into them. Each stride-2
+// conv becomes a stride-1 conv followed by the LL band (the stem keeps its 'valid' padding: 150 -> 144
+// -> 72; the blocks' convs pad 'same'), the 3x3/2 max pool becomes the LL band (72 -> 36), and the
+// blocks' average-pooled shortcuts take the LL band too. An odd map (9, 5) gets one zero row and
+// column (bottom, right) first, as face-api pads. The LL band is used halved, (a+b+c+d)/4: the
+// orthonormal band is twice the 2x2 mean, and the halving keeps the activations on the scale the
+// pretrained weights expect, so the student can start from dlib's weights (same names and shapes).
+// Spatial sizes: 72, 36 (stage 1), 18, 9, 5, 3 (dlib: 72, 35, 17, 8, 4, 2). About 1.5x dlib's
+// multiply-adds (the strided convs now run at the full resolution).
+// With { centre: true } the embedding is L2-normalised after subtracting a stored centre (a buffer,
+// saved with the weights; training sets it to the teacher's mean embedding): a recognizer trained
+// with ArcFace compares by angle around that centre, and Euclidean distance between unit vectors
+// ranks as the cosine does, so evaluation keeps dlib's Euclidean metric.
+//
 // Parameter names mirror face-api's weight names with '/' -> '.' and PyTorch-style leaves:
 // conv32_1.conv1.conv.weight [Co, Ci, 3, 3] (tfjs filters are [kh, kw, Ci, Co]), .conv.bias [Co],
 // .scale.weight / .scale.bias [Co] (face-api's scale/weights, scale/biases), fc.weight [128, 256]
 // (face-api's fc transposed, as for linear()).
 import {
   Tensor, Rng, tensor, conv2d, relu, add, sub, mul, scale, maxPool2d, avgPool2d, globalAvgPool, linear, concat, zeros,
-  getEngine, fmtShape, tidy, noGrad, keep, reshape,
+  getEngine, fmtShape, tidy, noGrad, keep, reshape, haarLL, pad, l2Normalize,
 } from '../runtime/index.js';
 import type { NamedArray } from './safetensors.js';
 import { Module } from './module.js';
@@ -53,27 +69,49 @@ export class ScaleLayer extends Module {
   }
 }
 
+/** How a DlibResNet downsamples: dlib's strides and max pool, or the Haar LL band (WaveResNet). */
+export type DlibDownsample = 'stride' | 'haar';
+
+/**
+ * The halved Haar LL band of [N, C, H, W] (the 2x2 mean), after one zero row / column at the
+ * bottom / right of an odd H / W.
+ */
+export function haarDown(x: Tensor): Tensor {
+  const [, , h, w] = x.shape as [number, number, number, number];
+  const even = h % 2 === 0 && w % 2 === 0 ? x : pad(x, [[0, 0], [0, 0], [0, h % 2], [0, w % 2]]);
+  return scale(haarLL(even), 0.5);
+}
+
 /**
  * conv (with bias) -> scale -> optional relu. Stride 1 convs pad k/2 ('same'), stride 2 convs pad 0
- * ('valid'), as face-api does. After fuse(), an inference-only copy of the weights with the scale
+ * ('valid'), as face-api does. With haar, the conv runs at stride 1 (padding: `haar.padding`) and
+ * the halved Haar LL band downsamples before the scale (they commute, both per channel, except at
+ * an odd map's zero padding: the fused path therefore adds the scale's shift after downsampling). After fuse(), an inference-only copy of the weights with the scale
  * folded in (w * s, b * s + t) is used when gradients are off and the module is in eval mode.
  */
 export class ConvScale extends Module {
   readonly conv: Conv2d;
   readonly scale: ScaleLayer;
   private fused: { w: Tensor; b: Tensor } | null = null;
-  constructor(ci: number, co: number, readonly k: number, readonly stride: 1 | 2, readonly withRelu: boolean, rng: Rng) {
+  readonly haar: boolean;
+  constructor(ci: number, co: number, readonly k: number, readonly stride: 1 | 2, readonly withRelu: boolean, rng: Rng, haar?: { padding: number }) {
     super();
-    const padding = stride === 1 ? (k - 1) / 2 : 0;
-    this.conv = this.child('conv', new Conv2d(ci, co, k, { stride, padding, rng }));
+    this.haar = stride === 2 && haar !== undefined;
+    const padding = this.haar ? haar!.padding : stride === 1 ? (k - 1) / 2 : 0;
+    this.conv = this.child('conv', new Conv2d(ci, co, k, { stride: this.haar ? 1 : stride, padding, rng }));
     this.scale = this.child('scale', new ScaleLayer(co));
   }
   forward(x: Tensor): Tensor {
     let out: Tensor;
     if (this.fused && !this.training) {
-      out = conv2d(x, this.fused.w, this.fused.b, { stride: this.stride, padding: this.conv.opts.padding });
+      out = conv2d(x, this.fused.w, this.fused.b, { stride: this.conv.opts.stride, padding: this.conv.opts.padding });
+      // the scale's shift goes after the downsampling: an odd map's zero padding is padded before
+      // the scale, as in the unfused path
+      if (this.haar) out = add(haarDown(out), reshape(this.scale.bias, [1, this.conv.outChannels, 1, 1]));
     } else {
-      out = this.scale.forward(this.conv.forward(x));
+      out = this.conv.forward(x);
+      if (this.haar) out = haarDown(out);
+      out = this.scale.forward(out);
     }
     return this.withRelu ? relu(out) : out;
   }
@@ -87,7 +125,7 @@ export class ConvScale extends Module {
     this.fused = noGrad(() => tidy(() => {
       const s = this.scale.weight.viewAs([co, 1, 1, 1]);
       const w = keep(mul(this.conv.weight, s));
-      const b = keep(add(mul(this.conv.bias!, this.scale.weight), this.scale.bias));
+      const b = keep(this.haar ? mul(this.conv.bias!, this.scale.weight) : add(mul(this.conv.bias!, this.scale.weight), this.scale.bias));
       return { w, b };
     }));
   }
@@ -104,21 +142,25 @@ export class ConvScale extends Module {
   }
 }
 
-/** face-api's residual (stride 1, same channels) and residualDown (stride 2, channels x1 or x2). */
+/**
+ * face-api's residual (stride 1, same channels) and residualDown (stride 2, channels x1 or x2).
+ * With haar, the down block's conv1 is a 'same' stride-1 conv + halved LL, and its shortcut the
+ * halved LL of x (dlib's 2x2 average pool, with the odd-size padding).
+ */
 export class DlibResidual extends Module {
   readonly conv1: ConvScale;
   readonly conv2: ConvScale;
-  constructor(readonly ci: number, readonly co: number, readonly down: boolean, rng: Rng) {
+  constructor(readonly ci: number, readonly co: number, readonly down: boolean, rng: Rng, readonly haar = false) {
     super();
     if (!down && ci !== co) throw new Error(`DlibResidual: a non-down block keeps its channels, got ${ci} -> ${co}`);
     if (down && co !== ci && co !== 2 * ci) throw new Error(`DlibResidual: a down block keeps or doubles channels, got ${ci} -> ${co}`);
-    this.conv1 = this.child('conv1', new ConvScale(ci, co, 3, down ? 2 : 1, true, rng));
+    this.conv1 = this.child('conv1', new ConvScale(ci, co, 3, down ? 2 : 1, true, rng, haar ? { padding: 1 } : undefined));
     this.conv2 = this.child('conv2', new ConvScale(co, co, 3, 1, false, rng));
   }
   forward(x: Tensor): Tensor {
     let out = this.conv2.forward(this.conv1.forward(x));
     if (!this.down) return relu(add(out, x));
-    let pooled = avgPool2d(x, 2, 2, 0);
+    let pooled = this.haar ? haarDown(x) : avgPool2d(x, 2, 2, 0);
     const [n, c, ph, pw] = pooled.shape as [number, number, number, number];
     const [, co, oh, ow] = out.shape as [number, number, number, number];
     if (oh !== ph || ow !== pw) {
@@ -137,6 +179,10 @@ export class DlibResidual extends Module {
 export interface DlibResNetOptions {
   /** Seed of the (PyTorch-default) initialisation; real weights come from loadFaceApiWeights. */
   seed?: number;
+  /** 'stride' (dlib, default) or 'haar' (WaveResNet: Haar LL downsampling, see the header). */
+  downsample?: DlibDownsample;
+  /** Embedding = L2-normalised (fc output - centre), centre a stored [128] buffer (see the header). */
+  centre?: boolean;
 }
 
 /** Block names of face-api's FaceRecognitionNet, in order, with [in, out, down]. */
@@ -158,14 +204,22 @@ export class DlibResNet extends Module {
   readonly conv32_down: ConvScale;
   readonly blocks: DlibResidual[];
   readonly fc: Linear;
+  readonly downsample: DlibDownsample;
+  /** The embedding's centre ([128], a buffer) when the config has centre: true. */
+  readonly centre: Tensor | null;
   private readonly mean: Tensor;
 
   constructor(opts: DlibResNetOptions = {}) {
     super();
     const rng = new Rng(opts.seed ?? 1);
-    this.conv32_down = this.child('conv32_down', new ConvScale(3, 32, 7, 2, true, rng));
-    this.blocks = DLIB_BLOCKS.map(([name, ci, co, down]) => this.child(name, new DlibResidual(ci, co, down, rng)));
+    const ds = opts.downsample ?? 'stride';
+    if (ds !== 'stride' && ds !== 'haar') throw new Error(`DlibResNet: downsample must be "stride" or "haar", got ${JSON.stringify(ds)}`);
+    this.downsample = ds;
+    const haar = ds === 'haar';
+    this.conv32_down = this.child('conv32_down', new ConvScale(3, 32, 7, 2, true, rng, haar ? { padding: 0 } : undefined));
+    this.blocks = DLIB_BLOCKS.map(([name, ci, co, down]) => this.child(name, new DlibResidual(ci, co, down, rng, haar)));
     this.fc = this.child('fc', new Linear(256, DLIB_EMBEDDING_SIZE, { bias: false, rng }));
+    this.centre = opts.centre ? this.buffer('centre', tensor(new Float32Array(DLIB_EMBEDDING_SIZE), [DLIB_EMBEDDING_SIZE])) : null;
     this.mean = keep(tensor(Float32Array.from(DLIB_MEAN_RGB), [1, 3, 1, 1]));
   }
 
@@ -180,8 +234,9 @@ export class DlibResNet extends Module {
 
   /**
    * forward() that also returns the activations at the end of each resolution (after conv32_3,
-   * conv64_3, conv128_2 and conv256_2: 32 x 36², 64 x 18², 128 x 9², 256 x 5² at 150 input): the
-   * multi-scale features of the SR feature-matching loss.
+   * conv64_3, conv128_2 and conv256_2: 32 x 35², 64 x 17², 128 x 8², 256 x 4² at 150 input; the
+   * WaveResNet's are 36², 18², 9², 5²): the multi-scale features of the SR feature-matching loss
+   * and of the WaveResNet's wavelet-similarity term.
    */
   forwardFeatures(x: Tensor): { embedding: Tensor; features: Tensor[] } {
     if (x.rank !== 4 || x.shape[1] !== 3) throw new Error(`DlibResNet: expected x [N, 3, 150, 150] (RGB 0..255), got ${fmtShape(x.shape)}`);
@@ -189,14 +244,28 @@ export class DlibResNet extends Module {
       throw new Error(`DlibResNet: expected 150x150 input (face-api resizes to 150 first), got ${fmtShape(x.shape)}`);
     }
     let out = this.conv32_down.forward(this.normalize(x));
-    out = maxPool2d(out, 3, 2, 0);
+    out = this.downsample === 'haar' ? haarDown(out) : maxPool2d(out, 3, 2, 0);
     const features: Tensor[] = [];
     this.blocks.forEach((b, i) => {
       out = b.forward(out);
       if (FEATURE_TAPS.has(DLIB_BLOCKS[i]![0])) features.push(out);
     });
     const n = out.shape[0]!;
-    return { embedding: this.fc.forward(reshape(globalAvgPool(out), [n, 256])), features };
+    let embedding = this.fc.forward(reshape(globalAvgPool(out), [n, 256]));
+    if (this.centre) embedding = l2Normalize(sub(embedding, this.centre.viewAs([1, DLIB_EMBEDDING_SIZE])), 1);
+    return { embedding, features };
+  }
+
+  /** The activations of the first `stages` resolutions only (forwardFeatures' taps, without the rest). */
+  stageFeatures(x: Tensor, stages: number): Tensor[] {
+    let out = this.conv32_down.forward(this.normalize(x));
+    out = this.downsample === 'haar' ? haarDown(out) : maxPool2d(out, 3, 2, 0);
+    const features: Tensor[] = [];
+    for (let i = 0; i < this.blocks.length && features.length < stages; i++) {
+      out = this.blocks[i]!.forward(out);
+      if (FEATURE_TAPS.has(DLIB_BLOCKS[i]![0])) features.push(out);
+    }
+    return features;
   }
 
   /** Embeds a batch without recording gradients (eval mode is up to the caller). */

@@ -7,7 +7,7 @@
 // |---------------|----------------------------------------------------------------|---------------------|
 // | edgeface-xxs  | EdgeFace-XXS recognizer, 112x112 -> 512-D                      | Partial<EdgeNeXtConfig> |
 // | dsr           | DSR super-resolver, S x S -> 112x112                           | Partial<DsrConfig> (+ preset) |
-// | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | {}                  |
+// | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | { downsample?: 'haar' (WaveResNet), centre?: true } |
 // | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
 // | projection    | a linear map dim -> out (no bias), e.g. the student's 512 -> 128 | { in, out }       |
 // | tiny-face-detector | face-api's TinyFaceDetector, S x S RGB 0..255 -> [25, S/32, S/32] grid | {}    |
@@ -17,7 +17,7 @@ import { Module } from './module.js';
 import { Linear } from './layers.js';
 import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
 import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
-import { DlibResNet } from './dlib-resnet.js';
+import { DlibResNet, type DlibDownsample } from './dlib-resnet.js';
 import { TinyFaceDetector } from './tiny-face-detector.js';
 import { FaceLandmark68Tiny } from './face-landmarks-tiny.js';
 
@@ -47,7 +47,7 @@ export class Projection extends Module {
 export interface ModelConfigs {
   'edgeface-xxs': Partial<EdgeNeXtConfig>;
   dsr: Partial<DsrConfig> & { preset?: 'cpu' | 'paper' };
-  'dlib-resnet': Record<string, never>;
+  'dlib-resnet': { downsample?: DlibDownsample; centre?: boolean };
   'arcface-head': { classes: number; dim: number };
   projection: { in: number; out: number };
   'tiny-face-detector': Record<string, never>;
@@ -106,8 +106,12 @@ export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N
       const base = preset === 'paper' ? DSR_PAPER : DSR_CPU;
       return new DSR({ seed, config: { ...base, ...rest } }) as ModelTypes[N];
     }
-    case 'dlib-resnet':
-      return new DlibResNet({ seed }) as ModelTypes[N];
+    case 'dlib-resnet': {
+      const extra = Object.keys(c).filter((k) => k !== 'downsample' && k !== 'centre');
+      if (extra.length) throw new Error(`dlib-resnet: unknown config field ${extra.join(', ')} (known: downsample, centre)`);
+      const d = c as ModelConfigs['dlib-resnet'];
+      return new DlibResNet({ seed, downsample: d.downsample, centre: d.centre === true }) as ModelTypes[N];
+    }
     case 'arcface-head': {
       const { classes, dim } = c as ModelConfigs['arcface-head'];
       return new ArcFaceHead(classes, dim, seed) as ModelTypes[N];
@@ -129,7 +133,10 @@ export function modelConfig(name: ModelName, m: Module): Record<string, unknown>
   switch (canonicalModelName(name)) {
     case 'edgeface-xxs': return { ...(m as EdgeFaceXXS).config };
     case 'dsr': return { ...(m as DSR).config };
-    case 'dlib-resnet': return {};
+    case 'dlib-resnet': {
+      const d = m as DlibResNet;
+      return { ...(d.downsample === 'haar' ? { downsample: 'haar' } : {}), ...(d.centre ? { centre: true } : {}) };
+    }
     case 'arcface-head': return { classes: (m as ArcFaceHead).classes, dim: (m as ArcFaceHead).dim };
     case 'projection': return { in: (m as Projection).inFeatures, out: (m as Projection).outFeatures };
     case 'tiny-face-detector': return {};

@@ -18,11 +18,17 @@
 // Validation (picks the checkpoint): held-out training people with >= 2 images; gallery = their first
 // image at full resolution, probes = the others at each validation size; rank-1 per size.
 //
+// WaveResNet (issue 15's method C, configs/wave-resnet*.json): a dlib-resnet student with
+// { downsample: 'haar', centre: true } started from the teacher's weights, trained with ArcFace on
+// the training identities (the head starts at the teacher's class centres), the class-distribution
+// distillation (loss.kd) and the wavelet similarity of its early feature maps to the teacher's on the
+// HR face (loss.wavelet); it embeds both sides (validation gallery included).
+//
 // The cycle's C1 (configs/*-c1-*.json): student.init = a trained recognizer's file, data.sr = the C0
 // DSR (frozen): the LR samples and validation probes go through it instead of bicubic, mixed with HR
 // samples (1 - pLowRes), the distillation term to the teacher's HR embedding keeping HR.
 import * as L from '../runtime/index.js';
-import { buildModel, modelConfig, type ModelName, type ArcFaceHead, type Projection } from '../nn/registry.js';
+import { buildModel, modelConfig, type ModelName, type ModelConfigs, type ArcFaceHead, type Projection } from '../nn/registry.js';
 import type { Module } from '../nn/module.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
@@ -72,7 +78,14 @@ interface Batch {
   shape: [number, number, number, number];
   targets: Float32Array;
   labels: number[];
+  /** loss.kd: the teacher's class logits s cos(t - mean, centre_c), [N, classes]. */
+  teacherLogits?: Float32Array;
+  /** loss.wavelet: the HR faces in the student's framing (same view, flip and shift), for the teacher. */
+  hr?: Float32Array;
 }
+
+/** Stage-1 and stage-2 maps are compared on their top-left 34² and 16² (dlib's 35², 17²; WaveResNet's 36², 18²). */
+const WAVELET_CROPS = [34, 16] as const;
 
 const TD = 128;
 
@@ -101,8 +114,13 @@ export class DistillTask implements TrainTask<Batch> {
   private readonly optStudent: AdamW;
   private readonly optHeads: AdamW | null;
   private readonly baseLr: [number, number];
+  /** The student's embedding is centred and normalised (student.config.centre). */
+  private readonly centred: boolean;
   /** Teacher targets [images, views, 2 (flip), 128] (centred + normalised when configured). */
   private targets!: Float32Array;
+  /** Centred student: the teacher targets centred on their mean and normalised; the class centres [classes, 128]. */
+  private unitTargets: Float32Array | null = null;
+  private classCentres: Float32Array | null = null;
   private valGallery!: Float32Array;
   private valProbes!: { imgs: ChwImage[]; labels: number[] };
 
@@ -112,8 +130,9 @@ export class DistillTask implements TrainTask<Batch> {
     this.student = student;
     const sdim = cfg.student.model === 'dlib-resnet' ? TD : (student as EdgeFaceXXS).config.embeddingSize;
     const needProj = cfg.loss.projection || sdim !== TD;
+    this.centred = cfg.student.model === 'dlib-resnet' && (student as DlibResNet).centre !== null;
     this.proj = needProj ? buildModel('projection', { in: sdim, out: TD }, cfg.seed + 11) : null;
-    this.head = cfg.loss.arcface > 0 ? buildModel('arcface-head', { classes: data.classes, dim: sdim }, cfg.seed + 13) : null;
+    this.head = cfg.loss.arcface > 0 || cfg.loss.kd > 0 ? buildModel('arcface-head', { classes: data.classes, dim: sdim }, cfg.seed + 13) : null;
     student.train();
     const s = TrainingState.paramNames('student', student);
     const heads = [this.proj ? TrainingState.paramNames('proj', this.proj) : null, this.head ? TrainingState.paramNames('head', this.head) : null].filter((x) => x !== null);
@@ -142,7 +161,15 @@ export class DistillTask implements TrainTask<Batch> {
       if (kind !== cfg.student.model) { student.dispose(); throw new Error(`student.init ${init}: holds a ${kind}, but student.model is ${cfg.student.model}`); }
       if (kind === 'dlib-resnet') (student as DlibResNet).unfuse();
     } else if (cfg.student.model === 'dlib-resnet') {
-      student = init === 'teacher' ? await deps.loadTeacherCopy() : buildModel('dlib-resnet', {}, cfg.seed);
+      const config = (cfg.student.config ?? {}) as ModelConfigs['dlib-resnet'];
+      student = buildModel('dlib-resnet', config, cfg.seed);
+      if (init === 'teacher') {
+        // The teacher's weights, by name (a WaveResNet has dlib's parameters, names and shapes).
+        const copy = await deps.loadTeacherCopy();
+        const from = new Map(copy.namedParameters());
+        for (const [n, p] of student.namedParameters()) L.getEngine().upload(p.buffer, await from.get(n)!.data());
+        copy.dispose();
+      }
       student.unfuse();
     } else {
       student = buildModel('edgeface-xxs', cfg.student.config as never, cfg.seed);
@@ -186,22 +213,67 @@ export class DistillTask implements TrainTask<Batch> {
         for (let i = 0; i < N; i++) raw.set(e.subarray(i * TD, (i + 1) * TD), ((i * V + v) * 2 + f) * TD);
       }
     }
-    if (cfg.loss.centreTargets) {
+    if (cfg.loss.centreTargets || this.centred) {
       const mean = new Float64Array(TD);
       const rows = raw.length / TD;
       for (let r = 0; r < rows; r++) for (let k = 0; k < TD; k++) mean[k]! += raw[r * TD + k]! / rows;
+      const unit = new Float32Array(raw.length);
       for (let r = 0; r < rows; r++) {
         let s = 0;
-        for (let k = 0; k < TD; k++) { const v = raw[r * TD + k]! - mean[k]!; raw[r * TD + k] = v; s += v * v; }
+        for (let k = 0; k < TD; k++) { const v = raw[r * TD + k]! - mean[k]!; unit[r * TD + k] = v; s += v * v; }
         const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-        for (let k = 0; k < TD; k++) raw[r * TD + k]! *= inv;
+        for (let k = 0; k < TD; k++) unit[r * TD + k]! *= inv;
       }
+      if (this.centred) this.initCentred(Float32Array.from(mean), unit);
+      if (cfg.loss.centreTargets) raw.set(unit);
     }
     this.targets = raw;
     // validation: gallery = first image of each held-out person; probes = the rest
     const gal = data.val.map((imgs) => imgs[0]!);
     this.valProbes = { imgs: data.val.flatMap((imgs) => imgs.slice(1)), labels: data.val.flatMap((imgs, p) => imgs.slice(1).map(() => p)) };
-    this.valGallery = cfg.student.model === 'dlib-resnet' ? await embedAll(teach, gal.map(framed)) : new Float32Array(0);
+    this.valGallery = this.galleryByTeacher ? await embedAll(teach, gal.map(framed)) : new Float32Array(0);
+  }
+
+  /**
+   * Centred student: its centre buffer = the teacher's mean embedding over the training samples; the
+   * class centres = the normalised mean of each identity's unit targets, which the head starts at
+   * (a resumed run then loads its trained head over it) and the teacher's kd logits use.
+   */
+  private initCentred(mean: Float32Array, unit: Float32Array): void {
+    const { cfg, data } = this;
+    const V = cfg.data.views;
+    const C = data.classes;
+    const centres = new Float32Array(C * TD);
+    for (let i = 0; i < data.train.length; i++) {
+      const c = data.labels[i]!;
+      for (let r = i * V * 2; r < (i + 1) * V * 2; r++) for (let k = 0; k < TD; k++) centres[c * TD + k]! += unit[r * TD + k]!;
+    }
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let k = 0; k < TD; k++) s += centres[c * TD + k]! ** 2;
+      const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+      for (let k = 0; k < TD; k++) centres[c * TD + k]! *= inv;
+    }
+    const e = L.getEngine();
+    e.upload((this.student as DlibResNet).centre!.buffer, mean);
+    if (this.head) e.upload(this.head.weight.buffer, centres);
+    this.unitTargets = unit;
+    this.classCentres = centres;
+  }
+
+  /** s cos(t - mean, centre_c) of the samples' teacher targets: [rows, classes]. */
+  private teacherLogits(rows: number[]): Float32Array {
+    const C = this.data.classes, s = this.cfg.loss.arcfaceS;
+    const u = this.unitTargets!, c = this.classCentres!;
+    const out = new Float32Array(rows.length * C);
+    rows.forEach((r, k) => {
+      for (let j = 0; j < C; j++) {
+        let d = 0;
+        for (let q = 0; q < TD; q++) d += u[r * TD + q]! * c[j * TD + q]!;
+        out[k * C + j] = s * d;
+      }
+    });
+    return out;
   }
 
   async prepare(indices: number[]): Promise<Batch> {
@@ -213,6 +285,8 @@ export class DistillTask implements TrainTask<Batch> {
     const viaSr: number[] = [];
     const targets = new Float32Array(indices.length * TD);
     const labels: number[] = [];
+    const rows: number[] = [];
+    const hrs: ChwImage[] = [];
     const srSizes = this.deps.sr ? [this.deps.sr.config.inputSize, ...this.deps.sr.probeSizes] : null;
     for (let k = 0; k < indices.length; k++) {
       const s = indices[k]!;
@@ -225,6 +299,7 @@ export class DistillTask implements TrainTask<Batch> {
       const dx = rng.uniform(-cfg.data.shift, cfg.data.shift), dy = rng.uniform(-cfg.data.shift, cfg.data.shift);
       let x = applyView(data.train[i]!, viewParams(cfg.seed, i, v));
       if (f) x = flipH(x);
+      hrs.push(x);
       if (lowRes) {
         const lr = degrade ? await applyDegradation(x, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(x, size));
         if (srSizes) viaSr.push(k);
@@ -232,14 +307,24 @@ export class DistillTask implements TrainTask<Batch> {
       }
       imgs.push(x);
       shifts.push([dx, dy]);
-      targets.set(this.targets.subarray(((i * V + v) * 2 + f) * TD, ((i * V + v) * 2 + f + 1) * TD), k * TD);
+      const row = (i * V + v) * 2 + f;
+      targets.set(this.targets.subarray(row * TD, (row + 1) * TD), k * TD);
+      rows.push(row);
       labels.push(data.labels[i]!);
     }
     if (viaSr.length) {
       const ys = await runDsrMixed(this.deps.sr!, viaSr.map((k) => imgs[k]!));
       viaSr.forEach((k, j) => (imgs[k] = ys[j]!));
     }
-    return { ...stackImages(imgs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))), targets, labels };
+    const batch: Batch = { ...stackImages(imgs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))), targets, labels };
+    if (cfg.loss.kd > 0) batch.teacherLogits = this.teacherLogits(rows);
+    if (cfg.loss.wavelet > 0) batch.hr = stackImages(hrs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))).x;
+    return batch;
+  }
+
+  /** A dlib student trained into the teacher's space (raw embedding term) is validated against the teacher's gallery; any other student embeds its own. */
+  private get galleryByTeacher(): boolean {
+    return this.cfg.student.model === 'dlib-resnet' && !this.centred && this.cfg.loss.embeddingWeight > 0;
   }
 
   private embedStudent(x: L.Tensor): L.Tensor {
@@ -250,7 +335,10 @@ export class DistillTask implements TrainTask<Batch> {
     const { cfg } = this;
     const x = L.tensor(b.x, b.shape);
     const t = L.tensor(b.targets, [b.labels.length, TD]);
-    const e = this.embedStudent(x);
+    let e: L.Tensor;
+    let features: L.Tensor[] = [];
+    if (cfg.loss.wavelet > 0) ({ embedding: e, features } = (this.student as DlibResNet).forwardFeatures(x));
+    else e = this.embedStudent(x);
     const p = this.proj ? this.proj.forward(e) : e;
     const terms: Record<string, L.Tensor> = {};
     const n = b.labels.length;
@@ -269,14 +357,41 @@ export class DistillTask implements TrainTask<Batch> {
       const tt = L.matmul(tn, tn, { transB: true });
       terms.relational = L.scale(L.mseLoss(ss, tt), cfg.loss.relational * (n * n) / (n * n - n || 1));
     }
-    if (this.head) {
+    if (this.head && cfg.loss.arcface > 0) {
       const logits = L.arcfaceHead(e, this.head.weight, b.labels, { s: cfg.loss.arcfaceS, m1: 1, m2: cfg.loss.arcfaceM, m3: 0 });
       terms.arcface = L.scale(L.crossEntropy(logits, b.labels), cfg.loss.arcface);
     }
+    if (cfg.loss.kd > 0) {
+      // the student's class distribution: s cos(embedding, head row), no margin
+      const zs = L.scale(L.matmul(L.l2Normalize(e, 1), L.l2Normalize(this.head!.weight, 1), { transB: true }), cfg.loss.arcfaceS);
+      const zt = L.tensor(b.teacherLogits!, [n, this.data.classes]);
+      terms.kd = L.scale(L.klDivLoss(zs, zt, cfg.loss.kdT), cfg.loss.kd);
+    }
+    if (cfg.loss.wavelet > 0) terms.wavelet = L.scale(this.waveletDistance(features, L.tensor(b.hr!, b.shape)), cfg.loss.wavelet);
     if (cfg.faults?.nanAtStep && !(cfg.faults.term! in terms) && cfg.faults.term !== 'gradient') {
       throw new Error(`config: faults.term "${cfg.faults.term}" is not a loss term of this run (terms: ${Object.keys(terms).join(', ')}, or "gradient")`);
     }
     return { terms };
+  }
+
+  /**
+   * Mean over stages 1-2 and the four Haar bands of MSE(student band, teacher band) / mean square of
+   * the teacher band: each band counts alike, so the detail bands (small energy) are not drowned by
+   * LL. (Summed unweighted, the bands would give back the plain feature MSE: the DWT is orthonormal.)
+   */
+  private waveletDistance(student: L.Tensor[], hr: L.Tensor): L.Tensor {
+    const teacher = L.noGrad(() => this.deps.teacher.stageFeatures(hr, WAVELET_CROPS.length));
+    const parts: L.Tensor[] = [];
+    WAVELET_CROPS.forEach((c, st) => {
+      const crop = (f: L.Tensor) => L.slice(f, [0, 0, 0, 0], [-1, -1, c, c]);
+      const sb = L.haarDwt(crop(student[st]!));
+      const tb = L.noGrad(() => L.haarDwt(crop(teacher[st]!)));
+      for (const band of ['ll', 'lh', 'hl', 'hh'] as const) {
+        const energy = L.noGrad(() => L.affine(L.mean(L.mul(tb[band], tb[band])), 1, 1e-8));
+        parts.push(L.div(L.mseLoss(sb[band], tb[band]), energy));
+      }
+    });
+    return L.scale(parts.reduce((a, p) => L.add(a, p)), 1 / parts.length);
   }
 
   setLrFactor(f: number): void {
@@ -303,7 +418,7 @@ export class DistillTask implements TrainTask<Batch> {
       const dim = isDlib ? TD : (this.student as EdgeFaceXXS).config.embeddingSize;
       const net = (t: L.Tensor) => this.embedStudent(t);
       let gallery = this.valGallery;
-      if (!isDlib) gallery = await embedAll(net, this.data.val.map((imgs) => frameFor(cfg.student.model, imgs[0]!, 0, 0)));
+      if (!this.galleryByTeacher) gallery = await embedAll(net, this.data.val.map((imgs) => frameFor(cfg.student.model, imgs[0]!, 0, 0)));
       let sum = 0;
       for (const S of cfg.valSizes) {
         const lrs = S === null ? null : this.valProbes.imgs.map((img) => clamp01(downsample(img, S)));

@@ -29,6 +29,20 @@ export interface DistillLoss {
   arcfaceM: number;
   /** Projection student dim -> teacher dim before the embedding loss (needed when they differ). */
   projection: boolean;
+  /**
+   * Weight of the class-distribution distillation (issue 15's method C): T^2 KL(teacher || student)
+   * of softmax(s cos / T) over the training identities, the teacher's cosines to its class centres,
+   * the student's to its ArcFace head (0: off). Needs a centred student (student.config.centre).
+   */
+  kd: number;
+  /** Temperature T of kd. */
+  kdT: number;
+  /**
+   * Weight of the wavelet similarity: the Haar sub-bands of the student's stage-1 and stage-2
+   * feature maps against the frozen teacher's on the same HR face, each band's MSE divided by the
+   * teacher band's mean square (0: off). dlib-resnet students only.
+   */
+  wavelet: number;
 }
 
 export interface DataSpec {
@@ -96,7 +110,7 @@ export interface TrainConfig extends PhaseCommon {
 const DEFAULTS = {
   seed: 1,
   teacher: 'dlib',
-  loss: { embedding: 'sqeuclid', embeddingWeight: 1, centreTargets: false, relational: 0, arcface: 0, arcfaceS: 64, arcfaceM: 0.5, projection: false },
+  loss: { embedding: 'sqeuclid', embeddingWeight: 1, centreTargets: false, relational: 0, arcface: 0, arcfaceS: 64, arcfaceM: 0.5, projection: false, kd: 0, kdT: 4, wavelet: 0 },
   data: { valFraction: 0.1, pLowRes: 0.7, lrMin: 12, lrMax: 32, pDegrade: 0, flip: true, shift: 2, views: 1, limitPeople: 0, sr: '' },
   optim: { lr: 1e-4, weightDecay: 0, warmup: 0, minLrFactor: 0, clip: 0, studentLrFactor: 1 },
   batch: 32,
@@ -161,7 +175,14 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     arcfaceS: num('loss.arcfaceS', l.arcfaceS, (x) => x > 0, 'a number > 0'),
     arcfaceM: num('loss.arcfaceM', l.arcfaceM, (x) => x >= 0 && x < Math.PI / 2, 'in [0, pi/2)'),
     projection: bool('loss.projection', l.projection),
+    kd: nonneg('loss.kd', l.kd),
+    kdT: num('loss.kdT', l.kdT, (x) => x > 0, 'a number > 0'),
+    wavelet: nonneg('loss.wavelet', l.wavelet),
   };
+  const centred = student.model === 'dlib-resnet' && student.config?.centre === true;
+  if (loss.kd > 0 && !centred) throw new Error('config: loss.kd needs a centred dlib-resnet student (student.config.centre: true): the class distributions are cosines around the teacher\'s mean');
+  if (loss.wavelet > 0 && student.model !== 'dlib-resnet') throw new Error(`config: loss.wavelet compares dlib-resnet feature maps; student.model is ${student.model}`);
+  if (centred && loss.embeddingWeight > 0 && !loss.centreTargets) throw new Error('config: a centred student (student.config.centre) outputs unit vectors around the teacher\'s mean; its embedding term needs loss.centreTargets: true (or loss.embeddingWeight: 0)');
   const d = merge('data', DEFAULTS.data, raw.data);
   const data: DataSpec = {
     valFraction: num('data.valFraction', d.valFraction, (x) => x >= 0 && x < 1, 'in [0, 1)'),
@@ -341,13 +362,17 @@ export function parseAnyConfig(raw: unknown): AnyTrainConfig | CycleConfig {
 /**
  * A stable hash of everything that changes the numbers (the checkpoint refuses another config).
  * Fields added after a config format was in use are left out at their default value, so older
- * checkpoints and manifests keep their key: data.sr ('', bicubic) of distill configs.
+ * checkpoints and manifests keep their key: data.sr ('', bicubic) and loss.kd / kdT / wavelet
+ * (0, 4, 0) of distill configs.
  */
 export function configKey(cfg: AnyTrainConfig): string {
   const { checkpointEvery: _c, validateEvery: _v, faults: _f, ...rest } = cfg;
-  if (rest.task === 'distill' && rest.data.sr === '') {
-    const { sr: _s, ...data } = rest.data;
-    return JSON.stringify({ ...rest, data });
+  if (rest.task === 'distill') {
+    const { sr, ...dataRest } = rest.data;
+    const data = sr === '' ? dataRest : rest.data;
+    const { kd, kdT, wavelet, ...lossRest } = rest.loss;
+    const loss = kd === 0 && kdT === 4 && wavelet === 0 ? lossRest : rest.loss;
+    return JSON.stringify({ ...rest, loss, data });
   }
   return JSON.stringify(rest);
 }

@@ -189,6 +189,58 @@ describe('lrfr train: EdgeFace-XXS by distillation', () => {
   }, 600_000);
 });
 
+// Issue 15's method C. (1) A centred dlib student that starts as the teacher, shown only HR faces
+// at the teacher's framing (no shift), must have kd and wavelet terms of zero at step 1 (before any
+// update): the teacher's class logits, the centring and the feature-map alignment are then computed
+// consistently (bounds: float32 differences between the fused teacher and the unfused student).
+// (2) The WaveResNet config trains (ArcFace + kd + wavelet, degradation) and exports its config and
+// centre with the weights.
+describe('lrfr train: WaveResNet with KD and the wavelet term', () => {
+  it('kd and wavelet are zero at step 1 when the student is the teacher on HR faces', async () => {
+    const cfg = config('kd-zero', {
+      student: { model: 'dlib-resnet', config: { centre: true }, init: 'teacher' },
+      loss: { embeddingWeight: 0, kd: 1, wavelet: 1 },
+      data: { limitPeople: 16, valFraction: 0.34, pLowRes: 0, shift: 0, flip: true },
+      batch: 4, steps: 1, checkpointEvery: 1, validateEvery: 1, valSizes: [null],
+    });
+    const dir = join(tmp, 'runs', 'kd-zero');
+    const r = await run(['--config', cfg, '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    const step = readLog(dir).find((x) => x.type === 'step') as unknown as { terms: Record<string, number> };
+    expect(Object.keys(step.terms).sort()).toEqual(['kd', 'wavelet']);
+    expect(step.terms.kd).toBeLessThan(1e-3);
+    expect(step.terms.wavelet).toBeLessThan(1e-6);
+  }, 600_000);
+
+  it('trains the Haar student with ArcFace, kd and wavelet on degraded LR faces, and exports { downsample: haar, centre }', async () => {
+    const cfg = config('wave', {
+      student: { model: 'dlib-resnet', config: { downsample: 'haar', centre: true }, init: 'teacher' },
+      loss: { embeddingWeight: 0, arcface: 0.1, kd: 1, kdT: 4, wavelet: 10 },
+      data: { limitPeople: 16, valFraction: 0.34, pLowRes: 0.7, pDegrade: 1, shift: 2 },
+      batch: 4, steps: 2, checkpointEvery: 2, validateEvery: 2, valSizes: [null, 16],
+    });
+    const dir = join(tmp, 'runs', 'wave');
+    const r = await run(['--config', cfg, '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    const steps = readLog(dir).filter((x) => x.type === 'step') as unknown as { terms: Record<string, number> }[];
+    expect(Object.keys(steps[0]!.terms).sort()).toEqual(['arcface', 'kd', 'wavelet']);
+    for (const st of steps) for (const v of Object.values(st.terms)) expect(Number.isFinite(v) && v > 0).toBe(true);
+    const best = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'best.safetensors'))));
+    expect(best.metadata.model).toBe('dlib-resnet');
+    expect(JSON.parse(best.metadata.config!)).toEqual({ downsample: 'haar', centre: true });
+    expect(best.tensors.get('centre')!.shape).toEqual([128]);
+  }, 600_000);
+
+  it('refuses kd without a centred student, and an uncentred embedding term with one', async () => {
+    const a = await run(['--config', config('bad-kd', { loss: { kd: 1 } }), '--out', join(tmp, 'runs', 'bad-kd')]);
+    expect(a.code).not.toBe(0);
+    expect(a.err).toMatch(/loss\.kd needs a centred dlib-resnet student/);
+    const b = await run(['--config', config('bad-emb', { student: { model: 'dlib-resnet', config: { centre: true }, init: 'teacher' } }), '--out', join(tmp, 'runs', 'bad-emb')]);
+    expect(b.code).not.toBe(0);
+    expect(b.err).toMatch(/needs loss\.centreTargets/);
+  });
+});
+
 describe('lrfr train: bad input', () => {
   it('names the problem: missing config, bad JSON, bad field, unknown option', async () => {
     expect((await run([])).err).toContain('--config FILE is required');
