@@ -11,15 +11,12 @@
 // Checks every ORT provider against ours at batch 1 first (max |diff| relative to max |ours| ≤ 1e-3;
 // a provider that differs is reported and not timed), then times interleaved rounds (web/bench/
 // models-page.ts). Writes bench/results/browser-models-<adapter-key>-<date>.{json,md}.
-import http from 'node:http';
 import os from 'node:os';
 import { readFileSync, existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-// @ts-expect-error plain ESM script without types
-import { genShaders } from '../scripts/gen-shaders.mjs';
+import { bundlePage, servePage, routes, scriptRoute, type PageServer } from './lib/page-server.js';
 import { initNodeGPU } from '../src/node/gpu.js';
 import { codeCommit } from '../src/cli/train.js';
 import { encodeSafetensors, type NamedArray } from '../src/nn/safetensors.js';
@@ -62,37 +59,17 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-async function bundle(): Promise<string> {
-  genShaders();
-  const r = await build({
-    entryPoints: [join(root, 'web/bench/models-page.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, minify: false, sourcemap: false, logLevel: 'warning',
-  });
-  return r.outputFiles[0]!.text;
-}
+const bundle = () => bundlePage('web/bench/models-page.ts');
 
-/** Cross-origin isolation (SharedArrayBuffer): what the threaded wasm build needs. */
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-
-function serve(js: string, files: Map<string, string>): Promise<{ url: string; close: () => void }> {
+/** The page script, onnxruntime-web's wasm files at /ort/, and the models' files (path -> file). */
+function serve(js: string, files: Map<string, string>): Promise<PageServer> {
   const html = '<!doctype html><meta charset="utf-8"><title>lrfr models benchmark</title><script type="module" src="/models-page.js"></script>';
-  const srv = http.createServer((req, res) => {
-    const p = (req.url ?? '/').split('?')[0]!;
+  return servePage(html, routes(scriptRoute('models-page.js', js), (p) => {
     const ortFile = /^\/ort\/(ort-wasm[A-Za-z0-9.-]*\.(?:wasm|mjs))$/.exec(p);
-    const send = (type: string, body: string | Buffer) => { res.writeHead(200, { 'content-type': type, ...ISOLATION }); res.end(body); };
-    if (p === '/' || p === '/index.html') send('text/html; charset=utf-8', html);
-    else if (p === '/models-page.js') send('text/javascript; charset=utf-8', js);
-    else if (ortFile && existsSync(join(ortDir, ortFile[1]!))) send(ortFile[1]!.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', readFileSync(join(ortDir, ortFile[1]!)));
-    else if (p === '/favicon.ico') { res.writeHead(204); res.end(); }
-    else if (files.has(p)) send('application/octet-stream', readFileSync(files.get(p)!));
-    else { res.writeHead(404); res.end(); }
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
-    const addr = srv.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${addr.port}/`, close: () => srv.close() });
+    if (ortFile && existsSync(join(ortDir, ortFile[1]!))) return { type: ortFile[1]!.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', body: readFileSync(join(ortDir, ortFile[1]!)) };
+    return files.has(p) ? { type: 'application/octet-stream', body: readFileSync(files.get(p)!) } : null;
   }));
 }
-
 
 const fmt = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
 

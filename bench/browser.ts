@@ -15,15 +15,13 @@
 //
 // Needs a Chromium: `apt-get install -y chromium` (Debian) gives /usr/bin/chromium. Flags: see ARGS;
 // --enable-unsafe-webgpu alone gives the SwiftShader adapter in headless mode on Linux (Chromium 156).
-import http from 'node:http';
 import os from 'node:os';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { chromium } from 'playwright-core';
-// @ts-expect-error plain ESM script without types
-import { genShaders } from '../scripts/gen-shaders.mjs';
+import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from './lib/page-server.js';
 import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
@@ -97,54 +95,11 @@ const browserPeers: Plugin = {
   },
 };
 
-async function bundle(): Promise<string> {
-  genShaders();
-  const r = await build({
-    entryPoints: [join(pageDir, 'bench-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    minify: false,
-    sourcemap: false,
-    logLevel: 'warning',
-    plugins: [browserPeers],
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return r.outputFiles[0]!.text;
-}
+const bundle = () => bundlePage('web/bench/bench-page.ts', { plugins: [browserPeers] });
 
-const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-/** Cross-origin isolation (crossOriginIsolated, SharedArrayBuffer): what tfjs-wasm's threaded build needs. */
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-
-function serve(js: string, served: string[]): Promise<{ url: string; close: () => void }> {
-  const srv = http.createServer((req, res) => {
-    const p = (req.url ?? '/').split('?')[0]!;
-    const wasm = /^\/wasm\/(tfjs-backend-wasm(?:-simd|-threaded-simd)?\.wasm)$/.exec(p);
-    if (p === '/' || p === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...ISOLATION });
-      res.end(readFileSync(join(pageDir, 'index.html')));
-    } else if (p === '/bench-page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', ...ISOLATION });
-      res.end(js);
-    } else if (wasm) {
-      served.push(wasm[1]!);
-      res.writeHead(200, { 'content-type': 'application/wasm', ...ISOLATION });
-      res.end(readFileSync(join(wasmDir, wasm[1]!)));
-    } else if (p === '/favicon.ico') {
-      res.writeHead(204);
-      res.end();
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
-    const addr = srv.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${addr.port}/`, close: () => srv.close() });
-  }));
+/** web/bench/index.html, the page script and tfjs-wasm's .wasm files (`served` lists which were fetched). */
+function serve(js: string, served: string[]): Promise<PageServer> {
+  return servePage(readFileSync(join(pageDir, 'index.html'), 'utf8'), routes(scriptRoute('bench-page.js', js), tfjsWasmRoute((f) => served.push(f))));
 }
 
 const ms = (t?: PageTiming): string => (!t ? '—' : t.error ? 'error' : t.msMedian < 1 ? t.msMedian.toFixed(3) : t.msMedian.toFixed(2));

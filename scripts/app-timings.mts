@@ -20,12 +20,12 @@
 // Writes bench/results/app-timings-<date>.{md,json}.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from '../bench/lib/page-server.js';
 
 const here = fileURLToPath(import.meta.url);
 const root = join(dirname(here), '..');
@@ -199,45 +199,19 @@ async function nodeWarm(o: Opts): Promise<SideResult> {
 
 // ---- Chromium ----------------------------------------------------------------------------------
 
-async function bundlePage(): Promise<string> {
-  const { build } = await import('esbuild');
-  // @ts-expect-error plain ESM script without types
-  const { genShaders } = (await import('./gen-shaders.mjs')) as { genShaders: () => void };
-  genShaders();
-  const r = await build({
-    entryPoints: [join(root, 'web/bench/app-page.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, minify: false, sourcemap: false, logLevel: 'warning',
-    // face-api's ESM build imports tfjs by its dist path: one tfjs instance in the page
-    alias: { '@tensorflow/tfjs/dist/index.js': '@tensorflow/tfjs' },
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return r.outputFiles[0]!.text;
-}
+// face-api's ESM build imports tfjs by its dist path: one tfjs instance in the page
+const bundleAppPage = () => bundlePage('web/bench/app-page.ts', { alias: { '@tensorflow/tfjs/dist/index.js': '@tensorflow/tfjs' } });
 
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-
-function servePage(js: string, bytes: RawBytes): Promise<{ url: string; close: () => void }> {
-  const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+/** The page script, tfjs-wasm's .wasm files and the models' bytes under /m/. */
+function serveAppPage(js: string, bytes: RawBytes): Promise<PageServer> {
   const files = new Map<string, Buffer>([
     ['/m/recognizer', bytes.recognizer], ['/m/dsr', bytes.dsr],
     ['/m/detector.json', Buffer.from(JSON.stringify(bytes.detector.manifest))], ['/m/landmarks.json', Buffer.from(JSON.stringify(bytes.landmarks.manifest))],
     ...bytes.detector.shards.map((s, i) => [`/m/detector.${i}`, s] as [string, Buffer]),
     ...bytes.landmarks.shards.map((s, i) => [`/m/landmarks.${i}`, s] as [string, Buffer]),
   ]);
-  const srv = http.createServer((req, res) => {
-    const p = (req.url ?? '/').split('?')[0]!;
-    const wasm = /^\/wasm\/(tfjs-backend-wasm(?:-simd|-threaded-simd)?\.wasm)$/.exec(p);
-    const send = (type: string, body: Buffer | string) => { res.writeHead(200, { 'content-type': type, ...ISOLATION }); res.end(body); };
-    if (p === '/' || p === '/index.html') send('text/html; charset=utf-8', '<!doctype html><meta charset="utf-8"><title>lrfr app timings</title><pre id="log"></pre><script type="module" src="/app-page.js"></script>');
-    else if (p === '/app-page.js') send('text/javascript; charset=utf-8', js);
-    else if (wasm) send('application/wasm', fs.readFileSync(join(wasmDir, wasm[1]!)));
-    else if (files.has(p)) send('application/octet-stream', files.get(p)!);
-    else { res.writeHead(p === '/favicon.ico' ? 204 : 404); res.end(); }
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
-    const addr = srv.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${addr.port}/`, close: () => { srv.closeAllConnections(); srv.close(); } });
-  }));
+  const html = '<!doctype html><meta charset="utf-8"><title>lrfr app timings</title><pre id="log"></pre><script type="module" src="/app-page.js"></script>';
+  return servePage(html, routes(scriptRoute('app-page.js', js), tfjsWasmRoute(), (p) => (files.has(p) ? { type: 'application/octet-stream', body: files.get(p)! } : null)));
 }
 
 /**
@@ -286,9 +260,9 @@ async function browserSide(o: Opts): Promise<{ warm: SideResult; cold: ColdRow[]
   if (!fs.existsSync(o.chromium)) throw new Error(`no Chromium at ${o.chromium} (apt-get install -y chromium; or --chromium PATH / CHROMIUM=...)`);
   const { chromium } = await import('playwright-core');
   const { CHROMIUM_ARGS: ARGS } = await import('../src/node/chromium.js');
-  const js = await bundlePage();
+  const js = await bundleAppPage();
   const bytes = readBytes();
-  const server = await servePage(js, bytes);
+  const server = await serveAppPage(js, bytes);
   const photo = async (i: number): Promise<Photo> => { const p = await lfwPhoto(i); return { data: Array.from(p.data), c: 3, h: p.h, w: p.w }; };
   const [enrol, probe] = [await photo(1), await photo(2)];
   const cold: ColdRow[] = [];
