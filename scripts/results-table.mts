@@ -1,6 +1,8 @@
 // The README's results table from lrfr eval runs: pipelines side by side (src/train/report.ts
 // comparisonTable). Each argument is LABEL=FILE, FILE an lrfr eval results.json or a weights
-// manifest with an `evaluation` (lrfr train --export --with-eval).
+// manifest with an `evaluation` (lrfr train --export --with-eval); LABEL=FILE+FILE... joins the rows
+// of several runs of one pipeline (other sizes or protocols; a row present in two files is taken
+// from the first).
 //   npx tsx scripts/results-table.mts "bicubic → dlib=results/dlib-bicubic/results.json" \
 //     "C0 DSR → dlib=results/dlib-c0/results.json" ...
 import { readFileSync } from 'node:fs';
@@ -8,13 +10,22 @@ import { comparisonTable, type PipelineRows } from '../src/train/report.js';
 
 const args = process.argv.slice(2);
 if (!args.length || args.includes('--help')) {
-  process.stdout.write('usage: npx tsx scripts/results-table.mts LABEL=results.json [LABEL=manifest.json ...]\n');
+  process.stdout.write('usage: npx tsx scripts/results-table.mts LABEL=results.json[+more.json] [LABEL=manifest.json ...]\n');
   process.exit(args.length ? 0 : 2);
 }
 const pipelines: PipelineRows[] = args.map((a) => {
   const eq = a.lastIndexOf('=');
   if (eq <= 0) throw new Error(`"${a}": expected LABEL=FILE`);
-  const label = a.slice(0, eq), file = a.slice(eq + 1);
+  const label = a.slice(0, eq);
+  const rows: PipelineRows['rows'][number][] = [];
+  const key = (r: PipelineRows['rows'][number]) => `${r.protocol} ${r.resolution}`;
+  for (const file of a.slice(eq + 1).split('+')) {
+    for (const r of readRows(file)) if (!rows.some((x) => key(x) === key(r))) rows.push(r);
+  }
+  return { label, rows };
+});
+
+function readRows(file: string): PipelineRows['rows'] {
   let j: { results?: PipelineRows['rows']; evaluation?: { rows?: PipelineRows['rows'] } };
   try {
     j = JSON.parse(readFileSync(file, 'utf8'));
@@ -23,6 +34,6 @@ const pipelines: PipelineRows[] = args.map((a) => {
   }
   const rows = j.results ?? j.evaluation?.rows;
   if (!rows) throw new Error(`${file}: neither an lrfr eval results.json (results) nor a manifest with an evaluation`);
-  return { label, rows };
-});
+  return rows;
+}
 process.stdout.write(`${comparisonTable(pipelines)}\n`);
