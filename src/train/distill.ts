@@ -32,6 +32,11 @@ import { buildModel, modelConfig, type ModelName, type ModelConfigs, type ArcFac
 import type { Module } from '../nn/module.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
+import { MobileFaceNet } from '../nn/mobilefacenet.js';
+
+/** A student that takes the aligned 112 crop in [0, 1] (EdgeFace-XXS, MobileFaceNet). */
+type CropStudent = EdgeFaceXXS | MobileFaceNet;
+type Student = DlibResNet | CropStudent;
 import type { DSR } from '../nn/dsr.js';
 import { runDsr, runDsrMixed } from './sr-task.js';
 import { stackImages, embedAll } from './batching.js';
@@ -68,7 +73,7 @@ export interface DistillDeps {
   /** Progress callback for the teacher labelling (done, total). */
   progress?: (label: string, done: number, total: number) => void;
   /** Loads a trained recognizer to start from (student.init = a file), in the student's kind. */
-  loadStudent?: (path: string) => Promise<DlibResNet | EdgeFaceXXS>;
+  loadStudent?: (path: string) => Promise<Student>;
   /** The frozen DSR of data.sr (eval mode): LR samples and validation probes go through it. */
   sr?: DSR;
 }
@@ -90,7 +95,7 @@ const WAVELET_CROPS = [34, 16] as const;
 const TD = 128;
 
 /** The student's input from an aligned 112 crop: dlib framing (150, 0..255) or the crop itself. */
-function frameFor(model: 'dlib-resnet' | 'edgeface-xxs', img: ChwImage, dx: number, dy: number): ChwImage {
+function frameFor(model: TrainConfig['student']['model'], img: ChwImage, dx: number, dy: number): ChwImage {
   if (model === 'dlib-resnet') return dlibInputFrom112(img, dx, dy);
   if (dx === 0 && dy === 0) return img;
   const f = frameWindow(img, { x: dx, y: dy, size: HR_SIZE }, HR_SIZE);
@@ -108,7 +113,7 @@ export class DistillTask implements TrainTask<Batch> {
   readonly epochSize: number;
   readonly batchSize: number;
   readonly params: L.Tensor[];
-  private readonly student: DlibResNet | EdgeFaceXXS;
+  private readonly student: Student;
   private readonly proj: Projection | null;
   private readonly head: ArcFaceHead | null;
   private readonly optStudent: AdamW;
@@ -121,18 +126,20 @@ export class DistillTask implements TrainTask<Batch> {
   /** Centred student: the teacher targets centred on their mean and normalised; the class centres [classes, 128]. */
   private unitTargets: Float32Array | null = null;
   private classCentres: Float32Array | null = null;
+  /** loss.kd: the teacher's normalised class centres [classes, 128] on the GPU (fixed: both distributions are over the teacher's classifier). */
+  private centresTensor: L.Tensor | null = null;
   private valGallery!: Float32Array;
   private valProbes!: { imgs: ChwImage[]; labels: number[] };
 
-  private constructor(readonly cfg: TrainConfig, private readonly data: DistillData, private readonly deps: DistillDeps, student: DlibResNet | EdgeFaceXXS) {
+  private constructor(readonly cfg: TrainConfig, private readonly data: DistillData, private readonly deps: DistillDeps, student: Student) {
     this.batchSize = cfg.batch;
     this.epochSize = data.train.length * cfg.data.views;
     this.student = student;
-    const sdim = cfg.student.model === 'dlib-resnet' ? TD : (student as EdgeFaceXXS).config.embeddingSize;
+    const sdim = cfg.student.model === 'dlib-resnet' ? TD : (student as CropStudent).config.embeddingSize;
     const needProj = cfg.loss.projection || sdim !== TD;
     this.centred = cfg.student.model === 'dlib-resnet' && (student as DlibResNet).centre !== null;
     this.proj = needProj ? buildModel('projection', { in: sdim, out: TD }, cfg.seed + 11) : null;
-    this.head = cfg.loss.arcface > 0 || cfg.loss.kd > 0 ? buildModel('arcface-head', { classes: data.classes, dim: sdim }, cfg.seed + 13) : null;
+    this.head = cfg.loss.arcface > 0 ? buildModel('arcface-head', { classes: data.classes, dim: sdim }, cfg.seed + 13) : null;
     student.train();
     const s = TrainingState.paramNames('student', student);
     const heads = [this.proj ? TrainingState.paramNames('proj', this.proj) : null, this.head ? TrainingState.paramNames('head', this.head) : null].filter((x) => x !== null);
@@ -152,12 +159,12 @@ export class DistillTask implements TrainTask<Batch> {
   }
 
   static async create(cfg: TrainConfig, data: DistillData, deps: DistillDeps): Promise<DistillTask> {
-    let student: DlibResNet | EdgeFaceXXS;
+    let student: Student;
     const init = cfg.student.init;
     if (init !== 'teacher' && init !== 'random') {
       if (!deps.loadStudent) throw new Error(`student.init ${init}: no loader for a recognizer file was given`);
       student = await deps.loadStudent(init);
-      const kind = student instanceof EdgeFaceXXS ? 'edgeface-xxs' : 'dlib-resnet';
+      const kind = student instanceof EdgeFaceXXS ? 'edgeface-xxs' : student instanceof MobileFaceNet ? 'mobilefacenet' : 'dlib-resnet';
       if (kind !== cfg.student.model) { student.dispose(); throw new Error(`student.init ${init}: holds a ${kind}, but student.model is ${cfg.student.model}`); }
       if (kind === 'dlib-resnet') (student as DlibResNet).unfuse();
     } else if (cfg.student.model === 'dlib-resnet') {
@@ -172,7 +179,7 @@ export class DistillTask implements TrainTask<Batch> {
       }
       student.unfuse();
     } else {
-      student = buildModel('edgeface-xxs', cfg.student.config as never, cfg.seed);
+      student = buildModel(cfg.student.model, cfg.student.config as never, cfg.seed);
     }
     if (deps.sr) {
       const sizes = [deps.sr.config.inputSize, ...deps.sr.probeSizes];
@@ -257,6 +264,7 @@ export class DistillTask implements TrainTask<Batch> {
     const e = L.getEngine();
     e.upload((this.student as DlibResNet).centre!.buffer, mean);
     if (this.head) e.upload(this.head.weight.buffer, centres);
+    if (cfg.loss.kd > 0) this.centresTensor = L.keep(L.tensor(centres, [C, TD]));
     this.unitTargets = unit;
     this.classCentres = centres;
   }
@@ -328,7 +336,7 @@ export class DistillTask implements TrainTask<Batch> {
   }
 
   private embedStudent(x: L.Tensor): L.Tensor {
-    return this.cfg.student.model === 'dlib-resnet' ? (this.student as DlibResNet).forward(x) : (this.student as EdgeFaceXXS).embed(x);
+    return this.cfg.student.model === 'dlib-resnet' ? (this.student as DlibResNet).forward(x) : (this.student as CropStudent).embed(x);
   }
 
   losses(b: Batch): { terms: Record<string, L.Tensor> } {
@@ -362,8 +370,10 @@ export class DistillTask implements TrainTask<Batch> {
       terms.arcface = L.scale(L.crossEntropy(logits, b.labels), cfg.loss.arcface);
     }
     if (cfg.loss.kd > 0) {
-      // the student's class distribution: s cos(embedding, head row), no margin
-      const zs = L.scale(L.matmul(L.l2Normalize(e, 1), L.l2Normalize(this.head!.weight, 1), { transB: true }), cfg.loss.arcfaceS);
+      // the student's class distribution over the teacher's classifier: s cos(embedding, teacher
+      // class centre), no margin. (Over a trainable head the two could co-adapt: the head would move
+      // to fit the student instead of the student to the teacher.)
+      const zs = L.scale(L.matmul(L.l2Normalize(e, 1), this.centresTensor!, { transB: true }), cfg.loss.arcfaceS);
       const zt = L.tensor(b.teacherLogits!, [n, this.data.classes]);
       terms.kd = L.scale(L.klDivLoss(zs, zt, cfg.loss.kdT), cfg.loss.kd);
     }
@@ -415,7 +425,7 @@ export class DistillTask implements TrainTask<Batch> {
     try {
       const metrics: Record<string, number> = {};
       const isDlib = cfg.student.model === 'dlib-resnet';
-      const dim = isDlib ? TD : (this.student as EdgeFaceXXS).config.embeddingSize;
+      const dim = isDlib ? TD : (this.student as CropStudent).config.embeddingSize;
       const net = (t: L.Tensor) => this.embedStudent(t);
       let gallery = this.valGallery;
       if (!this.galleryByTeacher) gallery = await embedAll(net, this.data.val.map((imgs) => frameFor(cfg.student.model, imgs[0]!, 0, 0)));
@@ -442,6 +452,7 @@ export class DistillTask implements TrainTask<Batch> {
   dispose(): void {
     this.optStudent.dispose();
     this.optHeads?.dispose();
+    this.centresTensor?.dispose();
     this.student.dispose();
     this.proj?.dispose();
     this.head?.dispose();

@@ -3,9 +3,9 @@
 // silently ignored).
 
 export interface StudentSpec {
-  /** Registry name of the student: 'dlib-resnet' or 'edgeface-xxs'. */
-  model: 'dlib-resnet' | 'edgeface-xxs';
-  /** Registry config of the student (edgeface-xxs: a partial EdgeNeXtConfig). */
+  /** Registry name of the student: 'dlib-resnet', 'edgeface-xxs' or 'mobilefacenet'. */
+  model: 'dlib-resnet' | 'edgeface-xxs' | 'mobilefacenet';
+  /** Registry config of the student (edgeface-xxs: a partial EdgeNeXtConfig; mobilefacenet: a partial MobileFaceNetConfig). */
   config?: Record<string, unknown>;
   /**
    * 'teacher': start from the teacher's weights (dlib student); 'random': seeded init; otherwise the
@@ -31,8 +31,8 @@ export interface DistillLoss {
   projection: boolean;
   /**
    * Weight of the class-distribution distillation (issue 15's method C): T^2 KL(teacher || student)
-   * of softmax(s cos / T) over the training identities, the teacher's cosines to its class centres,
-   * the student's to its ArcFace head (0: off). Needs a centred student (student.config.centre).
+   * of softmax(s cos / T) over the training identities, each side's cosines to the teacher's
+   * (fixed) class centres (0: off). Needs a centred student (student.config.centre).
    */
   kd: number;
   /** Temperature T of kd. */
@@ -160,7 +160,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   const task = oneOf('task', raw.task, ['distill', 'sr', 'cycle'] as const) as 'distill';
   const s = merge('student', { model: undefined, config: {}, init: 'random' }, raw.student);
   const student: StudentSpec = {
-    model: oneOf('student.model', s.model, ['dlib-resnet', 'edgeface-xxs'] as const),
+    model: oneOf('student.model', s.model, ['dlib-resnet', 'edgeface-xxs', 'mobilefacenet'] as const),
     config: isObj(s.config) ? s.config : (() => { throw new Error('config: student.config must be an object'); })(),
     init: typeof s.init === 'string' && s.init !== '' ? s.init : (() => { throw new Error(`config: student.init must be "teacher", "random" or the path of a recognizer's safetensors, got ${JSON.stringify(s.init)}`); })(),
   };
