@@ -8,6 +8,7 @@
 // | edgeface-xxs  | EdgeFace-XXS recognizer, 112x112 -> 512-D                      | Partial<EdgeNeXtConfig> |
 // | dsr           | DSR super-resolver, S x S -> 112x112                           | Partial<DsrConfig> (+ preset) |
 // | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | { downsample?: 'haar' (WaveResNet), centre?: true } |
+// | mobilefacenet | MobileFaceNet, 112x112 -> 128-D (issue 14's FRNet)          | Partial<MobileFaceNetConfig> |
 // | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
 // | projection    | a linear map dim -> out (no bias), e.g. the student's 512 -> 128 | { in, out }       |
 // | tiny-face-detector | face-api's TinyFaceDetector, S x S RGB 0..255 -> [25, S/32, S/32] grid | {}    |
@@ -18,6 +19,7 @@ import { Linear } from './layers.js';
 import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
 import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
 import { DlibResNet, type DlibDownsample } from './dlib-resnet.js';
+import { MobileFaceNet, type MobileFaceNetConfig } from './mobilefacenet.js';
 import { TinyFaceDetector } from './tiny-face-detector.js';
 import { FaceLandmark68Tiny } from './face-landmarks-tiny.js';
 
@@ -48,18 +50,20 @@ export interface ModelConfigs {
   'edgeface-xxs': Partial<EdgeNeXtConfig>;
   dsr: Partial<DsrConfig> & { preset?: 'cpu' | 'paper' };
   'dlib-resnet': { downsample?: DlibDownsample; centre?: boolean };
+  mobilefacenet: Partial<MobileFaceNetConfig>;
   'arcface-head': { classes: number; dim: number };
   projection: { in: number; out: number };
   'tiny-face-detector': Record<string, never>;
   'face-landmarks-tiny': Record<string, never>;
 }
 export type ModelName = keyof ModelConfigs;
-export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
+export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'mobilefacenet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
 
 export interface ModelTypes {
   'edgeface-xxs': EdgeFaceXXS;
   dsr: DSR;
   'dlib-resnet': DlibResNet;
+  mobilefacenet: MobileFaceNet;
   'arcface-head': ArcFaceHead;
   projection: Projection;
   'tiny-face-detector': TinyFaceDetector;
@@ -70,6 +74,7 @@ export interface ModelTypes {
 const ALIASES: [RegExp, ModelName][] = [
   [/^(edgeface|edgenext)/i, 'edgeface-xxs'],
   [/dlib/i, 'dlib-resnet'],
+  [/^mobile_?face_?net$/i, 'mobilefacenet'],
   [/^dsr/i, 'dsr'],
   [/^arcface/i, 'arcface-head'],
   [/^projection$/i, 'projection'],
@@ -112,6 +117,8 @@ export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N
       const d = c as ModelConfigs['dlib-resnet'];
       return new DlibResNet({ seed, downsample: d.downsample, centre: d.centre === true }) as ModelTypes[N];
     }
+    case 'mobilefacenet':
+      return new MobileFaceNet({ seed, config: c as Partial<MobileFaceNetConfig> }) as ModelTypes[N];
     case 'arcface-head': {
       const { classes, dim } = c as ModelConfigs['arcface-head'];
       return new ArcFaceHead(classes, dim, seed) as ModelTypes[N];
@@ -137,6 +144,7 @@ export function modelConfig(name: ModelName, m: Module): Record<string, unknown>
       const d = m as DlibResNet;
       return { ...(d.downsample === 'haar' ? { downsample: 'haar' } : {}), ...(d.centre ? { centre: true } : {}) };
     }
+    case 'mobilefacenet': { const m2 = m as MobileFaceNet; return { ...m2.config, stages: m2.config.stages.map((s) => [...s]) }; }
     case 'arcface-head': return { classes: (m as ArcFaceHead).classes, dim: (m as ArcFaceHead).dim };
     case 'projection': return { in: (m as Projection).inFeatures, out: (m as Projection).outFeatures };
     case 'tiny-face-detector': return {};

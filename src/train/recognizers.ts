@@ -11,6 +11,7 @@ import { hashBytes, hashString } from './embed-cache.js';
 import { DLIB_FRAMING, dlibInputFrom112 } from './framing.js';
 import { DLIB_EMBEDDING_SIZE, type DlibResNet } from '../nn/dlib-resnet.js';
 import type { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { DSR } from '../nn/dsr.js';
 import { decodeSafetensors, loadStateInto } from '../nn/safetensors.js';
 import { knownModelName, modelFromMetadata } from '../nn/registry.js';
@@ -88,8 +89,8 @@ function dlibRecognizer(model: DlibResNet, name: string, hash: string): Recogniz
 
 /** A recognizer's module as loaded (eval mode; dlib fused), for callers that run it themselves. */
 export interface RecognizerModel {
-  kind: 'dlib-resnet' | 'edgeface-xxs';
-  model: DlibResNet | EdgeFaceXXS;
+  kind: 'dlib-resnet' | 'edgeface-xxs' | 'mobilefacenet';
+  model: DlibResNet | EdgeFaceXXS | MobileFaceNet;
   name: string;
   /** Hash of the weight bytes. */
   hash: string;
@@ -97,8 +98,8 @@ export interface RecognizerModel {
 
 /**
  * `dlib` (face-api's shipped weights, fused) or a safetensors file saved by saveSafetensorsFile whose
- * metadata.model names dlib (DlibResNet) or EdgeFace (EdgeFaceXXS, metadata.config its config), as
- * a module in eval mode. A file that fails to load throws the loader's message.
+ * metadata.model names dlib (DlibResNet), EdgeFace (EdgeFaceXXS) or MobileFaceNet (metadata.config its
+ * config), as a module in eval mode. A file that fails to load throws the loader's message.
  */
 export async function loadRecognizerModel(spec: string, opts: LoadRecognizerOptions = {}): Promise<RecognizerModel> {
   if (spec === 'dlib') {
@@ -117,20 +118,21 @@ export async function loadRecognizerModel(spec: string, opts: LoadRecognizerOpti
   const { metadata, tensors } = wrap(spec, () => decodeSafetensors(bytes));
   const kind = metadata.model ?? '';
   const known = knownModelName(kind);
-  if (known !== 'dlib-resnet' && known !== 'edgeface-xxs') {
-    throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface)`);
+  if (known !== 'dlib-resnet' && known !== 'edgeface-xxs' && known !== 'mobilefacenet') {
+    throw new Error(`${spec}: unknown recognizer model "${kind}" in the file's metadata (known: dlib, edgeface, mobilefacenet)`);
   }
   const model = wrap(spec, () => modelFromMetadata(metadata, spec).model.eval());
   wrap(spec, () => loadStateInto(model, tensors, metadata), () => model.dispose());
   if (known === 'dlib-resnet') (model as DlibResNet).fuse();
-  return { kind: known, model: model as DlibResNet | EdgeFaceXXS, name, hash };
+  return { kind: known, model: model as DlibResNet | EdgeFaceXXS | MobileFaceNet, name, hash };
 }
 
 /** loadRecognizerModel wrapped for evaluation (framing, batched embedding, metric). */
 export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions = {}): Promise<Recognizer> {
   const r = await loadRecognizerModel(spec, opts);
   if (r.kind === 'dlib-resnet') return dlibRecognizer(r.model as DlibResNet, r.name, r.hash);
-  const ef = r.model as EdgeFaceXXS;
+  // EdgeFace-XXS and MobileFaceNet: the 112 crop in [0, 1], cosine
+  const ef = r.model as EdgeFaceXXS | MobileFaceNet;
   return {
     name: r.name, hash: r.hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
     prepare: (img) => img,

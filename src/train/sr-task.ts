@@ -27,6 +27,7 @@ import { buildModel, modelConfig, type ModelName } from '../nn/registry.js';
 import type { Module } from '../nn/module.js';
 import type { DSR } from '../nn/dsr.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
+import type { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { AdamW } from './optim.js';
 import { TrainingState } from './state.js';
@@ -71,7 +72,8 @@ interface Batch {
 /** The recognizer on a batch of 112 crops in [0, 1]: embedding and multi-scale features (differentiable in x). */
 export function recognizeTensor(rec: RecognizerModel, x112: L.Tensor): { embedding: L.Tensor; features: L.Tensor[] } {
   if (rec.kind === 'dlib-resnet') return (rec.model as DlibResNet).forwardFeatures(dlibFrameTensor(x112));
-  return (rec.model as EdgeFaceXXS).forwardFeatures(EdgeFaceXXS.normalize(x112));
+  // EdgeFace-XXS and MobileFaceNet take (x - 0.5) / 0.5 of the crop
+  return (rec.model as EdgeFaceXXS | MobileFaceNet).forwardFeatures(EdgeFaceXXS.normalize(x112));
 }
 
 /** A DSR (no grad) on LR probes of one size, in batches of 32: 112 crops clamped to [0, 1]. */

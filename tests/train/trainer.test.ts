@@ -241,6 +241,36 @@ describe('lrfr train: WaveResNet with KD and the wavelet term', () => {
   });
 });
 
+// Issue 14's FRNet: MobileFaceNet as a distillation student (the 112 crop, BN in training mode),
+// loadable as a recognizer afterwards.
+describe('lrfr train: MobileFaceNet by distillation', () => {
+  it('trains with the cosine and ArcFace terms and loads back as a recognizer (cosine, 128-D)', async () => {
+    const cfg = config('mobilefacenet', {
+      student: { model: 'mobilefacenet', init: 'random' },
+      loss: { embedding: 'cosine', centreTargets: true, arcface: 0.1 },
+      data: { limitPeople: 16, valFraction: 0.34, pLowRes: 0.5, shift: 3 },
+      optim: { lr: 1e-3, warmup: 1, clip: 5 },
+      batch: 4, steps: 2, checkpointEvery: 2, validateEvery: 2, valSizes: [null, 16],
+    });
+    const dir = join(tmp, 'runs', 'mobilefacenet');
+    const r = await run(['--config', cfg, '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    const steps = readLog(dir).filter((x) => x.type === 'step') as unknown as { terms: Record<string, number> }[];
+    expect(Object.keys(steps[0]!.terms).sort()).toEqual(['arcface', 'embedding']);
+    for (const st of steps) for (const v of Object.values(st.terms)) expect(Number.isFinite(v)).toBe(true);
+    const { loadRecognizer } = await import('../../src/train/recognizers.js');
+    const rec = await loadRecognizer(join(dir, 'best.safetensors'));
+    try {
+      expect([rec.dim, rec.metric]).toEqual([128, 'cosine']);
+      const e = await rec.embed(new Float32Array(2 * 3 * 112 * 112).fill(0.5), [2, 3, 112, 112]);
+      expect(e.length).toBe(256);
+      expect(e.every(Number.isFinite)).toBe(true);
+    } finally {
+      rec.dispose();
+    }
+  }, 600_000);
+});
+
 describe('lrfr train: bad input', () => {
   it('names the problem: missing config, bad JSON, bad field, unknown option', async () => {
     expect((await run([])).err).toContain('--config FILE is required');
