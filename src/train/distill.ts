@@ -33,10 +33,6 @@ import type { Module } from '../nn/module.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import { MobileFaceNet } from '../nn/mobilefacenet.js';
-
-/** A student that takes the aligned 112 crop in [0, 1] (EdgeFace-XXS, MobileFaceNet). */
-type CropStudent = EdgeFaceXXS | MobileFaceNet;
-type Student = DlibResNet | CropStudent;
 import type { DSR } from '../nn/dsr.js';
 import { runDsr, runDsrMixed } from './sr-task.js';
 import { stackImages, embedAll } from './batching.js';
@@ -91,6 +87,10 @@ interface Batch {
 
 /** Stage-1 and stage-2 maps are compared on their top-left 34² and 16² (dlib's 35², 17²; WaveResNet's 36², 18²). */
 const WAVELET_CROPS = [34, 16] as const;
+
+/** A student that takes the aligned 112 crop in [0, 1] (EdgeFace-XXS, MobileFaceNet). */
+type CropStudent = EdgeFaceXXS | MobileFaceNet;
+type Student = DlibResNet | CropStudent;
 
 const TD = 128;
 
