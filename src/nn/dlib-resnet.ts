@@ -86,8 +86,9 @@ export function haarDown(x: Tensor): Tensor {
  * conv (with bias) -> scale -> optional relu. Stride 1 convs pad k/2 ('same'), stride 2 convs pad 0
  * ('valid'), as face-api does. With haar, the conv runs at stride 1 (padding: `haar.padding`) and
  * the halved Haar LL band downsamples before the scale (they commute, both per channel, except at
- * an odd map's zero padding: the fused path therefore adds the scale's shift after downsampling). After fuse(), an inference-only copy of the weights with the scale
- * folded in (w * s, b * s + t) is used when gradients are off and the module is in eval mode.
+ * an odd map's zero padding: the fused path therefore adds the scale's shift after downsampling).
+ * After fuse(), an inference-only copy of the weights with the scale folded in (w * s, b * s + t)
+ * is used when gradients are off and the module is in eval mode.
  */
 export class ConvScale extends Module {
   readonly conv: Conv2d;
@@ -239,6 +240,19 @@ export class DlibResNet extends Module {
    * and of the WaveResNet's wavelet-similarity term.
    */
   forwardFeatures(x: Tensor): { embedding: Tensor; features: Tensor[] } {
+    const { out, features } = this.trunk(x, Infinity);
+    let embedding = this.fc.forward(reshape(globalAvgPool(out), [out.shape[0]!, 256]));
+    if (this.centre) embedding = l2Normalize(sub(embedding, this.centre.viewAs([1, DLIB_EMBEDDING_SIZE])), 1);
+    return { embedding, features };
+  }
+
+  /** The activations of the first `stages` resolutions only (forwardFeatures' taps, without the rest). */
+  stageFeatures(x: Tensor, stages: number): Tensor[] {
+    return this.trunk(x, stages).features;
+  }
+
+  /** Stem and blocks up to the `stages`-th feature tap (every block when stages = Infinity). */
+  private trunk(x: Tensor, stages: number): { out: Tensor; features: Tensor[] } {
     if (x.rank !== 4 || x.shape[1] !== 3) throw new Error(`DlibResNet: expected x [N, 3, 150, 150] (RGB 0..255), got ${fmtShape(x.shape)}`);
     if (x.shape[2] !== DLIB_INPUT_SIZE || x.shape[3] !== DLIB_INPUT_SIZE) {
       throw new Error(`DlibResNet: expected 150x150 input (face-api resizes to 150 first), got ${fmtShape(x.shape)}`);
@@ -246,26 +260,11 @@ export class DlibResNet extends Module {
     let out = this.conv32_down.forward(this.normalize(x));
     out = this.downsample === 'haar' ? haarDown(out) : maxPool2d(out, 3, 2, 0);
     const features: Tensor[] = [];
-    this.blocks.forEach((b, i) => {
-      out = b.forward(out);
-      if (FEATURE_TAPS.has(DLIB_BLOCKS[i]![0])) features.push(out);
-    });
-    const n = out.shape[0]!;
-    let embedding = this.fc.forward(reshape(globalAvgPool(out), [n, 256]));
-    if (this.centre) embedding = l2Normalize(sub(embedding, this.centre.viewAs([1, DLIB_EMBEDDING_SIZE])), 1);
-    return { embedding, features };
-  }
-
-  /** The activations of the first `stages` resolutions only (forwardFeatures' taps, without the rest). */
-  stageFeatures(x: Tensor, stages: number): Tensor[] {
-    let out = this.conv32_down.forward(this.normalize(x));
-    out = this.downsample === 'haar' ? haarDown(out) : maxPool2d(out, 3, 2, 0);
-    const features: Tensor[] = [];
     for (let i = 0; i < this.blocks.length && features.length < stages; i++) {
       out = this.blocks[i]!.forward(out);
       if (FEATURE_TAPS.has(DLIB_BLOCKS[i]![0])) features.push(out);
     }
-    return features;
+    return { out, features };
   }
 
   /** Embeds a batch without recording gradients (eval mode is up to the caller). */

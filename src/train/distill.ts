@@ -79,8 +79,8 @@ interface Batch {
   shape: [number, number, number, number];
   targets: Float32Array;
   labels: number[];
-  /** loss.kd: the teacher's class logits s cos(t - mean, centre_c), [N, classes]. */
-  teacherLogits?: Float32Array;
+  /** loss.kd: the teacher targets centred on their mean and normalised, [N, 128]. */
+  teacherUnit?: Float32Array;
   /** loss.wavelet: the HR faces in the student's framing (same view, flip and shift), for the teacher. */
   hr?: Float32Array;
 }
@@ -123,9 +123,8 @@ export class DistillTask implements TrainTask<Batch> {
   private readonly centred: boolean;
   /** Teacher targets [images, views, 2 (flip), 128] (centred + normalised when configured). */
   private targets!: Float32Array;
-  /** Centred student: the teacher targets centred on their mean and normalised; the class centres [classes, 128]. */
+  /** Centred student: the teacher targets centred on their mean and normalised (rows as targets). */
   private unitTargets: Float32Array | null = null;
-  private classCentres: Float32Array | null = null;
   /** loss.kd: the teacher's normalised class centres [classes, 128] on the GPU (fixed: both distributions are over the teacher's classifier). */
   private centresTensor: L.Tensor | null = null;
   private valGallery!: Float32Array;
@@ -174,7 +173,7 @@ export class DistillTask implements TrainTask<Batch> {
         // The teacher's weights, by name (a WaveResNet has dlib's parameters, names and shapes).
         const copy = await deps.loadTeacherCopy();
         const from = new Map(copy.namedParameters());
-        for (const [n, p] of student.namedParameters()) L.getEngine().upload(p.buffer, await from.get(n)!.data());
+        for (const [n, p] of student.namedParameters()) L.copyInto(p, from.get(n)!);
         copy.dispose();
       }
       student.unfuse();
@@ -266,22 +265,11 @@ export class DistillTask implements TrainTask<Batch> {
     if (this.head) e.upload(this.head.weight.buffer, centres);
     if (cfg.loss.kd > 0) this.centresTensor = L.keep(L.tensor(centres, [C, TD]));
     this.unitTargets = unit;
-    this.classCentres = centres;
   }
 
-  /** s cos(t - mean, centre_c) of the samples' teacher targets: [rows, classes]. */
-  private teacherLogits(rows: number[]): Float32Array {
-    const C = this.data.classes, s = this.cfg.loss.arcfaceS;
-    const u = this.unitTargets!, c = this.classCentres!;
-    const out = new Float32Array(rows.length * C);
-    rows.forEach((r, k) => {
-      for (let j = 0; j < C; j++) {
-        let d = 0;
-        for (let q = 0; q < TD; q++) d += u[r * TD + q]! * c[j * TD + q]!;
-        out[k * C + j] = s * d;
-      }
-    });
-    return out;
+  /** s cos(u, teacher class centre c) for unit rows u [N, 128]: [N, classes] (loss.kd, both sides). */
+  private classLogits(u: L.Tensor): L.Tensor {
+    return L.scale(L.matmul(u, this.centresTensor!, { transB: true }), this.cfg.loss.arcfaceS);
   }
 
   async prepare(indices: number[]): Promise<Batch> {
@@ -325,7 +313,11 @@ export class DistillTask implements TrainTask<Batch> {
       viaSr.forEach((k, j) => (imgs[k] = ys[j]!));
     }
     const batch: Batch = { ...stackImages(imgs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))), targets, labels };
-    if (cfg.loss.kd > 0) batch.teacherLogits = this.teacherLogits(rows);
+    if (cfg.loss.kd > 0) {
+      const u = this.unitTargets!;
+      batch.teacherUnit = new Float32Array(rows.length * TD);
+      rows.forEach((r, k) => batch.teacherUnit!.set(u.subarray(r * TD, (r + 1) * TD), k * TD));
+    }
     if (cfg.loss.wavelet > 0) batch.hr = stackImages(hrs.map((x, k) => frameFor(cfg.student.model, x, shifts[k]![0], shifts[k]![1]))).x;
     return batch;
   }
@@ -370,11 +362,12 @@ export class DistillTask implements TrainTask<Batch> {
       terms.arcface = L.scale(L.crossEntropy(logits, b.labels), cfg.loss.arcface);
     }
     if (cfg.loss.kd > 0) {
-      // the student's class distribution over the teacher's classifier: s cos(embedding, teacher
-      // class centre), no margin. (Over a trainable head the two could co-adapt: the head would move
-      // to fit the student instead of the student to the teacher.)
-      const zs = L.scale(L.matmul(L.l2Normalize(e, 1), this.centresTensor!, { transB: true }), cfg.loss.arcfaceS);
-      const zt = L.tensor(b.teacherLogits!, [n, this.data.classes]);
+      // both class distributions over the teacher's classifier: s cos(unit embedding, teacher class
+      // centre), no margin; the centred student's embedding is a unit vector already. (Over a
+      // trainable head the two could co-adapt: the head would move to fit the student instead of
+      // the student to the teacher.)
+      const zs = this.classLogits(e);
+      const zt = this.classLogits(L.tensor(b.teacherUnit!, [n, TD]));
       terms.kd = L.scale(L.klDivLoss(zs, zt, cfg.loss.kdT), cfg.loss.kd);
     }
     if (cfg.loss.wavelet > 0) terms.wavelet = L.scale(this.waveletDistance(features, L.tensor(b.hr!, b.shape)), cfg.loss.wavelet);

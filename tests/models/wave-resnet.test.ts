@@ -58,7 +58,7 @@ beforeAll(async () => {
   const dlib = await loadDlibFromFaceApi(undefined, { fuse: false });
   wave = buildModel('dlib-resnet', { downsample: 'haar', centre: true }, 1);
   const from = new Map(dlib.namedParameters());
-  for (const [n, p] of wave.namedParameters()) L.getEngine().upload(p.buffer, await from.get(n)!.data());
+  for (const [n, p] of wave.namedParameters()) L.copyInto(p, from.get(n)!);
   dlib.dispose();
   const centre = new Float32Array(128).map((_, i) => 0.05 * Math.sin(i));
   L.getEngine().upload(wave.centre!.buffer, centre);

@@ -44,7 +44,7 @@ export function mobileFaceNetTf(w: Weights, x: tf.Tensor4D, training: boolean, u
   let y = convBn(x, 'conv1', { stride: 2, pad: 1, prelu: true });
   y = convBn(y, 'dw_conv1', { pad: 1, dw: true, prelu: true });
   let i = 0, ci = 64;
-  for (const [t, c, n, s] of STAGES) {
+  for (const [, c, n, s] of STAGES) {
     for (let r = 0; r < n; r++, i++) {
       const stride = r === 0 ? s : 1;
       const p = `blocks.${i}`;
@@ -53,7 +53,6 @@ export function mobileFaceNetTf(w: Weights, x: tf.Tensor4D, training: boolean, u
       z = convBn(z, `${p}.project`, { prelu: false });
       y = stride === 1 && ci === c ? tf.add(y, z) as tf.Tensor4D : z;
       ci = c;
-      void t;
     }
   }
   y = convBn(y, 'conv2', { prelu: true });
