@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { gallerySuite } from './store-suite.js';
 import { startPgliteServer, type TestPgServer } from './pglite-server.js';
 import { LanceGallery } from '../../src/gallery/lance.js';
-import { PgGallery, parsePostgresSpec } from '../../src/gallery/postgres.js';
+import { PgGallery, parsePostgresSpec, indexBuildMemoryMb } from '../../src/gallery/postgres.js';
 import { resolveGallerySpec, galleriesRoot } from '../../src/gallery/open.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lrfr-gallery-store-'));
@@ -41,6 +41,24 @@ describe('PostgreSQL + pgvector backend (PGlite over the wire)', () => {
 
   it('a server that is not there gives one error naming the gallery', async () => {
     await expect(PgGallery.open('postgres://postgres@127.0.0.1:1/postgres?gallery=x')).rejects.toThrow(/gallery postgres:\/\/postgres@127\.0\.0\.1:1\/postgres\?gallery=x: .*ECONNREFUSED/);
+  });
+
+  it('sizes maintenance_work_mem for the index build: the HNSW graph or the IVFFlat sample, 64 MB to $LRFR_PG_INDEX_MEMORY_MB', () => {
+    const saved = process.env.LRFR_PG_INDEX_MEMORY_MB;
+    try {
+      delete process.env.LRFR_PG_INDEX_MEMORY_MB;
+      expect(indexBuildMemoryMb(1000, 512)).toBe(64); // 2.6 MB needed: the floor
+      // 150,000 rows of 512 floats + 264 bytes of links each, +25 %: 413 MB
+      expect(indexBuildMemoryMb(150_000, 512)).toBe(Math.ceil((150_000 * (2048 + 264) * 1.25) / 2 ** 20));
+      expect(indexBuildMemoryMb(1_500_000, 512)).toBe(1024); // the cap
+      process.env.LRFR_PG_INDEX_MEMORY_MB = '4096';
+      expect(indexBuildMemoryMb(1_500_000, 512)).toBe(4096);
+      process.env.LRFR_PG_INDEX_MEMORY_MB = 'lots';
+      expect(() => indexBuildMemoryMb(1000, 512)).toThrow(/LRFR_PG_INDEX_MEMORY_MB=lots: a number of megabytes/);
+    } finally {
+      if (saved === undefined) delete process.env.LRFR_PG_INDEX_MEMORY_MB;
+      else process.env.LRFR_PG_INDEX_MEMORY_MB = saved;
+    }
   });
 });
 
