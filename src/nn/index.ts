@@ -4,6 +4,7 @@ export * from './safetensors.js';
 export * from './tfjs-weights.js';
 export * from './edgeface.js';
 export * from './dsr.js';
+export * from './wdsr.js';
 export * from './dlib-resnet.js';
 export * from './faceapi-common.js';
 export * from './tiny-face-detector.js';

@@ -2,7 +2,7 @@
 // Linear/Conv weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (kaiming_uniform with a = sqrt(5)),
 // norms gamma = 1, beta = 0.
 import {
-  Tensor, Rng, tensor, zeros, ones, linear, conv2d, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full,
+  Tensor, Rng, tensor, zeros, ones, linear, conv2d, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 
@@ -54,6 +54,41 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     const { stride, padding, dilation, groups } = this.opts;
     return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+}
+
+/**
+ * A convolution with weight normalisation (torch.nn.utils.weight_norm(nn.Conv2d(...)), dim 0): the
+ * kernel is w = g · v / ||v|| per output channel, recomputed on every forward; parameters weight_g
+ * [O, 1, 1, 1], weight_v [O, I/groups, kh, kw] and bias (PyTorch's names). Init as PyTorch: v is the
+ * default conv init and g = ||v||, so w = v at the start.
+ */
+export class WnConv2d extends Module {
+  readonly weightG: Tensor;
+  readonly weightV: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: Pair, readonly opts: Conv2dOptions) {
+    super();
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    const groups = opts.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) throw new Error(`WnConv2d: channels ${inChannels}→${outChannels} not divisible by groups ${groups}`);
+    const per = (inChannels / groups) * kh * kw;
+    const b = 1 / Math.sqrt(per);
+    const v = new Float32Array(outChannels * per);
+    for (let i = 0; i < v.length; i++) v[i] = opts.rng.uniform(-b, b);
+    const g = new Float32Array(outChannels);
+    for (let o = 0; o < outChannels; o++) {
+      let ss = 0;
+      for (let i = o * per; i < (o + 1) * per; i++) ss += v[i]! * v[i]!;
+      g[o] = Math.sqrt(ss);
+    }
+    this.weightG = this.param('weight_g', tensor(g, [outChannels, 1, 1, 1]));
+    this.weightV = this.param('weight_v', tensor(v, [outChannels, inChannels / groups, kh, kw]));
+    this.bias = opts.bias === false ? null : this.param('bias', uniform([outChannels], b, opts.rng));
+  }
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this.opts;
+    return conv2d(x, weightNorm(this.weightV, this.weightG, 0), this.bias, { stride, padding, dilation, groups });
   }
 }
 

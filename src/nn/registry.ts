@@ -7,6 +7,7 @@
 // |---------------|----------------------------------------------------------------|---------------------|
 // | edgeface-xxs  | EdgeFace-XXS recognizer, 112x112 -> 512-D                      | Partial<EdgeNeXtConfig> |
 // | dsr           | DSR super-resolver, S x S -> 112x112                           | Partial<DsrConfig> (+ preset) |
+// | wdsr          | WDSR-A super-resolver, S x S -> 112x112 (issue 14's SRNet)     | Partial<WdsrConfig> |
 // | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | { downsample?: 'haar' (WaveResNet), centre?: true } |
 // | mobilefacenet | MobileFaceNet, 112x112 -> 128-D (issue 14's FRNet)          | Partial<MobileFaceNetConfig> |
 // | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
@@ -18,6 +19,7 @@ import { Module } from './module.js';
 import { Linear } from './layers.js';
 import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
 import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
+import { WDSR, type WdsrConfig } from './wdsr.js';
 import { DlibResNet, type DlibDownsample } from './dlib-resnet.js';
 import { MobileFaceNet, type MobileFaceNetConfig } from './mobilefacenet.js';
 import { TinyFaceDetector } from './tiny-face-detector.js';
@@ -49,6 +51,7 @@ export class Projection extends Module {
 export interface ModelConfigs {
   'edgeface-xxs': Partial<EdgeNeXtConfig>;
   dsr: Partial<DsrConfig> & { preset?: 'cpu' | 'paper' };
+  wdsr: Partial<WdsrConfig>;
   'dlib-resnet': { downsample?: DlibDownsample; centre?: boolean };
   mobilefacenet: Partial<MobileFaceNetConfig>;
   'arcface-head': { classes: number; dim: number };
@@ -57,11 +60,12 @@ export interface ModelConfigs {
   'face-landmarks-tiny': Record<string, never>;
 }
 export type ModelName = keyof ModelConfigs;
-export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'dlib-resnet', 'mobilefacenet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
+export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'wdsr', 'dlib-resnet', 'mobilefacenet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
 
 export interface ModelTypes {
   'edgeface-xxs': EdgeFaceXXS;
   dsr: DSR;
+  wdsr: WDSR;
   'dlib-resnet': DlibResNet;
   mobilefacenet: MobileFaceNet;
   'arcface-head': ArcFaceHead;
@@ -76,6 +80,7 @@ const ALIASES: [RegExp, ModelName][] = [
   [/dlib/i, 'dlib-resnet'],
   [/^mobile_?face_?net$/i, 'mobilefacenet'],
   [/^dsr/i, 'dsr'],
+  [/^wdsr/i, 'wdsr'],
   [/^arcface/i, 'arcface-head'],
   [/^projection$/i, 'projection'],
   [/tiny_?face_?detector/i, 'tiny-face-detector'],
@@ -111,6 +116,12 @@ export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N
       const base = preset === 'paper' ? DSR_PAPER : DSR_CPU;
       return new DSR({ seed, config: { ...base, ...rest } }) as ModelTypes[N];
     }
+    case 'wdsr': {
+      const known = ['channels', 'blocks', 'expand', 'resScale', 'inputSize', 'outputSize', 'probeSizes'];
+      const extra = Object.keys(c).filter((k) => !known.includes(k));
+      if (extra.length) throw new Error(`wdsr: unknown config field ${extra.join(', ')} (known: ${known.join(', ')})`);
+      return new WDSR({ seed, config: c as Partial<WdsrConfig> }) as ModelTypes[N];
+    }
     case 'dlib-resnet': {
       const extra = Object.keys(c).filter((k) => k !== 'downsample' && k !== 'centre');
       if (extra.length) throw new Error(`dlib-resnet: unknown config field ${extra.join(', ')} (known: downsample, centre)`);
@@ -140,6 +151,7 @@ export function modelConfig(name: ModelName, m: Module): Record<string, unknown>
   switch (canonicalModelName(name)) {
     case 'edgeface-xxs': return { ...(m as EdgeFaceXXS).config };
     case 'dsr': return { ...(m as DSR).config };
+    case 'wdsr': return { ...(m as WDSR).config };
     case 'dlib-resnet': {
       const d = m as DlibResNet;
       return { ...(d.downsample === 'haar' ? { downsample: 'haar' } : {}), ...(d.centre ? { centre: true } : {}) };

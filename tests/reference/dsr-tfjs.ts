@@ -94,7 +94,7 @@ export function bicubicWeights64(lin: number, lout: number, antialias: boolean):
 }
 
 /** NHWC [N, H, W, C] -> [N, out, out, C]: bicubic along H then W as matrix multiplies. */
-function resizeNhwc(x: tf.Tensor4D, out: number, antialias: boolean): tf.Tensor4D {
+export function resizeNhwc(x: tf.Tensor4D, out: number, antialias: boolean): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   if (h === out && w === out) return x;
   const wh = tf.tensor2d(Float32Array.from(bicubicWeights64(h, out, antialias)), [out, h]);
@@ -115,7 +115,7 @@ function conv3(w: Weights, name: string, x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** PyTorch pixel_shuffle(r) on NHWC. */
-function pixelShuffleNhwc(x: tf.Tensor4D, r: number): tf.Tensor4D {
+export function pixelShuffleNhwc(x: tf.Tensor4D, r: number): tf.Tensor4D {
   const [n, h, wd, cr] = x.shape;
   const c = cr / (r * r);
   return x.reshape([n, h, wd, c, r, r]).transpose([0, 1, 4, 2, 5, 3]).reshape([n, h * r, wd * r, c]) as tf.Tensor4D;
