@@ -14,7 +14,7 @@ import { checkDataRoot } from '../train/data.js';
 import { loadDistillData } from '../train/distill-data.js';
 import { DistillTask } from '../train/distill.js';
 import { SrTask, type SrData } from '../train/sr-task.js';
-import type { DSR } from '../nn/dsr.js';
+import type { SrNetwork } from '../nn/sr-network.js';
 import { loadRecognizerModel, loadDsrModel } from '../train/recognizers.js';
 import { loadStateInto } from '../nn/safetensors.js';
 import type { TrainTask } from '../train/trainer.js';
@@ -264,7 +264,7 @@ async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) =
   disposers.push(() => recognizer.model.dispose());
   const galleryRecognizer = cfg.galleryRecognizer ? await load(cfg.galleryRecognizer) : undefined;
   if (galleryRecognizer) disposers.push(() => galleryRecognizer.model.dispose());
-  let initWeights: ((m: DSR) => void) | undefined;
+  let initWeights: ((m: SrNetwork) => void) | undefined;
   if (cfg.sr.init !== 'random') {
     const file = repoPath(cfg.sr.init);
     let bytes: Uint8Array;
@@ -283,7 +283,7 @@ async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) =
     };
   }
   const task = new SrTask(cfg, data, { recognizer, galleryRecognizer, initWeights });
-  err(`lrfr train: ${cfg.name}: DSR ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${galleryRecognizer ? ` (HR side: ${galleryRecognizer.name})` : ''}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
+  err(`lrfr train: ${cfg.name}: ${cfg.sr.model.toUpperCase()} ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${galleryRecognizer ? ` (HR side: ${galleryRecognizer.name})` : ''}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
   const ref = await task.validateWith(true);
   err(`lrfr train: ${cfg.name}: bicubic on the validation people: ${Object.entries(ref.metrics).map(([k, v]) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${(100 * v).toFixed(1)}%`)).join(', ')}\n`);
   return task;

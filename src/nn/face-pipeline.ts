@@ -10,7 +10,7 @@ import { decodeSafetensors, loadStateInto } from './safetensors.js';
 import { decodeTfjsWeights } from './tfjs-weights.js';
 import { knownModelName, modelFromMetadata, buildModel } from './registry.js';
 import type { EdgeFaceXXS } from './edgeface.js';
-import type { DSR } from './dsr.js';
+import { SR_NETWORKS, srNetworkName, srSizes, type SrNetwork } from './sr-network.js';
 import { loadTinyFaceDetectorWeights, type TinyFaceDetector, type FaceBox, TINY_FACE_DEFAULT_INPUT_SIZE } from './tiny-face-detector.js';
 import { loadLandmarkTinyWeights, LANDMARK_INPUT_SIZE, type FaceLandmark68Tiny, type Point } from './face-landmarks-tiny.js';
 import { toFaceApiInput } from './faceapi-common.js';
@@ -47,13 +47,15 @@ export function recognizerFromBytes(bytes: Uint8Array, what = 'recognizer weight
   return model;
 }
 
-/** A DSR super-resolver (eval mode) from safetensors bytes (metadata.config its DsrConfig). */
-export function dsrFromBytes(bytes: Uint8Array, what = 'DSR weights'): DSR {
+/** A super-resolver (DSR or WDSR, eval mode) from safetensors bytes (metadata.model, metadata.config its config). */
+export function dsrFromBytes(bytes: Uint8Array, what = 'DSR weights'): SrNetwork {
   const { metadata, tensors } = withName(what, () => decodeSafetensors(bytes));
-  const kind = metadata.model ?? 'dsr';
-  const name = knownModelName(kind);
-  if (name !== 'dsr') throw new Error(`${what}: these are weights for "${kind}"${name ? ` (${name})` : ''}, not for the DSR super-resolver`);
-  const model = withName(what, () => modelFromMetadata({ ...metadata, model: 'dsr' }, what).model.eval() as DSR);
+  const name = srNetworkName(metadata.model);
+  if (name === null) {
+    const known = knownModelName(metadata.model!);
+    throw new Error(`${what}: these are weights for "${metadata.model}"${known ? ` (${known})` : ''}, not for a super-resolver (${SR_NETWORKS.join(', ')})`);
+  }
+  const model = withName(what, () => modelFromMetadata({ ...metadata, model: name }, what).model.eval() as SrNetwork);
   withName(what, () => loadStateInto(model, tensors, metadata), () => model.dispose());
   if (model.config.outputSize !== ALIGNED_SIZE) {
     model.dispose();
@@ -62,10 +64,8 @@ export function dsrFromBytes(bytes: Uint8Array, what = 'DSR weights'): DSR {
   return model;
 }
 
-/** The probe sizes a DSR takes (config.inputSize and config.probeSizes). */
-export function dsrSizes(m: DSR): number[] {
-  return [...new Set([m.config.inputSize, ...m.probeSizes])].sort((a, b) => a - b);
-}
+/** The probe sizes a super-resolver takes (config.inputSize and config.probeSizes). */
+export const dsrSizes = srSizes;
 
 /** face-api's TinyFaceDetector from its tfjs manifest (parsed JSON) and shard bytes. */
 export function tinyFaceDetectorFromTfjs(manifest: unknown, shards: readonly Uint8Array[]): TinyFaceDetector {
@@ -90,7 +90,7 @@ export interface FaceModels {
   landmarks: FaceLandmark68Tiny;
   recognizer: EdgeFaceXXS;
   /** null: no DSR loaded (the SR column is left empty). */
-  dsr: DSR | null;
+  dsr: SrNetwork | null;
 }
 
 export interface PipelineOptions {
@@ -164,7 +164,7 @@ export function toRgb(img: FaceImage): FaceImage {
 }
 
 /** The GPU part of the SR stage for a batch of aligned crops [n, 3, 112, 112]: LR, bicubic, DSR (kept tensors). */
-export function srGraph(crops: L.Tensor, lrSize: number, dsr: DSR | null): { lr: L.Tensor; bicubic: L.Tensor; sr: L.Tensor | null } {
+export function srGraph(crops: L.Tensor, lrSize: number, dsr: SrNetwork | null): { lr: L.Tensor; bicubic: L.Tensor; sr: L.Tensor | null } {
   return L.noGrad(() => L.tidy(() => {
     const lr = L.clamp(L.resizeBicubic(crops, [lrSize, lrSize], { antialias: true }), 0, 1);
     const bicubic = L.clamp(L.resizeBicubic(lr, [ALIGNED_SIZE, ALIGNED_SIZE]), 0, 1);
@@ -200,7 +200,7 @@ export async function embedImages(recognizer: EdgeFaceXXS, imgs: readonly FaceIm
   }
 }
 
-function srNoteFor(models: FaceModels, lrSize: number): { dsr: DSR | null; note: string | null } {
+function srNoteFor(models: FaceModels, lrSize: number): { dsr: SrNetwork | null; note: string | null } {
   if (!models.dsr) return { dsr: null, note: 'no DSR weights loaded' };
   if (!dsrSizes(models.dsr).includes(lrSize)) return { dsr: null, note: `the DSR takes ${dsrSizes(models.dsr).join(', ')} px probes, not ${lrSize}` };
   return { dsr: models.dsr, note: null };
@@ -254,7 +254,7 @@ async function srAndEmbed(
 }
 
 /** SR stage for tiny crops that are the LR probes themselves [n, 3, S, S] (kept tensors). */
-function srFromLr(lrIn: L.Tensor, dsr: DSR | null): { lr: L.Tensor; bicubic: L.Tensor; sr: L.Tensor | null } {
+function srFromLr(lrIn: L.Tensor, dsr: SrNetwork | null): { lr: L.Tensor; bicubic: L.Tensor; sr: L.Tensor | null } {
   return L.noGrad(() => L.tidy(() => {
     const lr = L.clamp(lrIn, 0, 1);
     const bicubic = L.clamp(L.resizeBicubic(lr, [ALIGNED_SIZE, ALIGNED_SIZE]), 0, 1);

@@ -33,7 +33,7 @@ import type { Module } from '../nn/module.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import { MobileFaceNet } from '../nn/mobilefacenet.js';
-import type { DSR } from '../nn/dsr.js';
+import type { SrNetwork } from '../nn/sr-network.js';
 import { runDsr, runDsrMixed } from './sr-task.js';
 import { stackImages, embedAll } from './batching.js';
 import { AdamW } from './optim.js';
@@ -70,8 +70,8 @@ export interface DistillDeps {
   progress?: (label: string, done: number, total: number) => void;
   /** Loads a trained recognizer to start from (student.init = a file), in the student's kind. */
   loadStudent?: (path: string) => Promise<Student>;
-  /** The frozen DSR of data.sr (eval mode): LR samples and validation probes go through it. */
-  sr?: DSR;
+  /** The frozen super-resolver of data.sr (eval mode): LR samples and validation probes go through it. */
+  sr?: SrNetwork;
 }
 
 interface Batch {

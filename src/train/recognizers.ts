@@ -12,7 +12,7 @@ import { DLIB_FRAMING, dlibInputFrom112 } from './framing.js';
 import { DLIB_EMBEDDING_SIZE, type DlibResNet } from '../nn/dlib-resnet.js';
 import type { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { MobileFaceNet } from '../nn/mobilefacenet.js';
-import type { DSR } from '../nn/dsr.js';
+import { SR_NETWORKS, srNetworkName, type SrNetwork } from '../nn/sr-network.js';
 import { decodeSafetensors, loadStateInto } from '../nn/safetensors.js';
 import { knownModelName, modelFromMetadata } from '../nn/registry.js';
 
@@ -168,8 +168,8 @@ export const BICUBIC: SuperResolver = {
   dispose: () => {},
 };
 
-/** A DSR safetensors file (metadata.config = its DsrConfig) as a module in eval mode, and the hash of its bytes. */
-export function loadDsrModel(f: string): { model: DSR; hash: string } {
+/** A super-resolver's safetensors file (DSR or WDSR; metadata.config its config) as a module in eval mode, and the hash of its bytes. */
+export function loadDsrModel(f: string): { model: SrNetwork; hash: string } {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(f));
@@ -177,9 +177,10 @@ export function loadDsrModel(f: string): { model: DSR; hash: string } {
     throw new Error(`cannot read SR model ${f}: ${(e as Error).message}`, { cause: e });
   }
   const { metadata, tensors } = wrap(f, () => decodeSafetensors(bytes));
-  if (metadata.model !== undefined && knownModelName(metadata.model) !== 'dsr') throw new Error(`${f}: not a DSR model (metadata.model is "${metadata.model}")`);
   // a file without metadata.model is taken for a DSR (metadata.config its DsrConfig)
-  const m = wrap(f, () => modelFromMetadata({ ...metadata, model: metadata.model ?? 'dsr' }, f).model.eval() as DSR);
+  const name = srNetworkName(metadata.model);
+  if (name === null) throw new Error(`${f}: not a super-resolver (metadata.model is "${metadata.model}"; known: ${SR_NETWORKS.join(', ')})`);
+  const m = wrap(f, () => modelFromMetadata({ ...metadata, model: name }, f).model.eval() as SrNetwork);
   wrap(f, () => loadStateInto(m, tensors, metadata), () => m.dispose());
   return { model: m, hash: hashBytes(bytes) };
 }
@@ -191,7 +192,7 @@ export function loadDsrModel(f: string): { model: DSR; hash: string } {
 export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
   if (spec === 'bicubic') return BICUBIC;
   const files = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  const models = new Map<number, DSR>();
+  const models = new Map<number, SrNetwork>();
   const hashes: string[] = [];
   const disposeAll = () => { for (const m of new Set(models.values())) m.dispose(); };
   try {

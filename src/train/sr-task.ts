@@ -25,7 +25,7 @@
 import * as L from '../runtime/index.js';
 import { buildModel, modelConfig, type ModelName } from '../nn/registry.js';
 import type { Module } from '../nn/module.js';
-import type { DSR } from '../nn/dsr.js';
+import type { SrNetwork } from '../nn/sr-network.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
@@ -58,8 +58,8 @@ export interface SrDeps {
    * dlib's). Same embedding dimension.
    */
   galleryRecognizer?: RecognizerModel;
-  /** Loads the weights to start from into the seeded DSR (sr.init = a file); absent: the seeded init. */
-  initWeights?: (dsr: DSR) => void;
+  /** Loads the weights to start from into the seeded super-resolver (sr.init = a file); absent: the seeded init. */
+  initWeights?: (sr: SrNetwork) => void;
 }
 
 interface Batch {
@@ -76,8 +76,8 @@ export function recognizeTensor(rec: RecognizerModel, x112: L.Tensor): { embeddi
   return (rec.model as EdgeFaceXXS | MobileFaceNet).forwardFeatures(EdgeFaceXXS.normalize(x112));
 }
 
-/** A DSR (no grad) on LR probes of one size, in batches of 32: 112 crops clamped to [0, 1]. */
-export async function runDsr(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
+/** A super-resolver (no grad) on LR probes of one size, in batches of 32: 112 crops clamped to [0, 1]. */
+export async function runDsr(dsr: SrNetwork, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
   const out: ChwImage[] = [];
   if (lrs.length === 0) return out;
   const S = lrs[0]!.h;
@@ -93,7 +93,7 @@ export async function runDsr(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwIma
 }
 
 /** runDsr on probes of mixed sizes (grouped by size; the order is kept). */
-export async function runDsrMixed(dsr: DSR, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
+export async function runDsrMixed(dsr: SrNetwork, lrs: readonly ChwImage[]): Promise<ChwImage[]> {
   const out: ChwImage[] = new Array(lrs.length);
   const bySize = new Map<number, number[]>();
   lrs.forEach((x, k) => bySize.set(x.h, [...(bySize.get(x.h) ?? []), k]));
@@ -109,7 +109,8 @@ export class SrTask implements TrainTask<Batch> {
   readonly epochSize: number;
   readonly batchSize: number;
   readonly params: L.Tensor[];
-  readonly dsr: DSR;
+  /** The super-resolver being trained (a DSR, or a WDSR with sr.model 'wdsr'). */
+  readonly dsr: SrNetwork;
   private readonly opt: AdamW;
   private readonly rec: RecognizerModel;
   private readonly gal: RecognizerModel;
@@ -130,14 +131,16 @@ export class SrTask implements TrainTask<Batch> {
     const sizes = [...new Set([...cfg.data.sizes, ...cfg.valSizes])].sort((a, b) => a - b);
     const inputSize = cfg.sr.config.inputSize ?? Math.max(...sizes);
     const probeSizes = sizes.filter((s) => s !== inputSize);
-    this.dsr = buildModel('dsr', { ...cfg.sr.config, inputSize, probeSizes, preset: cfg.sr.preset }, cfg.seed);
+    this.dsr = cfg.sr.model === 'wdsr'
+      ? buildModel('wdsr', { ...cfg.sr.config, inputSize, probeSizes }, cfg.seed)
+      : buildModel('dsr', { ...cfg.sr.config, inputSize, probeSizes, preset: cfg.sr.preset }, cfg.seed);
     deps.initWeights?.(this.dsr);
     this.dsr.train();
     const p = TrainingState.paramNames('sr', this.dsr);
     this.params = p.params;
     this.opt = new AdamW(p.params, { lr: cfg.optim.lr, weightDecay: cfg.optim.weightDecay });
     this.state = new TrainingState(
-      { sr: { name: 'dsr', config: modelConfig('dsr', this.dsr), module: this.dsr } },
+      { sr: { name: cfg.sr.model, config: modelConfig(cfg.sr.model, this.dsr), module: this.dsr } },
       { sr: { opt: this.opt, names: p.names } },
       new L.Rng(cfg.seed), cfg.seed + 1,
     );
@@ -249,7 +252,7 @@ export class SrTask implements TrainTask<Batch> {
   }
 
   exportModel(): { name: ModelName; config: unknown; module: Module } {
-    return { name: 'dsr', config: modelConfig('dsr', this.dsr), module: this.dsr };
+    return { name: this.cfg.sr.model, config: modelConfig(this.cfg.sr.model, this.dsr), module: this.dsr };
   }
 
   dispose(): void {

@@ -2,6 +2,8 @@
 // Every field has a default except name and task; unknown fields are errors (a typo must not be
 // silently ignored).
 
+import { SR_NETWORKS, type SrNetworkName } from '../nn/sr-network.js';
+
 export interface StudentSpec {
   /** Registry name of the student: 'dlib-resnet', 'edgeface-xxs' or 'mobilefacenet'. */
   model: 'dlib-resnet' | 'edgeface-xxs' | 'mobilefacenet';
@@ -240,8 +242,12 @@ export interface SrTrainConfig extends PhaseCommon {
   recognizer: string;
   /** The recognizer of the HR side (identity targets, validation gallery); '' = recognizer. */
   galleryRecognizer: string;
-  /** DSR: registry preset and config (inputSize defaults to the largest probe size), init 'random' or a DSR safetensors to start from. */
-  sr: { preset: 'cpu' | 'paper'; config: { inputSize?: number } & Record<string, unknown>; init: string };
+  /**
+   * The super-resolver: model 'dsr' (default) or 'wdsr' (WDSR-A, issue 14), DSR's registry preset
+   * ('paper' is DSR's only), config (inputSize defaults to the largest probe size), init 'random' or
+   * a safetensors of the same model to start from.
+   */
+  sr: { preset: 'cpu' | 'paper'; config: { inputSize?: number } & Record<string, unknown>; init: string; model: SrNetworkName };
   loss: SrLoss;
   data: SrDataSpec;
   /** Validation probe sizes. */
@@ -260,7 +266,7 @@ export type AnyTrainConfig = TrainConfig | SrTrainConfig;
 const SR_DEFAULTS = {
   loss: { pixel: 1, identity: 1, identityMetric: 'cosine', features: 0.1 },
   data: { valFraction: 0.1, sizes: [16, 24, 32], pDegrade: 0, flip: true, limitPeople: 0 },
-  sr: { preset: 'cpu', config: {}, init: 'random' },
+  sr: { preset: 'cpu', config: {}, init: 'random', model: 'dsr' },
   valSizes: [16, 24],
 } as const;
 
@@ -314,7 +320,8 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
   const srRaw = merge('sr', SR_DEFAULTS.sr, raw.sr);
   if (!isObj(srRaw.config)) throw new Error('config: sr.config must be an object');
   if (typeof srRaw.init !== 'string' || srRaw.init === '') throw new Error(`config: sr.init must be "random" or the path of a DSR safetensors, got ${JSON.stringify(srRaw.init)}`);
-  const sr = { preset: oneOf('sr.preset', srRaw.preset, ['cpu', 'paper'] as const), config: srRaw.config as SrTrainConfig['sr']['config'], init: srRaw.init };
+  const sr = { preset: oneOf('sr.preset', srRaw.preset, ['cpu', 'paper'] as const), config: srRaw.config as SrTrainConfig['sr']['config'], init: srRaw.init, model: oneOf('sr.model', srRaw.model, SR_NETWORKS) };
+  if (sr.model === 'wdsr' && sr.preset !== 'cpu') throw new Error(`config: sr.preset "${sr.preset}" is DSR's; a WDSR takes its size from sr.config (channels, blocks, expand)`);
   const l = merge('loss', SR_DEFAULTS.loss, raw.loss);
   const loss: SrLoss = {
     pixel: nonneg('loss.pixel', l.pixel),
@@ -373,6 +380,11 @@ export function configKey(cfg: AnyTrainConfig): string {
     const { kd, kdT, wavelet, ...lossRest } = rest.loss;
     const loss = kd === 0 && kdT === 4 && wavelet === 0 ? lossRest : rest.loss;
     return JSON.stringify({ ...rest, loss, data });
+  }
+  // sr.model 'dsr' (the default) is left out, so keys of configs written before it existed stay the same
+  if (rest.task === 'sr' && rest.sr.model === 'dsr') {
+    const { model: _m, ...srRest } = rest.sr;
+    return JSON.stringify({ ...rest, sr: srRest });
   }
   return JSON.stringify(rest);
 }

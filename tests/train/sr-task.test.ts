@@ -17,7 +17,7 @@ import { EdgeFaceXXS } from '../../src/nn/edgeface.js';
 import { saveSafetensorsFile } from '../../src/node/files.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { decodeSafetensors } from '../../src/nn/safetensors.js';
-import { parseAnyConfig } from '../../src/train/train-config.js';
+import { parseAnyConfig, configKey, type SrTrainConfig } from '../../src/train/train-config.js';
 
 let tmp: string;
 beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'lrfr-sr-')); });
@@ -105,6 +105,17 @@ describe('SR config', () => {
     expect(() => parseAnyConfig({ ...base, loss: { pixel: 0, identity: 0, features: 0 } })).toThrow('every loss weight is 0');
     expect(() => parseAnyConfig({ ...base, recognizer: '' })).toThrow('config: recognizer must be "dlib" or the path');
     expect(() => parseAnyConfig({ name: 'c', task: 'cycle', phases: [] })).toThrow('config: phases must be a non-empty list of config files');
+  });
+
+  it('sr.model: dsr (default, left out of the config key so older runs resume) or wdsr (no DSR preset)', () => {
+    const d = parseAnyConfig(base) as SrTrainConfig;
+    expect(d.sr.model).toBe('dsr');
+    expect(configKey(d)).not.toContain('"model"');
+    const w = parseAnyConfig({ ...base, sr: { model: 'wdsr', config: { blocks: 2 } } }) as SrTrainConfig;
+    expect(w.sr.model).toBe('wdsr');
+    expect(configKey(w)).toContain('"model":"wdsr"');
+    expect(() => parseAnyConfig({ ...base, sr: { model: 'edsr' } })).toThrow('config: sr.model must be one of dsr, wdsr, got "edsr"');
+    expect(() => parseAnyConfig({ ...base, sr: { model: 'wdsr', preset: 'paper' } })).toThrow(`config: sr.preset "paper" is DSR's; a WDSR takes its size from sr.config`);
   });
 });
 
@@ -200,6 +211,48 @@ describe('lrfr train: an SR phase and a cycle', () => {
     expect(r.err).toContain('resumed at step 2');
     const m2 = JSON.parse(readFileSync(join(w, 'c0s.json'), 'utf8')) as { finished: boolean; runStep: number };
     expect([m2.finished, m2.runStep]).toEqual([true, 4]);
+  }, 600_000);
+
+  it('trains a WDSR (sr.model wdsr) against a frozen MobileFaceNet with L1 + 0.5 (1 - cos), resumes bit-identically, and its export is an SR model for lrfr eval and the face pipeline', async () => {
+    const mfn = join(tmp, 'mobilefacenet.safetensors');
+    const { MobileFaceNet } = await import('../../src/nn/mobilefacenet.js');
+    const f = new MobileFaceNet({ seed: 5 });
+    await saveSafetensorsFile(mfn, f, { model: 'mobilefacenet', config: f.config });
+    f.dispose();
+    const cfg = srConfig('wdsr', {
+      recognizer: mfn, sr: { model: 'wdsr', config: { channels: 4, blocks: 1, expand: 2 }, init: 'random' },
+      loss: { pixel: 1, identity: 0.5, identityMetric: 'cosine', features: 0 },
+    });
+    const a = join(tmp, 'runs', 'wdsr-a'), b = join(tmp, 'runs', 'wdsr-b');
+    const ra = await run(['--config', cfg, '--out', a, '--export', join(tmp, 'weights')]);
+    expect(ra.err).toContain('lrfr train: wdsr: WDSR ');
+    expect(ra.err).toMatch(/step 4\/4 .*pixel .*identity /);
+    expect(ra.code, ra.err).toBe(0);
+    expect((await run(['--config', cfg, '--out', b, '--stop-after', '2'])).code).toBe(130);
+    expect((await run(['--config', cfg, '--out', b, '--resume'])).code).toBe(0);
+    const losses = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((r) => r.type === 'step').map((r) => r.loss);
+    expect(losses(b)).toEqual(losses(a));
+    const ck = decodeSafetensors(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
+    expect([...ck.tensors.keys()].some((k) => k.startsWith('optim/sr/sr.body.0.expand.weight_g/'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'weights', 'wdsr.json'), 'utf8')) as { model: string; modelConfig: Record<string, unknown> };
+    expect(manifest.model).toBe('wdsr');
+    expect(manifest.modelConfig).toMatchObject({ channels: 4, blocks: 1, expand: 2, inputSize: 24, probeSizes: [16] });
+    const { loadSuperResolver } = await import('../../src/train/recognizers.js');
+    const sr = await loadSuperResolver(join(tmp, 'weights', 'wdsr.safetensors'));
+    try {
+      expect(sr.sizes).toEqual([16, 24]);
+      const lr = { data: new Float32Array(3 * 16 * 16).fill(0.4), c: 3, h: 16, w: 16 };
+      const [y] = await sr.run([lr]);
+      expect([y!.h, y!.w]).toEqual([112, 112]);
+      expect(y!.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    } finally {
+      sr.dispose();
+    }
+    const { dsrFromBytes, dsrSizes } = await import('../../src/nn/face-pipeline.js');
+    const m = dsrFromBytes(new Uint8Array(readFileSync(join(tmp, 'weights', 'wdsr.safetensors'))));
+    expect(dsrSizes(m)).toEqual([16, 24]);
+    m.dispose();
+    expect(() => dsrFromBytes(new Uint8Array(readFileSync(mfn)), 'x.safetensors')).toThrow('x.safetensors: these are weights for "mobilefacenet" (mobilefacenet), not for a super-resolver (dsr, wdsr)');
   }, 600_000);
 
   it("a C1 phase: a trained recognizer fine-tuned with its LR samples and validation probes through a frozen DSR", async () => {

@@ -12,7 +12,8 @@ import {
 } from '../../src/nn/face-pipeline.js';
 import type { FaceImage } from '../../src/nn/face-detect.js';
 import type { EdgeFaceXXS } from '../../src/nn/edgeface.js';
-import type { DSR } from '../../src/nn/dsr.js';
+import type { SrNetwork } from '../../src/nn/sr-network.js';
+import { WDSR } from '../../src/nn/wdsr.js';
 import { Gallery, type GalleryRecord } from './gallery.js';
 
 /** What the server lists under /api/weights (src/node/serve.ts). */
@@ -87,7 +88,7 @@ let detector: FaceModels['detector'] | null = null;
 let landmarkNet: FaceModels['landmarks'] | null = null;
 let recognizer: EdgeFaceXXS | null = null;
 let recognizerId = '';
-let dsr: DSR | null = null;
+let dsr: SrNetwork | null = null;
 let gallery: Gallery | null = null;
 let galleryCache: GalleryRecord[] = [];
 let lastInput: { img: FaceImage; name: string } | null = null;
@@ -216,7 +217,7 @@ function setDsr(bytes: Uint8Array, name: string): void {
   const m = dsrFromBytes(bytes, `DSR weights "${name}"`);
   dsr?.dispose();
   dsr = m;
-  $('dsr-info').textContent = `${name}: DSR C=${m.config.channels}, B=${m.config.blocks}, takes ${dsrSizes(m).join(' / ')} px probes, ${m.numParameters().toLocaleString()} parameters`;
+  $('dsr-info').textContent = `${name}: ${m instanceof WDSR ? 'WDSR' : 'DSR'} C=${m.config.channels}, B=${m.config.blocks}, takes ${dsrSizes(m).join(' / ')} px probes, ${m.numParameters().toLocaleString()} parameters`;
 }
 
 // ---- images -------------------------------------------------------------------------------------
