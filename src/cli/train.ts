@@ -1,7 +1,7 @@
 // lrfr train --config configs/<name>.json: trains a recognizer (src/train/distill.ts), a DSR against a
 // frozen recognizer (src/train/sr-task.ts), or a whole cycle (task "cycle": its phases in order), with
 // the trainer of src/train/trainer.ts; checkpoints, logs and plots go to runs/<name>/ (git-ignored).
-import { readFileSync, existsSync, renameSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, renameSync, mkdirSync, copyFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve, basename, relative, isAbsolute } from 'node:path';
@@ -282,8 +282,11 @@ async function createSrTask(cfg: SrTrainConfig, data: SrData, err: (s: string) =
       }
     };
   }
-  const task = new SrTask(cfg, data, { recognizer, galleryRecognizer, initWeights });
-  err(`lrfr train: ${cfg.name}: ${cfg.sr.model.toUpperCase()} ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; frozen recognizer ${recognizer.name}${galleryRecognizer ? ` (HR side: ${galleryRecognizer.name})` : ''}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
+  const joint = cfg.recognizerLrFactor > 0;
+  const frozenCopy = joint && !galleryRecognizer ? await load(cfg.recognizer) : undefined;
+  if (frozenCopy) disposers.push(() => frozenCopy.model.dispose());
+  const task = new SrTask(cfg, data, { recognizer, galleryRecognizer, frozenCopy, initWeights });
+  err(`lrfr train: ${cfg.name}: ${cfg.sr.model.toUpperCase()} ${task.dsr.countParams().toLocaleString('en-US')} parameters, probes ${task.dsr.config.inputSize} px${task.dsr.probeSizes.length ? ` (and ${task.dsr.probeSizes.join(', ')} px, resized to it)` : ''}; ${joint ? `recognizer ${recognizer.name} trained jointly (lr x ${cfg.recognizerLrFactor}; HR side: ${galleryRecognizer ? galleryRecognizer.name : 'its frozen starting copy'})` : `frozen recognizer ${recognizer.name}${galleryRecognizer ? ` (HR side: ${galleryRecognizer.name})` : ''}`}${cfg.sr.init !== 'random' ? `; starting from ${cfg.sr.init}` : ''}\n`);
   const ref = await task.validateWith(true);
   err(`lrfr train: ${cfg.name}: bicubic on the validation people: ${Object.entries(ref.metrics).map(([k, v]) => (k.startsWith('psnr') ? `${k} ${v.toFixed(2)} dB` : `${k} ${(100 * v).toFixed(1)}%`)).join(', ')}\n`);
   return task;
@@ -300,12 +303,24 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, `${cfg.name}.safetensors`);
   copyFileSync(best, dst);
+  const meta = decodeSafetensors(new Uint8Array(bytes)).metadata;
+  // models trained with the main one (an SR phase's jointly trained recognizer): best-<key> -> <name>-<key>
+  const companions: Record<string, { file: string; sha256: string; bytes: number; model: string | undefined }> = {};
+  for (const f of readdirSync(outDir)) {
+    const key = /^best-([a-z0-9-]+)\.safetensors$/.exec(f)?.[1];
+    if (!key) continue;
+    const b = readFileSync(join(outDir, f));
+    const cm = decodeSafetensors(new Uint8Array(b)).metadata;
+    if (cm.step !== meta.step) throw new Error(`${join(outDir, f)} is from step ${cm.step}, best.safetensors from step ${meta.step}: the run stopped between writing them; resume it to write both again`);
+    const file = `${cfg.name}-${key}.safetensors`;
+    copyFileSync(join(outDir, f), join(dir, file));
+    companions[key] = { file, sha256: createHash('sha256').update(b).digest('hex'), bytes: b.length, model: cm.model };
+  }
   const log = readFileSync(join(outDir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const steps = log.filter((r) => r.type === 'step');
   const vals = log.filter((r) => r.type === 'val');
   const stepSeconds = steps.reduce((a, r) => a + (r.seconds as number), 0);
   const valSeconds = vals.reduce((a, r) => a + (r.seconds as number), 0);
-  const meta = decodeSafetensors(new Uint8Array(bytes)).metadata;
   const manifest = {
     name: cfg.name,
     file: basename(dst),
@@ -313,6 +328,7 @@ function exportWeights(cfg: AnyTrainConfig, configPath: string, outDir: string, 
     bytes: bytes.length,
     model: meta.model,
     modelConfig: JSON.parse(meta.config ?? '{}'),
+    companions: Object.keys(companions).length ? companions : undefined,
     trainedAtStep: Number(meta.step),
     runStep: state.step,
     totalSteps,

@@ -32,7 +32,7 @@ import type { DlibResNet } from '../nn/dlib-resnet.js';
 import { AdamW } from './optim.js';
 import { TrainingState } from './state.js';
 import type { SrTrainConfig } from './train-config.js';
-import type { TrainTask, ValidationResult } from './trainer.js';
+import type { TrainTask, ValidationResult, ExportedModel } from './trainer.js';
 import type { ChwImage } from './image.js';
 import { downsample, upsample, clamp01, applyDegradation, sampleDegradation, HR_SIZE } from './degrade.js';
 import { dlibFrameTensor } from './framing.js';
@@ -58,6 +58,11 @@ export interface SrDeps {
    * dlib's). Same embedding dimension.
    */
   galleryRecognizer?: RecognizerModel;
+  /**
+   * With cfg.recognizerLrFactor > 0 (joint training): the HR side's frozen recognizer when
+   * galleryRecognizer is not given, a second copy of the starting recognizer (never trained).
+   */
+  frozenCopy?: RecognizerModel;
   /** Loads the weights to start from into the seeded super-resolver (sr.init = a file); absent: the seeded init. */
   initWeights?: (sr: SrNetwork) => void;
 }
@@ -112,6 +117,8 @@ export class SrTask implements TrainTask<Batch> {
   /** The super-resolver being trained (a DSR, or a WDSR with sr.model 'wdsr'). */
   readonly dsr: SrNetwork;
   private readonly opt: AdamW;
+  /** The recognizer's optimizer when it is trained jointly (recognizerLrFactor > 0). */
+  private readonly recOpt: AdamW | null = null;
   private readonly rec: RecognizerModel;
   private readonly gal: RecognizerModel;
   private readonly metric: 'euclidean' | 'cosine';
@@ -122,9 +129,11 @@ export class SrTask implements TrainTask<Batch> {
     this.batchSize = cfg.batch;
     this.epochSize = data.train.length;
     this.rec = deps.recognizer;
-    this.gal = deps.galleryRecognizer ?? deps.recognizer;
+    const joint = cfg.recognizerLrFactor > 0;
+    if (joint && !deps.galleryRecognizer && !deps.frozenCopy) throw new Error('SR task: joint training needs a frozen copy of the recognizer for the HR side');
+    this.gal = deps.galleryRecognizer ?? (joint ? deps.frozenCopy! : deps.recognizer);
     for (const r of [this.rec, this.gal]) {
-      r.model.eval();
+      r.model.eval(); // a jointly trained recognizer keeps its BatchNorm statistics
       for (const p of r.model.parameters()) p.requiresGrad = false;
     }
     this.metric = this.rec.kind === 'dlib-resnet' ? 'euclidean' : 'cosine';
@@ -137,13 +146,19 @@ export class SrTask implements TrainTask<Batch> {
     deps.initWeights?.(this.dsr);
     this.dsr.train();
     const p = TrainingState.paramNames('sr', this.dsr);
-    this.params = p.params;
     this.opt = new AdamW(p.params, { lr: cfg.optim.lr, weightDecay: cfg.optim.weightDecay });
-    this.state = new TrainingState(
-      { sr: { name: cfg.sr.model, config: modelConfig(cfg.sr.model, this.dsr), module: this.dsr } },
-      { sr: { opt: this.opt, names: p.names } },
-      new L.Rng(cfg.seed), cfg.seed + 1,
-    );
+    const models: ConstructorParameters<typeof TrainingState>[0] = { sr: { name: cfg.sr.model, config: modelConfig(cfg.sr.model, this.dsr), module: this.dsr } };
+    const optimizers: ConstructorParameters<typeof TrainingState>[1] = { sr: { opt: this.opt, names: p.names } };
+    this.params = p.params;
+    if (joint) {
+      const q = TrainingState.paramNames('recognizer', this.rec.model);
+      for (const t of q.params) t.requiresGrad = true;
+      this.recOpt = new AdamW(q.params, { lr: cfg.optim.lr * cfg.recognizerLrFactor, weightDecay: cfg.optim.weightDecay });
+      models.recognizer = { name: this.rec.kind, config: modelConfig(this.rec.kind, this.rec.model), module: this.rec.model };
+      optimizers.recognizer = { opt: this.recOpt, names: q.names };
+      this.params = [...p.params, ...q.params];
+    }
+    this.state = new TrainingState(models, optimizers, new L.Rng(cfg.seed), cfg.seed + 1);
     this.state.phase = cfg.name;
   }
 
@@ -172,7 +187,8 @@ export class SrTask implements TrainTask<Batch> {
     const terms: Record<string, L.Tensor> = {};
     if (w.pixel > 0) terms.pixel = L.scale(L.l1Loss(sr, hr), w.pixel);
     if (w.identity > 0 || w.features > 0) {
-      const t = L.noGrad(() => recognizeTensor(this.rec, hr));
+      // the feature targets: the frozen HR side's when it is the same network (joint training), else the recognizer's own
+      const t = L.noGrad(() => recognizeTensor(this.gal !== this.rec && this.gal.kind === this.rec.kind ? this.gal : this.rec, hr));
       const s = recognizeTensor(this.rec, L.clamp(sr, 0, 1));
       if (w.identity > 0) {
         const target = this.gal === this.rec ? t.embedding : L.noGrad(() => recognizeTensor(this.gal, hr).embedding);
@@ -200,14 +216,17 @@ export class SrTask implements TrainTask<Batch> {
 
   setLrFactor(f: number): void {
     this.opt.lr = this.cfg.optim.lr * f;
+    if (this.recOpt) this.recOpt.lr = this.cfg.optim.lr * this.cfg.recognizerLrFactor * f;
   }
 
   stepOptimizers(): void {
     this.opt.step();
+    this.recOpt?.step();
   }
 
   zeroGrad(): void {
     this.opt.zeroGrad();
+    this.recOpt?.zeroGrad();
   }
 
   /** Embeddings of 112 crops through a recognizer (no grad), in batches. */
@@ -251,12 +270,15 @@ export class SrTask implements TrainTask<Batch> {
     }
   }
 
-  exportModel(): { name: ModelName; config: unknown; module: Module } {
-    return { name: this.cfg.sr.model, config: modelConfig(this.cfg.sr.model, this.dsr), module: this.dsr };
+  exportModel(): ExportedModel {
+    const sr = { name: this.cfg.sr.model, config: modelConfig(this.cfg.sr.model, this.dsr), module: this.dsr };
+    if (!this.recOpt) return sr;
+    return { ...sr, companions: { recognizer: { name: this.rec.kind, config: modelConfig(this.rec.kind, this.rec.model), module: this.rec.model } } };
   }
 
   dispose(): void {
     this.opt.dispose();
+    this.recOpt?.dispose();
     this.dsr.dispose();
   }
 }

@@ -243,6 +243,13 @@ export interface SrTrainConfig extends PhaseCommon {
   /** The recognizer of the HR side (identity targets, validation gallery); '' = recognizer. */
   galleryRecognizer: string;
   /**
+   * 0 (default): the recognizer is frozen. > 0: SR and recognizer are trained jointly (issue 14's
+   * "SR + FR"), the recognizer at optim.lr x this factor, BatchNorm statistics kept (eval mode); the HR
+   * side (identity targets, validation gallery) is then a frozen copy of the starting recognizer (or
+   * galleryRecognizer), so the identity term cannot be met by collapsing the recognizer.
+   */
+  recognizerLrFactor: number;
+  /**
    * The super-resolver: model 'dsr' (default) or 'wdsr' (WDSR-A, issue 14), DSR's registry preset
    * ('paper' is DSR's only), config (inputSize defaults to the largest probe size), init 'random' or
    * a safetensors of the same model to start from.
@@ -313,7 +320,7 @@ function checkName(raw: Obj): string {
 
 /** Parses and checks an SR phase config. */
 export function parseSrConfig(raw: Obj): SrTrainConfig {
-  const known = ['name', 'task', 'seed', 'recognizer', 'galleryRecognizer', 'sr', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
+  const known = ['name', 'task', 'seed', 'recognizer', 'galleryRecognizer', 'recognizerLrFactor', 'sr', 'loss', 'data', 'optim', 'batch', 'epochs', 'steps', 'checkpointEvery', 'validateEvery', 'valSizes', 'faults', 'description'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) throw new Error(`config: unknown field ${k} (known: ${known.join(', ')})`);
   const name = checkName(raw);
   if (typeof raw.recognizer !== 'string' || raw.recognizer === '') throw new Error(`config: recognizer must be "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.recognizer)}`);
@@ -330,6 +337,7 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
     features: nonneg('loss.features', l.features),
   };
   if (loss.pixel + loss.identity + loss.features === 0) throw new Error('config: every loss weight is 0 (loss.pixel, loss.identity, loss.features)');
+  if ((raw.recognizerLrFactor ?? 0) !== 0 && loss.identity + loss.features === 0) throw new Error('config: recognizerLrFactor > 0 trains the recognizer, but neither loss.identity nor loss.features reaches it');
   const d = merge('data', SR_DEFAULTS.data, raw.data);
   const data: SrDataSpec = {
     valFraction: num('data.valFraction', d.valFraction, (x) => x > 0 && x < 1, 'in (0, 1)'),
@@ -341,6 +349,7 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
   return {
     name, task: 'sr', seed: int('seed', raw.seed ?? DEFAULTS.seed, 0), recognizer: raw.recognizer,
     galleryRecognizer: typeof (raw.galleryRecognizer ?? '') === 'string' ? (raw.galleryRecognizer as string | undefined) ?? '' : (() => { throw new Error(`config: galleryRecognizer must be "", "dlib" or the path of a recognizer's safetensors, got ${JSON.stringify(raw.galleryRecognizer)}`); })(),
+    recognizerLrFactor: nonneg('recognizerLrFactor', raw.recognizerLrFactor ?? 0),
     sr, loss, data,
     optim: parseOptim(raw.optim),
     ...parseLength(raw),
@@ -382,9 +391,11 @@ export function configKey(cfg: AnyTrainConfig): string {
     return JSON.stringify({ ...rest, loss, data });
   }
   // sr.model 'dsr' (the default) is left out, so keys of configs written before it existed stay the same
-  if (rest.task === 'sr' && rest.sr.model === 'dsr') {
+  // so are recognizerLrFactor 0 (frozen, the default)
+  if (rest.task === 'sr') {
     const { model: _m, ...srRest } = rest.sr;
-    return JSON.stringify({ ...rest, sr: srRest });
+    const { recognizerLrFactor, ...r } = rest;
+    return JSON.stringify({ ...(recognizerLrFactor === 0 ? r : rest), sr: rest.sr.model === 'dsr' ? srRest : rest.sr });
   }
   return JSON.stringify(rest);
 }

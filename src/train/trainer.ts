@@ -47,6 +47,19 @@ export interface ValidationResult {
   metrics: Record<string, number>;
 }
 
+/** What a run exports as best.safetensors, and companions trained with it (best-<key>.safetensors). */
+export interface ExportedModel {
+  name: ModelName;
+  config: unknown;
+  module: Module;
+  companions?: Record<string, { name: ModelName; config: unknown; module: Module }>;
+}
+
+/** best.safetensors -> best-<key>.safetensors (a model trained with the run's main one). */
+export function companionFile(best: string, key: string): string {
+  return best.replace(/\.safetensors$/, `-${key}.safetensors`);
+}
+
 export interface TrainTask<B = unknown> {
   readonly state: TrainingState;
   /** Samples per epoch (the data order shuffles indices 0..epochSize-1). */
@@ -64,7 +77,7 @@ export interface TrainTask<B = unknown> {
   zeroGrad(): void;
   validate(): Promise<ValidationResult>;
   /** The trained recognizer (what best.safetensors holds). */
-  exportModel(): { name: ModelName; config: unknown; module: Module };
+  exportModel(): ExportedModel;
   dispose(): void;
 }
 
@@ -176,15 +189,20 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     await log({ type: 'event', step: st.step, event: 'checkpoint', why, seconds: (performance.now() - t) / 1000 });
   };
   const saveBest = async (v: ValidationResult) => {
-    const m = task.exportModel();
-    const state = [...m.module.stateDict()];
-    const datas = await readTensors(state.map(([, t]) => t));
-    const tensors = new Map<string, NamedArray>();
-    state.forEach(([n, t], i) => tensors.set(n, { shape: [...t.shape], data: datas[i]! }));
-    await io.writeAtomic(files.best, encodeSafetensors(tensors, {
-      ...o.weightsMetadata, format: 'lrfr', model: m.name, config: JSON.stringify(m.config), run: o.name, step: String(st.step),
-      validation: JSON.stringify(v.metrics),
-    }));
+    const exported = task.exportModel();
+    const write = async (file: string, m: Omit<ExportedModel, 'companions'>) => {
+      const state = [...m.module.stateDict()];
+      const datas = await readTensors(state.map(([, t]) => t));
+      const tensors = new Map<string, NamedArray>();
+      state.forEach(([n, t], i) => tensors.set(n, { shape: [...t.shape], data: datas[i]! }));
+      await io.writeAtomic(file, encodeSafetensors(tensors, {
+        ...o.weightsMetadata, format: 'lrfr', model: m.name, config: JSON.stringify(m.config), run: o.name, step: String(st.step),
+        validation: JSON.stringify(v.metrics),
+      }));
+    };
+    // companions first: best.safetensors, written last, is the one an export starts from
+    for (const [key, m] of Object.entries(exported.companions ?? {})) await write(companionFile(files.best, key), m);
+    await write(files.best, exported);
   };
   const validate = async () => {
     const t = performance.now();

@@ -255,6 +255,43 @@ describe('lrfr train: an SR phase and a cycle', () => {
     expect(() => dsrFromBytes(new Uint8Array(readFileSync(mfn)), 'x.safetensors')).toThrow('x.safetensors: these are weights for "mobilefacenet" (mobilefacenet), not for a super-resolver (dsr, wdsr)');
   }, 600_000);
 
+  it('joint SR + recognizer (recognizerLrFactor): both are trained against the frozen starting copy, resume bit-identically, and export together', async () => {
+    const mfn = join(tmp, 'mobilefacenet.safetensors'); // written by the WDSR test above
+    const cfg = srConfig('joint', {
+      recognizer: mfn, recognizerLrFactor: 0.1, sr: { model: 'wdsr', config: { channels: 4, blocks: 1, expand: 2 }, init: 'random' },
+      loss: { pixel: 1, identity: 0.5, identityMetric: 'cosine', features: 0 }, steps: 2, checkpointEvery: 1, validateEvery: 2,
+    });
+    const a = join(tmp, 'runs', 'joint-a'), b = join(tmp, 'runs', 'joint-b'), w = join(tmp, 'weights-joint');
+    const ra = await run(['--config', cfg, '--out', a, '--export', w]);
+    expect(ra.code, ra.err).toBe(0);
+    expect(ra.err).toContain('trained jointly (lr x 0.1; HR side: its frozen starting copy)');
+    expect((await run(['--config', cfg, '--out', b, '--stop-after', '1'])).code).toBe(130);
+    expect((await run(['--config', cfg, '--out', b, '--resume'])).code).toBe(0);
+    const ca = decodeSafetensors(new Uint8Array(readFileSync(join(a, 'checkpoint.safetensors'))));
+    const cb = decodeSafetensors(new Uint8Array(readFileSync(join(b, 'checkpoint.safetensors'))));
+    const keys = [...ca.tensors.keys()];
+    expect(keys.some((k) => k.startsWith('model/recognizer/')) && keys.some((k) => k.startsWith('optim/recognizer/'))).toBe(true);
+    for (const [k, t] of ca.tensors) expect(Array.from(cb.tensors.get(k)!.data), k).toEqual(Array.from(t.data));
+    // the exported recognizer moved away from the starting weights; the SR file is a WDSR
+    const manifest = JSON.parse(readFileSync(join(w, 'joint.json'), 'utf8')) as { model: string; companions: Record<string, { file: string; model: string; sha256: string }> };
+    expect(manifest.model).toBe('wdsr');
+    expect(manifest.companions.recognizer).toMatchObject({ file: 'joint-recognizer.safetensors', model: 'mobilefacenet' });
+    const start = decodeSafetensors(new Uint8Array(readFileSync(mfn))).tensors;
+    const trained = decodeSafetensors(new Uint8Array(readFileSync(join(w, 'joint-recognizer.safetensors')))).tensors;
+    let moved = 0;
+    for (const [k, t] of start) {
+      const u = trained.get(k)!;
+      expect(u.shape, k).toEqual(t.shape);
+      for (let i = 0; i < t.data.length; i++) moved = Math.max(moved, Math.abs(u.data[i]! - t.data[i]!));
+    }
+    expect(moved).toBeGreaterThan(0);
+    const { loadRecognizer } = await import('../../src/train/recognizers.js');
+    const rec = await loadRecognizer(join(w, 'joint-recognizer.safetensors'));
+    expect(rec.dim).toBe(128);
+    rec.dispose();
+    expect(() => parseAnyConfig({ name: 'x', task: 'sr', recognizer: 'dlib', recognizerLrFactor: 0.1, loss: { identity: 0, features: 0 } })).toThrow('config: recognizerLrFactor > 0 trains the recognizer, but neither loss.identity nor loss.features reaches it');
+  }, 600_000);
+
   it("a C1 phase: a trained recognizer fine-tuned with its LR samples and validation probes through a frozen DSR", async () => {
     const c1 = (name: string, valSizes: (number | null)[]) => {
       const path = join(tmp, `${name}.json`);
