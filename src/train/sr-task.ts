@@ -23,8 +23,7 @@
 // at full resolution through the (gallery) recognizer, probes = the others at each valSizes size through DSR;
 // rank-1 per size (the recognizer's metric) and PSNR of SR against HR. Score = mean rank-1.
 import * as L from '../runtime/index.js';
-import { buildModel, modelConfig, type ModelName } from '../nn/registry.js';
-import type { Module } from '../nn/module.js';
+import { buildModel, modelConfig } from '../nn/registry.js';
 import type { SrNetwork } from '../nn/sr-network.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { MobileFaceNet } from '../nn/mobilefacenet.js';
