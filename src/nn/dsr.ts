@@ -46,10 +46,11 @@
 //
 // Supported input sizes: 7 <= S <= 112 (S >= 7 so that 'resize-input' has T = 112/2^k >= 7).
 import {
-  Tensor, Rng, fmtShape, relu, add, affine, scale, pixelShuffle, resizeBicubic, concat, split, getEngine,
+  Tensor, Rng, relu, add, affine, scale, pixelShuffle, resizeBicubic, concat, split, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 import { Conv2d } from './layers.js';
+import { checkProbe, checkProbeSizes, fitTo } from './sr-common.js';
 
 export type DsrFit = 'resize-output' | 'resize-input';
 
@@ -115,10 +116,7 @@ function checkConfig(cfg: DsrConfig): DsrGeometry {
     if (!Number.isInteger(cfg[k]) || cfg[k] < (k === 'blocks' ? 0 : 1)) throw new Error(`DSR: ${k} must be a ${k === 'blocks' ? 'non-negative' : 'positive'} integer, got ${cfg[k]}`);
   }
   if (!Number.isFinite(cfg.resScale)) throw new Error(`DSR: resScale must be finite, got ${cfg.resScale}`);
-  const ps = cfg.probeSizes ?? [];
-  if (!Array.isArray(ps) || !ps.every((p) => Number.isInteger(p) && p >= 4 && p <= cfg.outputSize)) {
-    throw new Error(`DSR: probeSizes must be a list of integers in 4..${cfg.outputSize}, got ${JSON.stringify(cfg.probeSizes)}`);
-  }
+  checkProbeSizes('DSR', cfg.probeSizes, cfg.outputSize);
   return dsrGeometry(cfg);
 }
 
@@ -175,13 +173,6 @@ export class ResBlock extends Module {
   }
 }
 
-/** resize to [size, size]: bicubic, antialiased when shrinking (either axis), identity when equal. */
-function fitTo(x: Tensor, size: number): Tensor {
-  const h = x.shape[2]!;
-  if (h === size) return x;
-  return resizeBicubic(x, [size, size], { antialias: size < h });
-}
-
 /**
  * Parameters (PyTorch default init, seeded): head.{weight,bias}, body.{i}.conv{1,2}.{weight,bias},
  * body_end.{weight,bias}, up.{j}.{weight,bias} (C -> 4C, before pixelShuffle(2)), tail.{weight,bias}.
@@ -213,14 +204,7 @@ export class DSR extends Module {
   /** [N, 3, S, S] RGB in [0, 1] -> [N, 3, 112, 112] RGB in [0, 1] (unclamped). */
   forward(lr: Tensor): Tensor {
     this.expectRank('DSR', lr, 4, 'an image batch [N, 3, S, S]');
-    const [, c, h, w] = lr.shape as [number, number, number, number];
-    const S = this.config.inputSize;
-    if (c !== 3) throw new Error(`DSR: expected 3 (RGB) input channels, got ${fmtShape(lr.shape)}`);
-    if (h !== w) throw new Error(`DSR: expected a square probe, got ${fmtShape(lr.shape)}`);
-    if (h !== S && !this.probeSizes.includes(h)) {
-      const takes = this.probeSizes.length ? `takes ${[S, ...this.probeSizes].join(', ')}-pixel` : `was built for ${S}x${S}`;
-      throw new Error(`DSR: this model ${takes} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
-    }
+    checkProbe('DSR', lr, this.config.inputSize, this.probeSizes);
     // The largest activations are the last upsampling conv's output (4C channels at half the final
     // size) and its pixel-shuffled form (C channels at the final size): C * netOut^2 floats. Batches whose activations would exceed the adapter's storage binding limit run in
     // chunks; split/concat keep autograd intact.

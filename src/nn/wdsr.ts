@@ -21,9 +21,10 @@
 // antialiased when shrinking), as DSR does.
 //
 // Value range: input and output RGB in [0, 1]; the output is not clamped (see dsr.ts).
-import { Tensor, Rng, fmtShape, relu, add, affine, scale, pixelShuffle, resizeBicubic } from '../runtime/index.js';
+import { Tensor, Rng, relu, add, affine, scale, pixelShuffle } from '../runtime/index.js';
 import { Module } from './module.js';
 import { WnConv2d } from './layers.js';
+import { checkProbe, checkProbeSizes, fitTo } from './sr-common.js';
 
 export interface WdsrConfig {
   /** Feature channels C of the body. */
@@ -60,10 +61,7 @@ function checkConfig(cfg: WdsrConfig): { scale: number; netOutSize: number } {
     if (!Number.isInteger(cfg[k]) || cfg[k] < min) throw new Error(`WDSR: ${k} must be an integer >= ${min}, got ${cfg[k]}`);
   }
   if (!Number.isFinite(cfg.resScale)) throw new Error(`WDSR: resScale must be finite, got ${cfg.resScale}`);
-  const ps = cfg.probeSizes ?? [];
-  if (!Array.isArray(ps) || !ps.every((p) => Number.isInteger(p) && p >= 4 && p <= cfg.outputSize)) {
-    throw new Error(`WDSR: probeSizes must be a list of integers in 4..${cfg.outputSize}, got ${JSON.stringify(cfg.probeSizes)}`);
-  }
+  checkProbeSizes('WDSR', cfg.probeSizes, cfg.outputSize);
   return wdsrGeometry(cfg);
 }
 
@@ -104,11 +102,6 @@ export class WdsrBlock extends Module {
   }
 }
 
-function fitTo(x: Tensor, size: number): Tensor {
-  const h = x.shape[2]!;
-  return h === size ? x : resizeBicubic(x, [size, size], { antialias: size < h });
-}
-
 /**
  * Parameters (PyTorch default conv init, g = ||v||, seeded): head.*, body.{i}.expand.*,
  * body.{i}.reduce.*, tail.*, skip.*, each weight_g [O, 1, 1, 1], weight_v [O, I, k, k], bias [O].
@@ -142,15 +135,8 @@ export class WDSR extends Module {
   /** [N, 3, S, S] RGB in [0, 1] -> [N, 3, 112, 112] RGB in [0, 1] (unclamped). */
   forward(lr: Tensor): Tensor {
     this.expectRank('WDSR', lr, 4, 'an image batch [N, 3, S, S]');
-    const [, c, h, w] = lr.shape as [number, number, number, number];
-    const S = this.config.inputSize;
-    if (c !== 3) throw new Error(`WDSR: expected 3 (RGB) input channels, got ${fmtShape(lr.shape)}`);
-    if (h !== w) throw new Error(`WDSR: expected a square probe, got ${fmtShape(lr.shape)}`);
-    if (h !== S && !this.probeSizes.includes(h)) {
-      const takes = this.probeSizes.length ? `takes ${[S, ...this.probeSizes].join(', ')}-pixel` : `was built for ${S}x${S}`;
-      throw new Error(`WDSR: this model ${takes} probes, got ${fmtShape(lr.shape)} (build one with config.inputSize = ${h})`);
-    }
-    const x = affine(fitTo(lr, S), 2, -1);
+    checkProbe('WDSR', lr, this.config.inputSize, this.probeSizes);
+    const x = affine(fitTo(lr, this.config.inputSize), 2, -1);
     let f = this.head.forward(x);
     for (const b of this.body) f = b.forward(f);
     const y = add(pixelShuffle(this.tail.forward(f), this.scale), pixelShuffle(this.skip.forward(x), this.scale));
