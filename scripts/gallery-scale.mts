@@ -6,9 +6,10 @@
 // against one gallery, on 127.0.0.1 only (PostgreSQL is PGlite served over the wire there).
 //   npx tsx scripts/gallery-scale.mts [--sizes 10000,100000,1000000] [--backends lancedb,postgres]
 //        [--queries 200] [--concurrency 8] [--dim 512] [--out results/gallery-scale-<date>.json]
-//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes auto[,20,40,80]]
+//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes auto[,20,40,80]] [--ef-search auto[,100,200,400]]
 // --probes: IVF partitions probed by the ANN search (the first is the reported figure; each further
-// one adds an ANN p50/p99 and recall@1 to the JSON and the log).
+// one adds an ANN p50/p99 and recall@1 to the JSON and the log); --ef-search: the same for an HNSW
+// index's candidate list (pgvector hnsw.ef_search); its first value is also the load test's.
 // --pg-index ivf-pq builds pgvector's IVFFlat instead of HNSW (far quicker to build on PGlite);
 // --no-load skips the load test (for the exact-vs-ANN sweep that places $LRFR_ANN_MIN_ROWS).
 // A real PostgreSQL server instead of PGlite: LRFR_SCALE_PG=postgres://user@127.0.0.1/db.
@@ -35,6 +36,7 @@ const pgIndex = arg('pg-index', 'hnsw') as 'hnsw' | 'ivf-pq';
 const noLoad = process.argv.includes('--no-load');
 // 'auto': the library's default (annProbes(rows)); numbers: fixed
 const probesList: (number | undefined)[] = arg('probes', 'auto').split(',').map((x) => (x === 'auto' ? undefined : Number(x)));
+const efList: (number | undefined)[] = arg('ef-search', 'auto').split(',').map((x) => (x === 'auto' ? undefined : Number(x)));
 const T0 = performance.now();
 const log = (s: string) => process.stderr.write(`[${((performance.now() - T0) / 1000).toFixed(0)} s] ${s}\n`);
 const MODEL: GalleryModel = { model: 'synthetic', modelHash: 'scale0000000000', dim };
@@ -52,7 +54,8 @@ function pct(xs: number[], p: number): number {
 interface Row {
   backend: string; rows: number; people: number; writeRowsPerS: number; writeSeconds: number; bytes: number;
   exactP50: number; exactP99: number; indexKind: string | null; indexBuildS: number | null; annP50: number | null; annP99: number | null;
-  recallAt1: number | null; probes: number; byProbes: { probes: number; annP50: number; annP99: number; recallAt1: number }[]; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
+  recallAt1: number | null; probes: number; byProbes: { probes: number; annP50: number; annP99: number; recallAt1: number }[];
+  byEfSearch: { efSearch: number | 'auto'; annP50: number; annP99: number; recallAt1: number }[]; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
 }
 
 async function openBackend(backend: string, tmp: string, size: number): Promise<{ g: GalleryStore; stop: () => Promise<void> }> {
@@ -68,11 +71,11 @@ async function openBackend(backend: string, tmp: string, size: number): Promise<
   return { g, stop: async () => { await server.stop(); await db.close(); } };
 }
 
-async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean, nprobes?: number): Promise<{ ms: number[]; top1: string[] }> {
+async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: boolean, nprobes?: number, efSearch?: number): Promise<{ ms: number[]; top1: string[] }> {
   const ms: number[] = [], top1: string[] = [];
   for (const p of probes) {
     const t0 = performance.now();
-    const m = await g.search(p, { k: 5, useIndex, exact: !useIndex, probes: nprobes });
+    const m = await g.search(p, { k: 5, useIndex, exact: !useIndex, probes: nprobes, efSearch });
     ms.push(performance.now() - t0);
     top1.push(m[0]?.person ?? '');
   }
@@ -120,7 +123,7 @@ try {
         const exact = await timeSearches(g, probes, false);
         const row: Row = {
           backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds, bytes: 0,
-          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written), byProbes: [], load: null,
+          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written), byProbes: [], byEfSearch: [], load: null,
         };
         log(`${backend} ${size}: exact p50 ${row.exactP50.toFixed(1)} ms, p99 ${row.exactP99.toFixed(1)} ms; building the ANN index`);
         const kind = backend === 'lancedb' ? 'ivf-pq' : pgIndex;
@@ -128,7 +131,7 @@ try {
         await g.createIndex({ kind });
         row.indexBuildS = (performance.now() - ti) / 1000;
         row.indexKind = backend === 'postgres' && kind === 'ivf-pq' ? 'ivfflat' : kind;
-        const ann = await timeSearches(g, probes, true, probesList[0]);
+        const ann = await timeSearches(g, probes, true, probesList[0], efList[0]);
         row.annP50 = pct(ann.ms, 50);
         row.annP99 = pct(ann.ms, 99);
         row.recallAt1 = ann.top1.filter((p, i) => p === exact.top1[i]).length / queries;
@@ -137,6 +140,14 @@ try {
           const x = { probes: np ?? annProbes(written), annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
           row.byProbes.push(x);
           if (probesList.length > 1) log(`${backend} ${size}: probes ${x.probes}${np === undefined ? " (auto)" : ""}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
+        }
+        if (kind === 'hnsw') {
+          for (const ef of efList) {
+            const a = ef === efList[0] ? ann : await timeSearches(g, probes, true, probesList[0], ef);
+            const x = { efSearch: ef ?? ('auto' as const), annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
+            row.byEfSearch.push(x);
+            if (efList.length > 1) log(`${backend} ${size}: ef_search ${x.efSearch}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
+          }
         }
         row.bytes = (await g.stats()).bytes;
         log(`${backend} ${size}: index ${row.indexBuildS.toFixed(1)} s, ANN p50 ${row.annP50.toFixed(1)} ms, p99 ${row.annP99.toFixed(1)} ms, recall@1 ${row.recallAt1}`);
@@ -148,7 +159,7 @@ try {
           while (next < probes.length) {
             const p = probes[next++]!;
             const t = performance.now();
-            await g.search(p, { k: 5 });
+            await g.search(p, { k: 5, efSearch: efList[0] });
             lat.push(performance.now() - t);
           }
         }));
@@ -172,6 +183,10 @@ for (const x of results) {
 if (probesList.length > 1) {
   md += '\n| backend | rows | exact p50 / p99 | IVF probes | ANN p50 / p99 | recall@1 |\n|---|---:|---|---:|---|---:|\n';
   for (const x of results) for (const b of x.byProbes) md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${b.probes} | ${b.annP50.toFixed(1)} / ${b.annP99.toFixed(1)} ms | ${(100 * b.recallAt1).toFixed(1)} % |\n`;
+}
+if (efList.length > 1) {
+  md += '\n| backend | rows | exact p50 / p99 | HNSW ef_search | ANN p50 / p99 | recall@1 |\n|---|---:|---|---:|---|---:|\n';
+  for (const x of results) for (const b of x.byEfSearch) md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${b.efSearch} | ${b.annP50.toFixed(1)} / ${b.annP99.toFixed(1)} ms | ${(100 * b.recallAt1).toFixed(1)} % |\n`;
 }
 process.stdout.write(`${md}\n${queries} queries, ${dim}-D, 2 templates + 1 fused row per person (${date})\n`);
 mkdirSync('results', { recursive: true });

@@ -31,6 +31,15 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --degrade         degraded probes (blur, noise, JPEG; seed 3) instead of clean bicubic downsampling
   --match-gallery   resolution matching: at each LR size the gallery side is brought to that size
                     (clean bicubic-AA) and back to 112 by --sr before it is embedded, like the probes
+  --templates       gallery templates (issue 15, method D): each gallery image is also embedded as
+                    the method's 11 degradations and chains of 2 and 3 of them (--template-chains,
+                    default 12,12); a comparison takes the best-scoring template (S_max). With
+                    --match-gallery the matched image is one more template at each LR size
+  --template-chains N2,N3
+                    how many chains of 2 and of 3 degradations (implies --templates)
+  --hypotheses H    multi-hypothesis probes (method D): each LR probe deblurred under H assumed
+                    blurs σ = 0..1 LR px before the SR, the best-scoring hypothesis taken (S_max);
+                    default 1 (the probe alone)
   --protocol LIST   from lfw-verify,blufr-ident,orl,yaleb (default: all four)
   --data DIR        data root (default $LRFR_DATA, else ../shared/data)
   --out DIR         results folder (default results/eval-<date>-<time>/)
@@ -66,6 +75,9 @@ export interface EvalArgs {
   sizes: number[];
   degrade: boolean;
   matchGallery: boolean;
+  /** Gallery templates (chains of 2 and 3), or null for none. */
+  templates: { chains2: number; chains3: number } | null;
+  hypotheses: number;
   protocols: ProtocolName[];
   data?: string;
   out?: string;
@@ -89,7 +101,7 @@ function intArg(name: string, v: string, min: number): number {
 
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
-    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, matchGallery: false, protocols: [...PROTOCOLS],
+    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, matchGallery: false, templates: null, hypotheses: 1, protocols: [...PROTOCOLS],
     cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: false,
     qualityOnly: false, recognizerGiven: false,
   };
@@ -119,6 +131,15 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       }
       case '--degrade': a.degrade = true; break;
       case '--match-gallery': a.matchGallery = true; break;
+      case '--templates': a.templates ??= { chains2: 12, chains3: 12 }; break;
+      case '--template-chains': {
+        const v = val();
+        const m = /^(\d+),(\d+)$/.exec(v);
+        if (!m) throw new UsageError(`--template-chains expects two counts N2,N3 (chains of 2 and of 3 degradations), got "${v}"`);
+        a.templates = { chains2: Number(m[1]), chains3: Number(m[2]) };
+        break;
+      }
+      case '--hypotheses': a.hypotheses = intArg('--hypotheses', val(), 1); break;
       case '--protocol': case '--protocols': {
         const ps = val().split(',').filter(Boolean);
         for (const p of ps) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}" (known: ${PROTOCOLS.join(', ')})`);
@@ -241,7 +262,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     run = await runEvaluation({
       recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
-      matchGallery: args.matchGallery, progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
+      matchGallery: args.matchGallery, templates: args.templates ?? undefined, hypotheses: args.hypotheses, progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     });
   } catch (e) {
     io.err(`lrfr eval: ${(e as Error).message}\n`);
@@ -256,7 +277,9 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     }
     // with two recognizers the table says which embeds which side (one recognizer: the table alone)
     const table = (run.galleryRecognizer ? `${recognizersLabel(run)}\n\n` : '') +
-      (run.matchGallery ? 'Gallery side resolution-matched at each LR size (brought to the probe size and back by the SR).\n\n' : '') + markdownTable(run.rows);
+      (run.matchGallery ? 'Gallery side resolution-matched at each LR size (brought to the probe size and back by the SR).\n\n' : '') +
+      (run.templates ? `Gallery side: the crop and ${run.templates} degraded templates of it${run.matchGallery ? ' (and the matched image)' : ''}, the best-scoring taken (S_max).\n\n` : '') +
+      (run.hypotheses > 1 ? `Probe side: ${run.hypotheses} deblurring hypotheses of each LR probe, the best-scoring taken (S_max).\n\n` : '') + markdownTable(run.rows);
     const e = run.embed;
     const figures = await writeFigures(run, outDir, args.examples);
     const wall = (performance.now() - t0) / 1000;
@@ -269,6 +292,8 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
       sizes: args.sizes,
       degrade: args.degrade,
       matchGallery: run.matchGallery,
+      templates: args.templates ? { ...args.templates, embedded: run.templates } : null,
+      hypotheses: { asked: args.hypotheses, embedded: run.hypotheses },
       protocols: args.protocols,
       limit: args.limit ?? null,
       dataRoot: run.root,

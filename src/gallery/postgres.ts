@@ -10,7 +10,7 @@
 import pg from 'pg';
 import pgvector from 'pgvector/pg';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, ANN_MIN_INDEX_ROWS, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, annEfSearch, ANN_MIN_INDEX_ROWS, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -208,7 +208,7 @@ export class PgGallery implements GalleryStore {
     const useIndex = hasIndex && (opts.useIndex === true || rows >= annMinRows());
     const run = (limit: number) => this.tx(async (c) => {
       if (useIndex) {
-        await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, limit * 2))}`);
+        await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(1, Math.floor(opts.efSearch ?? annEfSearch(limit))))}`);
         await c.query(`SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(opts.probes ?? annProbes(rows)))}`);
       } else {
         await c.query('SET LOCAL enable_indexscan = off');

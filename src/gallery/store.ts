@@ -69,6 +69,8 @@ export interface SearchOptions {
   useIndex?: boolean | 'auto';
   /** IVF partitions probed (LanceDB IVF-PQ, pgvector IVFFlat; default annProbes(rows)). */
   probes?: number;
+  /** HNSW candidate list (pgvector hnsw.ef_search, at most 1000; default annEfSearch(limit)). */
+  efSearch?: number;
 }
 
 export interface PersonSummary {
@@ -148,6 +150,14 @@ export function annMinRows(): number {
  */
 export function annProbes(rows: number): number {
   return Math.max(20, Math.ceil(Math.sqrt(Math.max(0, rows)) / 10));
+}
+
+/**
+ * The HNSW candidate list of a search for `limit` rows (pgvector hnsw.ef_search): max(40, 2 limit),
+ * at most 1000.
+ */
+export function annEfSearch(limit: number): number {
+  return Math.min(1000, Math.max(40, 2 * limit));
 }
 
 /** The fewest rows an ANN index is built for (IVF-PQ needs enough vectors to train its codebooks). */

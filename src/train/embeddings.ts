@@ -20,8 +20,20 @@ export function stableIndex(s: string): number {
   return h;
 }
 
-export function groupName(c: Condition, sr: SuperResolver): string {
-  return c.size === null ? `${PIPELINE_VERSION}-hr` : `${PIPELINE_VERSION}-lr${c.size}-${c.degrade ? 'deg3' : 'clean'}-sr${sr.hash}`;
+/**
+ * Another image made from an item than its plain crop / probe (issue 15, method D): a gallery
+ * template (`hr`: from the aligned crop, before any LR synthesis) or a probe hypothesis (`lr`: from the
+ * LR probe, before the super-resolver). `id` names it in the cache group.
+ */
+export interface EmbedVariant {
+  id: string;
+  hr?: (hr: ChwImage, key: string) => Promise<ChwImage>;
+  lr?: (lr: ChwImage) => ChwImage;
+}
+
+export function groupName(c: Condition, sr: SuperResolver, v?: EmbedVariant): string {
+  const base = c.size === null ? `${PIPELINE_VERSION}-hr` : `${PIPELINE_VERSION}-lr${c.size}-${c.degrade ? 'deg3' : 'clean'}-sr${sr.hash}`;
+  return v ? `${base}-v${v.id}` : base;
 }
 
 const FACE_SOURCE: Record<Dataset, FaceSource> = { lfw: { dataset: 'lfw', framing: 'arcface' }, orl: { dataset: 'orl' }, yaleb: { dataset: 'yaleb' } };
@@ -41,17 +53,22 @@ export async function loadHr(items: readonly Item[], root: string, onSkip?: (key
   return out;
 }
 
-/** The probe of an item at `cond` brought to 112 by `sr` (or the HR crop for full resolution). */
-export async function probeImages(hr: readonly ChwImage[], keys: readonly string[], cond: Condition, sr: SuperResolver): Promise<{ lr: ChwImage[]; up: ChwImage[] }> {
-  if (cond.size === null) return { lr: [...hr], up: [...hr] };
+/**
+ * The probe of an item at `cond` brought to 112 by `sr` (or the HR crop for full resolution); with a
+ * variant, its template of the crop and / or its hypothesis of the LR probe instead.
+ */
+export async function probeImages(hr0: readonly ChwImage[], keys: readonly string[], cond: Condition, sr: SuperResolver, v?: EmbedVariant): Promise<{ lr: ChwImage[]; up: ChwImage[] }> {
+  const hr = v?.hr ? await Promise.all(hr0.map((x, k) => v.hr!(x, keys[k]!))) : [...hr0];
+  if (cond.size === null) return { lr: hr, up: hr };
   const S = cond.size;
-  const lr = await Promise.all(hr.map((x, k) => degradeLR(x, S, { model: cond.degrade ? 'degraded' : 'clean', seed: 3, index: stableIndex(keys[k]!) })));
+  let lr = await Promise.all(hr.map((x, k) => degradeLR(x, S, { model: cond.degrade ? 'degraded' : 'clean', seed: 3, index: stableIndex(keys[k]!) })));
+  if (v?.lr) lr = lr.map((x) => v.lr!(x));
   return { lr, up: await sr.run(lr) };
 }
 
 export interface EmbedStats { computed: number; cached: number; skipped: string[]; seconds: number }
 
-export interface EmbedJob { cond: Condition; items: Item[] }
+export interface EmbedJob { cond: Condition; items: Item[]; variant?: EmbedVariant }
 
 /**
  * Makes sure every (item, condition) of `jobs` has an embedding in the cache: the missing ones are
@@ -69,13 +86,14 @@ export async function computeEmbeddings(
   const t0 = performance.now();
   const skipped: string[] = [];
   let cached = 0;
-  const batches: { group: CacheGroup; qGroup: CacheGroup | null; cond: Condition; items: Item[] }[] = [];
+  const batches: { group: CacheGroup; qGroup: CacheGroup | null; cond: Condition; variant?: EmbedVariant; items: Item[] }[] = [];
   for (const j of jobs) {
-    const group = cache.group(groupName(j.cond, sr));
-    const qGroup = opts.quality && j.cond.size !== null ? opts.quality.group(groupName(j.cond, sr)) : null;
+    const group = cache.group(groupName(j.cond, sr, j.variant));
+    // SR quality is recorded for the plain probes only
+    const qGroup = opts.quality && j.cond.size !== null && !j.variant ? opts.quality.group(groupName(j.cond, sr)) : null;
     const missing = j.items.filter((it) => !group.has(itemKey(it)) || (qGroup && !qGroup.has(itemKey(it))));
     cached += j.items.length - missing.length;
-    for (let i = 0; i < missing.length; i += B) batches.push({ group, qGroup, cond: j.cond, items: missing.slice(i, i + B) });
+    for (let i = 0; i < missing.length; i += B) batches.push({ group, qGroup, cond: j.cond, variant: j.variant, items: missing.slice(i, i + B) });
   }
   const total = batches.reduce((a, b) => a + b.items.length, 0);
   const bar = opts.progress === false || total === 0 ? null : new Progress('embedding', total);
@@ -97,7 +115,7 @@ export async function computeEmbeddings(
       bar?.tick(b.items.length - ok.length);
       if (!ok.length) continue;
       const allKeys = ok.map(([it]) => itemKey(it));
-      const { up: allUp } = await probeImages(ok.map(([, x]) => x), allKeys, b.cond, sr);
+      const { up: allUp } = await probeImages(ok.map(([, x]) => x), allKeys, b.cond, sr, b.variant);
       if (b.qGroup) {
         const qk = allKeys.map((k, i) => [k, i] as const).filter(([k]) => !b.qGroup!.has(k));
         const q = new Float32Array(qk.length * 2);

@@ -21,9 +21,11 @@
 import { checkDataRoot } from './data.js';
 import { EmbeddingCache } from './embed-cache.js';
 import { loadRecognizer, loadSuperResolver, evalCounters, type DlibLoader, type Metric, type Recognizer, type SuperResolver } from './recognizers.js';
-import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
-import { computeEmbeddings, groupName, type EmbedJob, type EmbedStats } from './embeddings.js';
-import { evaluatePlan, type Lookup, type ResultRow } from './scoring.js';
+import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
+import { computeEmbeddings, groupName, stableIndex, type EmbedJob, type EmbedStats, type EmbedVariant } from './embeddings.js';
+import { evaluatePlan, type Lookup, type ResultRow, type Role } from './scoring.js';
+import { templateSpecs, hypothesisSigmas, deblurHypotheses, type TemplateOptions } from './template-fusion.js';
+import type { ChwImage } from './image.js';
 import { planQuality, QUALITY_CACHE, QUALITY_DIM } from './sr-quality.js';
 
 export * from './framing.js';
@@ -66,6 +68,20 @@ export interface EvalOptions {
    * (The clean LR of an image is the same whether it is a probe or a gallery image: one cache group.)
    */
   matchGallery?: boolean;
+  /**
+   * Gallery templates (issue 15, method D): besides the crop itself, the gallery side is embedded
+   * as each of template-fusion.ts's templates (11 degradations and the drawn chains), all at full
+   * resolution; a comparison scores the best template (S_max). With matchGallery the matched gallery
+   * image is one more template at each LR size. Unset: the crop alone.
+   */
+  templates?: TemplateOptions;
+  /**
+   * Multi-hypothesis probes (method D): each LR probe is deblurred under this many assumed Gaussian
+   * blurs σ = 0 … 1 LR px (template-fusion.ts deblurHypotheses) before the super-resolver; a
+   * comparison scores the best hypothesis (S_max). Hypotheses with σ < 0.3 are the probe itself and
+   * are not embedded twice. Default 1 (the probe alone); full-resolution rows are unchanged.
+   */
+  hypotheses?: number;
 }
 
 export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
@@ -82,6 +98,9 @@ export interface EvalRun {
   conditions: Condition[];
   /** EvalOptions.matchGallery as run. */
   matchGallery: boolean;
+  /** Gallery templates per entry besides the crop (and the matched image), and the probe hypotheses embedded per LR probe (1: the probe alone). */
+  templates: number;
+  hypotheses: number;
   embed: EmbedStats & { images: number; perImageMs: number };
   /** Live objects for the figures (disposed by the caller with dispose()). */
   rec: Recognizer;
@@ -139,38 +158,70 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
     const embedOpts = { batch: o.batch, progress: o.progress, log: o.log, quality };
     const f0 = evalCounters.forwards;
     let stats: EmbedStats;
-    let get: Lookup;
+    let get: (it: Item, c: Condition, role: Role, v?: EmbedVariant) => Float32Array | undefined;
     const match = o.matchGallery ?? false;
     // the gallery side at an LR condition: the clean LR of the gallery images through the SR (matching)
     const galleryCond = (c: Condition): Condition => (match && c.size !== null ? { size: c.size, degrade: false } : full);
     const matchedJobs: EmbedJob[] = match ? sizes.map((s) => ({ cond: { size: s, degrade: false }, items: gallery })) : [];
+    // method D: gallery templates (full resolution) and probe hypotheses (LR), each its own cache group
+    const tplSeed = o.templates?.seed ?? 4;
+    const tplVariants: EmbedVariant[] = o.templates
+      ? templateSpecs(o.templates).filter((t) => t.name !== 'hr').map((t) => ({
+        id: `tpl${tplSeed}-${t.name.replace(/>/g, '_')}`, hr: (img: ChwImage, key: string) => t.make(img, stableIndex(key)),
+      }))
+      : [];
+    const H = o.hypotheses ?? 1;
+    const hypVariants: EmbedVariant[] = hypothesisSigmas(H).filter((sigma) => sigma >= 0.3).map((sigma) => ({
+      id: `hyp${sigma.toFixed(4)}`, lr: (img: ChwImage) => deblurHypotheses(img, [sigma])[0]!,
+    }));
+    const variantJobs = (cs: readonly Condition[], items: Item[], vs: readonly EmbedVariant[]): EmbedJob[] => cs.flatMap((cond) => vs.map((variant) => ({ cond, items, variant })));
+    const tplJobs = variantJobs([full], gallery, tplVariants);
+    const hypJobs = variantJobs(lowRes, lr, hypVariants);
     if (!galRec) {
       // one recognizer: the full-resolution images of both sides in one job
-      const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr })), ...matchedJobs];
+      const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr })), ...matchedJobs, ...tplJobs, ...hypJobs];
       stats = await computeEmbeddings(jobs, rec, sr, cache, root, embedOpts);
-      get = (it, c) => cache.group(groupName(c, sr)).get(itemKey(it));
+      get = (it, c, _role, v) => cache.group(groupName(c, sr, v)).get(itemKey(it));
     } else {
       // the gallery side (full resolution) by the gallery recognizer, the probe side (every condition,
       // full resolution included) by the probe recognizer, each from its own cache
       const g = galRec, gCache = cacheOf(g);
-      const gs = await computeEmbeddings([{ cond: full, items: gallery }, ...matchedJobs], g, sr, gCache, root, embedOpts);
-      const ps = await computeEmbeddings(conditions.map((c) => ({ cond: c, items: lr })), rec, sr, cache, root, embedOpts);
+      const gs = await computeEmbeddings([{ cond: full, items: gallery }, ...matchedJobs, ...tplJobs], g, sr, gCache, root, embedOpts);
+      const ps = await computeEmbeddings([...conditions.map((c) => ({ cond: c, items: lr })), ...hypJobs], rec, sr, cache, root, embedOpts);
       stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
-      get = (it, c, role) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr)).get(itemKey(it));
+      get = (it, c, role, v) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr, v)).get(itemKey(it));
     }
+    // an item's embeddings at a condition, its templates / hypotheses after the plain one ([k * dim])
+    const multi = (it: Item, c: Condition, role: Role, base: Condition, vs: readonly EmbedVariant[], baseVs: readonly (Condition | null)[]): Float32Array | undefined => {
+      const first = get(it, base, role);
+      if (!first) return undefined;
+      const parts = [first, ...baseVs.flatMap((b) => (b ? [get(it, b, role)] : [])), ...vs.map((v) => get(it, v.hr ? full : c, role, v))];
+      if (parts.length === 1) return first;
+      if (parts.some((x) => !x)) return undefined;
+      const out = new Float32Array(parts.length * rec.dim);
+      parts.forEach((x, k) => out.set(x!, k * rec.dim));
+      return out;
+    };
     const images = evalCounters.forwards - f0;
     const rows: ResultRow[] = [];
     for (const p of plans) {
       for (const c of conditions) {
         // evaluatePlan asks for the gallery side at full resolution; with matching, answer at c's size
-        const getAt: Lookup = (it, cc, role) => (role === 'gallery' ? get(it, galleryCond(c), role) : get(it, cc, role));
+        // (with templates, the crop, the matched image and the templates together)
+        const getAt: Lookup = (it, cc, role) => {
+          if (role === 'gallery') {
+            if (!tplVariants.length) return get(it, galleryCond(c), role);
+            return multi(it, c, role, full, tplVariants, [galleryCond(c) === full ? null : galleryCond(c)]);
+          }
+          return cc.size === null || !hypVariants.length ? get(it, cc, role) : multi(it, cc, role, cc, hypVariants, []);
+        };
         const row = evaluatePlan(p, c, getAt, rec.dim, metric);
         const q = quality && c.size !== null ? planQuality(p, c, (it, cc) => quality.group(groupName(cc, sr)).get(itemKey(it))) : undefined;
         rows.push(q ? { ...row, psnr: q.psnr, ssim: q.ssim } : row);
       }
     }
     return {
-      rows, plans, root, conditions, matchGallery: match,
+      rows, plans, root, conditions, matchGallery: match, templates: tplVariants.length, hypotheses: 1 + hypVariants.length,
       recognizer: { name: rec.name, hash: rec.hash, dim: rec.dim, metric, framing: rec.framing },
       ...(galRec ? { galleryRecognizer: { name: galRec.name, hash: galRec.hash, dim: galRec.dim, metric, framing: galRec.framing } } : {}),
       sr: { name: sr.name, hash: sr.hash },

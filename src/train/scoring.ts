@@ -30,6 +30,41 @@ export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metri
   return out;
 }
 
+/**
+ * Items with one or more embeddings each (a gallery entry's templates, a probe's hypotheses; each
+ * [k * dim]): score(item i of a, item j of b) = the best score of any of i's rows with any of j's
+ * (S_max fusion). Row-major [a.length, b.length]; with one row per item it is scoreMatrix.
+ */
+export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32Array[], dim: number, metric: Metric): Float64Array {
+  const flat = (xs: readonly Float32Array[]) => {
+    const rows = xs.reduce((n, x) => n + x.length / dim, 0);
+    const v = new Float32Array(rows * dim), owner = new Int32Array(rows);
+    let r = 0;
+    xs.forEach((x, i) => {
+      if (x.length === 0 || x.length % dim !== 0) throw new Error(`fusedScoreMatrix: an entry has ${x.length} values, not a positive multiple of ${dim}`);
+      v.set(x, r * dim);
+      owner.fill(i, r, r + x.length / dim);
+      r += x.length / dim;
+    });
+    return { v: metric === 'cosine' ? normalizeRows(v, dim) : v, owner, rows };
+  };
+  const A = flat(a), B = flat(b);
+  const nb = b.length;
+  const out = new Float64Array(a.length * nb).fill(-Infinity);
+  for (let i = 0; i < A.rows; i++) {
+    const oi = A.owner[i]! * nb, ai = i * dim;
+    for (let j = 0; j < B.rows; j++) {
+      const bj = j * dim;
+      let s = 0;
+      if (metric === 'cosine') for (let k = 0; k < dim; k++) s += A.v[ai + k]! * B.v[bj + k]!;
+      else { for (let k = 0; k < dim; k++) { const d = A.v[ai + k]! - B.v[bj + k]!; s += d * d; } s = -Math.sqrt(s); }
+      const o = oi + B.owner[j]!;
+      if (s > out[o]!) out[o] = s;
+    }
+  }
+  return out;
+}
+
 /** score(a_i, b_i) for paired rows. */
 export function pairScores(a: Float32Array, b: Float32Array, dim: number, metric: Metric): Float64Array {
   const n = a.length / dim;
@@ -103,7 +138,10 @@ function thinRoc(r: { fpr: number[]; tpr: number[] }, max = 400): { fpr: number[
  */
 export type Role = 'gallery' | 'probe';
 
-/** The embedding of an item at a condition for one side (undefined: the image could not be decoded). */
+/**
+ * The embedding of an item at a condition for one side (undefined: the image could not be decoded);
+ * [k * dim] for an item with k embeddings (templates, hypotheses), scored by their best pair (S_max).
+ */
 export type Lookup = (it: Item, cond: Condition, role: Role) => Float32Array | undefined;
 
 function stack(vs: Float32Array[], dim: number): Float32Array {
@@ -118,8 +156,10 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
   const base = { protocol: plan.name, kind: plan.kind, resolution: condLabel(cond), size: cond.size };
   if (plan.kind === 'verify') {
     const ok = plan.pairs.filter((p) => get(p.a, full, 'gallery') && get(p.b, cond, 'probe'));
-    const A = stack(ok.map((p) => get(p.a, full, 'gallery')!), dim), Bv = stack(ok.map((p) => get(p.b, cond, 'probe')!), dim);
-    const s = pairScores(A, Bv, dim, metric);
+    const as = ok.map((p) => get(p.a, full, 'gallery')!), bs = ok.map((p) => get(p.b, cond, 'probe')!);
+    const s = as.every((x) => x.length === dim) && bs.every((x) => x.length === dim)
+      ? pairScores(stack(as, dim), stack(bs, dim), dim, metric)
+      : Float64Array.from(ok, (_, i) => fusedScoreMatrix([as[i]!], [bs[i]!], dim, metric)[0]!);
     const same = ok.map((p) => p.same);
     const gen = s.filter((_, i) => same[i]), imp = s.filter((_, i) => !same[i]);
     const kf = kFoldAccuracy(s, same, ok.map((p) => p.fold));
@@ -133,8 +173,10 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
   const gal = plan.gallery.filter((g) => get(g, full, 'gallery'));
   const galPeople = new Set(gal.map((g) => g.person));
   const probes = plan.probes.filter((p) => galPeople.has(p.person) && get(p, cond, 'probe'));
-  const G = stack(gal.map((g) => get(g, full, 'gallery')!), dim), P = stack(probes.map((p) => get(p, cond, 'probe')!), dim);
-  const sim = scoreMatrix(P, G, dim, metric);
+  const gs = gal.map((g) => get(g, full, 'gallery')!), ps = probes.map((p) => get(p, cond, 'probe')!);
+  const sim = gs.every((x) => x.length === dim) && ps.every((x) => x.length === dim)
+    ? scoreMatrix(stack(ps, dim), stack(gs, dim), dim, metric)
+    : fusedScoreMatrix(ps, gs, dim, metric);
   const pl = probes.map((p) => p.person), gl = gal.map((g) => g.person);
   const c = cmc(sim, pl, gl, 20);
   const gen: number[] = [], imp = new Float64Array(sim.length);

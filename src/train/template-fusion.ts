@@ -71,26 +71,44 @@ export interface TemplateOptions {
   seed?: number;
 }
 
+/** One gallery template: its name and how it is made from an aligned crop and the image's key. */
+export interface TemplateSpec {
+  name: string;
+  make: (hr: ChwImage, key: number) => Promise<ChwImage>;
+}
+
 /**
- * The gallery templates of one aligned 112 crop: the crop itself ("hr"), each of the 11 degradations
- * alone, then `chains2` chains of 2 and `chains3` of 3 distinct degradations, drawn once per seed
- * (the same chains for every image), each link but the first applied after a x2 antialiased
- * downsampling, the result brought back to 112 with plain bicubic. `key` (the image's key) seeds the
- * noise, so a template is a function of (image, seed).
+ * The gallery templates of an aligned 112 crop, as recipes: the crop itself ("hr"), each of the 11
+ * degradations alone, then `chains2` chains of 2 and `chains3` of 3 distinct degradations, drawn
+ * once per seed (the same chains for every image), each link but the first applied after a x2
+ * antialiased downsampling, the result brought back to 112 with plain bicubic. `key` (the image's
+ * key) seeds the noise, so a template is a function of (image, seed).
  */
-export async function galleryTemplates(hr: ChwImage, key: number, o: TemplateOptions = {}): Promise<Template[]> {
+export function templateSpecs(o: TemplateOptions = {}): TemplateSpec[] {
   const seed = o.seed ?? 4;
   const D = GALLERY_DEGRADATIONS;
-  const out: Template[] = [{ name: 'hr', img: hr }];
-  for (let i = 0; i < D.length; i++) out.push({ name: D[i]!.name, img: await D[i]!.fn(hr, mixSeed(mixSeed(seed, key), i)) });
+  const out: TemplateSpec[] = [{ name: 'hr', make: async (hr) => hr }];
+  D.forEach((d, i) => out.push({ name: d.name, make: async (hr, key) => d.fn(hr, mixSeed(mixSeed(seed, key), i)) }));
   for (const c of drawChains(seed, o.chains2 ?? 12, o.chains3 ?? 12)) {
-    let x = hr;
-    for (let j = 0; j < c.length; j++) {
-      if (j > 0) x = downsample(x, Math.round(x.h / 2));
-      x = await D[c[j]!]!.fn(x, mixSeed(mixSeed(seed, key), 100 + 7 * c[j]! + j));
-    }
-    out.push({ name: c.map((i) => D[i]!.name).join('>'), img: x.h === hr.h ? x : upsample(x, hr.h) });
+    out.push({
+      name: c.map((i) => D[i]!.name).join('>'),
+      make: async (hr, key) => {
+        let x = hr;
+        for (let j = 0; j < c.length; j++) {
+          if (j > 0) x = downsample(x, Math.round(x.h / 2));
+          x = await D[c[j]!]!.fn(x, mixSeed(mixSeed(seed, key), 100 + 7 * c[j]! + j));
+        }
+        return x.h === hr.h ? x : upsample(x, hr.h);
+      },
+    });
   }
+  return out;
+}
+
+/** Every template of one aligned 112 crop (templateSpecs, made). */
+export async function galleryTemplates(hr: ChwImage, key: number, o: TemplateOptions = {}): Promise<Template[]> {
+  const out: Template[] = [];
+  for (const t of templateSpecs(o)) out.push({ name: t.name, img: await t.make(hr, key) });
   return out;
 }
 

@@ -385,6 +385,87 @@ describe('gallery and probe sides', () => {
     expect(parseEvalArgs([]).matchGallery).toBe(false);
   });
 
+  it('--templates / --hypotheses (method D): each gallery entry scores by its best template and each LR probe by its best hypothesis, as template-fusion.ts S_max computes from embeddings made independently', async () => {
+    const m = buildModel('edgeface-xxs', {}, 8);
+    const file = join(tmp, 'edgeface-tpl.safetensors');
+    writeFileSync(file, await saveModuleBytes(m, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', m) }));
+    m.dispose();
+    const io = capture();
+    const r = await evalCommand(['--recognizer', file, '--protocol', 'orl', '--sizes', '16', '--limit', '4', '--template-chains', '1,1', '--hypotheses', '8',
+      '--out', join(tmp, 'out-tpl'), '--cache', join(tmp, 'cache-tpl'), '--quiet', '--examples', '0', '--no-tune'], io);
+    expect(r.code, io.e).toBe(0);
+    const run = r.run!;
+    expect(run.templates).toBe(13); // 11 degradations + 1 chain of 2 + 1 of 3, besides the crop
+    expect(run.hypotheses).toBe(6); // σ = k/7: 0 is the probe, 1/7 and 2/7 (< 0.3) are the probe itself, 3/7 .. 1 are deblurred
+    expect(r.table).toContain('Gallery side: the crop and 13 degraded templates of it, the best-scoring taken (S_max).');
+    const json = JSON.parse(readFileSync(join(tmp, 'out-tpl', 'results.json'), 'utf8'));
+    expect(json.templates).toEqual({ chains2: 1, chains3: 1, embedded: 13 });
+    // by hand: the templates and hypotheses made here, embedded here, fused by fuseScores
+    const { galleryTemplates, deblurHypotheses, hypothesisSigmas, fuseScores } = await import('../../src/train/template-fusion.js');
+    const { stableIndex } = await import('../../src/train/embeddings.js');
+    const rec = await loadRecognizer(file);
+    try {
+      const embed = async (imgs: ChwImage[]) => {
+        const prepared = imgs.map((x) => rec.prepare(x));
+        const px = 3 * 112 * 112;
+        const x = new Float32Array(prepared.length * px);
+        prepared.forEach((p, k) => x.set(p.data, k * px));
+        return rec.embed(x, [prepared.length, 3, 112, 112]);
+      };
+      const plan = run.plans[0]! as Extract<ProtocolPlan, { kind: 'ident' }>;
+      const root = run.root;
+      const gal = await Promise.all(plan.gallery.map(async (g) => {
+        const hr = (await loadHr([g], root))[0]!;
+        return embed((await galleryTemplates(hr, stableIndex(itemKey(g)), { chains2: 1, chains3: 1 })).map((t) => t.img));
+      }));
+      const probes = plan.probes.filter((p) => plan.gallery.some((g) => g.person === p.person));
+      const c16: Condition = { size: 16, degrade: false };
+      const prb = await Promise.all(probes.map(async (p) => {
+        const hr = (await loadHr([p], root))[0]!;
+        const { lr } = await probeImages([hr], [itemKey(p)], c16, BICUBIC);
+        return embed(await BICUBIC.run(deblurHypotheses(lr[0]!, hypothesisSigmas(8))));
+      }));
+      let correct = 0;
+      const gen: number[] = [], imp: number[] = [];
+      prb.forEach((pe, i) => {
+        const scores = gal.map((ge) => fuseScores('S_max', 'cosine', pe, 8, ge, 14, 512));
+        const best = scores.indexOf(Math.max(...scores));
+        if (plan.gallery[best]!.person === probes[i]!.person) correct++;
+        scores.forEach((v, j) => (plan.gallery[j]!.person === probes[i]!.person ? gen : imp).push(v));
+      });
+      const row16 = run.rows.find((x) => x.resolution === '16x16')!;
+      expect(row16.n).toBe(probes.length);
+      expect(row16.rank1).toBeCloseTo(correct / probes.length, 12);
+      expect(row16.auc).toBeCloseTo(aucMannWhitney(gen, imp), 6);
+      // the full-resolution row: the probe itself (no hypotheses) against the templates
+      const rowFull = run.rows.find((x) => x.resolution === 'full')!;
+      expect(rowFull.n).toBe(probes.length);
+    } finally {
+      rec.dispose();
+    }
+    expect(parseEvalArgs(['--templates']).templates).toEqual({ chains2: 12, chains3: 12 });
+    expect(() => parseEvalArgs(['--template-chains', '3'])).toThrow('--template-chains expects two counts N2,N3');
+    expect(() => parseEvalArgs(['--hypotheses', '0'])).toThrow('--hypotheses expects an integer >= 1');
+  });
+
+  it('fusedScoreMatrix: the best score over every pair of rows (brute force), and scoreMatrix with one row per item', async () => {
+    const { fusedScoreMatrix, scoreMatrix } = await import('../../src/train/scoring.js');
+    const rng = new Rng(3);
+    const items = (n: number, k: () => number) => Array.from({ length: n }, () => Float32Array.from({ length: k() * 5 }, () => rng.normal()));
+    const a = items(4, () => 1 + Math.floor(rng.next() * 3)), b = items(3, () => 1 + Math.floor(rng.next() * 4));
+    for (const metric of ['cosine', 'euclidean'] as const) {
+      const f = fusedScoreMatrix(a, b, 5, metric);
+      a.forEach((ai, i) => b.forEach((bj, j) => {
+        const all = scoreMatrix(ai, bj, 5, metric);
+        expect(f[i * 3 + j]).toBeCloseTo(Math.max(...all), 5);
+      }));
+      const one = items(3, () => 1), two = items(2, () => 1);
+      const flat = (xs: Float32Array[]) => Float32Array.from(xs.flatMap((x) => [...x]));
+      expect([...fusedScoreMatrix(one, two, 5, metric)].map((v) => v.toFixed(5))).toEqual([...scoreMatrix(flat(one), flat(two), 5, metric)].map((v) => v.toFixed(5)));
+    }
+    expect(() => fusedScoreMatrix([new Float32Array(7)], [new Float32Array(5)], 5, 'cosine')).toThrow('fusedScoreMatrix: an entry has 7 values, not a positive multiple of 5');
+  });
+
   it('a gallery recognizer of another dimension: a clear error naming both', async () => {
     const ef = buildModel('edgeface-xxs', {}, 3);
     const file = join(tmp, 'edgeface-512.safetensors');
