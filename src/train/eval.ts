@@ -191,15 +191,13 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
       get = (it, c, role, v) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr, v)).get(itemKey(it));
     }
-    // an item's embeddings at a condition, its templates / hypotheses after the plain one ([k * dim])
-    const multi = (it: Item, c: Condition, role: Role, base: Condition, vs: readonly EmbedVariant[], baseVs: readonly (Condition | null)[]): Float32Array | undefined => {
-      const first = get(it, base, role);
-      if (!first) return undefined;
-      const parts = [first, ...baseVs.flatMap((b) => (b ? [get(it, b, role)] : [])), ...vs.map((v) => get(it, v.hr ? full : c, role, v))];
-      if (parts.length === 1) return first;
-      if (parts.some((x) => !x)) return undefined;
-      const out = new Float32Array(parts.length * rec.dim);
-      parts.forEach((x, k) => out.set(x!, k * rec.dim));
+    // an item's embeddings under several (condition, variant) pairs, stacked ([k * dim]); undefined if one is missing
+    const stackOf = (it: Item, role: Role, parts: readonly (readonly [Condition, EmbedVariant?])[]): Float32Array | undefined => {
+      const es = parts.map(([c, v]) => get(it, c, role, v));
+      if (es.some((e) => !e)) return undefined;
+      if (es.length === 1) return es[0];
+      const out = new Float32Array(es.length * rec.dim);
+      es.forEach((e, k) => out.set(e!, k * rec.dim));
       return out;
     };
     const images = evalCounters.forwards - f0;
@@ -208,13 +206,13 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       for (const c of conditions) {
         // evaluatePlan asks for the gallery side at full resolution; with matching, answer at c's size
         // (with templates, the crop, the matched image and the templates together)
-        const getAt: Lookup = (it, cc, role) => {
-          if (role === 'gallery') {
-            if (!tplVariants.length) return get(it, galleryCond(c), role);
-            return multi(it, c, role, full, tplVariants, [galleryCond(c) === full ? null : galleryCond(c)]);
-          }
-          return cc.size === null || !hypVariants.length ? get(it, cc, role) : multi(it, cc, role, cc, hypVariants, []);
-        };
+        const g = galleryCond(c);
+        const galleryParts: [Condition, EmbedVariant?][] = tplVariants.length
+          ? [[full], ...(g !== full ? [[g] as [Condition]] : []), ...tplVariants.map((v): [Condition, EmbedVariant] => [full, v])]
+          : [[g]];
+        const getAt: Lookup = (it, cc, role) => role === 'gallery'
+          ? stackOf(it, role, galleryParts)
+          : stackOf(it, role, [[cc], ...(cc.size === null ? [] : hypVariants.map((v): [Condition, EmbedVariant] => [cc, v]))]);
         const row = evaluatePlan(p, c, getAt, rec.dim, metric);
         const q = quality && c.size !== null ? planQuality(p, c, (it, cc) => quality.group(groupName(cc, sr)).get(itemKey(it))) : undefined;
         rows.push(q ? { ...row, psnr: q.psnr, ssim: q.ssim } : row);
