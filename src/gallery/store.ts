@@ -153,11 +153,13 @@ export function annProbes(rows: number): number {
 }
 
 /**
- * The HNSW candidate list of a search for `limit` rows (pgvector hnsw.ef_search): max(40, 2 limit),
- * at most 1000.
+ * The HNSW candidate list of a search for `limit` rows (pgvector hnsw.ef_search): max(200, 2 limit),
+ * at most 1000. Measured on PGlite, 150,000 synthetic 512-D rows (pgvector's default m 16,
+ * ef_construction 64), recall@1 against exact search over 100 probes: ef_search 40 (pgvector's
+ * default) 71 %, 100 93 %, 200 99 % (53 ms p50; exact 1,188 ms), 400 100 % (90 ms); README, Galleries.
  */
 export function annEfSearch(limit: number): number {
-  return Math.min(1000, Math.max(40, 2 * limit));
+  return Math.min(1000, Math.max(200, 2 * limit));
 }
 
 /** The fewest rows an ANN index is built for (IVF-PQ needs enough vectors to train its codebooks). */
