@@ -1,5 +1,7 @@
 // The super-resolution phase of the cycle (seed 000): DSR trained against a FROZEN recognizer on the
 // training people only (BLUFR split1 train1, person-level validation split of distill-data.ts).
+// Also issue 14's method A: sr.model 'wdsr' trains a WDSR-A instead, and recognizerLrFactor > 0
+// trains the recognizer with it (joint SR + FR), the HR side then a frozen copy of its start.
 //
 // A batch: training faces (HR 112 crops, optionally flipped), all downsampled to one probe size S
 // drawn per batch from data.sizes (antialiased bicubic; optionally through the degradation model).
