@@ -48,18 +48,30 @@ function fromRow(r: Row): TemplateRow {
 }
 
 /**
- * maintenance_work_mem (MB) for building an ANN index over `vectors` rows of `dim` floats: what the
- * build keeps in memory (HNSW: the whole graph, each vector plus ~2·M neighbour links on layer 0;
- * IVFFlat: the k-means sample of 50 rows per list) with a quarter to spare, at least 64 MB, at most
- * $LRFR_PG_INDEX_MEMORY_MB (default 1024). Below what the graph needs, pgvector's HNSW build falls
- * back to inserting into the on-disk index one row at a time: on PGlite 150,000 rows had not been
- * indexed after 22.5 min that way; IVFFlat refuses a sample that does not fit.
+ * maintenance_work_mem (MB) for building an ANN index over `rows` rows of `dim` floats, with a quarter
+ * to spare, at least 64 MB, at most $LRFR_PG_INDEX_MEMORY_MB (default 1024). HNSW keeps the whole
+ * graph in memory (each vector plus ~2·M neighbour links on layer 0); below that, pgvector's build
+ * falls back to inserting into the on-disk index one row at a time (on PGlite 150,000 rows had not
+ * been indexed after 22.5 min that way). IVFFlat runs k-means on a sample of 50 rows per list and
+ * refuses to start when what pgvector's IvfflatCheckMemoryUsage counts does not fit: the sample,
+ * a lower bound per (sample, list), the centres and the lists² centre distances (1,500,000 rows:
+ * 1,225 lists, 420 MB).
  */
-export function indexBuildMemoryMb(vectors: number, dim: number): number {
+export function indexBuildMemoryMb(kind: 'hnsw' | 'ivfflat', rows: number, dim: number): number {
   const cap = Number(process.env.LRFR_PG_INDEX_MEMORY_MB ?? 1024);
   if (!Number.isFinite(cap) || cap < 64) throw new Error(`LRFR_PG_INDEX_MEMORY_MB=${process.env.LRFR_PG_INDEX_MEMORY_MB}: a number of megabytes, at least 64`);
-  const need = Math.ceil((vectors * (dim * 4 + 8 + 2 * 16 * 8) * 1.25) / 2 ** 20);
-  return Math.floor(Math.min(cap, Math.max(64, need)));
+  let bytes: number;
+  if (kind === 'hnsw') bytes = rows * (dim * 4 + 8 + 2 * 16 * 8);
+  else {
+    const lists = ivfLists(rows), samples = Math.min(rows, 50 * lists);
+    bytes = samples * (dim * 4 + 16 + 4 * lists) + lists * lists * 4 + 3 * lists * dim * 4;
+  }
+  return Math.floor(Math.min(cap, Math.max(64, Math.ceil((bytes * 1.25) / 2 ** 20))));
+}
+
+/** IVFFlat lists for a table of `rows` rows: round(sqrt(rows)), at least 1. */
+export function ivfLists(rows: number): number {
+  return Math.max(1, Math.round(Math.sqrt(rows)));
 }
 
 const COLS = 'id, person, source, model, model_hash, kind, embedding::real[] AS embedding, enrolled_at';
@@ -299,8 +311,8 @@ export class PgGallery implements GalleryStore {
     const n = await this.count({ includeFused: true });
     if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
     this.hasIndex = undefined;
-    const lists = Math.max(1, Math.round(Math.sqrt(n)));
-    const mb = indexBuildMemoryMb(opts.kind === 'hnsw' ? n : lists * 50, this.metaCache.dim);
+    const lists = ivfLists(n);
+    const mb = indexBuildMemoryMb(opts.kind === 'hnsw' ? 'hnsw' : 'ivfflat', n, this.metaCache.dim);
     await this.tx(async (c) => {
       await c.query(`SET LOCAL maintenance_work_mem = '${mb}MB'`);
       await c.query(`DROP INDEX IF EXISTS ${this.table}_ann`);
