@@ -5,6 +5,7 @@ export * from './tfjs-weights.js';
 export * from './edgeface.js';
 export * from './dsr.js';
 export * from './wdsr.js';
+export * from './unet.js';
 export * from './dlib-resnet.js';
 export * from './faceapi-common.js';
 export * from './tiny-face-detector.js';

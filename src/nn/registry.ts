@@ -8,6 +8,7 @@
 // | edgeface-xxs  | EdgeFace-XXS recognizer, 112x112 -> 512-D                      | Partial<EdgeNeXtConfig> |
 // | dsr           | DSR super-resolver, S x S -> 112x112                           | Partial<DsrConfig> (+ preset) |
 // | wdsr          | WDSR-A super-resolver, S x S -> 112x112 (issue 14's SRNet)     | Partial<WdsrConfig> |
+// | unet          | pix2pix U-Net super-resolver, S x S -> 112x112 (issue 14, B)   | Partial<UNetConfig> |
 // | dlib-resnet   | dlib's ResNet-34 descriptor, 150x150 RGB 0..255 -> 128-D       | { downsample?: 'haar' (WaveResNet), centre?: true } |
 // | mobilefacenet | MobileFaceNet, 112x112 -> 128-D (issue 14's FRNet)          | Partial<MobileFaceNetConfig> |
 // | arcface-head  | ArcFace class centres [classes, dim] (normalised in the loss)  | { classes, dim }    |
@@ -20,6 +21,7 @@ import { Linear } from './layers.js';
 import { EdgeFaceXXS, type EdgeNeXtConfig } from './edgeface.js';
 import { DSR, DSR_CPU, DSR_PAPER, type DsrConfig } from './dsr.js';
 import { WDSR, type WdsrConfig } from './wdsr.js';
+import { UNet, type UNetConfig } from './unet.js';
 import { DlibResNet, type DlibDownsample } from './dlib-resnet.js';
 import { MobileFaceNet, type MobileFaceNetConfig } from './mobilefacenet.js';
 import { TinyFaceDetector } from './tiny-face-detector.js';
@@ -52,6 +54,7 @@ export interface ModelConfigs {
   'edgeface-xxs': Partial<EdgeNeXtConfig>;
   dsr: Partial<DsrConfig> & { preset?: 'cpu' | 'paper' };
   wdsr: Partial<WdsrConfig>;
+  unet: Partial<UNetConfig>;
   'dlib-resnet': { downsample?: DlibDownsample; centre?: boolean };
   mobilefacenet: Partial<MobileFaceNetConfig>;
   'arcface-head': { classes: number; dim: number };
@@ -60,12 +63,13 @@ export interface ModelConfigs {
   'face-landmarks-tiny': Record<string, never>;
 }
 export type ModelName = keyof ModelConfigs;
-export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'wdsr', 'dlib-resnet', 'mobilefacenet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
+export const MODEL_NAMES = ['edgeface-xxs', 'dsr', 'wdsr', 'unet', 'dlib-resnet', 'mobilefacenet', 'arcface-head', 'projection', 'tiny-face-detector', 'face-landmarks-tiny'] as const satisfies readonly ModelName[];
 
 export interface ModelTypes {
   'edgeface-xxs': EdgeFaceXXS;
   dsr: DSR;
   wdsr: WDSR;
+  unet: UNet;
   'dlib-resnet': DlibResNet;
   mobilefacenet: MobileFaceNet;
   'arcface-head': ArcFaceHead;
@@ -81,6 +85,7 @@ const ALIASES: [RegExp, ModelName][] = [
   [/^mobile_?face_?net$/i, 'mobilefacenet'],
   [/^dsr/i, 'dsr'],
   [/^wdsr/i, 'wdsr'],
+  [/^u-?net$/i, 'unet'],
   [/^arcface/i, 'arcface-head'],
   [/^projection$/i, 'projection'],
   [/tiny_?face_?detector/i, 'tiny-face-detector'],
@@ -122,6 +127,12 @@ export function buildModel<N extends ModelName>(name: N, config?: ModelConfigs[N
       if (extra.length) throw new Error(`wdsr: unknown config field ${extra.join(', ')} (known: ${known.join(', ')})`);
       return new WDSR({ seed, config: c as Partial<WdsrConfig> }) as ModelTypes[N];
     }
+    case 'unet': {
+      const known = ['channels', 'depth', 'dropout', 'workSize', 'inputSize', 'outputSize', 'probeSizes'];
+      const extra = Object.keys(c).filter((k) => !known.includes(k));
+      if (extra.length) throw new Error(`unet: unknown config field ${extra.join(', ')} (known: ${known.join(', ')})`);
+      return new UNet({ seed, config: c as Partial<UNetConfig> }) as ModelTypes[N];
+    }
     case 'dlib-resnet': {
       const extra = Object.keys(c).filter((k) => k !== 'downsample' && k !== 'centre');
       if (extra.length) throw new Error(`dlib-resnet: unknown config field ${extra.join(', ')} (known: downsample, centre)`);
@@ -152,6 +163,7 @@ export function modelConfig(name: ModelName, m: Module): Record<string, unknown>
     case 'edgeface-xxs': return { ...(m as EdgeFaceXXS).config };
     case 'dsr': return { ...(m as DSR).config };
     case 'wdsr': return { ...(m as WDSR).config };
+    case 'unet': return { ...(m as UNet).config };
     case 'dlib-resnet': {
       const d = m as DlibResNet;
       return { ...(d.downsample === 'haar' ? { downsample: 'haar' } : {}), ...(d.centre ? { centre: true } : {}) };

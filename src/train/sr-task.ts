@@ -1,7 +1,8 @@
 // The super-resolution phase of the cycle (seed 000): DSR trained against a FROZEN recognizer on the
 // training people only (BLUFR split1 train1, person-level validation split of distill-data.ts).
-// Also issue 14's method A: sr.model 'wdsr' trains a WDSR-A instead, and recognizerLrFactor > 0
-// trains the recognizer with it (joint SR + FR), the HR side then a frozen copy of its start.
+// Also issue 14's methods: sr.model 'wdsr' trains a WDSR-A instead (A), 'unet' the U-Net (B; its
+// dropout masks come from a seed drawn per batch from the state's RNG), and recognizerLrFactor > 0
+// trains the recognizer with it (A's joint SR + FR), the HR side then a frozen copy of its start.
 //
 // A batch: training faces (HR 112 crops, optionally flipped), all downsampled to one probe size S
 // drawn per batch from data.sizes (antialiased bicubic; optionally through the degradation model).
@@ -27,6 +28,7 @@
 import * as L from '../runtime/index.js';
 import { buildModel, modelConfig } from '../nn/registry.js';
 import type { SrNetwork } from '../nn/sr-network.js';
+import { UNet } from '../nn/unet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
@@ -69,6 +71,8 @@ export interface SrDeps {
 }
 
 interface Batch {
+  /** The UNet's dropout masks' seed, drawn from the state's RNG (0 for the other networks, which draw none). */
+  dropoutSeed: number;
   lr: Float32Array;
   hr: Float32Array;
   n: number;
@@ -141,9 +145,9 @@ export class SrTask implements TrainTask<Batch> {
     const sizes = [...new Set([...cfg.data.sizes, ...cfg.valSizes])].sort((a, b) => a - b);
     const inputSize = cfg.sr.config.inputSize ?? Math.max(...sizes);
     const probeSizes = sizes.filter((s) => s !== inputSize);
-    this.dsr = cfg.sr.model === 'wdsr'
-      ? buildModel('wdsr', { ...cfg.sr.config, inputSize, probeSizes }, cfg.seed)
-      : buildModel('dsr', { ...cfg.sr.config, inputSize, probeSizes, preset: cfg.sr.preset }, cfg.seed);
+    this.dsr = cfg.sr.model === 'dsr'
+      ? buildModel('dsr', { ...cfg.sr.config, inputSize, probeSizes, preset: cfg.sr.preset }, cfg.seed)
+      : buildModel(cfg.sr.model, { ...cfg.sr.config, inputSize, probeSizes }, cfg.seed);
     deps.initWeights?.(this.dsr);
     this.dsr.train();
     const p = TrainingState.paramNames('sr', this.dsr);
@@ -177,14 +181,17 @@ export class SrTask implements TrainTask<Batch> {
       lrs.push(degrade ? await applyDegradation(hr, size, sampleDegradation(degSeed, 0)) : clamp01(downsample(hr, size)));
       hrs.push(hr);
     }
-    return { lr: stackImages(lrs).x, hr: stackImages(hrs).x, n: indices.length, size };
+    // only the UNet draws (so the other networks' runs keep their RNG stream)
+    const dropoutSeed = this.dsr instanceof UNet ? Math.floor(rng.next() * 4294967296) >>> 0 : 0;
+    return { dropoutSeed, lr: stackImages(lrs).x, hr: stackImages(hrs).x, n: indices.length, size };
   }
 
   losses(b: Batch): { terms: Record<string, L.Tensor> } {
     const { cfg } = this;
     const w = cfg.loss;
     const hr = L.tensor(b.hr, [b.n, 3, HR_SIZE, HR_SIZE]);
-    const sr = this.dsr.forward(L.tensor(b.lr, [b.n, 3, b.size, b.size]));
+    const lr = L.tensor(b.lr, [b.n, 3, b.size, b.size]);
+    const sr = this.dsr instanceof UNet ? this.dsr.forward(lr, { dropoutSeed: b.dropoutSeed }) : this.dsr.forward(lr);
     const terms: Record<string, L.Tensor> = {};
     if (w.pixel > 0) terms.pixel = L.scale(L.l1Loss(sr, hr), w.pixel);
     if (w.identity > 0 || w.features > 0) {

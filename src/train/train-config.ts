@@ -328,7 +328,7 @@ export function parseSrConfig(raw: Obj): SrTrainConfig {
   if (!isObj(srRaw.config)) throw new Error('config: sr.config must be an object');
   if (typeof srRaw.init !== 'string' || srRaw.init === '') throw new Error(`config: sr.init must be "random" or the path of a DSR safetensors, got ${JSON.stringify(srRaw.init)}`);
   const sr = { preset: oneOf('sr.preset', srRaw.preset, ['cpu', 'paper'] as const), config: srRaw.config as SrTrainConfig['sr']['config'], init: srRaw.init, model: oneOf('sr.model', srRaw.model, SR_NETWORKS) };
-  if (sr.model === 'wdsr' && sr.preset !== 'cpu') throw new Error(`config: sr.preset "${sr.preset}" is DSR's; a WDSR takes its size from sr.config (channels, blocks, expand)`);
+  if (sr.model !== 'dsr' && sr.preset !== 'cpu') throw new Error(`config: sr.preset "${sr.preset}" is DSR's; a ${sr.model.toUpperCase()} takes its size from sr.config`);
   const l = merge('loss', SR_DEFAULTS.loss, raw.loss);
   const loss: SrLoss = {
     pixel: nonneg('loss.pixel', l.pixel),

@@ -114,7 +114,7 @@ describe('SR config', () => {
     const w = parseAnyConfig({ ...base, sr: { model: 'wdsr', config: { blocks: 2 } } }) as SrTrainConfig;
     expect(w.sr.model).toBe('wdsr');
     expect(configKey(w)).toContain('"model":"wdsr"');
-    expect(() => parseAnyConfig({ ...base, sr: { model: 'edsr' } })).toThrow('config: sr.model must be one of dsr, wdsr, got "edsr"');
+    expect(() => parseAnyConfig({ ...base, sr: { model: 'edsr' } })).toThrow('config: sr.model must be one of dsr, wdsr, unet, got "edsr"');
     expect(() => parseAnyConfig({ ...base, sr: { model: 'wdsr', preset: 'paper' } })).toThrow(`config: sr.preset "paper" is DSR's; a WDSR takes its size from sr.config`);
   });
 });
@@ -252,7 +252,7 @@ describe('lrfr train: an SR phase and a cycle', () => {
     const m = dsrFromBytes(new Uint8Array(readFileSync(join(tmp, 'weights', 'wdsr.safetensors'))));
     expect(dsrSizes(m)).toEqual([16, 24]);
     m.dispose();
-    expect(() => dsrFromBytes(new Uint8Array(readFileSync(mfn)), 'x.safetensors')).toThrow('x.safetensors: these are weights for "mobilefacenet" (mobilefacenet), not for a super-resolver (dsr, wdsr)');
+    expect(() => dsrFromBytes(new Uint8Array(readFileSync(mfn)), 'x.safetensors')).toThrow('x.safetensors: these are weights for "mobilefacenet" (mobilefacenet), not for a super-resolver (dsr, wdsr, unet)');
   }, 600_000);
 
   it('joint SR + recognizer (recognizerLrFactor): both are trained against the frozen starting copy, resume bit-identically, and export together', async () => {
@@ -290,6 +290,34 @@ describe('lrfr train: an SR phase and a cycle', () => {
     expect(rec.dim).toBe(128);
     rec.dispose();
     expect(() => parseAnyConfig({ name: 'x', task: 'sr', recognizer: 'dlib', recognizerLrFactor: 0.1, loss: { identity: 0, features: 0 } })).toThrow('config: recognizerLrFactor > 0 trains the recognizer, but neither loss.identity nor loss.features reaches it');
+  }, 600_000);
+
+  it('trains a UNet (sr.model unet, method B) with dropout: the masks come from the checkpointed RNG, so resume is bit-identical; the export loads as an SR model', async () => {
+    const cfg = srConfig('unet', {
+      sr: { model: 'unet', config: { channels: 2, depth: 6, workSize: 64, dropout: 0.5 }, init: 'random' },
+      loss: { pixel: 5, identity: 1, identityMetric: 'cosine', features: 0 },
+    });
+    const a = join(tmp, 'runs', 'unet-a'), b = join(tmp, 'runs', 'unet-b');
+    const ra = await run(['--config', cfg, '--out', a, '--export', join(tmp, 'weights')]);
+    expect(ra.code, ra.err).toBe(0);
+    expect(ra.err).toContain('lrfr train: unet: UNET ');
+    expect((await run(['--config', cfg, '--out', b, '--stop-after', '2'])).code).toBe(130);
+    expect((await run(['--config', cfg, '--out', b, '--resume'])).code).toBe(0);
+    const losses = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((r) => r.type === 'step').map((r) => r.loss);
+    expect(losses(b)).toEqual(losses(a));
+    expect(losses(a).length).toBe(4);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'weights', 'unet.json'), 'utf8')) as { model: string; modelConfig: Record<string, unknown> };
+    expect(manifest.model).toBe('unet');
+    expect(manifest.modelConfig).toMatchObject({ channels: 2, depth: 6, workSize: 64, inputSize: 24, probeSizes: [16] });
+    const { loadSuperResolver } = await import('../../src/train/recognizers.js');
+    const sr = await loadSuperResolver(join(tmp, 'weights', 'unet.safetensors'));
+    try {
+      const [y] = await sr.run([{ data: new Float32Array(3 * 16 * 16).fill(0.4), c: 3, h: 16, w: 16 }]);
+      expect([y!.h, y!.w]).toEqual([112, 112]);
+    } finally {
+      sr.dispose();
+    }
+    expect(() => parseAnyConfig({ name: 'x', task: 'sr', recognizer: 'dlib', sr: { model: 'unet', preset: 'paper' } })).toThrow(`config: sr.preset "paper" is DSR's; a UNET takes its size from sr.config`);
   }, 600_000);
 
   it("a C1 phase: a trained recognizer fine-tuned with its LR samples and validation probes through a frozen DSR", async () => {

@@ -14,6 +14,7 @@ import type { FaceImage } from '../../src/nn/face-detect.js';
 import type { EdgeFaceXXS } from '../../src/nn/edgeface.js';
 import type { SrNetwork } from '../../src/nn/sr-network.js';
 import { WDSR } from '../../src/nn/wdsr.js';
+import { UNet } from '../../src/nn/unet.js';
 import { Gallery, type GalleryRecord } from './gallery.js';
 
 /** What the server lists under /api/weights (src/node/serve.ts). */
@@ -217,7 +218,7 @@ function setDsr(bytes: Uint8Array, name: string): void {
   const m = dsrFromBytes(bytes, `DSR weights "${name}"`);
   dsr?.dispose();
   dsr = m;
-  $('dsr-info').textContent = `${name}: ${m instanceof WDSR ? 'WDSR' : 'DSR'} C=${m.config.channels}, B=${m.config.blocks}, takes ${dsrSizes(m).join(' / ')} px probes, ${m.numParameters().toLocaleString()} parameters`;
+  $('dsr-info').textContent = `${name}: ${m instanceof UNet ? `UNet C=${m.config.channels}, depth ${m.config.depth}` : `${m instanceof WDSR ? 'WDSR' : 'DSR'} C=${m.config.channels}, B=${m.config.blocks}`}, takes ${dsrSizes(m).join(' / ')} px probes, ${m.numParameters().toLocaleString()} parameters`;
 }
 
 // ---- images -------------------------------------------------------------------------------------
