@@ -40,6 +40,9 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --hypotheses H    multi-hypothesis probes (method D): each LR probe deblurred under H assumed
                     blurs σ = 0..1 LR px before the SR, the best-scoring hypothesis taken (S_max);
                     default 1 (the probe alone)
+  --concat-bicubic  method B's fusion (issue 14): each LR probe embedded as its SR face's embedding
+                    concatenated with its bicubic face's (gallery and full-resolution probes: the HR
+                    embedding twice); needs --sr FILE
   --protocol LIST   from lfw-verify,blufr-ident,orl,yaleb (default: all four)
   --data DIR        data root (default $LRFR_DATA, else ../shared/data)
   --out DIR         results folder (default results/eval-<date>-<time>/)
@@ -78,6 +81,7 @@ export interface EvalArgs {
   /** Gallery templates (chains of 2 and 3), or null for none. */
   templates: { chains2: number; chains3: number } | null;
   hypotheses: number;
+  concatBicubic: boolean;
   protocols: ProtocolName[];
   data?: string;
   out?: string;
@@ -101,7 +105,7 @@ function intArg(name: string, v: string, min: number): number {
 
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const a: EvalArgs = {
-    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, matchGallery: false, templates: null, hypotheses: 1, protocols: [...PROTOCOLS],
+    recognizer: 'dlib', sr: 'bicubic', sizes: [32, 24, 16], degrade: false, matchGallery: false, templates: null, hypotheses: 1, concatBicubic: false, protocols: [...PROTOCOLS],
     cache: process.env.LRFR_CACHE ?? join(REPO_ROOT, '.cache', 'embeddings'), batch: 32, examples: 4, quiet: false, tune: false,
     qualityOnly: false, recognizerGiven: false,
   };
@@ -140,6 +144,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         break;
       }
       case '--hypotheses': a.hypotheses = intArg('--hypotheses', val(), 1); break;
+      case '--concat-bicubic': a.concatBicubic = true; break;
       case '--protocol': case '--protocols': {
         const ps = val().split(',').filter(Boolean);
         for (const p of ps) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}" (known: ${PROTOCOLS.join(', ')})`);
@@ -262,7 +267,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     run = await runEvaluation({
       recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
-      matchGallery: args.matchGallery, templates: args.templates ?? undefined, hypotheses: args.hypotheses, progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
+      matchGallery: args.matchGallery, templates: args.templates ?? undefined, hypotheses: args.hypotheses, concatBicubic: args.concatBicubic, progress: !args.quiet, log: (s) => io.err(`${s}\n`), loadDlib: () => loadFaceApiDlib(),
     });
   } catch (e) {
     io.err(`lrfr eval: ${(e as Error).message}\n`);
@@ -279,6 +284,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     const table = (run.galleryRecognizer ? `${recognizersLabel(run)}\n\n` : '') +
       (run.matchGallery ? 'Gallery side resolution-matched at each LR size (brought to the probe size and back by the SR).\n\n' : '') +
       (run.templates ? `Gallery side: the crop and ${run.templates} degraded templates of it${run.matchGallery ? ' (and the matched image)' : ''}, the best-scoring taken (S_max).\n\n` : '') +
+      (run.concatBicubic ? 'Each LR probe: its SR and bicubic faces\' embeddings concatenated; gallery and full resolution: the HR embedding twice.\n\n' : '') +
       (run.hypotheses > 1 ? `Probe side: ${run.hypotheses} deblurring hypotheses of each LR probe, the best-scoring taken (S_max).\n\n` : '') + markdownTable(run.rows);
     const e = run.embed;
     const figures = await writeFigures(run, outDir, args.examples);
@@ -294,6 +300,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
       matchGallery: run.matchGallery,
       templates: args.templates ? { ...args.templates, embedded: run.templates } : null,
       hypotheses: { asked: args.hypotheses, embedded: run.hypotheses },
+      concatBicubic: run.concatBicubic,
       protocols: args.protocols,
       limit: args.limit ?? null,
       dataRoot: run.root,

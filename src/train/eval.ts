@@ -20,7 +20,7 @@
 // probe side (full resolution included) by `recognizer`, each cached under its own weights hash.
 import { checkDataRoot } from './data.js';
 import { EmbeddingCache } from './embed-cache.js';
-import { loadRecognizer, loadSuperResolver, evalCounters, type DlibLoader, type Metric, type Recognizer, type SuperResolver } from './recognizers.js';
+import { loadRecognizer, loadSuperResolver, evalCounters, BICUBIC, type DlibLoader, type Metric, type Recognizer, type SuperResolver } from './recognizers.js';
 import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
 import { computeEmbeddings, groupName, stableIndex, type EmbedJob, type EmbedStats, type EmbedVariant } from './embeddings.js';
 import { evaluatePlan, type Lookup, type ResultRow, type Role } from './scoring.js';
@@ -82,6 +82,12 @@ export interface EvalOptions {
    * are not embedded twice. Default 1 (the probe alone); full-resolution rows are unchanged.
    */
   hypotheses?: number;
+  /**
+   * Method B's fusion (issue 14): each LR probe's embedding is its SR face's concatenated with its
+   * bicubic face's (the gallery side and full-resolution probes: the HR embedding twice), compared
+   * in 2 x dim. Needs an SR model; not with a gallery recognizer, gallery matching, templates or hypotheses.
+   */
+  concatBicubic?: boolean;
 }
 
 export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
@@ -101,6 +107,8 @@ export interface EvalRun {
   /** Gallery templates per entry besides the crop (and the matched image), and the probe hypotheses embedded per LR probe (1: the probe alone). */
   templates: number;
   hypotheses: number;
+  /** EvalOptions.concatBicubic as run. */
+  concatBicubic: boolean;
   embed: EmbedStats & { images: number; perImageMs: number };
   /** Live objects for the figures (disposed by the caller with dispose()). */
   rec: Recognizer;
@@ -123,7 +131,13 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
           'the two sides of a comparison must have the same dimension');
       }
     }
+    if (o.concatBicubic && (o.galleryRecognizer !== undefined || o.templates || (o.hypotheses ?? 1) > 1 || o.matchGallery)) {
+      throw new Error('concatenating the bicubic and SR embeddings (--concat-bicubic) does not combine with a gallery recognizer, gallery matching, templates or hypotheses');
+    }
     sr = await loadSuperResolver(o.sr);
+    if (o.concatBicubic && sr === BICUBIC) {
+      throw new Error('--concat-bicubic concatenates the SR face\'s embedding with the bicubic face\'s: give an SR model (--sr FILE), not bicubic');
+    }
     if (sr.sizes) {
       const missing = o.sizes.filter((s) => !sr.sizes!.includes(s));
       if (missing.length) {
@@ -182,6 +196,21 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       const jobs: EmbedJob[] = [{ cond: full, items: withFull ? hr : gallery }, ...lowRes.map((c) => ({ cond: c, items: lr })), ...matchedJobs, ...tplJobs, ...hypJobs];
       stats = await computeEmbeddings(jobs, rec, sr, cache, root, embedOpts);
       get = (it, c, _role, v) => cache.group(groupName(c, sr, v)).get(itemKey(it));
+      if (o.concatBicubic) {
+        // the bicubic faces of the LR probes too (method B's fusion)
+        const b = await computeEmbeddings(lowRes.map((c) => ({ cond: c, items: lr })), rec, BICUBIC, cache, root, { ...embedOpts, quality: undefined });
+        stats = { computed: stats.computed + b.computed, cached: stats.cached + b.cached, skipped: [...new Set([...stats.skipped, ...b.skipped])], seconds: stats.seconds + b.seconds };
+        const srGet = get;
+        get = (it, c, role, v) => {
+          const a = srGet(it, c, role, v);
+          const bic = c.size === null ? a : cache.group(groupName(c, BICUBIC)).get(itemKey(it));
+          if (!a || !bic) return undefined;
+          const out = new Float32Array(2 * rec.dim);
+          out.set(a, 0);
+          out.set(bic, rec.dim);
+          return out;
+        };
+      }
     } else {
       // the gallery side (full resolution) by the gallery recognizer, the probe side (every condition,
       // full resolution included) by the probe recognizer, each from its own cache
@@ -191,13 +220,14 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
       get = (it, c, role, v) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr, v)).get(itemKey(it));
     }
+    const dim = o.concatBicubic ? 2 * rec.dim : rec.dim;
     // an item's embeddings under several (condition, variant) pairs, stacked ([k * dim]); undefined if one is missing
     const stackOf = (it: Item, role: Role, parts: readonly (readonly [Condition, EmbedVariant?])[]): Float32Array | undefined => {
       const es = parts.map(([c, v]) => get(it, c, role, v));
       if (es.some((e) => !e)) return undefined;
       if (es.length === 1) return es[0];
-      const out = new Float32Array(es.length * rec.dim);
-      es.forEach((e, k) => out.set(e!, k * rec.dim));
+      const out = new Float32Array(es.length * dim);
+      es.forEach((e, k) => out.set(e!, k * dim));
       return out;
     };
     const images = evalCounters.forwards - f0;
@@ -213,13 +243,13 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
         const getAt: Lookup = (it, cc, role) => role === 'gallery'
           ? stackOf(it, role, galleryParts)
           : stackOf(it, role, [[cc], ...(cc.size === null ? [] : hypVariants.map((v): [Condition, EmbedVariant] => [cc, v]))]);
-        const row = evaluatePlan(p, c, getAt, rec.dim, metric);
+        const row = evaluatePlan(p, c, getAt, dim, metric);
         const q = quality && c.size !== null ? planQuality(p, c, (it, cc) => quality.group(groupName(cc, sr)).get(itemKey(it))) : undefined;
         rows.push(q ? { ...row, psnr: q.psnr, ssim: q.ssim } : row);
       }
     }
     return {
-      rows, plans, root, conditions, matchGallery: match, templates: tplVariants.length, hypotheses: 1 + hypVariants.length,
+      rows, plans, root, conditions, matchGallery: match, templates: tplVariants.length, hypotheses: 1 + hypVariants.length, concatBicubic: o.concatBicubic ?? false,
       recognizer: { name: rec.name, hash: rec.hash, dim: rec.dim, metric, framing: rec.framing },
       ...(galRec ? { galleryRecognizer: { name: galRec.name, hash: galRec.hash, dim: galRec.dim, metric, framing: galRec.framing } } : {}),
       sr: { name: sr.name, hash: sr.hash },

@@ -448,6 +448,46 @@ describe('gallery and probe sides', () => {
     expect(() => parseEvalArgs(['--hypotheses', '0'])).toThrow('--hypotheses expects an integer >= 1');
   });
 
+  it('--concat-bicubic (method B): each LR probe is its SR and bicubic embeddings concatenated, the gallery the HR embedding twice; errors without an SR model', async () => {
+    const m = buildModel('edgeface-xxs', {}, 11);
+    const rfile = join(tmp, 'edgeface-concat.safetensors');
+    writeFileSync(rfile, await saveModuleBytes(m, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', m) }));
+    m.dispose();
+    const d = buildModel('dsr', { channels: 4, blocks: 1, inputSize: 16 }, 12);
+    const sfile = join(tmp, 'dsr-concat.safetensors');
+    writeFileSync(sfile, await saveModuleBytes(d, { model: 'dsr', config: modelConfig('dsr', d) }));
+    d.dispose();
+    const cache = join(tmp, 'cache-concat');
+    const io = capture();
+    const r = await evalCommand(['--recognizer', rfile, '--sr', sfile, '--protocol', 'orl,lfw-verify', '--sizes', '16', '--limit', '4', '--concat-bicubic',
+      '--out', join(tmp, 'out-concat'), '--cache', cache, '--quiet', '--examples', '0', '--no-tune'], io);
+    expect(r.code, io.e).toBe(0);
+    const run = r.run!;
+    expect(run.concatBicubic).toBe(true);
+    const dir = join(cache, run.recognizer.hash);
+    const srGroup = readdirSync(dir).find((f) => /^p1-lr16-clean-sr[0-9a-f]+\.emb$/.test(f) && !f.includes('srbicubic'))!;
+    const groups = { hr: new CacheGroup(join(dir, 'p1-hr.emb'), 512), sr: new CacheGroup(join(dir, srGroup), 512), bic: new CacheGroup(join(dir, 'p1-lr16-clean-srbicubic.emb'), 512) };
+    const cat = (a?: Float32Array, b?: Float32Array) => (a && b ? Float32Array.from([...a, ...b]) : undefined);
+    const c16: Condition = { size: 16, degrade: false };
+    for (const [i, plan] of run.plans.entries()) {
+      const byHand = evaluatePlan(plan, c16, (it, c, role) => {
+        const k = itemKey(it);
+        if (role === 'gallery' || c.size === null) return cat(groups.hr.get(k), groups.hr.get(k));
+        return cat(groups.sr.get(k), groups.bic.get(k));
+      }, 1024, 'cosine');
+      const row = run.rows[2 * i + 1]!;
+      expect(row.resolution).toBe('16x16');
+      expect({ ...row, psnr: undefined, ssim: undefined }).toEqual({ ...byHand, psnr: undefined, ssim: undefined });
+    }
+    expect(r.table).toContain("Each LR probe: its SR and bicubic faces' embeddings concatenated");
+    const bad = capture();
+    expect((await evalCommand(['--recognizer', rfile, '--protocol', 'orl', '--sizes', '16', '--concat-bicubic', '--cache', cache, '--quiet', '--no-tune'], bad)).code).toBe(1);
+    expect(bad.e).toContain('--concat-bicubic concatenates the SR face');
+    const bad2 = capture();
+    expect((await evalCommand(['--recognizer', rfile, '--sr', sfile, '--protocol', 'orl', '--sizes', '16', '--concat-bicubic', '--match-gallery', '--cache', cache, '--quiet', '--no-tune'], bad2)).code).toBe(1);
+    expect(bad2.e).toContain('does not combine with a gallery recognizer, gallery matching, templates or hypotheses');
+  });
+
   it('fusedScoreMatrix: the best score over every pair of rows (brute force), and scoreMatrix with one row per item', async () => {
     const { fusedScoreMatrix, scoreMatrix } = await import('../../src/train/scoring.js');
     const rng = new Rng(3);
