@@ -198,7 +198,7 @@ async function writeFigures(run: EvalRun, outDir: string, nExamples: number): Pr
       const f = `cmc-${p.name}.png`;
       await writeChartPng(join(outDir, f), {
         title: `CMC, ${p.name} (${recognizerNames(run)} + ${run.sr.name})`, xLabel: 'rank', yLabel: 'identification rate',
-        series: rows.map((r) => ({ name: r.resolution, x: r.cmc!.map((_, i) => i + 1), y: r.cmc! })), yRange: [0, 1], xRange: [1, 20], xTicks: [1, 2, 3, 4, 5, 10, 15, 20], markers: true,
+        series: rows.map((r) => ({ name: r.resolution, x: r.cmc!.map((_, i) => i + 1), y: r.cmc! })), yRange: [0, 1], xRange: [1, 100], xLog: true, xTicks: [1, 2, 5, 10, 20, 50, 100],
       });
       files.push(f);
     } else {

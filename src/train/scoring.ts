@@ -178,7 +178,7 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
     ? scoreMatrix(stack(ps, dim), stack(gs, dim), dim, metric)
     : fusedScoreMatrix(ps, gs, dim, metric);
   const pl = probes.map((p) => p.person), gl = gal.map((g) => g.person);
-  const c = cmc(sim, pl, gl, 20);
+  const c = cmc(sim, pl, gl, 100); // to rank 100, as method B (issue 14) reports it
   const gen: number[] = [], imp = new Float64Array(sim.length);
   let ni = 0;
   for (let i = 0; i < probes.length; i++) for (let j = 0; j < gal.length; j++) {
