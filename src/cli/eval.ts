@@ -10,6 +10,7 @@ import {
 } from '../train/eval.js';
 import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
 import { formatDuration } from '../train/progress.js';
+import { LR_SIZES } from '../train/degrade.js';
 import { runQualityEvaluation, qualityTable, type QualityRun } from '../train/quality-eval.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,7 +27,7 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
                     --gallery-recognizer dlib. Same embedding dimension as --recognizer; the
                     metric is --metric or --recognizer's. Default: --recognizer embeds both sides
   --sr M            bicubic (default) | dsr.safetensors[,dsr2.safetensors...] (one DSR per probe size)
-  --sizes LIST      probe sizes, from 12,16,24,32 (default 32,24,16; none = full resolution only);
+  --sizes LIST      probe sizes, from 7,12,14,16,24,28,32 (default 32,24,16; none = full resolution only);
                     full resolution is always included
   --degrade         degraded probes (blur, noise, JPEG; seed 3) instead of clean bicubic downsampling
   --match-gallery   resolution matching: at each LR size the gallery side is brought to that size
@@ -127,7 +128,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         if (v === 'none') { a.sizes = []; break; }
         a.sizes = v.split(',').filter(Boolean).map((s) => {
           const n = Number(s);
-          if (!Number.isInteger(n)) throw new UsageError(`unknown size "${s}" in --sizes (known: 12, 16, 24, 32)`);
+          if (!Number.isInteger(n)) throw new UsageError(`unknown size "${s}" in --sizes (known: ${LR_SIZES.join(', ')})`);
           return n;
         });
         try { checkSizes(a.sizes); } catch (e) { throw new UsageError(`${(e as Error).message} in --sizes`); }

@@ -488,6 +488,22 @@ describe('gallery and probe sides', () => {
     expect(bad2.e).toContain('does not combine with a gallery recognizer, gallery matching, templates or hypotheses');
   });
 
+  it('method A\'s probe sizes: 7, 14 and 28 px (the x16, x8, x4 of the crop) evaluate like the others', async () => {
+    const m = buildModel('edgeface-xxs', {}, 13);
+    const file = join(tmp, 'edgeface-sizes.safetensors');
+    writeFileSync(file, await saveModuleBytes(m, { model: 'edgeface-xxs', config: modelConfig('edgeface-xxs', m) }));
+    m.dispose();
+    const io = capture();
+    const r = await evalCommand(['--recognizer', file, '--protocol', 'orl', '--sizes', '28,14,7', '--limit', '3', '--out', join(tmp, 'out-sizes'),
+      '--cache', join(tmp, 'cache-sizes'), '--quiet', '--examples', '0', '--no-tune'], io);
+    expect(r.code, io.e).toBe(0);
+    expect(r.run!.rows.map((x) => x.resolution)).toEqual(['full', '28x28', '14x14', '7x7']);
+    for (const row of r.run!.rows) expect(row.n).toBeGreaterThan(0);
+    // the bicubic of a 7 px probe carries less of the crop than that of a 28 px one
+    const [, p28, , p7] = r.run!.rows;
+    expect(p28!.psnr!).toBeGreaterThan(p7!.psnr!);
+  });
+
   it('fusedScoreMatrix: the best score over every pair of rows (brute force), and scoreMatrix with one row per item', async () => {
     const { fusedScoreMatrix, scoreMatrix } = await import('../../src/train/scoring.js');
     const rng = new Rng(3);
