@@ -6,7 +6,7 @@ import { initNodeGPU } from '../node/gpu.js';
 import { loadFaceApiDlib } from '../node/dlib.js';
 import {
   runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes, evalAutotune,
-  type EvalRun, type Metric, type ProtocolName, type Item,
+  type EvalRun, type ScoreMetric, type ProtocolName, type Item,
 } from '../train/eval.js';
 import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
 import { formatDuration } from '../train/progress.js';
@@ -50,7 +50,8 @@ Face recognition at full resolution and on low-resolution probes (gallery at ful
   --limit N         quick run: ~N pairs / N gallery entries and N probes per protocol
   --cache DIR       embedding cache (default .cache/embeddings/ under the repository)
   --batch N         images per forward (default 32)
-  --metric M        cosine | euclidean (default: the recognizer's own: dlib euclidean, EdgeFace cosine)
+  --metric M        cosine | euclidean | pearson (correlation: the cosine of the mean-centred embeddings)
+                    (default: the recognizer's own: dlib euclidean, EdgeFace cosine)
   --examples N      faces in the example grid (default 4; 0 = none)
   --quiet           no progress bar
   --tune            autotune the kernel variants on first use of each batch shape (minutes, once per
@@ -89,7 +90,7 @@ export interface EvalArgs {
   limit?: number;
   cache: string;
   batch: number;
-  metric?: Metric;
+  metric?: ScoreMetric;
   examples: number;
   quiet: boolean;
   tune: boolean;
@@ -160,7 +161,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       case '--batch': a.batch = intArg('--batch', val(), 1); break;
       case '--metric': {
         const m = val();
-        if (m !== 'cosine' && m !== 'euclidean') throw new UsageError(`--metric: expected cosine or euclidean, got "${m}"`);
+        if (m !== 'cosine' && m !== 'euclidean' && m !== 'pearson') throw new UsageError(`--metric: expected cosine, euclidean or pearson, got "${m}"`);
         a.metric = m;
         break;
       }

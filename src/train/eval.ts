@@ -23,7 +23,7 @@ import { EmbeddingCache } from './embed-cache.js';
 import { loadRecognizer, loadSuperResolver, evalCounters, BICUBIC, type DlibLoader, type Metric, type Recognizer, type SuperResolver } from './recognizers.js';
 import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
 import { computeEmbeddings, groupName, stableIndex, type EmbedJob, type EmbedStats, type EmbedVariant } from './embeddings.js';
-import { evaluatePlan, type Lookup, type ResultRow, type Role } from './scoring.js';
+import { evaluatePlan, type Lookup, type ResultRow, type Role, type ScoreMetric } from './scoring.js';
 import { templateSpecs, hypothesisSigmas, deblurHypotheses, type TemplateOptions } from './template-fusion.js';
 import type { ChwImage } from './image.js';
 import { planQuality, QUALITY_CACHE, QUALITY_DIM } from './sr-quality.js';
@@ -46,7 +46,7 @@ export interface EvalOptions {
   limit?: number;
   cacheDir: string;
   batch?: number;
-  metric?: Metric;
+  metric?: ScoreMetric;
   progress?: boolean;
   log?: (s: string) => void;
   /**
@@ -90,7 +90,7 @@ export interface EvalOptions {
   concatBicubic?: boolean;
 }
 
-export interface RecognizerInfo { name: string; hash: string; dim: number; metric: Metric; framing: string }
+export interface RecognizerInfo { name: string; hash: string; dim: number; metric: ScoreMetric; framing: string }
 
 export interface EvalRun {
   rows: ResultRow[];

@@ -1,28 +1,38 @@
-// Scores (cosine or -Euclidean) and the metrics of one protocol at one condition (see metrics.ts).
+// Scores (cosine, Pearson or -Euclidean) and the metrics of one protocol at one condition (see metrics.ts).
 import { cmc, roc, tarAtFar, kFoldAccuracy } from './metrics.js';
 import { condLabel, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
 import type { Metric } from './recognizers.js';
 
-function normalizeRows(e: Float32Array, dim: number): Float32Array {
+/**
+ * How two embeddings are compared: cosine, Pearson correlation (the cosine of the mean-centred
+ * vectors; issue 15's method D), or minus the Euclidean distance (dlib's own).
+ */
+export type ScoreMetric = Metric | 'pearson';
+
+/** Rows ready for a dot product: cosine -> L2-normalised, pearson -> mean-centred and L2-normalised, euclidean -> as they are. */
+function prepareRows(e: Float32Array, dim: number, metric: ScoreMetric): Float32Array {
+  if (metric === 'euclidean') return e;
   const o = new Float32Array(e.length);
   for (let r = 0; r < e.length / dim; r++) {
+    let m = 0;
+    if (metric === 'pearson') { for (let i = 0; i < dim; i++) m += e[r * dim + i]!; m /= dim; }
     let s = 0;
-    for (let i = 0; i < dim; i++) s += e[r * dim + i]! ** 2;
+    for (let i = 0; i < dim; i++) s += (e[r * dim + i]! - m) ** 2;
     const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let i = 0; i < dim; i++) o[r * dim + i] = e[r * dim + i]! * inv;
+    for (let i = 0; i < dim; i++) o[r * dim + i] = (e[r * dim + i]! - m) * inv;
   }
   return o;
 }
 
-/** score(a_i, b_j) for all i, j (row-major [na, nb]): cosine, or -Euclidean distance. */
-export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metric: Metric): Float64Array {
+/** score(a_i, b_j) for all i, j (row-major [na, nb]): cosine, Pearson, or -Euclidean distance. */
+export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metric: ScoreMetric): Float64Array {
   const na = a.length / dim, nb = b.length / dim;
-  const A = metric === 'cosine' ? normalizeRows(a, dim) : a, Bm = metric === 'cosine' ? normalizeRows(b, dim) : b;
+  const A = prepareRows(a, dim, metric), Bm = prepareRows(b, dim, metric);
   const out = new Float64Array(na * nb);
   for (let i = 0; i < na; i++) {
     for (let j = 0; j < nb; j++) {
       let s = 0;
-      if (metric === 'cosine') for (let k = 0; k < dim; k++) s += A[i * dim + k]! * Bm[j * dim + k]!;
+      if (metric !== 'euclidean') for (let k = 0; k < dim; k++) s += A[i * dim + k]! * Bm[j * dim + k]!;
       else { for (let k = 0; k < dim; k++) { const d = A[i * dim + k]! - Bm[j * dim + k]!; s += d * d; } s = -Math.sqrt(s); }
       out[i * nb + j] = s;
     }
@@ -35,7 +45,7 @@ export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metri
  * [k * dim]): score(item i of a, item j of b) = the best score of any of i's rows with any of j's
  * (S_max fusion). Row-major [a.length, b.length]; with one row per item it is scoreMatrix.
  */
-export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32Array[], dim: number, metric: Metric): Float64Array {
+export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32Array[], dim: number, metric: ScoreMetric): Float64Array {
   const flat = (xs: readonly Float32Array[]) => {
     const rows = xs.reduce((n, x) => n + x.length / dim, 0);
     const v = new Float32Array(rows * dim), owner = new Int32Array(rows);
@@ -46,7 +56,7 @@ export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32
       owner.fill(i, r, r + x.length / dim);
       r += x.length / dim;
     });
-    return { v: metric === 'cosine' ? normalizeRows(v, dim) : v, owner, rows };
+    return { v: prepareRows(v, dim, metric), owner, rows };
   };
   const A = flat(a), B = flat(b);
   const nb = b.length;
@@ -56,7 +66,7 @@ export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32
     for (let j = 0; j < B.rows; j++) {
       const bj = j * dim;
       let s = 0;
-      if (metric === 'cosine') for (let k = 0; k < dim; k++) s += A.v[ai + k]! * B.v[bj + k]!;
+      if (metric !== 'euclidean') for (let k = 0; k < dim; k++) s += A.v[ai + k]! * B.v[bj + k]!;
       else { for (let k = 0; k < dim; k++) { const d = A.v[ai + k]! - B.v[bj + k]!; s += d * d; } s = -Math.sqrt(s); }
       const o = oi + B.owner[j]!;
       if (s > out[o]!) out[o] = s;
@@ -66,7 +76,7 @@ export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32
 }
 
 /** score(a_i, b_i) for paired rows. */
-export function pairScores(a: Float32Array, b: Float32Array, dim: number, metric: Metric): Float64Array {
+export function pairScores(a: Float32Array, b: Float32Array, dim: number, metric: ScoreMetric): Float64Array {
   const n = a.length / dim;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = scoreMatrix(a.subarray(i * dim, (i + 1) * dim), b.subarray(i * dim, (i + 1) * dim), dim, metric)[0]!;
@@ -151,7 +161,7 @@ function stack(vs: Float32Array[], dim: number): Float32Array {
 }
 
 /** The metrics of one protocol at one condition (see metrics.ts for the definitions). */
-export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, dim: number, metric: Metric): ResultRow {
+export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, dim: number, metric: ScoreMetric): ResultRow {
   const full: Condition = { size: null, degrade: false };
   const base = { protocol: plan.name, kind: plan.kind, resolution: condLabel(cond), size: cond.size };
   if (plan.kind === 'verify') {

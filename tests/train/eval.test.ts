@@ -520,6 +520,13 @@ describe('gallery and probe sides', () => {
       expect([...fusedScoreMatrix(one, two, 5, metric)].map((v) => v.toFixed(5))).toEqual([...scoreMatrix(flat(one), flat(two), 5, metric)].map((v) => v.toFixed(5)));
     }
     expect(() => fusedScoreMatrix([new Float32Array(7)], [new Float32Array(5)], 5, 'cosine')).toThrow('fusedScoreMatrix: an entry has 7 values, not a positive multiple of 5');
+    // Pearson (--metric pearson) = template-fusion.ts's correlation, written separately
+    const { similarity } = await import('../../src/train/template-fusion.js');
+    const x = items(3, () => 1), y = items(4, () => 1);
+    const flatX = Float32Array.from(x.flatMap((v) => [...v])), flatY = Float32Array.from(y.flatMap((v) => [...v]));
+    const p = scoreMatrix(flatX, flatY, 5, 'pearson');
+    x.forEach((xi, i) => y.forEach((yj, j) => expect(p[i * 4 + j]).toBeCloseTo(similarity('pearson', xi, 0, yj, 0, 5), 5)));
+    expect(parseEvalArgs(['--metric', 'pearson']).metric).toBe('pearson');
   });
 
   it('a gallery recognizer of another dimension: a clear error naming both', async () => {
