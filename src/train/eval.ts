@@ -116,6 +116,11 @@ export interface EvalRun {
   dispose(): void;
 }
 
+/** Two embedding passes' counts together. */
+function addStats(a: EmbedStats, b: EmbedStats): EmbedStats {
+  return { computed: a.computed + b.computed, cached: a.cached + b.cached, skipped: [...new Set([...a.skipped, ...b.skipped])], seconds: a.seconds + b.seconds };
+}
+
 export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
   checkSizes(o.sizes);
   const root = checkDataRoot(o.dataRoot, dataPartsFor(o.protocols));
@@ -199,7 +204,7 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       if (o.concatBicubic) {
         // the bicubic faces of the LR probes too (method B's fusion)
         const b = await computeEmbeddings(lowRes.map((c) => ({ cond: c, items: lr })), rec, BICUBIC, cache, root, { ...embedOpts, quality: undefined });
-        stats = { computed: stats.computed + b.computed, cached: stats.cached + b.cached, skipped: [...new Set([...stats.skipped, ...b.skipped])], seconds: stats.seconds + b.seconds };
+        stats = addStats(stats, b);
         const srGet = get;
         get = (it, c, role, v) => {
           const a = srGet(it, c, role, v);
@@ -217,7 +222,7 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       const g = galRec, gCache = cacheOf(g);
       const gs = await computeEmbeddings([{ cond: full, items: gallery }, ...matchedJobs, ...tplJobs], g, sr, gCache, root, embedOpts);
       const ps = await computeEmbeddings([...conditions.map((c) => ({ cond: c, items: lr })), ...hypJobs], rec, sr, cache, root, embedOpts);
-      stats = { computed: gs.computed + ps.computed, cached: gs.cached + ps.cached, skipped: [...new Set([...gs.skipped, ...ps.skipped])], seconds: gs.seconds + ps.seconds };
+      stats = addStats(gs, ps);
       get = (it, c, role, v) => (role === 'gallery' ? gCache : cache).group(groupName(c, sr, v)).get(itemKey(it));
     }
     const dim = o.concatBicubic ? 2 * rec.dim : rec.dim;

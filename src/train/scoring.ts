@@ -24,19 +24,20 @@ function prepareRows(e: Float32Array, dim: number, metric: ScoreMetric): Float32
   return o;
 }
 
+/** The score of row ai of A with row bj of B (both prepareRows'd): their dot product, or minus their distance. */
+function rowScore(A: Float32Array, ai: number, B: Float32Array, bj: number, dim: number, metric: ScoreMetric): number {
+  let s = 0;
+  if (metric !== 'euclidean') for (let k = 0; k < dim; k++) s += A[ai + k]! * B[bj + k]!;
+  else { for (let k = 0; k < dim; k++) { const d = A[ai + k]! - B[bj + k]!; s += d * d; } s = -Math.sqrt(s); }
+  return s;
+}
+
 /** score(a_i, b_j) for all i, j (row-major [na, nb]): cosine, Pearson, or -Euclidean distance. */
 export function scoreMatrix(a: Float32Array, b: Float32Array, dim: number, metric: ScoreMetric): Float64Array {
   const na = a.length / dim, nb = b.length / dim;
   const A = prepareRows(a, dim, metric), Bm = prepareRows(b, dim, metric);
   const out = new Float64Array(na * nb);
-  for (let i = 0; i < na; i++) {
-    for (let j = 0; j < nb; j++) {
-      let s = 0;
-      if (metric !== 'euclidean') for (let k = 0; k < dim; k++) s += A[i * dim + k]! * Bm[j * dim + k]!;
-      else { for (let k = 0; k < dim; k++) { const d = A[i * dim + k]! - Bm[j * dim + k]!; s += d * d; } s = -Math.sqrt(s); }
-      out[i * nb + j] = s;
-    }
-  }
+  for (let i = 0; i < na; i++) for (let j = 0; j < nb; j++) out[i * nb + j] = rowScore(A, i * dim, Bm, j * dim, dim, metric);
   return out;
 }
 
@@ -62,24 +63,12 @@ export function fusedScoreMatrix(a: readonly Float32Array[], b: readonly Float32
   const nb = b.length;
   const out = new Float64Array(a.length * nb).fill(-Infinity);
   for (let i = 0; i < A.rows; i++) {
-    const oi = A.owner[i]! * nb, ai = i * dim;
+    const oi = A.owner[i]! * nb;
     for (let j = 0; j < B.rows; j++) {
-      const bj = j * dim;
-      let s = 0;
-      if (metric !== 'euclidean') for (let k = 0; k < dim; k++) s += A.v[ai + k]! * B.v[bj + k]!;
-      else { for (let k = 0; k < dim; k++) { const d = A.v[ai + k]! - B.v[bj + k]!; s += d * d; } s = -Math.sqrt(s); }
-      const o = oi + B.owner[j]!;
+      const s = rowScore(A.v, i * dim, B.v, j * dim, dim, metric), o = oi + B.owner[j]!;
       if (s > out[o]!) out[o] = s;
     }
   }
-  return out;
-}
-
-/** score(a_i, b_i) for paired rows. */
-export function pairScores(a: Float32Array, b: Float32Array, dim: number, metric: ScoreMetric): Float64Array {
-  const n = a.length / dim;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = scoreMatrix(a.subarray(i * dim, (i + 1) * dim), b.subarray(i * dim, (i + 1) * dim), dim, metric)[0]!;
   return out;
 }
 
@@ -154,22 +143,13 @@ export type Role = 'gallery' | 'probe';
  */
 export type Lookup = (it: Item, cond: Condition, role: Role) => Float32Array | undefined;
 
-function stack(vs: Float32Array[], dim: number): Float32Array {
-  const o = new Float32Array(vs.length * dim);
-  vs.forEach((v, i) => o.set(v, i * dim));
-  return o;
-}
-
 /** The metrics of one protocol at one condition (see metrics.ts for the definitions). */
 export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, dim: number, metric: ScoreMetric): ResultRow {
   const full: Condition = { size: null, degrade: false };
   const base = { protocol: plan.name, kind: plan.kind, resolution: condLabel(cond), size: cond.size };
   if (plan.kind === 'verify') {
     const ok = plan.pairs.filter((p) => get(p.a, full, 'gallery') && get(p.b, cond, 'probe'));
-    const as = ok.map((p) => get(p.a, full, 'gallery')!), bs = ok.map((p) => get(p.b, cond, 'probe')!);
-    const s = as.every((x) => x.length === dim) && bs.every((x) => x.length === dim)
-      ? pairScores(stack(as, dim), stack(bs, dim), dim, metric)
-      : Float64Array.from(ok, (_, i) => fusedScoreMatrix([as[i]!], [bs[i]!], dim, metric)[0]!);
+    const s = Float64Array.from(ok, (p) => fusedScoreMatrix([get(p.a, full, 'gallery')!], [get(p.b, cond, 'probe')!], dim, metric)[0]!);
     const same = ok.map((p) => p.same);
     const gen = s.filter((_, i) => same[i]), imp = s.filter((_, i) => !same[i]);
     const kf = kFoldAccuracy(s, same, ok.map((p) => p.fold));
@@ -183,10 +163,7 @@ export function evaluatePlan(plan: ProtocolPlan, cond: Condition, get: Lookup, d
   const gal = plan.gallery.filter((g) => get(g, full, 'gallery'));
   const galPeople = new Set(gal.map((g) => g.person));
   const probes = plan.probes.filter((p) => galPeople.has(p.person) && get(p, cond, 'probe'));
-  const gs = gal.map((g) => get(g, full, 'gallery')!), ps = probes.map((p) => get(p, cond, 'probe')!);
-  const sim = gs.every((x) => x.length === dim) && ps.every((x) => x.length === dim)
-    ? scoreMatrix(stack(ps, dim), stack(gs, dim), dim, metric)
-    : fusedScoreMatrix(ps, gs, dim, metric);
+  const sim = fusedScoreMatrix(probes.map((p) => get(p, cond, 'probe')!), gal.map((g) => get(g, full, 'gallery')!), dim, metric);
   const pl = probes.map((p) => p.person), gl = gal.map((g) => g.person);
   const c = cmc(sim, pl, gl, 100); // to rank 100, as method B (issue 14) reports it
   const gen: number[] = [], imp = new Float64Array(sim.length);
