@@ -6,11 +6,12 @@
 // against one gallery, on 127.0.0.1 only (PostgreSQL is PGlite served over the wire there).
 //   npx tsx scripts/gallery-scale.mts [--sizes 10000,100000,1000000] [--backends lancedb,postgres]
 //        [--queries 200] [--concurrency 8] [--dim 512] [--out results/gallery-scale-<date>.json]
-//        [--pg-index hnsw|ivf-pq] [--no-load] [--probes auto[,20,40,80]] [--ef-search auto[,100,200,400]]
+//        [--pg-index hnsw|ivf-pq] [--pg-lists N] [--no-load] [--probes auto[,20,40,80]] [--ef-search auto[,100,200,400]]
 // --probes: IVF partitions probed by the ANN search (the first is the reported figure; each further
 // one adds an ANN p50/p99 and recall@1 to the JSON and the log); --ef-search: the same for an HNSW
 // index's candidate list (pgvector hnsw.ef_search); its first value is also the load test's.
-// --pg-index ivf-pq builds pgvector's IVFFlat instead of HNSW (far quicker to build on PGlite);
+// --pg-index ivf-pq builds pgvector's IVFFlat instead of HNSW (far quicker to build on PGlite),
+// with --pg-lists N lists instead of round(sqrt(rows)) (PGlite's heap holds the k-means of fewer);
 // --no-load skips the load test (for the exact-vs-ANN sweep that places $LRFR_ANN_MIN_ROWS).
 // A real PostgreSQL server instead of PGlite: LRFR_SCALE_PG=postgres://user@127.0.0.1/db.
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LanceGallery } from '../src/gallery/lance.js';
 import { PgGallery } from '../src/gallery/postgres.js';
-import { fusedRow, l2normalize, templateId, annProbes, type GalleryStore, type GalleryModel, type TemplateRow } from '../src/gallery/store.js';
+import { fusedRow, l2normalize, templateId, annProbes, ivfLists, type GalleryStore, type GalleryModel, type TemplateRow } from '../src/gallery/store.js';
 import { mulberry32, type Rng } from '../src/node/fuzz-loaders.js';
 
 function arg(name: string, def: string): string {
@@ -33,7 +34,11 @@ const dim = Number(arg('dim', '512'));
 const date = new Date().toISOString().slice(0, 10);
 const out = arg('out', `results/gallery-scale-${date}.json`);
 const pgIndex = arg('pg-index', 'hnsw') as 'hnsw' | 'ivf-pq';
+const pgLists = process.argv.includes('--pg-lists') ? Number(arg('pg-lists', '')) : undefined;
 const noLoad = process.argv.includes('--no-load');
+if (pgLists !== undefined && !(Number.isInteger(pgLists) && pgLists >= 1)) throw new Error(`--pg-lists must be a positive integer, got "${arg('pg-lists', '')}"`);
+/** The IVF partitions / lists the backend's index gets over `rows` rows. */
+const lists0 = (backend: string, rows: number): number => (backend === 'postgres' && pgIndex === 'ivf-pq' && pgLists !== undefined ? pgLists : ivfLists(rows));
 // 'auto': the library's default (annProbes(rows)); numbers: fixed
 const probesList: (number | undefined)[] = arg('probes', 'auto').split(',').map((x) => (x === 'auto' ? undefined : Number(x)));
 const efList: (number | undefined)[] = arg('ef-search', 'auto').split(',').map((x) => (x === 'auto' ? undefined : Number(x)));
@@ -54,7 +59,7 @@ function pct(xs: number[], p: number): number {
 interface Row {
   backend: string; rows: number; people: number; writeRowsPerS: number; writeSeconds: number; bytes: number;
   exactP50: number; exactP99: number; indexKind: string | null; indexBuildS: number | null; annP50: number | null; annP99: number | null;
-  recallAt1: number | null; probes: number; byProbes: { probes: number; annP50: number; annP99: number; recallAt1: number }[];
+  recallAt1: number | null; probes: number; lists: number | null; byProbes: { probes: number; annP50: number; annP99: number; recallAt1: number }[];
   byEfSearch: { efSearch: number | 'auto'; annP50: number; annP99: number; recallAt1: number }[]; load: { concurrency: number; calls: number; perS: number; p50: number; p99: number } | null;
 }
 
@@ -123,12 +128,13 @@ try {
         const exact = await timeSearches(g, probes, false);
         const row: Row = {
           backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds, bytes: 0,
-          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written), byProbes: [], byEfSearch: [], load: null,
+          exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written, lists0(backend, written)), lists: backend === 'postgres' && pgIndex === 'ivf-pq' ? lists0(backend, written) : null, byProbes: [], byEfSearch: [], load: null,
         };
         log(`${backend} ${size}: exact p50 ${row.exactP50.toFixed(1)} ms, p99 ${row.exactP99.toFixed(1)} ms; building the ANN index`);
         const kind = backend === 'lancedb' ? 'ivf-pq' : pgIndex;
         const ti = performance.now();
-        await g.createIndex({ kind });
+        const lists = backend === 'postgres' && kind === 'ivf-pq' ? pgLists : undefined;
+        await g.createIndex({ kind, lists });
         row.indexBuildS = (performance.now() - ti) / 1000;
         row.indexKind = backend === 'postgres' && kind === 'ivf-pq' ? 'ivfflat' : kind;
         const ann = await timeSearches(g, probes, true, probesList[0], efList[0]);
@@ -137,7 +143,7 @@ try {
         row.recallAt1 = ann.top1.filter((p, i) => p === exact.top1[i]).length / queries;
         for (const np of probesList) {
           const a = np === probesList[0] ? ann : await timeSearches(g, probes, true, np);
-          const x = { probes: np ?? annProbes(written), annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
+          const x = { probes: np ?? annProbes(written, lists0(backend, written)), annP50: pct(a.ms, 50), annP99: pct(a.ms, 99), recallAt1: a.top1.filter((p, i) => p === exact.top1[i]).length / queries };
           row.byProbes.push(x);
           if (probesList.length > 1) log(`${backend} ${size}: probes ${x.probes}${np === undefined ? " (auto)" : ""}: ANN p50 ${x.annP50.toFixed(1)} ms, p99 ${x.annP99.toFixed(1)} ms, recall@1 ${x.recallAt1}`);
         }
@@ -178,7 +184,7 @@ try {
 
 let md = '| backend | rows | write rows/s | disk | exact p50 / p99 | ANN index (build) | ANN p50 / p99 | recall@1 | load: C calls in flight, calls/s, p50 / p99 |\n|---|---:|---:|---:|---|---|---|---:|---|\n';
 for (const x of results) {
-  md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.writeRowsPerS.toFixed(0)} | ${(x.bytes / 1e6).toFixed(1)} MB | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${x.indexKind} (${x.indexBuildS!.toFixed(1)} s) | ${x.annP50!.toFixed(1)} / ${x.annP99!.toFixed(1)} ms | ${(100 * x.recallAt1!).toFixed(1)} % | ${x.load ? `${x.load.concurrency}, ${x.load.perS.toFixed(0)}/s, ${x.load.p50.toFixed(1)} / ${x.load.p99.toFixed(1)} ms` : '-'} |\n`;
+  md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.writeRowsPerS.toFixed(0)} | ${(x.bytes / 1e6).toFixed(1)} MB | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${x.indexKind}${x.lists ? `, ${x.lists} lists` : ''} (${x.indexBuildS!.toFixed(1)} s) | ${x.annP50!.toFixed(1)} / ${x.annP99!.toFixed(1)} ms | ${(100 * x.recallAt1!).toFixed(1)} % | ${x.load ? `${x.load.concurrency}, ${x.load.perS.toFixed(0)}/s, ${x.load.p50.toFixed(1)} / ${x.load.p99.toFixed(1)} ms` : '-'} |\n`;
 }
 if (probesList.length > 1) {
   md += '\n| backend | rows | exact p50 / p99 | IVF probes | ANN p50 / p99 | recall@1 |\n|---|---:|---|---:|---|---:|\n';

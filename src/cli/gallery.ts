@@ -59,6 +59,8 @@ export const GALLERY_USAGE = `usage: lrfr gallery <list|delete PERSON|stats|expo
   export [FILE]     every template as JSON lines (stdout without FILE)
   import FILE       templates from an export (validated whole first; already stored ones skipped)
   index --kind ivf-pq|hnsw   builds an ANN index (LanceDB: IVF-PQ or HNSW-SQ; PostgreSQL: IVFFlat or HNSW)
+        [--lists N]         PostgreSQL IVFFlat: N lists instead of round(sqrt(rows)) (fewer need less memory
+                            to build; searches probe a tenth of them)
 `;
 
 class UsageError extends Error {}
@@ -307,7 +309,7 @@ function shorten(s: string, n: number): string {
 
 export async function galleryCommand(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   try {
-    const p = parseArgs(argv, ['gallery', 'kind'], ['json']);
+    const p = parseArgs(argv, ['gallery', 'kind', 'lists'], ['json']);
     const [sub, ...args] = p.pos;
     const json = p.flags.has('json');
     const spec = str(p, 'gallery');
@@ -385,8 +387,9 @@ export async function galleryCommand(argv: readonly string[], io: Io = defaultIo
       case 'index': {
         const kind = str(p, 'kind') ?? 'ivf-pq';
         if (kind !== 'ivf-pq' && kind !== 'hnsw') throw new UsageError(`--kind must be ivf-pq or hnsw, got "${kind}"`);
+        const lists = p.flags.has('lists') ? intFlag(p, 'lists', 0, 1, 32768) : undefined;
         return await withGallery(spec, async (g) => {
-          await g.createIndex({ kind });
+          await g.createIndex({ kind, lists });
           io.out(`built a ${kind} index on ${g.location}\n`);
           return 0;
         });

@@ -16,7 +16,7 @@ import { Schema, Field, FixedSizeList, Float32, Utf8 } from 'apache-arrow';
 import { writeFileAtomic } from '../node/files.js';
 import { withFolderLock, LOCK_FILE } from './lock.js';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, ivfLists, ANN_MIN_INDEX_ROWS, sqlString, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -278,11 +278,12 @@ export class LanceGallery implements GalleryStore {
     if (!this.table || !this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
     const n = await this.table.countRows();
     if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
+    if (opts.lists !== undefined) throw new Error(`lists is a PostgreSQL IVFFlat setting; LanceDB's IVF-PQ index on ${this.location} takes round(sqrt(rows)) partitions`);
     const dim = this.metaCache.dim;
     const subVectors = dim % 16 === 0 ? dim / 16 : dim % 8 === 0 ? dim / 8 : 1;
     const config = opts.kind === 'hnsw'
       ? lancedb.Index.hnswSq({ distanceType: 'dot' })
-      : lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions: Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: subVectors });
+      : lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions: ivfLists(n), numSubVectors: subVectors });
     await this.table.createIndex('vector', { config, replace: true });
   }
 

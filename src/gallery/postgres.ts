@@ -10,7 +10,7 @@
 import pg from 'pg';
 import pgvector from 'pgvector/pg';
 import {
-  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, annEfSearch, ANN_MIN_INDEX_ROWS, bestPerPerson, TEMPLATE_KINDS,
+  GALLERY_FORMAT_VERSION, checkModel, annMinRows, annProbes, annEfSearch, ivfLists, ANN_MIN_INDEX_ROWS, bestPerPerson, TEMPLATE_KINDS,
   type GalleryStore, type GalleryMeta, type GalleryModel, type TemplateRow, type Match, type SearchOptions,
   type PersonSummary, type GalleryStats, type IndexOptions, type TemplateKind,
 } from './store.js';
@@ -57,21 +57,22 @@ function fromRow(r: Row): TemplateRow {
  * a lower bound per (sample, list), the centres and the lists² centre distances (1,500,000 rows:
  * 1,225 lists, 420 MB).
  */
-export function indexBuildMemoryMb(kind: 'hnsw' | 'ivfflat', rows: number, dim: number): number {
+export function indexBuildMemoryMb(kind: 'hnsw' | 'ivfflat', rows: number, dim: number, lists = ivfLists(rows)): number {
   const cap = Number(process.env.LRFR_PG_INDEX_MEMORY_MB ?? 1024);
   if (!Number.isFinite(cap) || cap < 64) throw new Error(`LRFR_PG_INDEX_MEMORY_MB=${process.env.LRFR_PG_INDEX_MEMORY_MB}: a number of megabytes, at least 64`);
   let bytes: number;
   if (kind === 'hnsw') bytes = rows * (dim * 4 + 8 + 2 * 16 * 8);
   else {
-    const lists = ivfLists(rows), samples = Math.min(rows, 50 * lists);
+    const samples = Math.min(rows, 50 * lists);
     bytes = samples * (dim * 4 + 16 + 4 * lists) + lists * lists * 4 + 3 * lists * dim * 4;
   }
   return Math.floor(Math.min(cap, Math.max(64, Math.ceil((bytes * 1.25) / 2 ** 20))));
 }
 
-/** IVFFlat lists for a table of `rows` rows: round(sqrt(rows)), at least 1. */
-export function ivfLists(rows: number): number {
-  return Math.max(1, Math.round(Math.sqrt(rows)));
+/** The lists of an IVFFlat index from its definition (pg_indexes.indexdef), or null. */
+function indexLists(indexdef: string): number | null {
+  const m = /lists\s*=\s*'?(\d+)/i.exec(indexdef);
+  return m ? Number(m[1]) : null;
 }
 
 const COLS = 'id, person, source, model, model_hash, kind, embedding::real[] AS embedding, enrolled_at';
@@ -215,13 +216,13 @@ export class PgGallery implements GalleryStore {
     if (probe.length !== meta.dim) throw new Error(`probe has ${probe.length} values, the gallery's embeddings ${meta.dim}`);
     const fusion = opts.fusion ?? 'max';
     const q = pgvector.toSql(Array.from(probe));
-    const hasIndex = opts.exact !== true && opts.useIndex !== false && (this.hasIndex ??= await this.indexExists());
+    const hasIndex = opts.exact !== true && opts.useIndex !== false && (this.index ??= await this.readIndex()).exists;
     const rows = hasIndex ? await this.count({ includeFused: true }) : 0;
     const useIndex = hasIndex && (opts.useIndex === true || rows >= annMinRows());
     const run = (limit: number) => this.tx(async (c) => {
       if (useIndex) {
         await c.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(1, Math.floor(opts.efSearch ?? annEfSearch(limit))))}`);
-        await c.query(`SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(opts.probes ?? annProbes(rows)))}`);
+        await c.query(`SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(opts.probes ?? annProbes(rows, this.index?.lists ?? undefined)))}`);
       } else {
         await c.query('SET LOCAL enable_indexscan = off');
         await c.query('SET LOCAL enable_bitmapscan = off');
@@ -240,11 +241,13 @@ export class PgGallery implements GalleryStore {
     }
   }
 
-  private hasIndex: boolean | undefined;
+  /** The ANN index, read once per createIndex: whether it exists and, for IVFFlat, its lists. */
+  private index: { exists: boolean; lists: number | null } | undefined;
 
-  private async indexExists(): Promise<boolean> {
-    const r = await this.pool.query('SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2', [this.table, `${this.table}_ann`]);
-    return r.rows.length > 0;
+  private async readIndex(): Promise<{ exists: boolean; lists: number | null }> {
+    const r = await this.pool.query('SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2', [this.table, `${this.table}_ann`]);
+    if (r.rows.length === 0) return { exists: false, lists: null };
+    return { exists: true, lists: indexLists((r.rows[0] as { indexdef: string }).indexdef) };
   }
 
   async people(): Promise<PersonSummary[]> {
@@ -298,7 +301,7 @@ export class PgGallery implements GalleryStore {
       for (const x of r.rows as { kind: TemplateKind; n: number }[]) if (TEMPLATE_KINDS.includes(x.kind)) byKind[x.kind] = x.n;
       bytes = Number((await this.pool.query('SELECT pg_total_relation_size($1)::bigint AS b', [this.table])).rows[0].b);
       const ix = await this.pool.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND (indexdef ILIKE '%hnsw%' OR indexdef ILIKE '%ivfflat%')`, [this.table]);
-      if (ix.rows.length > 0) index = (ix.rows as { indexname: string; indexdef: string }[]).map((x) => `${/hnsw/i.test(x.indexdef) ? 'hnsw' : 'ivfflat'} (${x.indexname})`).join(', ');
+      if (ix.rows.length > 0) index = (ix.rows as { indexname: string; indexdef: string }[]).map((x) => `${/hnsw/i.test(x.indexdef) ? 'hnsw' : `ivfflat, ${indexLists(x.indexdef) ?? '?'} lists`} (${x.indexname})`).join(', ');
     }
     return {
       location: this.location, backend: this.backend, meta: this.metaCache, people: (await this.people()).length,
@@ -310,9 +313,13 @@ export class PgGallery implements GalleryStore {
     if (!this.metaCache) throw new Error(`gallery ${this.location} is empty: nothing to index`);
     const n = await this.count({ includeFused: true });
     if (n < ANN_MIN_INDEX_ROWS) throw new Error(`gallery ${this.location} has ${n} rows; an ANN index needs at least ${ANN_MIN_INDEX_ROWS} (exact search is fast at this size)`);
-    this.hasIndex = undefined;
-    const lists = ivfLists(n);
-    const mb = indexBuildMemoryMb(opts.kind === 'hnsw' ? 'hnsw' : 'ivfflat', n, this.metaCache.dim);
+    if (opts.lists !== undefined && opts.kind === 'hnsw') throw new Error('lists is an IVFFlat setting; an HNSW index has none');
+    if (opts.lists !== undefined && !(Number.isInteger(opts.lists) && opts.lists >= 1 && opts.lists <= Math.min(n, 32768))) {
+      throw new Error(`lists must be an integer from 1 to ${Math.min(n, 32768)} (the rows, at most pgvector's 32,768), got ${opts.lists}`);
+    }
+    this.index = undefined;
+    const lists = opts.lists ?? ivfLists(n);
+    const mb = indexBuildMemoryMb(opts.kind === 'hnsw' ? 'hnsw' : 'ivfflat', n, this.metaCache.dim, lists);
     await this.tx(async (c) => {
       await c.query(`SET LOCAL maintenance_work_mem = '${mb}MB'`);
       await c.query(`DROP INDEX IF EXISTS ${this.table}_ann`);

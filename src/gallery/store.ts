@@ -94,6 +94,12 @@ export interface GalleryStats {
 
 export interface IndexOptions {
   kind: 'ivf-pq' | 'hnsw';
+  /**
+   * PostgreSQL's IVFFlat only: its lists (default ivfLists(rows)). Fewer lists sample fewer rows for
+   * k-means (50 per list): PGlite's WebAssembly heap could not hold the default 1,225 lists' k-means
+   * at 1,500,000 rows. Searches then probe a tenth of the lists the index has (annProbes).
+   */
+  lists?: number;
 }
 
 /** The storage interface: LanceGallery and PgGallery implement it; every CLI command goes through it. */
@@ -142,14 +148,19 @@ export function annMinRows(): number {
   return Number.isFinite(v) && v >= 0 ? v : 30_000;
 }
 
+/** IVF partitions (LanceDB IVF-PQ) or lists (pgvector IVFFlat) of an index over `rows` rows: round(sqrt(rows)), at least 1. */
+export function ivfLists(rows: number): number {
+  return Math.max(1, Math.round(Math.sqrt(Math.max(0, rows))));
+}
+
 /**
- * IVF partitions an ANN search probes by default: a tenth of the partitions an index of `rows` rows
- * has (createIndex makes round(sqrt(rows))), at least 20. On synthetic 512-D galleries a fixed 20
+ * IVF partitions an ANN search probes by default: a tenth of the partitions the index has (by
+ * default ivfLists(rows)), at least 20, at most all of them. On synthetic 512-D galleries a fixed 20
  * kept recall@1 at 99-100 % up to 75,000 rows but gave 96-97.5 % at 150,000 (20 of 387 partitions;
  * 40 probes: 99.5 %); README, Galleries.
  */
-export function annProbes(rows: number): number {
-  return Math.max(20, Math.ceil(Math.sqrt(Math.max(0, rows)) / 10));
+export function annProbes(rows: number, partitions = ivfLists(rows)): number {
+  return Math.min(Math.max(1, partitions), Math.max(20, Math.ceil(partitions / 10)));
 }
 
 /**

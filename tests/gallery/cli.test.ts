@@ -153,6 +153,12 @@ describe.each([['lancedb'], ['postgres']] as const)('lrfr enroll / identify / ga
     expect((await run(enrollCommand, [join(bad, 'nope'), '--name', 'Zed', '--gallery', gallery()])).code).toBe(2);
     expect((await run(enrollCommand, [bad, '--gallery', gallery()])).err).toMatch(/exactly one of --name PERSON and --names-from-dirs/);
     expect((await run(identifyCommand, [bad, '--top', 'x', '--gallery', gallery()])).err).toMatch(/--top must be an integer/);
+    // gallery index: flags checked, a gallery this small refused, --lists only for PostgreSQL's IVFFlat
+    expect((await run(galleryCommand, ['index', '--kind', 'flat', '--gallery', gallery()])).err).toMatch(/--kind must be ivf-pq or hnsw, got "flat"/);
+    expect((await run(galleryCommand, ['index', '--lists', 'many', '--gallery', gallery()])).err).toMatch(/--lists must be an integer in 1\.\.32768, got "many"/);
+    const small = await run(galleryCommand, ['index', '--lists', '4', '--gallery', gallery()]);
+    expect(small.code).toBe(1);
+    expect(small.err).toMatch(/has \d+ rows; an ANN index needs at least 1000/);
     expect((await run(galleryCommand, ['delete', 'Zed', '--gallery', gallery()])).out).toMatch(/deleted Zed \(1 template\)/);
     expect((await run(galleryCommand, ['delete', 'Zed', '--gallery', gallery()])).code).toBe(1);
     if (backend === 'lancedb') {

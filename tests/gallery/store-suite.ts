@@ -266,6 +266,21 @@ export function gallerySuite(open: (name: string) => Promise<GalleryStore>): voi
         }
         expect(same, kind).toBeGreaterThanOrEqual(18);
       }
+      // PostgreSQL's IVFFlat with fewer lists (what PGlite's heap can build at 1,500,000 rows): with 8
+      // lists every search probes all 8 (a tenth, at least 20, at most the lists), so the index path
+      // finds exactly what exact search finds
+      if (g.backend === 'postgres') {
+        await g.createIndex({ kind: 'ivf-pq', lists: 8 });
+        expect((await g.stats()).index).toMatch(/^ivfflat, 8 lists/);
+        for (const c of [...centres.values()].slice(0, 20)) {
+          const probe = l2normalize(Array.from(c));
+          expect((await g.search(probe, { k: 3, useIndex: true })).map((m) => m.id)).toEqual((await g.search(probe, { k: 3, exact: true })).map((m) => m.id));
+        }
+        await expect(g.createIndex({ kind: 'hnsw', lists: 8 })).rejects.toThrow(/lists is an IVFFlat setting/);
+        await expect(g.createIndex({ kind: 'ivf-pq', lists: 0 })).rejects.toThrow(/lists must be an integer from 1 to 1500/);
+      } else {
+        await expect(g.createIndex({ kind: 'ivf-pq', lists: 8 })).rejects.toThrow(/lists is a PostgreSQL IVFFlat setting/);
+      }
     } finally {
       await g.close();
     }

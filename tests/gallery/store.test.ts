@@ -10,6 +10,7 @@ import { startPgliteServer, type TestPgServer } from './pglite-server.js';
 import { LanceGallery } from '../../src/gallery/lance.js';
 import { PgGallery, parsePostgresSpec, indexBuildMemoryMb } from '../../src/gallery/postgres.js';
 import { resolveGallerySpec, galleriesRoot } from '../../src/gallery/open.js';
+import { annProbes, ivfLists } from '../../src/gallery/store.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lrfr-gallery-store-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -41,6 +42,16 @@ describe('PostgreSQL + pgvector backend (PGlite over the wire)', () => {
 
   it('a server that is not there gives one error naming the gallery', async () => {
     await expect(PgGallery.open('postgres://postgres@127.0.0.1:1/postgres?gallery=x')).rejects.toThrow(/gallery postgres:\/\/postgres@127\.0\.0\.1:1\/postgres\?gallery=x: .*ECONNREFUSED/);
+  });
+
+  it('IVF probes by default: a tenth of the index\'s partitions or lists, at least 20, at most all of them', () => {
+    expect(ivfLists(1_500_000)).toBe(1225);
+    expect(annProbes(1_500_000)).toBe(123);
+    expect(annProbes(1_500_000, 500)).toBe(50);
+    expect(annProbes(150_000)).toBe(39);
+    expect(annProbes(100_000, 64)).toBe(20);
+    expect(annProbes(100)).toBe(10); // 10 partitions: all of them
+    expect(indexBuildMemoryMb('ivfflat', 1_500_000, 512, 500)).toBeLessThan(indexBuildMemoryMb('ivfflat', 1_500_000, 512));
   });
 
   it('sizes maintenance_work_mem for the index build: the HNSW graph, or what pgvector counts for IVFFlat k-means; 64 MB to $LRFR_PG_INDEX_MEMORY_MB', () => {
