@@ -170,7 +170,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     }
     say(`${o.name}: resumed at step ${st.step} (epoch ${st.cursor.epoch}, position ${st.cursor.position}) from ${files.checkpoint}`);
   } else {
-    if (existing) throw new Error(`${o.outDir} already holds a run (checkpoint at step ${'?'}): pass --resume to continue it, or --fresh to start over (the old run is moved aside, not deleted)`);
+    if (existing) throw new Error(`${o.outDir} already holds a run (${files.checkpoint}): pass --resume to continue it, or --fresh to start over (the old run is moved aside, not deleted)`);
     st.extra.configKey = o.configKey;
     await io.writeText(files.log, '');
   }
