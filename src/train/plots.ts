@@ -26,7 +26,7 @@ export interface ChartSpec {
   height?: number;
   /** Draw a marker at each point (for curves with few points, e.g. CMC). */
   markers?: boolean;
-  /** Explicit x ticks (linear axes). */
+  /** Explicit x ticks (either axis kind). */
   xTicks?: number[];
 }
 
@@ -43,10 +43,15 @@ function niceStep(span: number, target: number): number {
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
 }
 
-function fmtTick(v: number, log: boolean): string {
+/**
+ * A tick label. On a log axis an exact power of ten beyond 1e±4 is written 1eN; every other tick
+ * (2, 5, 20, 0.001, ...) as its number. (Labels used to be the nearest power of ten, so a CMC axis
+ * with ticks 1, 2, 5, 10, ... read 1, 1, 1e1, 1e1, ...)
+ */
+export function fmtTick(v: number, log: boolean): string {
   if (log) {
-    const e = Math.round(Math.log10(v));
-    return e === 0 ? '1' : `1e${e}`;
+    const e = Math.log10(v);
+    if (Math.abs(e - Math.round(e)) < 1e-9 && Math.abs(Math.round(e)) >= 4) return `1e${Math.round(e)}`;
   }
   const r = Math.round(v * 1e6) / 1e6;
   return String(r);
