@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { fmtTick, lineChart } from '../../src/train/plots.js';
 
-/** The x-axis tick labels of an SVG chart (text elements anchored middle, at the axis line's y). */
+/** The x-axis tick labels of an SVG chart (the only size-12 text anchored in the middle). */
 function xTickLabels(svg: string): string[] {
-  return [...svg.matchAll(/<text x="[\d.]+" y="(\d+)" font-size="12" text-anchor="middle">([^<]*)<\/text>/g)].map((m) => m[2]!);
+  return [...svg.matchAll(/<text x="[\d.]+" y="\d+" font-size="12" text-anchor="middle">([^<]*)<\/text>/g)].map((m) => m[1]!);
 }
 
 describe('plots: tick labels', () => {
