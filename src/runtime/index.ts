@@ -8,5 +8,6 @@ export * from './shape.js';
 export * from './random.js';
 export * from './ops/index.js';
 export * from './autotune.js';
+export * from './macs.js';
 export * from './shape-class.js';
 import './tunables.js'; // registers the built-in tunables (matmul, conv, depthwise, ...)

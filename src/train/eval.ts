@@ -24,7 +24,7 @@ import { loadRecognizer, loadSuperResolver, evalCounters, BICUBIC, type DlibLoad
 import { planProtocols, dataPartsFor, neededItems, itemKey, checkSizes, type Condition, type Item, type ProtocolName, type ProtocolPlan } from './eval-protocols.js';
 import { computeEmbeddings, groupName, stableIndex, type EmbedJob, type EmbedStats, type EmbedVariant } from './embeddings.js';
 import { evaluatePlan, type Lookup, type ResultRow, type Role, type ScoreMetric } from './scoring.js';
-import { templateSpecs, hypothesisSigmas, deblurHypotheses, type TemplateOptions } from './template-fusion.js';
+import { templateSpecs, distinctHypotheses, deblurHypotheses, type TemplateOptions } from './template-fusion.js';
 import type { ChwImage } from './image.js';
 import { planQuality, QUALITY_CACHE, QUALITY_DIM } from './sr-quality.js';
 
@@ -190,7 +190,7 @@ export async function runEvaluation(o: EvalOptions): Promise<EvalRun> {
       }))
       : [];
     const H = o.hypotheses ?? 1;
-    const hypVariants: EmbedVariant[] = hypothesisSigmas(H).filter((sigma) => sigma >= 0.3).map((sigma) => ({
+    const hypVariants: EmbedVariant[] = distinctHypotheses(H).slice(1).map((sigma) => ({
       id: `hyp${sigma.toFixed(4)}`, lr: (img: ChwImage) => deblurHypotheses(img, [sigma])[0]!,
     }));
     const variantJobs = (cs: readonly Condition[], items: Item[], vs: readonly EmbedVariant[]): EmbedJob[] => cs.flatMap((cond) => vs.map((variant) => ({ cond, items, variant })));

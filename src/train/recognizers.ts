@@ -27,6 +27,8 @@ export interface Recognizer {
   metric: Metric;
   /** How the aligned 112 crop is framed for it (for the report). */
   framing: string;
+  /** Parameters of the network as run (dlib: with its scale layers fused into the convs). */
+  params: number;
   /** Aligned 112 crop in [0, 1] -> the recognizer's input, CHW. */
   prepare(img112: ChwImage): ChwImage;
   /** A batch of prepared inputs [n, C, H, W] -> [n, dim]. Submits the GPU work before its first await. */
@@ -80,7 +82,7 @@ export interface LoadRecognizerOptions {
 
 function dlibRecognizer(model: DlibResNet, name: string, hash: string): Recognizer {
   return {
-    name, hash, dim: DLIB_EMBEDDING_SIZE, metric: 'euclidean', framing: DLIB_FRAMING,
+    name, hash, dim: DLIB_EMBEDDING_SIZE, metric: 'euclidean', framing: DLIB_FRAMING, params: model.numParameters(),
     prepare: dlibInputFrom112,
     embed: (x, shape) => runModel(model, (t) => model.forward(t), x, shape),
     dispose: () => model.dispose(),
@@ -134,7 +136,7 @@ export async function loadRecognizer(spec: string, opts: LoadRecognizerOptions =
   // EdgeFace-XXS and MobileFaceNet: the 112 crop in [0, 1], cosine
   const ef = r.model as EdgeFaceXXS | MobileFaceNet;
   return {
-    name: r.name, hash: r.hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is',
+    name: r.name, hash: r.hash, dim: ef.config.embeddingSize, metric: 'cosine', framing: 'the aligned 112 crop as is', params: ef.numParameters(),
     prepare: (img) => img,
     embed: (x, shape) => runModel(ef, (t) => ef.embed(t), x, shape),
     dispose: () => ef.dispose(),
@@ -159,11 +161,13 @@ export interface SuperResolver {
   run(lr: readonly ChwImage[]): Promise<ChwImage[]>;
   /** The probe sizes this super-resolver takes (null: any). */
   sizes: number[] | null;
+  /** Parameters of its network at each probe size (bicubic: none; several files: the one for that size). */
+  paramsAt(size: number): number;
   dispose(): void;
 }
 
 export const BICUBIC: SuperResolver = {
-  name: 'bicubic', hash: 'bicubic', sizes: null,
+  name: 'bicubic', hash: 'bicubic', sizes: null, paramsAt: () => 0,
   run: async (lr) => lr.map((x) => upsample(x, HR_SIZE)),
   dispose: () => {},
 };
@@ -214,6 +218,7 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
     name: files.map((f) => basename(f)).join(','),
     hash: hashString(hashes.join('+')),
     sizes,
+    paramsAt: (S) => models.get(S)?.numParameters() ?? 0,
     async run(lr) {
       if (lr.length === 0) return [];
       const S = lr[0]!.h;

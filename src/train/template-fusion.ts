@@ -141,6 +141,14 @@ export function hypothesisSigmas(n: number): number[] {
 }
 
 /**
+ * The σ of H hypotheses that give distinct images, as lrfr eval embeds them: 0 (the probe itself,
+ * which every σ < 0.3 also is, see deblurHypotheses) and each σ >= 0.3.
+ */
+export function distinctHypotheses(n: number): number[] {
+  return [0, ...hypothesisSigmas(n).filter((s) => s >= 0.3)];
+}
+
+/**
  * One hypothesis per σ: the LR probe deblurred under an assumed Gaussian blur σ (LR pixels) by
  * `iterations` Van Cittert steps x ← clamp(x + (y − G_σ * x)), starting from y; σ = 0 gives y. The
  * kernel is sampled at 2*ceil(3σ)+1 taps (σ < 0.3 is treated as no blur: its kernel is ~a delta).

@@ -18,6 +18,7 @@ import { record } from '../autograd.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
+import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 
 type Pair = number | readonly [number, number];
@@ -435,6 +436,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${dh}x${dw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw}: empty output (${shapes}, padding ${ph}x${pw})`);
   }
   const g: Geom = { N, Ci, H, W, Co, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, G };
+  addMacs(op, N * Co * Ho * Wo * cig * kh * kw);
   const out = corrTuned(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {
@@ -480,6 +482,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   if (Ho < 1 || Wo < 1) throw new Error(`${op}: padding ${ph}x${pw} leaves an empty output ${Ho}x${Wo} (${shapes})`);
   // The conv whose backward-data this is: conv input = our output, conv output = our input.
   const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
+  addMacs(op, N * Cin * H * W * cog * kh * kw);
   const out = corrTTuned(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {

@@ -7,6 +7,7 @@ import { record } from '../autograd.js';
 import { sumTo } from './reduce.js';
 import { withVariant } from '../autotune.js';
 import { matmulClass } from '../shape-class.js';
+import { addMacs } from '../macs.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -257,6 +258,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     if (v !== undefined && typeof v !== 'boolean') throw new Error(`matmul: option ${k} must be a boolean, got ${String(v)}`);
   }
   const d = describe('matmul', a, b, transA, transB);
+  addMacs('matmul', d.batch * d.M * d.K * d.N);
   const out = matmulKernel('matmul', a, b, transA, transB, null, d);
   return record('matmul', [a, b], out, (g) => [
     a.requiresGrad ? sumTo(gradA(b, g, transA, transB), a.shape) : null,
@@ -299,6 +301,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const rows = x.size / inF || x.shape.slice(0, -1).reduce((p, q) => p * q, 1);
   const x2 = x.viewAs([rows, inF]);
   const d = describe('linear', x2, weight, false, true);
+  addMacs('linear', d.batch * d.M * d.K * d.N);
   const out2 = matmulKernel('linear', x2, weight, false, true, bias ?? null, d);
   const out = out2.viewAs([...x.shape.slice(0, -1), outF]);
   out2.dispose();
