@@ -1,7 +1,8 @@
 // What a probe costs in each evaluated pipeline (issues 14 and 15): embeddings per probe, conv /
 // matmul MACs per probe (counted on the ops: src/runtime/macs.ts), parameters, and the wall time per
-// probe in batches of 32, min / median / max over repeats (src/train/probe-cost.ts), plus the gallery
-// side's embeddings per enrolled image. Rows whose weights are not in weights/ are listed as missing.
+// probe in batches of 32, min / median / max over repeats (src/train/probe-cost.ts), the time to
+// embed a full-resolution face (a verified LFW pair costs one of each), and the gallery side's
+// embeddings per enrolled image. Rows whose weights are not in weights/ are listed as missing.
 //
 //   npx tsx scripts/probe-costs.mts [--sizes 16,32] [--only SUBSTRING[,SUBSTRING...]] [--repeats 5]
 //       [--batch 32] [--out docs/results/probe-costs.json]
@@ -111,13 +112,13 @@ for (const [i, row] of rows.entries()) {
 
 const M = (n: number) => (n / 1e6).toFixed(n >= 1e8 ? 0 : 1);
 const lines = [
-  '| pipeline | probe | embeddings / probe | gallery embeddings / image | MMACs / probe | parameters (M) | ms / probe, median (min–max) |',
-  '|---|---:|---:|---|---:|---:|---|',
+  '| pipeline | probe | embeddings / probe | gallery embeddings / image | MMACs / probe | parameters (M) | ms / probe, median (min–max) | ms / HR face |',
+  '|---|---:|---:|---|---:|---:|---|---:|',
 ];
 for (const { row, costs, missing } of results) {
-  if (missing) { lines.push(`| ${row.label} | — | — | — | — | — | not trained yet |`); continue; }
+  if (missing) { lines.push(`| ${row.label} | — | — | — | — | — | not trained yet | — |`); continue; }
   for (const c of costs) {
-    lines.push(`| ${row.label} | ${c.size}×${c.size} | ${c.embeddings} | ${row.gallery} | ${M(c.macs)} | ${(c.params / 1e6).toFixed(2)} | ${c.ms.median.toFixed(1)} (${c.ms.min.toFixed(1)}–${c.ms.max.toFixed(1)}) |`);
+    lines.push(`| ${row.label} | ${c.size}×${c.size} | ${c.embeddings} | ${row.gallery} | ${M(c.macs)} | ${(c.params / 1e6).toFixed(2)} | ${c.ms.median.toFixed(1)} (${c.ms.min.toFixed(1)}–${c.ms.max.toFixed(1)}) | ${c.hrMs.median.toFixed(1)} |`);
   }
 }
 const table = lines.join('\n');

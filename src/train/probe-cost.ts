@@ -5,9 +5,11 @@
 // deblurs on the CPU), the super-resolver, the recognizer's framing (CPU) and its forward, and with
 // method B's fusion the bicubic face's embedding too. Image decoding and the LR synthesis are not
 // part of a probe's cost and are not timed; scoring against the gallery is not timed either (one
-// dot product per gallery template and hypothesis, microseconds next to a forward).
+// dot product per gallery template and hypothesis, microseconds next to a forward). The time to embed
+// a full-resolution face is measured beside it (a verified LFW pair = one of each).
 import * as L from '../runtime/index.js';
 import type { ChwImage } from './image.js';
+import { upsample, HR_SIZE } from './degrade.js';
 import { BICUBIC, type Recognizer, type SuperResolver } from './recognizers.js';
 import { deblurHypotheses, distinctHypotheses } from './template-fusion.js';
 
@@ -32,6 +34,8 @@ export interface ProbeCost {
   params: number;
   /** Wall milliseconds per probe, over `repeats` timed batches of `batch` probes (after one warm-up batch). */
   ms: Spread;
+  /** Wall milliseconds to embed one full-resolution gallery face (a verified pair costs this + ms). */
+  hrMs: Spread;
   batch: number;
   repeats: number;
 }
@@ -85,11 +89,16 @@ export async function measureProbeCost(p: ProbePipeline, S: number, o: { batch?:
   const one = await L.countMacs(() => embedProbes(p, probes.slice(0, 1), B));
   const embeddings = one.value[0]!.length;
   await embedProbes(p, probes, B); // warm-up: pipelines compiled, buffers pooled
-  const ms: number[] = [];
+  const hr = probes.map((x) => upsample(x, HR_SIZE));
+  await embedFaces(p.rec, hr, B);
+  const ms: number[] = [], hrMs: number[] = [];
   for (let r = 0; r < R; r++) {
-    const t0 = performance.now();
+    let t0 = performance.now();
     await embedProbes(p, probes, B);
     ms.push((performance.now() - t0) / B);
+    t0 = performance.now();
+    await embedFaces(p.rec, hr, B);
+    hrMs.push((performance.now() - t0) / B);
   }
-  return { size: S, embeddings, macs: one.macs, params: p.sr.paramsAt(S) + p.rec.params, ms: spread(ms), batch: B, repeats: R };
+  return { size: S, embeddings, macs: one.macs, params: p.sr.paramsAt(S) + p.rec.params, ms: spread(ms), hrMs: spread(hrMs), batch: B, repeats: R };
 }

@@ -71,6 +71,7 @@ describe('probe cost', () => {
       expect(c.params).toBe(D * 3 * P * P);
       expect(c.ms.min).toBeGreaterThan(0);
       expect(c.ms.min <= c.ms.median && c.ms.median <= c.ms.max).toBe(true);
+      expect(c.hrMs.min > 0 && c.hrMs.min <= c.hrMs.median && c.hrMs.median <= c.hrMs.max).toBe(true);
       const plain = await measureProbeCost({ rec, sr: BICUBIC, concatBicubic: true }, 12, { batch: 2, repeats: 1 });
       expect([plain.embeddings, plain.macs, plain.size]).toEqual([2, 2 * D * 3 * P * P, 12]);
       await expect(measureProbeCost({ rec, sr: { ...BICUBIC, sizes: [16] } }, 24)).rejects.toThrow(/takes 16 px probes, not 24/);
