@@ -23,4 +23,7 @@ else
   $SUDO apt-get install -y -qq chromium >/dev/null
   echo "setup: installed chromium $(dpkg-query -W -f='${Version}' chromium)"
 fi
-npm ci --no-audit --no-fund
+# onnxruntime-node (a bench peer; its CPU binary is bundled) would otherwise try to download CUDA
+# binaries in its postinstall. An environment variable, not .npmrc: npm warns about an unknown
+# project config on every npx call.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
