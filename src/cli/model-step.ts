@@ -3,11 +3,11 @@
 import { rand, noGrad, backward, sum, mul, zeroGrad, type Tensor } from '../runtime/index.js';
 import { buildModel } from '../nn/registry.js';
 
-export const STEP_MODELS = ['edgeface', 'dsr', 'dsr-paper'] as const;
+export const STEP_MODELS = ['edgeface', 'mobilefacenet', 'dsr', 'dsr-paper', 'wdsr'] as const;
 export type StepModel = (typeof STEP_MODELS)[number];
 
 export interface ModelStep {
-  /** Input side (112 for EdgeFace, the probe size for DSR). */
+  /** Input side (112 for the recognizers, the probe size for the super-resolvers). */
   side: number;
   /** Records one step and returns its output (the caller scopes it: tidy / autotune). */
   step(): Tensor;
@@ -17,10 +17,13 @@ export interface ModelStep {
 }
 
 export function modelStep(name: StepModel, batch: number, size: number, train: boolean): ModelStep {
-  const net = name === 'edgeface'
-    ? buildModel('edgeface-xxs', {}, 1)
+  const net = name === 'edgeface' ? buildModel('edgeface-xxs', {}, 1)
+    : name === 'mobilefacenet' ? buildModel('mobilefacenet', {}, 1)
+    : name === 'wdsr' ? buildModel('wdsr', { inputSize: size }, 1)
     : buildModel('dsr', { preset: name === 'dsr-paper' ? 'paper' : 'cpu', inputSize: size }, 1);
-  const side = name === 'edgeface' ? 112 : size;
+  const side = name === 'edgeface' || name === 'mobilefacenet' ? 112 : size;
+  // A forward is an inference forward (BatchNorm on its running statistics); a training step trains.
+  if (!train) net.eval();
   const x = rand([batch, 3, side, side], 2, 0, 1);
   return {
     side,

@@ -7,7 +7,7 @@ import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 import { writeDefaults } from './tune-defaults.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
-       lrfr tune --model edgeface|dsr|dsr-paper [--batch N] [--size S] [--train] [--reps N]
+       lrfr tune --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr [--batch N] [--size S] [--train] [--reps N]
        lrfr tune --write-defaults [--reps N]
 
   --only NAME         tune one set (matmul, conv, conv-dgrad, conv-wgrad, depthwise, depthwise-wgrad)
@@ -66,7 +66,7 @@ export async function tuneMain(args: string[]): Promise<number> {
     return 2;
   }
   if (model !== undefined && !(STEP_MODELS as readonly string[]).includes(model)) {
-    process.stderr.write(`lrfr tune: unknown model "${model}" (edgeface, dsr, dsr-paper)\n`);
+    process.stderr.write(`lrfr tune: unknown model "${model}" (${STEP_MODELS.join(', ')})\n`);
     return 2;
   }
   let store;

@@ -16,7 +16,7 @@
 // (blocks.3.dw.conv.weight, blocks.3.dw.bn.running_mean, ...).
 import { Tensor, Rng, add, reshape, affine, fmtShape } from '../runtime/index.js';
 import { Module } from './module.js';
-import { Conv2d, BatchNorm2d, PReLU } from './layers.js';
+import { Conv2d, BatchNorm2d, PReLU, convBnFolded } from './layers.js';
 
 export interface MobileFaceNetConfig {
   inputSize: number;
@@ -46,7 +46,8 @@ export class ConvBn extends Module {
     this.act = opts.prelu ? this.child('act', new PReLU(co)) : null;
   }
   forward(x: Tensor): Tensor {
-    const y = this.bn.forward(this.conv.forward(x));
+    // Eval mode: BatchNorm folded into the conv (one pass over the activations instead of two).
+    const y = this.bn.training ? this.bn.forward(this.conv.forward(x)) : convBnFolded(this.conv, this.bn, x);
     return this.act ? this.act.forward(y) : y;
   }
 }
