@@ -6,12 +6,21 @@
 //   npx tsx scripts/results-table.mts "bicubic → dlib=results/dlib-bicubic/results.json" \
 //     "C0 DSR → dlib=results/dlib-c0/results.json" ...
 import { readFileSync } from 'node:fs';
-import { comparisonTable, type PipelineRows } from '../src/train/report.js';
+import { comparisonTable, COMPARISON_METRICS, type PipelineRows } from '../src/train/report.js';
 
 const args = process.argv.slice(2);
 if (!args.length || args.includes('--help')) {
-  process.stdout.write('usage: npx tsx scripts/results-table.mts LABEL=results.json[+more.json] [LABEL=manifest.json ...]\n');
+  process.stdout.write(`usage: npx tsx scripts/results-table.mts [--metrics K,K...] LABEL=results.json[+more.json] [LABEL=manifest.json ...]
+  --metrics  the metrics to show, of ${COMPARISON_METRICS.map((m) => m.key).join(', ')} (default: all)\n`);
   process.exit(args.length ? 0 : 2);
+}
+let metrics: string[] | undefined;
+const mi = args.indexOf('--metrics');
+if (mi >= 0) {
+  const v = args[mi + 1];
+  if (!v || v.startsWith('--')) throw new Error('--metrics needs a list, e.g. --metrics lfw-acc,orl-rank1');
+  metrics = v.split(',').map((k) => k.trim()).filter(Boolean);
+  args.splice(mi, 2);
 }
 const pipelines: PipelineRows[] = args.map((a) => {
   const eq = a.lastIndexOf('=');
@@ -36,4 +45,4 @@ function readRows(file: string): PipelineRows['rows'] {
   if (!rows) throw new Error(`${file}: neither an lrfr eval results.json (results) nor a manifest with an evaluation`);
   return rows;
 }
-process.stdout.write(`${comparisonTable(pipelines)}\n`);
+process.stdout.write(`${comparisonTable(pipelines, { metrics })}\n`);

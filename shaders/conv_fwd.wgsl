@@ -6,7 +6,8 @@
 // workgroup (lavapipe then loads it once instead of once per lane); pixels (n, oh, ow block) run
 // along x (folded into z past 65,535 workgroups).
 // Weight packed by conv_pack.wgsl as wt[g][kk][ci][cogPad/4] (vec4 over output channels, cogPad a
-// multiple of CB). Defines: HAS_BIAS, PX (pixels per invocation), CB (output channels, 4/8/16).
+// multiple of CB). Defines: HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[co] * y after the bias: the
+// PReLU that follows a conv, fused), PX (pixels per invocation), CB (output channels, 4/8/16).
 struct U {
   total: u32, wBlocks: u32, Hout: u32, cbPerGroup: u32,
   vecs: u32, cig: u32, cog: u32, Cin: u32,
@@ -17,8 +18,11 @@ struct U {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
+#if ${HAS_PRELU}
+@group(0) @binding(3) var<storage, read> alpha: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
 
 const PX = ${PX}u;
 const CB = ${CB}u;
@@ -83,8 +87,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         let bv = 0.0;
 #endif
         let o = (n * u.Cout + co) * HWo + oh * u.Wout + ow0;
+#if ${HAS_PRELU}
+        let av = alpha[co];
+#endif
         for (var j = 0u; j < PX; j++) {
-          if (j < rem) { out[o + j] = acc[j * CV + v][c] + bv; }
+          let y = acc[j * CV + v][c] + bv;
+#if ${HAS_PRELU}
+          if (j < rem) { out[o + j] = select(av * y, y, y > 0.0); }
+#else
+          if (j < rem) { out[o + j] = y; }
+#endif
         }
       }
     }

@@ -3,7 +3,8 @@
 // TRANSPOSED (backward-data, a gather): out[n,c,oh,ow] = sum y[n,c,(oh+ph-ky*dh)/sh,(ow+pw-kx*dw)/sw] * w[c,ky,kx]
 // over exact divisions; each invocation's pixels ow = r + (4q+j)*sw share the residue r.
 // Each invocation computes 4 pixels along W of one output row (ROWS2: and of the next row too),
-// no shared memory. Defines: HAS_BIAS, TRANSPOSED, ROWS2, UNIFORM_C (x: the pixel blocks of one
+// no shared memory. Defines: HAS_BIAS, HAS_PRELU (forward: y > 0 ? y : alpha[c] * y after the bias,
+// the following PReLU fused), TRANSPOSED, ROWS2, UNIFORM_C (x: the pixel blocks of one
 // (n, c) plane, total = their count; else x: everything, flattened).
 #include "common.wgsl"
 struct U {
@@ -16,8 +17,13 @@ struct U {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
+#if ${HAS_PRELU}
+@group(0) @binding(3) var<storage, read> alpha: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+
+var<private> av: f32; // HAS_PRELU: the slope of this invocation's channel
 
 fn ld(row: u32, iw: i32) -> f32 {
   let ok = iw >= 0 && iw < i32(u.Wi);
@@ -25,7 +31,11 @@ fn ld(row: u32, iw: i32) -> f32 {
 }
 
 fn store(o: u32, ow: u32, v: f32) {
+#if ${HAS_PRELU}
+  if (ow < u.Wo) { out[o + ow] = select(av * v, v, v > 0.0); }
+#else
   if (ow < u.Wo) { out[o + ow] = v; }
+#endif
 }
 
 @compute @workgroup_size(64)
@@ -122,6 +132,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let bv = bias[c];
 #else
   let bv = 0.0;
+#endif
+#if ${HAS_PRELU}
+  av = alpha[c];
 #endif
   let o = (nc * u.Ho + oh) * u.Wo;
   store(o, ow0, a0 + bv); store(o, ow0 + ows, a1 + bv); store(o, ow0 + 2u * ows, a2 + bv); store(o, ow0 + 3u * ows, a3 + bv);

@@ -6,7 +6,8 @@
 // R output rows of one (n, c) plane. It walks the KH+R-1 input rows once, loading each row
 // segment (S+KW-1 values) into registers and sliding the KW taps over it; no shared memory, no
 // barriers, no integer division in the inner loops. KH, KW, S, R are defines so the loops unroll.
-// Defines: KH, KW, S, R (1..16), FLIP, HAS_BIAS, UNIFORM_C (c = workgroup y,
+// Defines: KH, KW, S, R (1..16), FLIP, HAS_BIAS, HAS_PRELU (the following PReLU fused: y > 0 ? y :
+// alpha[c] * y after the bias), UNIFORM_C (c = workgroup y,
 // lanes over (n, row block, segment): the weight loads are uniform; else lanes over everything),
 // X4: x is read as vec4s (a row segment of L values in NV unaligned vec4 loads, its phase s % 4
 // picked per lane with selects): on lavapipe a load costs per lane whatever its width, so 4x fewer
@@ -31,12 +32,27 @@ struct U {
 #endif
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-#if ${VSTORE}
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-#else
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#if ${HAS_PRELU}
+@group(0) @binding(3) var<storage, read> alpha: array<f32>;
 #endif
-@group(0) @binding(4) var<uniform> u: U;
+#if ${VSTORE}
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+#else
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+#endif
+@group(0) @binding(5) var<uniform> u: U;
+
+var<private> av: f32; // HAS_PRELU: the slope of this invocation's channel
+
+// The epilogue: + bias (bv), then the fused PReLU (HAS_PRELU).
+fn epi(v: f32, bv: f32) -> f32 {
+  let y = v + bv;
+#if ${HAS_PRELU}
+  return select(av * y, y, y > 0.0);
+#else
+  return y;
+#endif
+}
 
 const KH = ${KH}u;
 const KW = ${KW}u;
@@ -94,7 +110,7 @@ fn store_row(a: ptr<function, array<f32, S>>, nc: u32, oh: u32, ow0: u32, bv: f3
   if (oh < u.Ho) {
     let o = (nc * u.Ho + oh) * u.Wo + ow0;
     for (var j = 0u; j < S; j++) {
-      if (ow0 + j < u.Wo) { out[o + j] = (*a)[j] + bv; }
+      if (ow0 + j < u.Wo) { out[o + j] = epi((*a)[j], bv); }
     }
   }
 }
@@ -131,6 +147,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let bv = bias[c];
 #else
   let bv = 0.0;
+#endif
+#if ${HAS_PRELU}
+  av = alpha[c];
 #endif
 #if ${SPLIT}
   // One accumulator row and one tap row per output row q (explicit, no loop over q: Mesa keeps
@@ -413,7 +432,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #endif
   let o4 = nc * (R * S / 4u);
   for (var k = 0u; k < R * S / 4u; k++) {
-    out[o4 + k] = vec4<f32>(pl[4u * k], pl[4u * k + 1u], pl[4u * k + 2u], pl[4u * k + 3u]) + bv;
+    out[o4 + k] = vec4<f32>(epi(pl[4u * k], bv), epi(pl[4u * k + 1u], bv), epi(pl[4u * k + 2u], bv), epi(pl[4u * k + 3u], bv));
   }
 #else
   store_row(&a0, nc, oh0, ow0, bv);
@@ -505,7 +524,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     if (oh < u.Ho) {
       let o = (nc * u.Ho + oh) * u.Wo + ow0;
       for (var j = 0u; j < S; j++) {
-        if (ow0 + j < u.Wo) { out[o + j] = acc[q * S + j] + bv; }
+        if (ow0 + j < u.Wo) { out[o + j] = epi(acc[q * S + j], bv); }
       }
     }
   }

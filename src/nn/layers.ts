@@ -2,7 +2,7 @@
 // Linear/Conv weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (kaiming_uniform with a = sqrt(5)),
 // norms gamma = 1, beta = 0.
 import {
-  Tensor, Rng, tensor, zeros, ones, linear, conv2d, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
+  Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
   pow, addScalar, mul, sub, add, reshape,
 } from '../runtime/index.js';
 import { Module } from './module.js';
@@ -166,9 +166,11 @@ export class BatchNorm2d extends Module {
  * gradients included (it is built from autograd ops: x, the conv's weight and bias, γ and β all get
  * theirs); what it saves is BatchNorm's pass over the activations (37 % of MobileFaceNet's forward at
  * batch 32, `lrfr profile --model mobilefacenet`) for six dispatches on [C]-sized vectors.
- * Only for eval mode: training normalises with the batch's statistics.
+ * Only for eval mode: training normalises with the batch's statistics. With `act`, the PReLU after
+ * the BN too: fused into the conv's epilogue where no gradient is recorded (conv2dPrelu), its
+ * separate pass over the activations saved as well.
  */
-export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: PReLU | null = null): Tensor {
   if (bn.training) throw new Error('convBnFolded: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)');
   if (bn.channels !== conv.outChannels) throw new Error(`convBnFolded: BatchNorm over ${bn.channels} channels after a conv with ${conv.outChannels} outputs`);
   const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
@@ -176,7 +178,9 @@ export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
   const shift = sub(bn.bias, mul(bn.runningMean, s));
   const b = conv.bias ? add(shift, mul(conv.bias, s)) : shift;
   const { stride, padding, dilation, groups } = conv.opts;
-  return conv2d(x, w, b, { stride, padding, dilation, groups });
+  if (act && act.channels === conv.outChannels) return conv2dPrelu(x, w, b, act.weight, { stride, padding, dilation, groups });
+  const y = conv2d(x, w, b, { stride, padding, dilation, groups });
+  return act ? act.forward(y) : y;
 }
 
 export class PReLU extends Module {

@@ -46,8 +46,10 @@ export class ConvBn extends Module {
     this.act = opts.prelu ? this.child('act', new PReLU(co)) : null;
   }
   forward(x: Tensor): Tensor {
-    // Eval mode: BatchNorm folded into the conv (one pass over the activations instead of two).
-    const y = this.bn.training ? this.bn.forward(this.conv.forward(x)) : convBnFolded(this.conv, this.bn, x);
+    // Eval mode: BatchNorm folded into the conv and the PReLU fused into its epilogue (one pass over
+    // the activations instead of three).
+    if (!this.bn.training) return convBnFolded(this.conv, this.bn, x, this.act);
+    const y = this.bn.forward(this.conv.forward(x));
     return this.act ? this.act.forward(y) : y;
   }
 }

@@ -18,29 +18,34 @@ export function markdownTable(rows: readonly ResultRow[]): string {
 /** One pipeline's rows for comparisonTable (an lrfr eval results.json's `results`, or a manifest's `evaluation.rows`). */
 export interface PipelineRows { label: string; rows: readonly Pick<ResultRow, 'protocol' | 'size' | 'resolution' | 'acc' | 'tar1e3' | 'auc' | 'rank1' | 'psnr' | 'ssim'>[] }
 
+/** The metrics comparisonTable can show, in its order; `key` selects them (options.metrics). */
+export const COMPARISON_METRICS: readonly { key: string; protocol: string; name: string; get: (r: PipelineRows['rows'][number]) => number | undefined; fmt: (v: number) => string }[] = [
+  { key: 'lfw-acc', protocol: 'lfw-verify', name: 'acc', get: (r) => r.acc, fmt: (v) => pct(v) },
+  { key: 'lfw-tar', protocol: 'lfw-verify', name: 'TAR@FAR=1e-3', get: (r) => r.tar1e3, fmt: (v) => pct(v) },
+  { key: 'lfw-auc', protocol: 'lfw-verify', name: 'AUC', get: (r) => r.auc, fmt: (v) => pct(v) },
+  { key: 'blufr-rank1', protocol: 'blufr-ident', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+  { key: 'orl-rank1', protocol: 'orl', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+  { key: 'yaleb-rank1', protocol: 'yaleb', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
+  { key: 'psnr', protocol: 'lfw-verify', name: 'SR PSNR dB, LFW probes', get: (r) => r.psnr, fmt: (v) => v.toFixed(2) },
+  { key: 'ssim', protocol: 'lfw-verify', name: 'SR SSIM, LFW probes', get: (r) => r.ssim, fmt: (v) => v.toFixed(4) },
+];
+
 /**
  * Pipelines side by side: a line per (protocol metric, pipeline), a column per resolution (HR and the
  * LR sizes, largest first): LFW verification accuracy, TAR@FAR=1e-3 and AUC, rank-1 of the
  * identification protocols, and the SR output's PSNR / SSIM on the LFW probes. A cell a pipeline
- * has no row for is '—'.
+ * has no row for is '—'. options.metrics keeps the lines of those metrics only (keys of
+ * COMPARISON_METRICS, shown in its order; all by default).
  */
-export function comparisonTable(pipelines: readonly PipelineRows[]): string {
+export function comparisonTable(pipelines: readonly PipelineRows[], options: { metrics?: readonly string[] } = {}): string {
   // rows kept in manifests carry the resolution label only ('full', '16x16')
   const sizeOf = (r: PipelineRows['rows'][number]) => (r.size !== undefined ? r.size : r.resolution === 'full' ? null : parseInt(r.resolution, 10));
   const sizes = [...new Set(pipelines.flatMap((p) => p.rows.map(sizeOf)))].sort((a, b) => (a === null ? -1 : b === null ? 1 : b - a));
   const cols = sizes.map((s) => (s === null ? 'HR' : `${s} px`));
   const lines = [`| protocol (metric) | pipeline | ${cols.join(' | ')} |`, `|---|---|${cols.map(() => '---:').join('|')}|`];
-  const metrics: { protocol: string; name: string; get: (r: PipelineRows['rows'][number]) => number | undefined; fmt: (v: number) => string }[] = [
-    { protocol: 'lfw-verify', name: 'acc', get: (r) => r.acc, fmt: (v) => pct(v) },
-    { protocol: 'lfw-verify', name: 'TAR@FAR=1e-3', get: (r) => r.tar1e3, fmt: (v) => pct(v) },
-    { protocol: 'lfw-verify', name: 'AUC', get: (r) => r.auc, fmt: (v) => pct(v) },
-    { protocol: 'blufr-ident', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
-    { protocol: 'orl', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
-    { protocol: 'yaleb', name: 'rank-1', get: (r) => r.rank1, fmt: (v) => pct(v) },
-    { protocol: 'lfw-verify', name: 'SR PSNR dB, LFW probes', get: (r) => r.psnr, fmt: (v) => v.toFixed(2) },
-    { protocol: 'lfw-verify', name: 'SR SSIM, LFW probes', get: (r) => r.ssim, fmt: (v) => v.toFixed(4) },
-  ];
-  for (const m of metrics) {
+  const wanted = options.metrics ?? COMPARISON_METRICS.map((m) => m.key);
+  for (const k of wanted) if (!COMPARISON_METRICS.some((m) => m.key === k)) throw new Error(`unknown metric "${k}" (known: ${COMPARISON_METRICS.map((m) => m.key).join(', ')})`);
+  for (const m of COMPARISON_METRICS.filter((x) => wanted.includes(x.key))) {
     const label = m.name.startsWith('SR ') ? m.name : `${m.protocol} (${m.name})`;
     const present = pipelines.filter((p) => p.rows.some((r) => r.protocol === m.protocol && m.get(r) !== undefined));
     for (const p of present) {

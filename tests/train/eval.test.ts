@@ -92,6 +92,10 @@ describe('metrics helpers and the embedding cache', () => {
     expect(t).toContain('| SR SSIM, LFW probes | A | — | — | 0.7123 |');
     expect(t.some((l) => l.startsWith('| orl (rank-1) | B'))).toBe(false); // B has no ORL row
     expect(t.some((l) => l.startsWith('| SR PSNR dB, LFW probes | B'))).toBe(false);
+    // options.metrics keeps only those lines; an unknown key is an error naming the known ones
+    const only = comparisonTable([{ label: 'A', rows }], { metrics: ['orl-rank1', 'lfw-acc'] }).split('\n');
+    expect(only.slice(2)).toEqual(['| lfw-verify (acc) | A | 97.00 | 81.00 |', '| orl (rank-1) | A | — | 24.44 |']);
+    expect(() => comparisonTable([{ label: 'A', rows }], { metrics: ['lfw-accuracy'] })).toThrow(/unknown metric "lfw-accuracy".*lfw-acc/);
   });
   it('aucMannWhitney = metrics.roc AUC (with ties)', () => {
     const rng = new Rng(2);

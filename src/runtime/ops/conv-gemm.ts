@@ -104,20 +104,21 @@ function im2col(x: Tensor, g: Geom, n0: number, nb: number, transposed: boolean)
   return cols;
 }
 
-/** out[n, c, p] += bias[c] in place (out [N, C, P]). */
-function addBias(out: Tensor, bias: Tensor, C: number, P: number): void {
+/** out[n, c, p] += bias[c], then PReLU with slopes alpha[c] when given, in place (out [N, C, P]). */
+function addBias(out: Tensor, bias: Tensor | null, C: number, P: number, alpha: Tensor | null = null): void {
   const vec = P % 4 === 0;
   const total = vec ? out.size / 4 : out.size;
+  const any = (bias ?? alpha)!;
   getEngine().run({
-    name: 'conv2d_gemm_bias', shader: 'conv_bias', defines: { VEC: vec },
-    inputs: [bias], outputs: [out],
+    name: alpha ? 'conv2d_gemm_bias_prelu' : 'conv2d_gemm_bias', shader: 'conv_bias', defines: { VEC: vec, HAS_BIAS: !!bias, HAS_PRELU: !!alpha },
+    inputs: [bias ?? any, alpha ?? any], outputs: [out],
     uniforms: [u32(total), u32(C), u32(vec ? P / 4 : P)],
     workgroups: grid1d(total, 64),
   });
 }
 
-/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], groups 1. */
-export function corrGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given; groups 1. */
+export function corrGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null): Tensor {
   check('corrGemm', g);
   return noGrad(() => {
     const K = g.Ci * g.kh * g.kw, P = g.Ho * g.Wo;
@@ -146,7 +147,7 @@ export function corrGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Te
       }
     }
     w2.dispose();
-    if (bias) addBias(out, bias, g.Co, P);
+    if (bias || alpha) addBias(out, bias, g.Co, P, alpha);
     return out;
   });
 }

@@ -14,7 +14,8 @@
 //                  geometry with Co = Cin, Ci = Cout), backward-data corr, backward-weight wgrad(x, dy).
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
-import { record } from '../autograd.js';
+import { record, isGradEnabled } from '../autograd.js';
+import { prelu } from './activation.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
@@ -199,11 +200,12 @@ function segWidth(W: number, max: number): number {
 }
 
 /**
- * depthwise_rows: out[N,C,Ho,Wo] = conv(inp[N,C,Hi,Wi], w, padding ph/pw) + bias, stride 1.
- * flip: the kernel rotated by 180 degrees (backward-data as a forward conv).
+ * depthwise_rows: out[N,C,Ho,Wo] = conv(inp[N,C,Hi,Wi], w, padding ph/pw) + bias, stride 1, then
+ * PReLU with slopes alpha [C] when given. flip: the kernel rotated by 180 degrees (backward-data as a
+ * forward conv).
  */
 function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor, g: Geom, Hi: number, Wi: number,
-  Ho: number, Wo: number, ph: number, pw: number, flip: boolean): boolean {
+  Ho: number, Wo: number, ph: number, pw: number, flip: boolean, alpha: Tensor | null = null): boolean {
   const N = g.N, C = g.Co;
   const S = segWidth(Wo, convVariants.dwSeg);
   const plane = convVariants.dwSplit && convVariants.dwPlane && Ho <= DW_MAX_ROWS && S === Wo &&
@@ -220,9 +222,9 @@ function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor,
   if (N * C * rowBlocks * segs >= 1 << 24) return false; // the shader's float divmod is exact below 2^24
   getEngine().run({
     name: flip ? 'depthwise_conv2d_transposed' : 'depthwise_conv2d', shader: 'depthwise_rows',
-    defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, UNIFORM_C: uni, X4: convVariants.dwX4,
+    defines: { KH: g.kh, KW: g.kw, S, R, FLIP: flip, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, UNIFORM_C: uni, X4: convVariants.dwX4,
       SPLIT: convVariants.dwSplit, TAPSKIP: plane || convVariants.dwTapSkip, ROWSKIP: plane || convVariants.dwRowSkip, VSTORE: vstore, ...rowFlags },
-    inputs: [inp, w, bias ?? w], outputs: [out],
+    inputs: [inp, w, bias ?? w, alpha ?? w], outputs: [out],
     uniforms: [u32(total), u32(segs), u32(rowBlocks), u32(C), u32(Hi), u32(Wi), u32(Ho), u32(Wo), i32(ph), i32(pw)],
     workgroups: uni ? [Math.ceil(total / 64), C, 1] : grid1d(total, 64),
   });
@@ -257,12 +259,12 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   return r;
 }
 
-/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co] */
-function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given. */
+function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null): Tensor {
   const out = empty([g.N, g.Co, g.Ho, g.Wo]);
   if (out.size === 0) return out;
   const e = getEngine();
-  if (dwFastOk(g) && depthwiseRows(x, w, bias, out, g, g.H, g.W, g.Ho, g.Wo, g.ph, g.pw, false)) return out;
+  if (dwFastOk(g) && depthwiseRows(x, w, bias, out, g, g.H, g.W, g.Ho, g.Wo, g.ph, g.pw, false, alpha)) return out;
   if (isDepthwise(g)) {
     const rows2 = convVariants.dwRows2;
     const uni = convVariants.dwUniformC;
@@ -272,8 +274,8 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
     const total = uni ? rowBlocks * pxBlocks : planes * rowBlocks * pxBlocks;
     const [py, pz] = grid1d(planes, 1);
     e.run({
-      name: 'depthwise_conv2d', shader: 'depthwise', defines: { HAS_BIAS: !!bias, TRANSPOSED: false, ROWS2: rows2, UNIFORM_C: uni },
-      inputs: [x, w, bias ?? w], outputs: [out],
+      name: 'depthwise_conv2d', shader: 'depthwise', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, TRANSPOSED: false, ROWS2: rows2, UNIFORM_C: uni },
+      inputs: [x, w, bias ?? w, alpha ?? w], outputs: [out],
       uniforms: [u32(total), u32(pxBlocks), u32(g.Ho), u32(g.Co), u32(g.H), u32(g.W), u32(g.Wo), u32(g.kh), u32(g.kw),
         i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(0), u32(rowBlocks)],
       workgroups: uni ? [Math.ceil(total / 64), py, pz] : grid1d(total, 64),
@@ -282,7 +284,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   }
   if (convVariants.gemm && gemmOk(g)) {
     out.dispose();
-    return corrGemm(x, w, bias, g);
+    return corrGemm(x, w, bias, g, alpha);
   }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
   const { packed, blocks } = packWeight(w, g, false, CB);
@@ -292,8 +294,8 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   // x: pixel blocks (folded into z past the limit); y: channel blocks (uniform weight loads).
   const [gx, gz] = grid1d(total, 64);
   e.run({
-    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, PX: px, CB },
-    inputs: [x, packed, bias ?? packed], outputs: [out],
+    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB },
+    inputs: [x, packed, bias ?? packed, alpha ?? packed], outputs: [out],
     uniforms: [u32(total), u32(wBlocks), u32(g.Ho), u32(cbPerGroup), u32(blocks), u32(g.Ci / g.G), u32(g.Co / g.G), u32(g.Ci),
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
     workgroups: [gx, g.G * cbPerGroup, gz],
@@ -314,8 +316,8 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   if (isDepthwise(g)) {
     const total = g.N * g.Ci * g.H * pxBlocks;
     e.run({
-      name: 'depthwise_conv2d_transposed', shader: 'depthwise', defines: { HAS_BIAS: !!bias, TRANSPOSED: true, ROWS2: false, UNIFORM_C: false },
-      inputs: [y, w, bias ?? w], outputs: [out],
+      name: 'depthwise_conv2d_transposed', shader: 'depthwise', defines: { HAS_BIAS: !!bias, HAS_PRELU: false, TRANSPOSED: true, ROWS2: false, UNIFORM_C: false },
+      inputs: [y, w, bias ?? w, w], outputs: [out],
       uniforms: [u32(total), u32(pxBlocks), u32(g.H), u32(g.Ci), u32(g.Ho), u32(g.Wo), u32(g.W), u32(g.kh), u32(g.kw),
         i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(qBlocks), u32(g.H)],
       workgroups: grid1d(total, 64),
@@ -387,8 +389,8 @@ const fwdTunable = (g: Geom) => (isDepthwise(g) ? 'depthwise' : 'conv');
 const fwdClass = (g: Geom) => (isDepthwise(g) ? depthwiseClass(g) : convClass(g));
 
 /** corr with the tuned variant ('conv' / 'depthwise'). */
-function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
-  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g));
+function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null): Tensor {
+  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha));
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
@@ -412,6 +414,39 @@ export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTun
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  const g = conv2dGeom(op, x, weight, bias, opts);
+  addMacs(op, g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
+  const out = corrTuned(x, weight, bias, g);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(op, inputs, out, (dy) => {
+    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
+    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+/**
+ * prelu(conv2d(x, weight, bias, opts), alpha), alpha [Cout]: the PReLU that follows a conv (MobileFaceNet's
+ * conv → BN → PReLU, the BN folded in), fused into the conv kernel's epilogue when nothing needs a
+ * gradient (inference: no pass over the activations of its own). When autograd records (grad enabled
+ * and an input requiring a gradient), the two ops run apart, so the backward is theirs.
+ */
+export function conv2dPrelu(x: Tensor, weight: Tensor, bias: Tensor | null, alpha: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dPrelu';
+  alpha.check(op, 'alpha');
+  const Co = weight.shape[0];
+  if (alpha.rank !== 1 || alpha.shape[0] !== Co) {
+    throw new Error(`${op}: alpha ${fmtShape(alpha.shape)} must be [${Co}] (one slope per output channel of weight ${fmtShape(weight.shape)})`);
+  }
+  if (isGradEnabled() && [x, weight, bias, alpha].some((t) => t?.requiresGrad)) return prelu(conv2d(x, weight, bias, opts), alpha);
+  const g = conv2dGeom(op, x, weight, bias, opts);
+  addMacs('conv2d', g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
+  return corrTuned(x, weight, bias, g, alpha);
+}
+
+/** Checks conv2d's arguments (errors named after op) and returns the geometry. */
+function conv2dGeom(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): Geom {
   x.check(op, 'x');
   weight.check(op, 'weight');
   checkKeys(op, opts, ['stride', 'padding', 'dilation', 'groups']);
@@ -435,16 +470,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (Ho < 1 || Wo < 1) {
     throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${dh}x${dw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw}: empty output (${shapes}, padding ${ph}x${pw})`);
   }
-  const g: Geom = { N, Ci, H, W, Co, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, G };
-  addMacs(op, N * Co * Ho * Wo * cig * kh * kw);
-  const out = corrTuned(x, weight, bias, g);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(op, inputs, out, (dy) => {
-    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
-    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
-    return bias ? [gx, gw, gb] : [gx, gw];
-  });
+  return { N, Ci, H, W, Co, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, G };
 }
 
 // ---- convTranspose2d ----------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The README's table of every method (issues 14 and 15) from the committed lrfr eval results
+# (docs/results/*.json): LFW verification accuracy and TAR@FAR=1e-3, BLUFR, ORL and Yale B rank-1,
+# a column per probe size. Each label joins the runs of one pipeline (scripts/results-table.mts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=docs/results
+args=(
+  "bicubic → dlib=$R/dlib-bicubic-16.json+$R/dlib-bicubic-orl-yaleb-32-24-12.json+$R/dlib-bicubic-orl-yaleb-7.json"
+  "C0 DSR → dlib=$R/dlib-c0-16.json"
+  "dlib cycle: C2 DSR → C1=$R/dlib-cycle.json"
+  "EdgeFace cycle: C2 DSR → C1=$R/edgeface-cycle.json"
+  "bicubic → MobileFaceNet=$R/mfn-bicubic-lfw-16-14-7.json+$R/mfn-bicubic-orl-yaleb-16-14-7.json+$R/mfn-bicubic-blufr-16.json"
+  "A, α = 0=$R/wdsr-a0-lfw-16-14-7.json+$R/wdsr-a0-orl-yaleb-16-14-7.json+$R/wdsr-a0-blufr-16.json"
+  "A, α = 0.5=$R/wdsr-a05-lfw-16-14-7.json+$R/wdsr-a05-orl-yaleb-16-14-7.json+$R/wdsr-a05-blufr-16.json"
+  "A, α = 0.5, joint=$R/wdsr-a05-joint-lfw-16-14-7.json+$R/wdsr-a05-joint-orl-yaleb-16-14-7.json+$R/wdsr-a05-joint-blufr-16.json"
+  "B: UNet → dlib=$R/unet-lfw-16.json+$R/unet-lfw-32-24-12.json+$R/unet-blufr-16.json+$R/unet-orl-yaleb-32-24-16-12-7.json"
+  "B + concat=$R/unet-concat-lfw-16.json+$R/unet-concat-blufr-16.json+$R/unet-concat-orl-yaleb-32-24-16-12-7.json"
+  "C: WaveResNet=$R/wave-resnet-16.json+$R/wave-resnet-16-blufr.json+$R/wave-resnet-orl-yaleb-32-24-12.json"
+  "D: dlib, gallery matched=$R/dlib-matched-16.json+$R/dlib-matched-orl-yaleb-32-24-12.json"
+  "D: dlib, matched + templates=$R/dlib-templates-matched-orl-yaleb-32-24-16-12.json"
+)
+# a run not made yet (its file absent) is left out of its label, with a note on stderr
+kept=()
+for a in "${args[@]}"; do
+  label=${a%=*}; files=()
+  IFS="+" read -ra fs <<< "${a##*=}"
+  for f in "${fs[@]}"; do if [[ -f $f ]]; then files+=("$f"); else echo "methods-table: $label: no $f yet" >&2; fi; done
+  (( ${#files[@]} )) && kept+=("$label=$(IFS=+; echo "${files[*]}")")
+done
+exec npx tsx scripts/results-table.mts --metrics lfw-acc,lfw-tar,blufr-rank1,orl-rank1,yaleb-rank1 "${kept[@]}"
