@@ -234,6 +234,8 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
       await io.writeChart(io.join(o.outDir, 'validation.png'), {
         title: `${o.name}: validation (held-out training people)`, xLabel: 'step', yLabel: 'rank-1', markers: true,
         series: mk.map((k) => ({ name: k, x: vals.map((r) => r.step), y: vals.map((r) => r[k] as number) })), yRange: [0, 1],
+        // the whole run on the x axis: a run stopped after its first validation shows one point at its place, not a degenerate axis
+        xRange: [0, Math.max(o.totalSteps, ...vals.map((r) => r.step as number))],
       });
     }
   };
