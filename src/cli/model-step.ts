@@ -3,7 +3,7 @@
 import { rand, noGrad, backward, sum, mul, zeroGrad, type Tensor } from '../runtime/index.js';
 import { buildModel } from '../nn/registry.js';
 
-export const STEP_MODELS = ['edgeface', 'mobilefacenet', 'dsr', 'dsr-paper', 'wdsr'] as const;
+export const STEP_MODELS = ['edgeface', 'mobilefacenet', 'dsr', 'dsr-paper', 'wdsr', 'unet'] as const;
 export type StepModel = (typeof STEP_MODELS)[number];
 
 export interface ModelStep {
@@ -20,6 +20,7 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
   const net = name === 'edgeface' ? buildModel('edgeface-xxs', {}, 1)
     : name === 'mobilefacenet' ? buildModel('mobilefacenet', {}, 1)
     : name === 'wdsr' ? buildModel('wdsr', { inputSize: size }, 1)
+    : name === 'unet' ? buildModel('unet', { inputSize: size }, 1)
     : buildModel('dsr', { preset: name === 'dsr-paper' ? 'paper' : 'cpu', inputSize: size }, 1);
   const side = name === 'edgeface' || name === 'mobilefacenet' ? 112 : size;
   // A forward is an inference forward (BatchNorm on its running statistics); a training step trains.
@@ -29,7 +30,8 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
     side,
     step() {
       if (!train) return noGrad(() => net.forward(x));
-      const y = net.forward(x);
+      // the UNet's training-mode dropout draws its masks from a seed per forward
+      const y = name === 'unet' ? (net as unknown as { forward(x: Tensor, o: { dropoutSeed: number }): Tensor }).forward(x, { dropoutSeed: 1 }) : net.forward(x);
       backward(sum(mul(y, y)));
       return y;
     },

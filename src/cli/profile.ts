@@ -7,7 +7,7 @@ import {
 import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 import type { Io } from './eval.js';
 
-export const PROFILE_USAGE = `usage: lrfr profile --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr [--batch N] [--size S] [--train] [--steps K]
+export const PROFILE_USAGE = `usage: lrfr profile --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr|unet [--batch N] [--size S] [--train] [--steps K]
                     [--top N] [--json FILE]
 
 GPU time per kernel of one forward (--train: forward + backward of sum(y*y)) of a model with seeded
@@ -15,10 +15,10 @@ weights on a random input: one warm-up step, K unprofiled steps (wall time), the
 in which every dispatch is its own compute pass with timestamp queries. Needs the adapter feature
 'timestamp-query'. The autotuner's cached kernel choices apply.
 
-  --model M     edgeface or mobilefacenet (112x112 input), dsr (DSR-cpu config), dsr-paper or wdsr
-                (method A's WDSR-A, the CPU config)
+  --model M     edgeface or mobilefacenet (112x112 input), dsr (DSR-cpu config), dsr-paper, wdsr
+                (method A's WDSR-A, the CPU config) or unet (method B's UNet, the CPU config)
   --batch N     batch size (default 32)
-  --size S      DSR / WDSR probe size S x S (default 32)
+  --size S      DSR / WDSR / UNet probe size S x S (default 32)
   --train       profile a training step (forward + backward) instead of a forward
   --steps K     profiled steps (default 3); the table shows the mean per step
   --top N       print only the N kernels with the most time (default: all)

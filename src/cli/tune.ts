@@ -7,7 +7,7 @@ import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 import { writeDefaults } from './tune-defaults.js';
 
 const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--variant NAME=ID] [--list]
-       lrfr tune --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr [--batch N] [--size S] [--train] [--reps N]
+       lrfr tune --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr|unet [--batch N] [--size S] [--train] [--reps N]
        lrfr tune --write-defaults [--reps N]
 
   --only NAME         tune one set (matmul, conv, conv-dgrad, conv-wgrad, depthwise, depthwise-wgrad)

@@ -183,6 +183,22 @@ export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: PReL
   return act ? act.forward(y) : y;
 }
 
+/**
+ * Transposed conv → BatchNorm in eval mode as one transposed conv (convBnFolded's fold; the output
+ * channels are the weight's dim 1, [Cin, Cout, kh, kw]). Groups 1 only (the UNet's decoder).
+ */
+export function convTBnFolded(conv: ConvTranspose2d, bn: BatchNorm2d, x: Tensor): Tensor {
+  if (bn.training) throw new Error('convTBnFolded: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)');
+  if (bn.channels !== conv.outChannels) throw new Error(`convTBnFolded: BatchNorm over ${bn.channels} channels after a transposed conv with ${conv.outChannels} outputs`);
+  if ((conv.opts.groups ?? 1) !== 1) throw new Error(`convTBnFolded: groups ${conv.opts.groups} (only 1 is folded)`);
+  const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
+  const w = mul(conv.weight, reshape(s, [1, conv.outChannels, 1, 1]));
+  const shift = sub(bn.bias, mul(bn.runningMean, s));
+  const b = conv.bias ? add(shift, mul(conv.bias, s)) : shift;
+  const { stride, padding, dilation, groups, outputPadding } = conv.opts;
+  return convTranspose2d(x, w, b, { stride, padding, dilation, groups, outputPadding });
+}
+
 export class PReLU extends Module {
   readonly weight: Tensor;
   constructor(readonly channels = 1, init = 0.25) {

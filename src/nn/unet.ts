@@ -14,7 +14,7 @@
 // task draws it from its checkpointed RNG, so a resumed run draws the same masks.
 import { Tensor, Rng, tensor, relu, leakyRelu, tanh, affine, mul, concat } from '../runtime/index.js';
 import { Module } from './module.js';
-import { Conv2d, ConvTranspose2d, BatchNorm2d } from './layers.js';
+import { Conv2d, ConvTranspose2d, BatchNorm2d, convBnFolded, convTBnFolded } from './layers.js';
 import { checkProbe, checkProbeSizes, fitTo } from './sr-common.js';
 
 export interface UNetConfig {
@@ -110,10 +110,12 @@ export class UNet extends Module {
 
   private levelForward(l: number, x: Tensor, rng: Rng): Tensor {
     const lv = this.levels[l]!;
-    const bn = (n: BatchNorm2d | null, t: Tensor) => (n ? n.forward(t) : t);
-    const d = bn(lv.downNorm, lv.down.forward(l === 0 ? x : leakyRelu(x, 0.2)));
+    // Eval mode: each BatchNorm folded into the conv before it (one pass over the activations, not two).
+    const down = (t: Tensor) => (!lv.downNorm ? lv.down.forward(t) : lv.downNorm.training ? lv.downNorm.forward(lv.down.forward(t)) : convBnFolded(lv.down, lv.downNorm, t));
+    const up = (t: Tensor) => (!lv.upNorm ? lv.up.forward(t) : lv.upNorm.training ? lv.upNorm.forward(lv.up.forward(t)) : convTBnFolded(lv.up, lv.upNorm, t));
+    const d = down(l === 0 ? x : leakyRelu(x, 0.2));
     const below = lv.innermost ? d : this.levelForward(l + 1, d, rng);
-    let u = bn(lv.upNorm, lv.up.forward(relu(below)));
+    let u = up(relu(below));
     if (l === 0) return u;
     if (this.training && this.hasDropout(l)) u = dropout(u, this.config.dropout, rng);
     return concat([x, u], 1);

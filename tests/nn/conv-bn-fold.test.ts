@@ -1,13 +1,13 @@
-// convBnFolded (src/nn/layers.ts): conv → BatchNorm in eval mode as one conv with the BN folded into
-// its weight and bias, against the two layers applied one after the other (BatchNorm's eval path is
-// itself checked against tfjs in tests/ops/norm.test.ts). Plain and depthwise convs, with and without
-// a conv bias, non-trivial running statistics. Forward and every gradient (x, the conv's weight and
+// convBnFolded / convTBnFolded (src/nn/layers.ts): conv (or transposed conv) → BatchNorm in eval mode
+// as one conv with the BN folded into its weight and bias, against the two layers applied one after
+// the other (BatchNorm's eval path is itself checked against tfjs in tests/ops/norm.test.ts). Plain,
+// depthwise and transposed convs, with and without a conv bias, non-trivial running statistics. Forward and every gradient (x, the conv's weight and
 // bias, γ, β): max |folded − unfolded| <= 1e-5 · max |unfolded| + 1e-6 (float32: the fold reorders
-// one multiply; a wrong formula is off by O(1)). MobileFaceNet's own eval-mode checks against tfjs
-// (tests/models/mobilefacenet.test.ts) run through the folded path too.
+// one multiply; a wrong formula is off by O(1)). MobileFaceNet's and the UNet's own eval-mode checks
+// against tfjs (tests/models/mobilefacenet.test.ts, unet.test.ts) run through the folded path too.
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/runtime/index.js';
-import { Conv2d, BatchNorm2d, convBnFolded } from '../../src/nn/layers.js';
+import { Conv2d, ConvTranspose2d, BatchNorm2d, convBnFolded, convTBnFolded } from '../../src/nn/layers.js';
 
 const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
@@ -22,10 +22,11 @@ function setBn(bn: BatchNorm2d, seed: number): void {
   e.upload(bn.runningVar.buffer, Float32Array.from({ length: c }, () => rng.uniform(0.2, 3)));
 }
 
-async function run(conv: Conv2d, bn: BatchNorm2d, x: L.Tensor, r: L.Tensor, folded: boolean): Promise<Float32Array[]> {
+async function run(conv: Conv2d | ConvTranspose2d, bn: BatchNorm2d, x: L.Tensor, r: L.Tensor, folded: boolean): Promise<Float32Array[]> {
   const params = [x, conv.weight, ...(conv.bias ? [conv.bias] : []), bn.weight, bn.bias];
   L.zeroGrad(params, true);
-  const y = folded ? convBnFolded(conv, bn, x) : bn.forward(conv.forward(x));
+  const fold = () => (conv instanceof ConvTranspose2d ? convTBnFolded(conv, bn, x) : convBnFolded(conv, bn, x));
+  const y = folded ? fold() : bn.forward(conv.forward(x));
   L.backward(L.sum(L.mul(y, r)));
   const out = [await y.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
   y.dispose();
@@ -67,6 +68,29 @@ describe('convBnFolded: conv → BatchNorm (eval) as one conv', () => {
       bn.dispose();
     });
   }
+
+  it('transposed 4x4 stride 2 (the UNet decoder), with bias: forward and gradients equal the two layers\'', async () => {
+    const conv = new ConvTranspose2d(6, 5, 4, { stride: 2, padding: 1, bias: true, rng: new L.Rng(3) });
+    const bn = new BatchNorm2d(5, { eps: 1e-5 });
+    setBn(bn, 4);
+    conv.eval();
+    bn.eval();
+    const x = L.rand([2, 6, 5, 5], 5, -1, 1);
+    x.requiresGrad = true;
+    const r = L.rand([2, 5, 10, 10], 6, -1, 1);
+    const ref = await run(conv, bn, x, r, false);
+    const got = await run(conv, bn, x, r, true);
+    const names = ['y', 'dx', 'dw', 'dbias', 'dgamma', 'dbeta'];
+    for (let i = 0; i < ref.length; i++) {
+      expect(maxAbs(ref[i]!), `${names[i]} is not all zero`).toBeGreaterThan(1e-3);
+      expect(maxDiff(got[i]!, ref[i]!), names[i]).toBeLessThanOrEqual(1e-5 * maxAbs(ref[i]!) + 1e-6);
+    }
+    expect(() => convTBnFolded(conv, new BatchNorm2d(5), x)).toThrow(/training mode/);
+    expect(() => convTBnFolded(conv, new BatchNorm2d(6).eval(), x)).toThrow(/6 channels after a transposed conv with 5 outputs/);
+    L.dispose([x, r]);
+    conv.dispose();
+    bn.dispose();
+  });
 
   it('refuses a BatchNorm in training mode and a channel mismatch', () => {
     const conv = new Conv2d(3, 4, 1, { bias: false, rng: new L.Rng(1) });
