@@ -171,12 +171,7 @@ export class BatchNorm2d extends Module {
  * separate pass over the activations saved as well.
  */
 export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: PReLU | null = null): Tensor {
-  if (bn.training) throw new Error('convBnFolded: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)');
-  if (bn.channels !== conv.outChannels) throw new Error(`convBnFolded: BatchNorm over ${bn.channels} channels after a conv with ${conv.outChannels} outputs`);
-  const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
-  const w = mul(conv.weight, reshape(s, [conv.outChannels, 1, 1, 1]));
-  const shift = sub(bn.bias, mul(bn.runningMean, s));
-  const b = conv.bias ? add(shift, mul(conv.bias, s)) : shift;
+  const { w, b } = foldBn('convBnFolded', 'a conv', conv.weight, conv.bias, bn, [conv.outChannels, 1, 1, 1]);
   const { stride, padding, dilation, groups } = conv.opts;
   if (act && act.channels === conv.outChannels) return conv2dPrelu(x, w, b, act.weight, { stride, padding, dilation, groups });
   const y = conv2d(x, w, b, { stride, padding, dilation, groups });
@@ -184,17 +179,26 @@ export function convBnFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor, act: PReL
 }
 
 /**
+ * The fold itself: s = γ / sqrt(σ² + eps) per output channel, w' = w · s (s reshaped to sShape, the
+ * weight's output-channel axis), b' = β + (b − μ) · s. Checks eval mode and the channel count.
+ */
+function foldBn(op: string, what: string, weight: Tensor, bias: Tensor | null, bn: BatchNorm2d, sShape: number[]): { w: Tensor; b: Tensor } {
+  const outChannels = sShape.reduce((p, q) => p * q, 1);
+  if (bn.training) throw new Error(`${op}: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)`);
+  if (bn.channels !== outChannels) throw new Error(`${op}: BatchNorm over ${bn.channels} channels after ${what} with ${outChannels} outputs`);
+  const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
+  const w = mul(weight, reshape(s, sShape));
+  const shift = sub(bn.bias, mul(bn.runningMean, s));
+  return { w, b: bias ? add(shift, mul(bias, s)) : shift };
+}
+
+/**
  * Transposed conv → BatchNorm in eval mode as one transposed conv (convBnFolded's fold; the output
  * channels are the weight's dim 1, [Cin, Cout, kh, kw]). Groups 1 only (the UNet's decoder).
  */
 export function convTBnFolded(conv: ConvTranspose2d, bn: BatchNorm2d, x: Tensor): Tensor {
-  if (bn.training) throw new Error('convTBnFolded: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)');
-  if (bn.channels !== conv.outChannels) throw new Error(`convTBnFolded: BatchNorm over ${bn.channels} channels after a transposed conv with ${conv.outChannels} outputs`);
   if ((conv.opts.groups ?? 1) !== 1) throw new Error(`convTBnFolded: groups ${conv.opts.groups} (only 1 is folded)`);
-  const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
-  const w = mul(conv.weight, reshape(s, [1, conv.outChannels, 1, 1]));
-  const shift = sub(bn.bias, mul(bn.runningMean, s));
-  const b = conv.bias ? add(shift, mul(conv.bias, s)) : shift;
+  const { w, b } = foldBn('convTBnFolded', 'a transposed conv', conv.weight, conv.bias, bn, [1, conv.outChannels, 1, 1]);
   const { stride, padding, dilation, groups, outputPadding } = conv.opts;
   return convTranspose2d(x, w, b, { stride, padding, dilation, groups, outputPadding });
 }
