@@ -89,6 +89,12 @@ async function timeSearches(g: GalleryStore, probes: Float32Array[], useIndex: b
 
 const tmp = mkdtempSync(join(tmpdir(), 'lrfr-gallery-scale-'));
 const results: Row[] = [];
+/** Saves what is measured so far (finished rows, and the row in progress marked `partial`), so a run
+ * cut off after an hour of writing still leaves its figures. */
+function save(partial?: Partial<Row>): void {
+  mkdirSync('results', { recursive: true });
+  writeFileSync(out, JSON.stringify({ date, sizes, backends, queries, concurrency, dim, results, ...(partial ? { partial } : {}) }, null, 2));
+}
 try {
   for (const size of sizes) {
     const people = Math.ceil(size / 2);
@@ -117,6 +123,7 @@ try {
         }
         const writeSeconds = (performance.now() - t0) / 1000;
         log(`${backend} ${size}: ${written} rows in ${writeSeconds.toFixed(1)} s; compacting / exact search`);
+        save({ backend, rows: written, people, writeRowsPerS: written / writeSeconds, writeSeconds });
         if (g instanceof LanceGallery) await g.optimize(0);
         const qr = mulberry32(size + 1);
         const truth: string[] = [];
@@ -131,6 +138,7 @@ try {
           exactP50: pct(exact.ms, 50), exactP99: pct(exact.ms, 99), indexKind: null, indexBuildS: null, annP50: null, annP99: null, recallAt1: null, probes: probesList[0] ?? annProbes(written, lists0(backend, written)), lists: backend === 'postgres' && pgIndex === 'ivf-pq' ? lists0(backend, written) : null, byProbes: [], byEfSearch: [], load: null,
         };
         log(`${backend} ${size}: exact p50 ${row.exactP50.toFixed(1)} ms, p99 ${row.exactP99.toFixed(1)} ms; building the ANN index`);
+        save(row);
         const kind = backend === 'lancedb' ? 'ivf-pq' : pgIndex;
         const ti = performance.now();
         const lists = backend === 'postgres' && kind === 'ivf-pq' ? pgLists : undefined;
@@ -156,6 +164,7 @@ try {
           }
         }
         row.bytes = (await g.stats()).bytes;
+        save(row);
         log(`${backend} ${size}: index ${row.indexBuildS.toFixed(1)} s, ANN p50 ${row.annP50.toFixed(1)} ms, p99 ${row.annP99.toFixed(1)} ms, recall@1 ${row.recallAt1}`);
         // bounded load: `concurrency` identify calls in flight, `queries` calls in all, 127.0.0.1 only
         const lat: number[] = [];
@@ -171,6 +180,7 @@ try {
         }));
         if (!noLoad) row.load = { concurrency, calls: probes.length, perS: probes.length / ((performance.now() - tl) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
         results.push(row);
+        save();
         process.stderr.write(`${JSON.stringify(row)}\n  (exact top-1 = the probe's person: ${exact.top1.filter((p, i) => p === truth[i]).length}/${queries})\n`);
       } finally {
         await g.close();
@@ -195,5 +205,4 @@ if (efList.length > 1) {
   for (const x of results) for (const b of x.byEfSearch) md += `| ${x.backend} | ${x.rows.toLocaleString('en')} | ${x.exactP50.toFixed(1)} / ${x.exactP99.toFixed(1)} ms | ${b.efSearch} | ${b.annP50.toFixed(1)} / ${b.annP99.toFixed(1)} ms | ${(100 * b.recallAt1).toFixed(1)} % |\n`;
 }
 process.stdout.write(`${md}\n${queries} queries, ${dim}-D, 2 templates + 1 fused row per person (${date})\n`);
-mkdirSync('results', { recursive: true });
-writeFileSync(out, JSON.stringify({ date, sizes, backends, queries, concurrency, dim, results }, null, 2));
+save();

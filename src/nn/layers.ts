@@ -3,7 +3,7 @@
 // norms gamma = 1, beta = 0.
 import {
   Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
-  pow, addScalar, mul, sub, add, reshape,
+  pow, addScalar, mul, sub, add, reshape, isGradEnabled, keep, tidy, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 
@@ -152,11 +152,27 @@ export class BatchNorm2d extends Module {
     this.runningMean = this.buffer('running_mean', zeros([channels]));
     this.runningVar = this.buffer('running_var', ones([channels]));
   }
+  /** The last fold into the layer before it (foldBn), reused while its inputs are unchanged. */
+  folded: FoldCache | null = null;
   forward(x: Tensor): Tensor {
     return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5,
     });
   }
+  override dispose(): void {
+    dropFold(this);
+    super.dispose();
+  }
+}
+
+/** A folded weight and bias, and the tensors (with their write counts) they were computed from. */
+interface FoldCache { sources: Tensor[]; writes: number[]; w: Tensor; b: Tensor }
+
+function dropFold(bn: BatchNorm2d): void {
+  if (!bn.folded) return;
+  bn.folded.w.dispose();
+  bn.folded.b.dispose();
+  bn.folded = null;
 }
 
 /**
@@ -165,7 +181,9 @@ export class BatchNorm2d extends Module {
  * b' = β + (b − μ)·s. Equal to bn.forward(conv.forward(x)) up to rounding (tests/nn/conv-bn-fold.test.ts),
  * gradients included (it is built from autograd ops: x, the conv's weight and bias, γ and β all get
  * theirs); what it saves is BatchNorm's pass over the activations (37 % of MobileFaceNet's forward at
- * batch 32, `lrfr profile --model mobilefacenet`) for six dispatches on [C]-sized vectors.
+ * batch 32, `lrfr profile --model mobilefacenet`) for six dispatches on [C]-sized vectors, and in
+ * inference (no gradient recorded) not even those after the first forward: the folded weight and
+ * bias are kept on the BatchNorm until one of their inputs is written (foldBn).
  * Only for eval mode: training normalises with the batch's statistics. With `act`, the PReLU after
  * the BN too: fused into the conv's epilogue where no gradient is recorded (conv2dPrelu), its
  * separate pass over the activations saved as well.
@@ -186,10 +204,27 @@ function foldBn(op: string, what: string, weight: Tensor, bias: Tensor | null, b
   const outChannels = sShape.reduce((p, q) => p * q, 1);
   if (bn.training) throw new Error(`${op}: the BatchNorm is in training mode (it normalises with batch statistics there; fold only in eval mode)`);
   if (bn.channels !== outChannels) throw new Error(`${op}: BatchNorm over ${bn.channels} channels after ${what} with ${outChannels} outputs`);
-  const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
-  const w = mul(weight, reshape(s, sShape));
-  const shift = sub(bn.bias, mul(bn.runningMean, s));
-  return { w, b: bias ? add(shift, mul(bias, s)) : shift };
+  const fold = () => {
+    const s = mul(bn.weight, pow(addScalar(bn.runningVar, bn.opts.eps ?? 1e-5), -0.5));
+    const w = mul(weight, reshape(s, sShape));
+    const shift = sub(bn.bias, mul(bn.runningMean, s));
+    return { w, b: bias ? add(shift, mul(bias, s)) : shift };
+  };
+  // Recording a gradient: the fold is part of the graph (γ, β and the conv's weight get theirs).
+  if (isGradEnabled()) return fold();
+  // Inference: the fold is a function of six small tensors that do not change between batches, so
+  // it is computed once and reused (its six dispatches per layer saved on every later forward) until
+  // one of them is written (loaded weights, an optimizer step, a training-mode pass) or replaced.
+  const sources = [weight, ...(bias ? [bias] : []), bn.weight, bn.bias, bn.runningMean, bn.runningVar];
+  const engine = getEngine();
+  const c = bn.folded;
+  if (c && c.sources.length === sources.length && c.sources.every((t, i) => t === sources[i] && !t.disposed && engine.writeCount(t.buffer) === c.writes[i])) {
+    return { w: c.w, b: c.b };
+  }
+  dropFold(bn);
+  const { w, b } = tidy(fold);
+  bn.folded = { sources, writes: sources.map((t) => engine.writeCount(t.buffer)), w: keep(w), b: keep(b) };
+  return { w, b };
 }
 
 /**

@@ -123,6 +123,7 @@ export class Engine {
   /** Non-null while profiling: query sets (chunks of PROFILE_CHUNK) and one entry per dispatch. */
   private prof: { chunks: ProfileChunk[]; meta: Omit<ProfileRecord, 'ms'>[] } | null = null;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
+  private readonly writes = new WeakMap<GPUBuffer, number>();
   readonly maxWorkgroups: number;
   readonly maxBinding: number;
 
@@ -264,6 +265,19 @@ export class Engine {
     }
   }
 
+  /**
+   * How many writes (dispatch outputs, clears, copies, uploads) have been recorded into `buf`. A
+   * value derived from a tensor and cached (the BatchNorm fold of an eval-mode model) is still valid
+   * while the tensor is alive and this count is unchanged.
+   */
+  writeCount(buf: GPUBuffer): number {
+    return this.writes.get(buf) ?? 0;
+  }
+
+  private wrote(buf: GPUBuffer): void {
+    this.writes.set(buf, (this.writes.get(buf) ?? 0) + 1);
+  }
+
   /** Records one dispatch into the current batch. */
   run(p: Program): void {
     const [x, y = 1, z = 1] = p.workgroups;
@@ -290,7 +304,10 @@ export class Engine {
     const entries: GPUBindGroupEntry[] = [];
     let b = 0;
     for (const t of p.inputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
-    for (const t of p.outputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
+    for (const t of p.outputs) {
+      entries.push({ binding: b++, resource: { buffer: t.buffer } });
+      this.wrote(t.buffer);
+    }
     if (uni) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: uni.offset, size: uni.size } });
     const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, hasU).bgl, entries });
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
@@ -418,11 +435,13 @@ export class Engine {
   /** Records a clear to zero of `bytes` (a multiple of 4) at `offset` in the current batch. */
   clearBuffer(buf: GPUBuffer, offset: number, bytes: number): void {
     if (bytes === 0) return;
+    this.wrote(buf);
     this.copyEncoder().clearBuffer(buf, offset, bytes);
   }
 
   copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (bytes === 0) return;
+    this.wrote(dst);
     this.copyEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
@@ -451,6 +470,7 @@ export class Engine {
   upload(buf: GPUBuffer, data: Float32Array | Uint32Array | Int32Array, byteOffset = 0): void {
     const bytes = data.byteLength;
     if (bytes === 0) return;
+    this.wrote(buf);
     if (bytes <= STAGED_UPLOAD_MAX && bytes % 4 === 0) {
       const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
       new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));

@@ -100,4 +100,71 @@ describe('convBnFolded: conv → BatchNorm (eval) as one conv', () => {
     x.dispose();
     conv.dispose();
   });
+
+  // Inference (no gradient recorded): the fold is computed once and reused until one of its inputs is
+  // written. Bitwise: a reused fold is the same tensors, so the output is identical; after a write the
+  // output equals a fresh two-layer forward with the new values (tolerance as above).
+  it('inference reuses the fold, recomputes it after any of its inputs is written, frees it with the BatchNorm', async () => {
+    const e = L.getEngine();
+    const live0 = L.liveTensors().length;
+    const conv = new Conv2d(6, 8, 3, { padding: 1, bias: true, rng: new L.Rng(3) });
+    const bn = new BatchNorm2d(8, { eps: 1e-5 });
+    setBn(bn, 4);
+    conv.eval();
+    bn.eval();
+    const x = L.rand([2, 6, 7, 7], 5, -1, 1);
+    const folded = () => L.noGrad(() => convBnFolded(conv, bn, x));
+    const twoLayers = async () => {
+      const y = L.tidy(() => L.noGrad(() => bn.forward(conv.forward(x))));
+      const d = await y.data();
+      y.dispose();
+      return d;
+    };
+    const check = async (what: string) => {
+      const y = folded();
+      const got = await y.data();
+      y.dispose();
+      const ref = await twoLayers();
+      expect(maxDiff(got, ref), what).toBeLessThanOrEqual(1e-5 * maxAbs(ref) + 1e-6);
+      return got;
+    };
+    const d0 = e.stats.dispatches;
+    const first = await check('first fold');
+    const firstDispatches = e.stats.dispatches - d0;
+    const d1 = e.stats.dispatches;
+    const y2 = folded();
+    const again = await y2.data();
+    y2.dispose();
+    // the conv alone: the fold's dispatches are not repeated
+    expect(e.stats.dispatches - d1).toBeLessThan(firstDispatches - 2);
+    expect([...again]).toEqual([...first]);
+    expect(bn.folded).not.toBeNull();
+    const w0 = bn.folded!.w;
+    // each input of the fold, written one after the other: the output follows it
+    e.upload(bn.runningVar.buffer, Float32Array.from({ length: 8 }, (_, i) => 0.5 + 0.25 * i));
+    const afterVar = await check('running variance uploaded');
+    expect(maxDiff(afterVar, first)).toBeGreaterThan(1e-3);
+    expect(w0.disposed).toBe(true); // the stale fold is freed, not leaked
+    L.noGrad(() => L.affineInPlace(conv.weight, 1.5));
+    await check('conv weight scaled in place');
+    L.tidy(() => void L.noGrad(() => L.copyInto(bn.bias, L.rand([8], 9, -1, 1))));
+    await check('β copied into');
+    L.noGrad(() => L.fillInPlace(conv.bias!, 0.3));
+    await check('conv bias filled');
+    // a training-mode pass updates the running statistics: the next inference folds the new ones
+    bn.train();
+    L.tidy(() => void L.noGrad(() => bn.forward(conv.forward(x))));
+    bn.eval();
+    await check('after a training-mode pass');
+    // recording a gradient: no cache involved, gradients reach the BatchNorm's γ
+    const cached = bn.folded;
+    L.tidy(() => L.backward(L.sum(convBnFolded(conv, bn, x))));
+    expect(maxAbs(await bn.weight.grad!.data())).toBeGreaterThan(1e-3);
+    expect(bn.folded).toBe(cached);
+    L.zeroGrad([...conv.parameters(), ...bn.parameters()], true);
+    x.dispose();
+    conv.dispose();
+    bn.dispose();
+    expect(L.liveTensors().length).toBe(live0);
+  });
 });
