@@ -195,6 +195,62 @@ describe('autograd', () => {
     L.dispose([x, y]);
   });
 
+  // A leaf whose .grad was dropped (zeroGrad(…, true), the optimizers' default) takes its gradient
+  // tensor as it is when nothing else holds it: no zero fill and no accumulation dispatch. It must
+  // never take a tensor someone else still reads or owns.
+  it('a dropped grad takes the gradient tensor itself: one dispatch fewer per leaf, the same values', async () => {
+    const e = getEngine();
+    const a = L.requireGrad(keep(tensor([1, 2, 3, 4, 5, 6], [2, 3])));
+    const b = L.requireGrad(keep(tensor([6, 5, 4, 3, 2, 1], [2, 3])));
+    const step = () => tidy(() => backward(L.sum(L.mul(a, b))));
+    step(); // compile
+    zeroGrad([a, b]); // in place: the next backward accumulates into the zeroed grads
+    const d0 = e.stats.dispatches;
+    step();
+    const accumulated = e.stats.dispatches - d0;
+    const ga = [...(await a.grad!.data())], gb = [...(await b.grad!.data())];
+    zeroGrad([a, b], true);
+    const d1 = e.stats.dispatches;
+    step();
+    expect(e.stats.dispatches - d1).toBe(accumulated - 2);
+    expect([...(await a.grad!.data())]).toEqual(ga);
+    expect([...(await b.grad!.data())]).toEqual(gb);
+    expect(ga).toEqual([6, 5, 4, 3, 2, 1]);
+    // a second backward accumulates into the taken tensor
+    step();
+    expect([...(await a.grad!.data())]).toEqual(ga.map((v) => 2 * v));
+    L.dispose([a, b]);
+  });
+
+  it('a dropped grad never shares a buffer: one gradient for two leaves, views, the caller\'s gradOut', async () => {
+    const a = L.requireGrad(keep(tensor([1, 2, 3], [3])));
+    const b = L.requireGrad(keep(tensor([4, 5, 6], [3])));
+    // add's backward hands the same gradient to both inputs
+    tidy(() => backward(L.sum(L.add(a, b))));
+    expect(a.grad!.aliased || b.grad!.aliased).toBe(false);
+    L.addInPlace(a.grad!, L.ones([3]));
+    expect([...(await a.grad!.data())]).toEqual([2, 2, 2]);
+    expect([...(await b.grad!.data())]).toEqual([1, 1, 1]);
+    zeroGrad([a, b], true);
+    // a reshape's gradient is a view of the one after it; the leaf gets its own shape
+    const m = L.requireGrad(keep(tensor([1, 2, 3, 4, 5, 6], [2, 3])));
+    tidy(() => backward(L.sum(L.mul(L.reshape(m, [6]), L.reshape(m, [6])))));
+    expect(m.grad!.shape).toEqual([2, 3]);
+    expect([...(await m.grad!.data())]).toEqual([2, 4, 6, 8, 10, 12]);
+    zeroGrad([m], true);
+    tidy(() => backward(L.sum(L.reshape(m, [3, 2]))));
+    expect(m.grad!.shape).toEqual([2, 3]);
+    expect([...(await m.grad!.data())]).toEqual([1, 1, 1, 1, 1, 1]);
+    // backward from a leaf with the caller's gradOut: the leaf gets a copy, not the caller's tensor
+    zeroGrad([a], true);
+    const gOut = tensor([7, 8, 9], [3]);
+    backward(a, gOut);
+    expect(a.grad).not.toBe(gOut);
+    gOut.dispose();
+    expect([...(await a.grad!.data())]).toEqual([7, 8, 9]);
+    L.dispose([a, b, m]);
+  });
+
   it('a backward pass leaves no tensors behind', () => {
     const x = L.requireGrad(keep(L.ones([64])));
     const step = () => tidy(() => backward(L.sum(L.mul(L.add(x, x), x))));

@@ -30,6 +30,8 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
     side,
     step() {
       if (!train) return noGrad(() => net.forward(x));
+      // as a training step: the last step's gradients dropped (the optimizers' zeroGrad)
+      zeroGrad(net.parameters(), true);
       // the UNet's training-mode dropout draws its masks from a seed per forward
       const y = name === 'unet' ? (net as unknown as { forward(x: Tensor, o: { dropoutSeed: number }): Tensor }).forward(x, { dropoutSeed: 1 }) : net.forward(x);
       backward(sum(mul(y, y)));

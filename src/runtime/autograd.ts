@@ -102,6 +102,7 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
       const order = topoSort(root);
       const grads = new Map<Tensor, Tensor>();
       const refs = new Map<Tensor, number>(); // how many map entries hold a grad tensor
+      const taken = new Set<GPUBuffer>(); // buffers handed to leaves as their .grad in this pass
       const hold = (t: Tensor, g: Tensor) => {
         grads.set(t, g);
         refs.set(g, (refs.get(g) ?? 0) + 1);
@@ -118,9 +119,19 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
         const g = grads.get(t);
         if (!g) continue;
         if (!t.node) {
-          // A leaf: accumulate into its persistent .grad.
-          if (!t.grad) t.grad = keep(gradKernels.zerosLike(t));
-          gradKernels.addInPlace(t.grad, g);
+          // A leaf's first gradient since zeroGrad(…, true): t.grad becomes a view of the gradient's
+          // buffer (no zero fill, no accumulation pass) unless that buffer is the caller's gradOut, a
+          // kept tensor's or already another leaf's grad in this pass. Gradients are fresh tensors
+          // of this pass (or views of them), never written in place, and the pass's scope frees
+          // every other tensor on the buffer, so the leaf ends up its only owner. Otherwise the
+          // gradient is accumulated into the persistent .grad.
+          if (!t.grad && !g.kept && g.buffer !== gradOut?.buffer && !taken.has(g.buffer)) {
+            taken.add(g.buffer);
+            t.grad = keep(g.viewAs(t.shape));
+          } else {
+            if (!t.grad) t.grad = keep(gradKernels.zerosLike(t));
+            gradKernels.addInPlace(t.grad, g);
+          }
         } else {
           const node = t.node;
           for (const x of node.inputs) x.check(`${node.name} backward`, 'saved');

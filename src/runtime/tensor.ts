@@ -77,6 +77,11 @@ export class Tensor {
     return this.storage === null;
   }
 
+  /** Whether another live tensor (a view: reshape) shares this tensor's buffer. */
+  get aliased(): boolean {
+    return this.storage !== null && this.storage.refs > 1;
+  }
+
   get buffer(): GPUBuffer {
     if (this.disposed) throw new Error(`tensor #${this.id}${this.name ? ` (${this.name})` : ''} ${fmtShape(this.shape)} is disposed`);
     return this.storage!.buffer;

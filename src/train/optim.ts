@@ -99,8 +99,12 @@ export class SGD {
     });
   }
 
-  /** Zeroes the gradients in place (or drops them with setToNull). */
-  zeroGrad(setToNull = false): void {
+  /**
+   * Drops the gradients (as PyTorch's set_to_none, its default): the next backward hands each
+   * parameter its gradient tensor as it is instead of a zero fill plus an accumulation pass.
+   * zeroGrad(false) zeroes them in place instead.
+   */
+  zeroGrad(setToNull = true): void {
     zeroGrads(this.params, setToNull);
   }
 
@@ -183,7 +187,8 @@ export class AdamW {
     });
   }
 
-  zeroGrad(setToNull = false): void {
+  /** As SGD.zeroGrad: drops the gradients (setToNull = false: zeroes them in place). */
+  zeroGrad(setToNull = true): void {
     zeroGrads(this.params, setToNull);
   }
 
