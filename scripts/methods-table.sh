@@ -17,9 +17,15 @@ args=(
   "A, α = 0.5, joint=$R/wdsr-a05-joint-lfw-16-14-7.json+$R/wdsr-a05-joint-orl-yaleb-16-14-7.json"
   "B: UNet → dlib=$R/unet-lfw-16.json+$R/unet-lfw-32-24-12.json+$R/unet-blufr-16.json+$R/unet-orl-yaleb-32-24-16-12-7.json"
   "B + concat=$R/unet-concat-lfw-16.json+$R/unet-concat-blufr-16.json+$R/unet-concat-orl-yaleb-32-24-16-12-7.json"
-  "C: WaveResNet=$R/wave-resnet-16.json+$R/wave-resnet-16-blufr.json+$R/wave-resnet-orl-yaleb-32-24-12.json"
-  "D: dlib, gallery matched=$R/dlib-matched-16.json+$R/dlib-matched-orl-yaleb-32-24-12.json"
+  "C: WaveResNet=$R/wave-resnet-16.json+$R/wave-resnet-16-blufr.json+$R/wave-resnet-orl-yaleb-32-24-12.json+$R/wave-resnet-lfw-32-24-12.json+$R/wave-resnet-blufr-32-24-12.json"
+  "C ablation: without KD=$R/wave-resnet-no-kd-orl-yaleb-16.json+$R/wave-resnet-no-kd-lfw-blufr-16.json"
+  "C ablation: without the wavelet term=$R/wave-resnet-no-wavelet-orl-yaleb-16.json+$R/wave-resnet-no-wavelet-lfw-blufr-16.json"
+  "C ablation: strides, not Haar=$R/wave-resnet-strides-orl-yaleb-16.json+$R/wave-resnet-strides-lfw-blufr-16.json"
+  "D: dlib, gallery matched=$R/dlib-matched-16.json+$R/dlib-matched-orl-yaleb-32-24-12.json+$R/dlib-matched-lfw-32-24-12.json+$R/dlib-matched-blufr-32-24-12.json"
   "D: dlib, matched + templates=$R/dlib-templates-matched-orl-yaleb-32-24-16-12.json"
+  "D ablation: C2 DSR → dlib, matched=$R/dlib-c2dsr-matched-orl-yaleb-16.json"
+  "D ablation: dlib cycle C2 DSR → C1, gallery matched by dlib=$R/dlib-cycle-matched-orl-yaleb-16.json"
+  "D ablation: EdgeFace-XXS C1, matched=$R/edgeface-c1-matched-16.json"
 )
 # a run not made yet (its file absent) is left out of its label, with a note on stderr
 kept=()
