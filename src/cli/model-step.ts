@@ -26,18 +26,19 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
   // A forward is an inference forward (BatchNorm on its running statistics); a training step trains.
   if (!train) net.eval();
   const x = rand([batch, 3, side, side], 2, 0, 1);
+  const clearGrads = () => zeroGrad(net.parameters(), true);
   return {
     side,
     step() {
       if (!train) return noGrad(() => net.forward(x));
       // as a training step: the last step's gradients dropped (the optimizers' zeroGrad)
-      zeroGrad(net.parameters(), true);
+      clearGrads();
       // the UNet's training-mode dropout draws its masks from a seed per forward
       const y = name === 'unet' ? (net as unknown as { forward(x: Tensor, o: { dropoutSeed: number }): Tensor }).forward(x, { dropoutSeed: 1 }) : net.forward(x);
       backward(sum(mul(y, y)));
       return y;
     },
-    clearGrads: () => zeroGrad(net.parameters(), true),
+    clearGrads,
     dispose() {
       x.dispose();
       net.dispose();
