@@ -30,7 +30,7 @@ for (let s = 0; s < steps * nc; s++) {
   eng.startProfile();
   step();
   await eng.sync();
-  const recs = (await eng.stopProfile()).filter((r) => r.shader === 'matmul');
+  const recs = (await eng.stopProfile()).filter((r) => r.shader === 'matmul' || r.shader === 'matmul_subgroup');
   matmulTrace.fn = null;
   // Split-K runs two matmul-shader programs per trace entry (partial products, then the reduce).
   let i = 0;

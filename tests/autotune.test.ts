@@ -114,6 +114,29 @@ describe('autotune', () => {
     knobs.mode = 'fast';
   });
 
+  it('skips a variant whose when() is false: never run, listed as rejected', async () => {
+    const k2 = { mode: 'fast' as 'fast' | 'slow' };
+    const seen: string[] = [];
+    registerTunable({
+      name: 'fake-when',
+      target: k2,
+      variants: [{ id: 'slow', knobs: { mode: 'slow' } }, { id: 'fast', knobs: { mode: 'fast' }, when: () => false }],
+      shapeClasses: ['n4096'],
+      workload() {
+        const x = rand([4096], 7, -1, 1);
+        const run = () => withVariant('fake-when', 'n4096', () => {
+          seen.push(k2.mode);
+          return k2.mode === 'fast' ? add(x, x) : tidy(() => addScalar(add(x, x), 0));
+        });
+        return { run, dispose: () => x.dispose(), inner: 2 };
+      },
+    });
+    const r = await tune('fake-when', 'n4096', { reps: 1 });
+    expect(r.winner).toBe('slow');
+    expect(r.rejected.fast).toBe('not available on this device');
+    expect(seen).not.toContain('fast');
+  });
+
   it('rejects variants with unknown knobs', () => {
     expect(() => registerTunable({ name: 'bad', target: knobs, variants: [{ id: 'a', knobs: { nope: 1 } }], shapeClasses: [], workload: () => { throw new Error(); } }))
       .toThrow(/unknown knob "nope"/);

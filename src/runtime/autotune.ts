@@ -24,6 +24,9 @@ export interface Variant {
   id: string;
   /** Knob values set over the tunable's target while the variant runs ({} for the default). */
   knobs: Record<string, unknown>;
+  /** Whether the variant can run differently from the default on this device (e.g. kernels that need
+   *  8-lane subgroups); where false, tune() skips it and lists it as rejected. Default: always. */
+  when?: () => boolean;
 }
 
 /** One representative op: run() records it once and returns its output (the tuner disposes it). */
@@ -347,6 +350,11 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
     // 1. Per variant: compile + output check, then one rep of `inner` ops that sizes its reps to
     //    ~targetMs (timer and wake-up jitter of ~1 ms must not decide between variants).
     for (const v of t.variants) {
+      if (v.when && !v.when()) {
+        timings[v.id] = NaN;
+        rejected[v.id] = 'not available on this device';
+        continue;
+      }
       forced.set(name, v.id);
       eng.waitTag = `tune:${v.id}`;
       try {

@@ -78,6 +78,8 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
   // 'timestamp-query' lets engine.startProfile() time each dispatch.
   const want: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) want.push('timestamp-query');
+  // 'subgroups' lets the matmul use its subgroup-broadcast variant (shaders/matmul_subgroup.wgsl).
+  if (adapter.features.has('subgroups' as GPUFeatureName)) want.push('subgroups' as GPUFeatureName);
   const L = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: want,
@@ -103,6 +105,18 @@ export function getDevice(): GPUDevice {
 export function adapterSummary(): AdapterSummary {
   if (!current) throw new Error('lrfr: the WebGPU device is not initialized');
   return current.summary;
+}
+
+/**
+ * The subgroup size when the device has the 'subgroups' feature and its adapter reports one fixed
+ * size (subgroupMinSize == subgroupMaxSize: lavapipe 8), else null. Kernels that hard-code the lane
+ * count (shaders/matmul_subgroup.wgsl) run only where this matches.
+ */
+export function fixedSubgroupSize(): number | null {
+  if (!current || !current.device.features.has('subgroups' as GPUFeatureName)) return null;
+  const info = current.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const lo = info?.subgroupMinSize, hi = info?.subgroupMaxSize;
+  return typeof lo === 'number' && lo > 0 && lo === hi ? lo : null;
 }
 
 export function hasDevice(): boolean {

@@ -1,8 +1,10 @@
 // The built-in tunables: the kernel variants the autotuner times per adapter and shape class, and a
 // representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
-//   matmul           matmulTuning: register blocks 8x16 (default) / 8x8 / 4x4 / 16x16, vec4-along-K,
+//   matmul           matmulTuning: with 8-lane subgroups the subgroup kernel, 64 x 32 tiles (default)
+//                    / 32 x 32 / 64 x 16 / 128 x 16, or the register-blocked kernel; register blocks
+//                    8x16 (the default elsewhere) / 8x8 / 4x4 / 16x16, vec4-along-K, fitN off;
 //                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
-//                    K 4096 by default; more / fewer splits, from K 1024, or off), fitN off
+//                    K 4096 by default; more / fewer splits, from K 1024, or off)
 //   conv             conv2d forward, groups 1: direct (conv_fwd, register block of channels x pixels)
 //                    or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
 //   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
@@ -19,6 +21,8 @@
 import { registerTunable, type Variant } from './autotune.js';
 import { rand } from './random.js';
 import { matmul, matmulTuning } from './ops/matmul.js';
+import { SUBGROUP_LANES } from './ops/matmul-subgroup.js';
+import { fixedSubgroupSize } from './device.js';
 import { convKernels, convVariants } from './ops/conv.js';
 import { parseMatmulClass, parseConvClass, parseDepthwiseClass, parseElementwiseClass, parseReduceClass } from './shape-class.js';
 import { sum, reduceTuning } from './ops/reduce.js';
@@ -26,22 +30,29 @@ import { add, binaryTuning } from './ops/elementwise.js';
 import { elementwiseTuning } from './ops/activation.js';
 
 const v = (id: string, knobs: Record<string, unknown> = {}): Variant => ({ id, knobs });
+const sg8 = () => fixedSubgroupSize() === SUBGROUP_LANES;
 
 registerTunable({
   name: 'matmul',
   target: matmulTuning,
   variants: [
-    v('default'),
-    v('8x8', { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),
-    v('4x4', { tm: 4, tnv: 1, transB: { tm: 4, tnv: 1 } }),
-    v('16x16', { tm: 16, tnv: 4, transB: { tm: 16, tnv: 4 } }),
-    v('kvec', { kvec: true }),
+    v('default'), // the subgroup kernel (64 x 32 tiles) where the device has 8-lane subgroups, else reg 8x16
+    // Subgroup kernel blocks (8·tm x 8·tb tiles; lavapipe).
+    { ...v('sg-32x32', { subgroup: { tm: 4, tb: 4 } }), when: sg8 },
+    { ...v('sg-64x16', { subgroup: { tm: 8, tb: 2 } }), when: sg8 },
+    { ...v('sg-128x16', { subgroup: { tm: 16, tb: 2 } }), when: sg8 },
+    // Register-blocked kernel (the default where there are no 8-lane subgroups).
+    { ...v('reg', { subgroup: null }), when: sg8 },
+    v('reg-8x8', { subgroup: null, tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),
+    v('reg-4x4', { subgroup: null, tm: 4, tnv: 1, transB: { tm: 4, tnv: 1 } }),
+    v('reg-16x16', { subgroup: null, tm: 16, tnv: 4, transB: { tm: 16, tnv: 4 } }),
+    v('reg-kvec', { subgroup: null, kvec: true }),
+    v('reg-no-fitn', { subgroup: null, fitN: false }), // workgroup as tuned along N even where N needs fewer than 8 lanes
     v('tiled', { tiled: true }),
     v('v4-8x8', { tiledVec4: { tm: 8, tnv: 2 } }), // vec4 shared-memory tiles, 8x8 per invocation (SwiftShader)
     v('splitk-32', { splitK: { minK: 1024, workgroups: 32, minChunk: 256 } }), // split-K: more splits, from K 1024
     v('splitk-8', { splitK: { minK: 1024, workgroups: 8, minChunk: 256 } }), // fewer splits, from K 1024
     v('no-splitk', { splitK: null }),
-    v('no-fitn', { fitN: false }), // workgroup as tuned along N even where N needs fewer than 8 lanes
   ],
   shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512', 'tn.m128.k4096.n32'],
   workload(shapeClass) {

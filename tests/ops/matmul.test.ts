@@ -61,7 +61,12 @@ function matmulCase(label: string, M: number, K: number, N: number, ba: number |
 // both flags. (Each kernel variant is a pipeline compile of seconds on lavapipe: keep the set small.)
 const allCombos = new Set(['odd 7x13x5', 'aligned 8x16x12', 'K tail 37x70x45']);
 
-describe('matmul vs tfjs (register-blocked default)', () => {
+// The default kernel is the subgroup one where the device has fixed 8-lane subgroups (lavapipe), else
+// the register-blocked one; the describes below pin each (subgroup: null = register-blocked).
+const SG8 = L.fixedSubgroupSize() === 8;
+const REG = { subgroup: null };
+
+describe('matmul vs tfjs (default kernel)', () => {
   for (const [label, M, K, N, ba, bb] of cases) {
     for (const [tA, tB] of allCombos.has(label) ? combos : [[false, false], [true, true]] as [boolean, boolean][]) {
       it(`${label} transA=${tA} transB=${tB}`, () => matmulCase(label, M, K, N, ba, bb, tA, tB));
@@ -69,6 +74,64 @@ describe('matmul vs tfjs (register-blocked default)', () => {
   }
   it('64x64x64', () => matmulCase('64^3', 64, 64, 64, null, null, false, false));
   it('batch 7 of 64x64x64, transB', () => matmulCase('7x64^3', 64, 64, 64, 7, 7, false, true));
+});
+
+describe('matmul register-blocked kernel (subgroup off)', () => {
+  for (const label of allCombos) {
+    const [, M, K, N, ba, bb] = cases.find((c) => c[0] === label)!;
+    for (const [tA, tB] of combos) {
+      it(`${label} transA=${tA} transB=${tB}`, () => {
+        Object.assign(L.matmulTuning, REG);
+        return matmulCase(label, M, K, N, ba, bb, tA, tB);
+      });
+    }
+  }
+});
+
+describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
+  const kernelsOf = async (f: () => Promise<unknown>) => {
+    const seen: L.MatmulTraceEntry[] = [];
+    L.matmulTrace.fn = (e) => seen.push(e);
+    try {
+      await f();
+    } finally {
+      L.matmulTrace.fn = null;
+    }
+    return seen;
+  };
+  it('is the default here, block 8x32 shrunk to small M and N', async () => {
+    const seen = await kernelsOf(() => matmulCase('default sg', 100, 20, 40, null, null, false, false));
+    expect(seen.every((e) => e.kernel === 'sg')).toBe(true);
+    expect([seen[0]!.tm, 4 * seen[0]!.tnv]).toEqual([8, 32]); // forward: 100 rows, 40 columns
+    const small = await kernelsOf(() => matmulCase('small sg', 12, 20, 12, 3, 3, false, false));
+    expect([small[0]!.tm, 4 * small[0]!.tnv]).toEqual([2, 16]); // 12 x 12: 16 x 16 tiles
+  });
+  // The extremes of each knob (tm 2 / 16, tb 1 / 8), with every flag combination, a K tail, a batch
+  // and tiles cut by M and N; the gradients run the transposed products through the same block.
+  // (M 130: a 128-row tile and a 2-row one; the block shrinks only where all of M or N fits less.)
+  const blocks: [string, { tm: number; tb: number }, number][] = [['16x8', { tm: 16, tb: 1 }, 130], ['2x64', { tm: 2, tb: 8 }, 37]];
+  for (const [label, sg, M] of blocks) {
+    for (const [tA, tB] of combos) {
+      it(`${label} blocks, K tail ${M}x70x45 batch 2 transA=${tA} transB=${tB}`, async () => {
+        L.matmulTuning.subgroup = sg;
+        const seen = await kernelsOf(() => matmulCase(`sg ${label}`, M, 70, 45, 2, 2, tA, tB));
+        expect(seen[0]!.kernel).toBe('sg');
+        expect(seen[0]!.tm).toBe(sg.tm);
+      });
+    }
+  }
+  it('linear with bias, rank 3, and split-K with bias', async () => {
+    const shapes = [[7, 3, 10], [6, 10], [6]];
+    await testOp({ name: 'linear sg', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol });
+    L.matmulTuning.splitK = { minK: 8, workgroups: 64, minChunk: 4 };
+    const seen = await kernelsOf(() => testOp({ name: 'linear sg split-K', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
+    expect(seen[0]!.kernel).toBe('sg');
+    expect(seen[0]!.splits).toBeGreaterThan(1);
+  });
+  it('bad block', () => {
+    L.matmulTuning.subgroup = { tm: 3, tb: 4 };
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/tuning.subgroup must have tm 2, 4, 8 or 16 and tb 1, 2, 4 or 8/);
+  });
 });
 
 describe('matmul register-block shapes and kvec variant', () => {
@@ -81,7 +144,7 @@ describe('matmul register-block shapes and kvec variant', () => {
   for (const [label, tu] of blocks) {
     for (const [tA, tB] of ends) {
       it(`${label} transA=${tA} transB=${tB}`, () => {
-        Object.assign(L.matmulTuning, tu, { transB: { tm: tu.tm, tnv: tu.tnv } });
+        Object.assign(L.matmulTuning, REG, tu, { transB: { tm: tu.tm, tnv: tu.tnv } });
         return matmulCase(label, 37, 70, 45, 2, 2, tA, tB);
       });
     }
@@ -90,16 +153,16 @@ describe('matmul register-block shapes and kvec variant', () => {
   const fwd = (name: string, shapes: number[][], tA = false, tB = false) =>
     testOp({ name, shapes, ours: (a, b) => L.matmul(a, b, { transA: tA, transB: tB }), ref: refMatmul(tA, tB), atol: tol.atol, rtol: tol.rtol });
   it('16x32 blocks, aligned, transA', () => {
-    Object.assign(L.matmulTuning, { tm: 16, tnv: 8 });
+    Object.assign(L.matmulTuning, REG, { tm: 16, tnv: 8 });
     return fwd('16x32', [[20, 24], [20, 40]], true, false);
   });
   it('kvec 8x8 blocks, aligned, transB', () => {
-    Object.assign(L.matmulTuning, { kvec: true, transB: { tm: 8, tnv: 2 } });
+    Object.assign(L.matmulTuning, REG, { kvec: true, transB: { tm: 8, tnv: 2 } });
     return fwd('kvec 8x8', [[3, 24, 20], [40, 20]], false, true);
   });
   for (const [wgx, wgy] of [[64, 1], [2, 32]] as const) {
     it(`workgroup ${wgx}x${wgy}`, () => {
-      Object.assign(L.matmulTuning, { wgx, wgy });
+      Object.assign(L.matmulTuning, REG, { wgx, wgy });
       return fwd(`wg ${wgx}x${wgy}`, [[70, 33], [33, 130]]);
     });
   }
@@ -182,7 +245,7 @@ describe('matmul split-K and fitN knobs', () => {
     }
   }
   it('split-K with kvec (vec4 along K: chunks stay multiples of 4), aligned 8x48x12, transB', () => {
-    Object.assign(L.matmulTuning, { kvec: true, splitK: force });
+    Object.assign(L.matmulTuning, REG, { kvec: true, splitK: force });
     return matmulCase('split-K kvec', 8, 48, 12, null, null, false, true);
   });
   for (const [label, xs, outF] of [['odd', [7, 13], 5], ['rank 3 batch 7', [7, 3, 10], 6]] as [string, number[], number][]) {
@@ -211,12 +274,12 @@ describe('matmul split-K and fitN knobs', () => {
   });
   for (const [tA, tB] of combos) {
     it(`fitN off: K tail 37x70x45 transA=${tA} transB=${tB}`, () => {
-      L.matmulTuning.fitN = false;
+      Object.assign(L.matmulTuning, REG, { fitN: false });
       return matmulCase('fitN off', 37, 70, 45, null, null, tA, tB);
     });
   }
   it('fitN: 2 and 4 lanes along N (N 20 and 9 with 8x8 blocks), batch 2', () => {
-    Object.assign(L.matmulTuning, { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } });
+    Object.assign(L.matmulTuning, REG, { tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } });
     return Promise.all([
       matmulCase('fitN 4 lanes', 19, 11, 20, 2, 2, false, false),
       matmulCase('fitN 2 lanes', 19, 11, 9, 2, 2, true, true),
@@ -232,7 +295,7 @@ describe('matmul split-K and fitN knobs', () => {
 
 describe('matmul grids', () => {
   it('folds more than 65,535 tiles (1x1 workgroups, 1040x1x1040)', () => {
-    Object.assign(L.matmulTuning, { wgx: 1, wgy: 1, tm: 4, tnv: 1 });
+    Object.assign(L.matmulTuning, REG, { wgx: 1, wgy: 1, tm: 4, tnv: 1 });
     return testOp({ name: 'matmul fold', shapes: [[1040, 1], [1, 1040]], ours: (a, b) => L.matmul(a, b), ref: refMatmul(false, false), atol: 1e-6, rtol: 1e-6 });
   });
   it('splits more than 65,535 batches across dispatches', () =>

@@ -8,6 +8,8 @@ import { sumTo } from './reduce.js';
 import { withVariant } from '../autotune.js';
 import { matmulClass } from '../shape-class.js';
 import { addMacs } from '../macs.js';
+import { fixedSubgroupSize } from '../device.js';
+import { SUBGROUP_LANES, subgroupMatmulDefines } from './matmul-subgroup.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -44,11 +46,17 @@ export interface MatmulTuning {
    *  (+ bias). Used when K >= minK and tiles * batch < workgroups; splits = ceil(workgroups /
    *  (tiles * batch)), each chunk at least minChunk k. null: off. */
   splitK: { minK: number; workgroups: number; minChunk: number } | null;
+  /** Subgroup-broadcast kernel (shaders/matmul_subgroup.wgsl) on devices with fixed 8-lane subgroups
+   *  (lavapipe), instead of the register-blocked one: a workgroup is one subgroup computing 8·tm rows x
+   *  8·tb columns (tm 2, 4, 8 or 16; tb 1, 2, 4 or 8). Ignored elsewhere, and under tiled / tiledVec4;
+   *  split-K applies as for the register-blocked kernel. null: off. */
+  subgroup: { tm: number; tb: number } | null;
 }
 
-// Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB).
+// Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB);
+// where 8-lane subgroups exist, the subgroup kernel with 64 x 32 tiles (bench/probe-matmul-subgroup.ts).
 export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4, tiledVec4: null,
-  fitN: true, splitK: { minK: 4096, workgroups: 16, minChunk: 256 },
+  fitN: true, splitK: { minK: 4096, workgroups: 16, minChunk: 256 }, subgroup: { tm: 8, tb: 4 },
 };
 
 function checkTuning(t: MatmulTuning): void {
@@ -62,6 +70,8 @@ function checkTuning(t: MatmulTuning): void {
   if (t.wgx * t.wgy > 256) throw new Error(`matmul: tuning workgroup ${t.wgx}x${t.wgy} exceeds 256 invocations`);
   const v4 = t.tiledVec4;
   if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
+  const sg = t.subgroup;
+  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16 and tb 1, 2, 4 or 8, got ${JSON.stringify(sg)}`);
   const sk = t.splitK;
   if (sk && !([sk.minK, sk.workgroups, sk.minChunk].every((x) => Number.isInteger(x) && x >= 1))) {
     throw new Error(`matmul: tuning.splitK needs positive integers minK, workgroups, minChunk, got ${JSON.stringify(sk)}`);
@@ -73,7 +83,7 @@ const MAX_BATCH_PER_DISPATCH = 65535;
 /** One matmul dispatch as the kernel saw it (after folding a shared-B batch into M). */
 export interface MatmulTraceEntry {
   op: string; cls: string; batch: number; M: number; K: number; N: number; transA: boolean; transB: boolean;
-  /** 'tiled', 'v4', 'reg', 'splitk' */
+  /** 'tiled', 'v4', 'reg', 'sg' (subgroup: rows tm per lane, 4·tnv = 8·tb columns per tile, wgx 8 lanes) */
   kernel: string; tm: number; tnv: number; wgx: number; wgy: number; splits: number; tiles: number;
 }
 
@@ -129,6 +139,12 @@ function blockFor(t: MatmulTuning, N: number, transB: boolean) {
   return { tm: base.tm, tnv, wgx, wgy: threads / wgx };
 }
 
+/** The subgroup kernel's block, shrunk to the power of 2 covering a small M or N (8·tm rows, 8·tb columns). */
+function subgroupBlock(b: { tm: number; tb: number }, M: number, N: number): { tm: number; tb: number } {
+  const cover = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(x / SUBGROUP_LANES))));
+  return { tm: Math.max(2, Math.min(b.tm, cover(M))), tb: Math.min(b.tb, cover(N)) };
+}
+
 /** Split-K factor (tuning.splitK) and K per split (a multiple of 4): 1 split unless the output has few tiles. */
 function splitFor(t: MatmulTuning, reg: boolean, tiles: number, batch: number, K: number): { splits: number; kChunk: number } {
   const sk = t.splitK;
@@ -164,8 +180,9 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   checkTuning(t);
   const blk = blockFor(t, N, transB);
   const v4 = t.tiledVec4;
-  const tileM = v4 ? 8 * v4.tm : t.tiled ? 32 : blk.tm * blk.wgy;
-  const tileN = v4 ? 32 * v4.tnv : t.tiled ? 32 : 4 * blk.tnv * blk.wgx;
+  const sg = t.subgroup && !t.tiled && !v4 && fixedSubgroupSize() === SUBGROUP_LANES ? subgroupBlock(t.subgroup, Mk, N) : null;
+  const tileM = v4 ? 8 * v4.tm : t.tiled ? 32 : sg ? SUBGROUP_LANES * sg.tm : blk.tm * blk.wgy;
+  const tileN = v4 ? 32 * v4.tnv : t.tiled ? 32 : sg ? SUBGROUP_LANES * sg.tb : 4 * blk.tnv * blk.wgx;
   const tilesN = Math.ceil(N / tileN);
   const tiles = tilesN * Math.ceil(Mk / tileM);
   const K0 = K === 0;
@@ -197,8 +214,13 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   const { splits, kChunk } = splitFor(t, reg, tiles, batch, K);
   matmulTrace.fn?.({
     op, cls: matmulClass(Mk, K, N, transA, transB, batch), batch, M: Mk, K, N, transA, transB,
-    kernel: v4 ? 'v4' : t.tiled ? 'tiled' : 'reg', tm: defines.TM, tnv: defines.TNV, wgx: blk.wgx, wgy: blk.wgy, splits, tiles,
+    kernel: v4 ? 'v4' : t.tiled ? 'tiled' : sg ? 'sg' : 'reg', tm: sg ? sg.tm : defines.TM, tnv: sg ? 2 * sg.tb : defines.TNV,
+    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles,
   });
+  // The product's program (the split-K reduce below is matmul.wgsl's either way).
+  const product = (splitK: boolean, withBias: boolean) => sg
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ...subgroupMatmulDefines(sg.tm, sg.tb) } }
+    : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
   if (splits === 1) {
@@ -206,7 +228,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
       const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
       eng.run({
-        name: op, shader: 'matmul', defines: { ...defines, SPLIT_K: false, REDUCE: false }, inputs, outputs: [out],
+        name: op, ...product(false, bias !== null), inputs, outputs: [out],
         uniforms: uni(b0), workgroups: [wg[0], wg[1], nb],
       });
     }
@@ -219,7 +241,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   for (let b0 = 0; b0 < batch; b0 += perDispatch) {
     const nb = Math.min(perDispatch, batch - b0);
     eng.run({
-      name: op, shader: 'matmul', defines: { ...defines, HAS_BIAS: false, SPLIT_K: true, REDUCE: false }, inputs: [a, b], outputs: [part],
+      name: op, ...product(true, false), inputs: [a, b], outputs: [part],
       uniforms: uni(b0), workgroups: [wg[0], wg[1], nb * splits],
     });
   }

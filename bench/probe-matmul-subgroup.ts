@@ -1,0 +1,76 @@
+// The subgroup-broadcast matmul (shaders/matmul_subgroup.wgsl) against the register-blocked kernel on
+// EdgeFace-XXS's training-step shapes: npx tsx bench/probe-matmul-subgroup.ts [rounds] [blocks]
+//   blocks: comma-separated tm x tb of the subgroup kernel to try (default 8x4,4x4,8x2,4x2).
+// Per shape: every block's output is compared with the register-blocked kernel's (max relative
+// difference, within 1e-5·sqrt(K)), then the kernels take turns (reg, block 1, block 2, ..., reg, ...) for `rounds` rounds of
+// 5 products recorded back to back with one sync; medians in ms and GFLOP/s, ratio to reg.
+// Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
+import { initNodeGPU } from '../src/node/gpu.js';
+import { fixedSubgroupSize, getEngine, matmul, matmulTuning, matmulTrace, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
+
+await initNodeGPU();
+const rounds = Number(process.argv[2] ?? 5);
+const blocks = (process.argv[3] ?? '8x4,4x4,8x2,4x2').split(',').map((s) => {
+  const [tm, tb] = s.split('x').map(Number);
+  return { tm: tm!, tb: tb! };
+});
+if (fixedSubgroupSize() !== 8) {
+  console.log(`this adapter has no fixed 8-lane subgroups (fixedSubgroupSize() = ${fixedSubgroupSize()}): the subgroup kernel does not run here`);
+  process.exit(0);
+}
+// [transA, transB, M, K, N]: the largest matmul / linear products of an EdgeFace-XXS step at batch 32
+// (bench/probe-edgeface-matmul.ts), forward (nt), input gradient (nn) and weight gradient (tn).
+const shapes: [boolean, boolean, number, number, number][] = [
+  [false, true, 1568, 88, 352], [false, true, 1568, 352, 88], [false, false, 1568, 88, 352], [false, false, 1568, 352, 88],
+  [true, false, 88, 1568, 352], [true, false, 352, 1568, 88], [false, true, 25088, 24, 96], [false, false, 25088, 96, 24],
+  [true, false, 24, 25088, 96], [true, false, 96, 25088, 24], [false, true, 6272, 48, 192], [false, true, 288, 168, 672],
+];
+const defaults: MatmulTuning = { ...matmulTuning, transB: { ...matmulTuning.transB } };
+const eng = getEngine();
+const med = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
+for (const [tA, tB, M, K, N] of shapes) {
+  const a = tensor(randnArray(M * K, 1), tA ? [K, M] : [M, K]);
+  const b = tensor(randnArray(K * N, 2), tB ? [N, K] : [K, N]);
+  const configs: { label: string; t: Partial<MatmulTuning> }[] = [
+    { label: 'reg', t: { subgroup: null } },
+    ...blocks.map((s) => ({ label: `sg ${s.tm}x${8 * s.tb}`, t: { subgroup: s } })),
+  ];
+  const use = (t: Partial<MatmulTuning>) => Object.assign(matmulTuning, defaults, { transB: { ...defaults.transB } }, t);
+  let ref: Float32Array | null = null;
+  const diffs: string[] = [];
+  for (const c of configs) {
+    use(c.t);
+    const kernels: string[] = [];
+    matmulTrace.fn = (e) => kernels.push(e.kernel);
+    const y = matmul(a, b, { transA: tA, transB: tB });
+    matmulTrace.fn = null;
+    const d = await y.data();
+    y.dispose();
+    if (c.label !== 'reg' && kernels[0] !== 'sg') throw new Error(`${c.label}: ran the ${kernels[0]} kernel`);
+    if (!ref) { ref = d; continue; }
+    let worst = 0;
+    for (let i = 0; i < d.length; i++) worst = Math.max(worst, Math.abs(d[i]! - ref[i]!) / (1 + Math.abs(ref[i]!)));
+    // float32 sums of K products of N(0,1) in another order (split-K chunks differ): ~sqrt(K)·eps·|sum|.
+    if (!(worst < 1e-5 * Math.sqrt(K))) throw new Error(`${c.label}: differs from the register-blocked kernel by ${worst} (relative)`);
+    diffs.push(worst.toExponential(1));
+  }
+  const times = configs.map(() => [] as number[]);
+  const run = async (i: number) => {
+    use(configs[i]!.t);
+    const t0 = performance.now();
+    const ys = Array.from({ length: 5 }, () => matmul(a, b, { transA: tA, transB: tB }));
+    await eng.sync();
+    const ms = (performance.now() - t0) / 5;
+    ys.forEach((y) => y.dispose());
+    return ms;
+  };
+  for (let i = 0; i < configs.length; i++) await run(i); // warm-up: pipelines compiled
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) times[i]!.push(await run(i));
+  const gf = (ms: number) => (2 * M * K * N / ms / 1e6).toFixed(1);
+  const reg = med(times[0]!);
+  const cells = configs.map((c, i) => `${c.label} ${med(times[i]!).toFixed(2)} ms (${gf(med(times[i]!))} GF/s${i ? `, ${(reg / med(times[i]!)).toFixed(2)}x` : ''})`);
+  console.log(`${tA ? 't' : 'n'}${tB ? 't' : 'n'} ${M}x${K}x${N}: ${cells.join('; ')}; max rel diff ${diffs.join(', ')}`);
+  a.dispose();
+  b.dispose();
+}
+process.exit(0);
