@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { initDevice, NoAdapterError } from '../runtime/device.js';
 import { getEngine } from '../runtime/engine.js';
 import { useNodeTuneCache } from './tune-cache.js';
+import { throttleDawnPolling } from './dawn-poll.js';
 
 let dawnGPU: GPU | null = null;
 let tuneCacheInstalled = false;
@@ -34,6 +35,9 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     const gpu = dawnGPU;
     await withNativeStderrFiltered(() => gpu.requestAdapter({ powerPreference: 'high-performance' }));
   }
+  // Dawn busy-spins the main thread while a GPU promise is pending; throttled here so that lavapipe's
+  // workers get the cores (src/node/dawn-poll.ts; LRFR_POLL=spin keeps the spin).
+  throttleDawnPolling();
   const device = await initDevice({ gpu: dawnGPU });
   // Plain awaiting is the default: measured 2026-12-02 (EdgeFace-XXS, batch 32) it gave 72-75 img/s
   // forward and 25-26 img/s training in every run, where sleeping through the estimated time first
