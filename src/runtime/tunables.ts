@@ -5,8 +5,9 @@
 //                    8x16 (the default elsewhere) / 8x8 / 4x4 / 16x16, vec4-along-K, fitN off;
 //                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
 //                    K 4096 by default; more / fewer splits, from K 1024, or off)
-//   conv             conv2d forward, groups 1: direct (conv_fwd, register block of channels x pixels)
-//                    or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
+//   conv             conv2d forward, groups 1: with 8-lane subgroups the implicit GEMM of
+//                    conv_subgroup (default) or direct; direct (conv_fwd, register block of channels
+//                    x pixels) or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
 //   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
 //   conv-wgrad       conv2d backward-weight: direct (conv_wgrad: weights per invocation, reduction
 //                    split) or GEMM (one product against the transposed im2col)
@@ -111,7 +112,9 @@ const CONV_CLASSES = ['k3x3.s1x1.ci128.co128.hw32.n8', 'k1x1.s1x1.ci64.co128.hw1
 registerTunable({
   name: 'conv',
   target: convVariants,
-  variants: convBlocks,
+  // The default is the subgroup implicit GEMM where the device has 8-lane subgroups (px / cb then
+  // tune nothing); 'direct' is conv_fwd there.
+  variants: [...convBlocks, { ...v('direct', { subgroup: null }), when: sg8 }],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corr'),
 });

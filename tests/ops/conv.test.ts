@@ -41,6 +41,27 @@ describe('conv2d vs tfjs (groups = 1)', () => {
   for (const [label, xs, ws, o, b] of cases) {
     it(label, () => testOp({ name: `conv2d ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol }));
   }
+  // Where the device has 8-lane subgroups the forward above is the implicit GEMM of
+  // shaders/conv_subgroup.wgsl; the direct kernel (conv_fwd) runs these with it off, and the subgroup
+  // kernel's smallest and largest block knobs (shrunk to these small shapes by subgroupTile) run the
+  // strided, padded and rectangular cases.
+  const SG8 = L.fixedSubgroupSize() === 8;
+  const pick = ['3x3 s2 p1 odd 8x7', '3x3 wide rows 5x19 (several pixel blocks)', 'EdgeNeXt stem 4x4 s4, 3 -> 24', 'rectangular kernel / stride / padding'];
+  const blocks: [string, { tm: number; tb: number } | null][] = [['conv_fwd (subgroup off)', null]];
+  if (SG8) blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1 }], ['subgroup tm 16 tb 8', { tm: 16, tb: 8 }]);
+  for (const [kernel, sg] of blocks) {
+    for (const [label, xs, ws, o, b] of cases.filter((c) => pick.includes(c[0]))) {
+      it(`${label}, ${kernel}`, async () => {
+        const saved = L.convVariants.subgroup;
+        L.convVariants.subgroup = sg;
+        try {
+          await testOp({ name: `conv2d ${label} ${kernel}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol });
+        } finally {
+          L.convVariants.subgroup = saved;
+        }
+      });
+    }
+  }
 });
 
 describe('depthwise conv2d vs tfjs', () => {

@@ -21,6 +21,8 @@ import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
+import { fixedSubgroupSize } from '../device.js';
+import { SUBGROUP_LANES, subgroupConvDefines, subgroupTile } from './matmul-subgroup.js';
 
 type Pair = number | readonly [number, number];
 
@@ -48,6 +50,9 @@ export interface Geom {
 export const convVariants = {
   /** Groups-1 convolutions as im2col + matmul (conv-gemm.ts) where gemmOk; depthwise never. */
   gemm: false,
+  /** Groups-1 forward on devices with fixed 8-lane subgroups (lavapipe): the implicit GEMM of
+   *  shaders/conv_subgroup.wgsl, 8·tm output channels x 8·tb pixels per subgroup. null: conv_fwd. */
+  subgroup: { tm: 8, tb: 4 } as { tm: number; tb: number } | null,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -286,6 +291,10 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
+  if (convVariants.subgroup && g.G === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
+    corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup);
+    return out;
+  }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
   const { packed, blocks } = packWeight(w, g, false, CB);
   const wBlocks = Math.ceil(g.Wo / px);
@@ -302,6 +311,22 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
   });
   packed.dispose();
   return out;
+}
+
+/** corr for groups 1 on 8-lane subgroups: the implicit GEMM of shaders/conv_subgroup.wgsl. */
+function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom, blk: { tm: number; tb: number }): void {
+  const M = g.Co, HWo = g.Ho * g.Wo, N = g.N * HWo, K = g.Ci * g.kh * g.kw;
+  const { tm, tb } = subgroupTile(blk, M, N);
+  const tilesN = Math.ceil(N / (SUBGROUP_LANES * tb));
+  const tiles = tilesN * Math.ceil(M / (SUBGROUP_LANES * tm));
+  const [gx, gy] = grid1d(tiles, 1, getEngine().maxWorkgroups);
+  getEngine().run({
+    name: 'conv2d_forward', shader: 'conv_subgroup', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, ...subgroupConvDefines(tm, tb) },
+    inputs: [x, w, bias ?? w, alpha ?? w], outputs: [out],
+    uniforms: [u32(M), u32(N), u32(K), u32(tilesN), u32(tiles), u32(HWo), u32(g.Wo), u32(g.Ci), u32(g.H), u32(g.W), u32(g.kh), u32(g.kw),
+      i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(0), u32(0)],
+    workgroups: [gx, gy, 1],
+  });
 }
 
 /** x'[N,Ci,H,W] = conv^T(y[N,Co,Ho,Wo], w) + bias[Ci] (gather form, no atomics) */

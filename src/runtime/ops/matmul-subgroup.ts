@@ -9,11 +9,23 @@ export const SUBGROUP_LANES = 8;
 
 const cache = new Map<string, Defines>();
 
-/** SG_DECL / SG_STEP / SG_STORE / TILE_M / TILE_N for rows m0 + 8i (i < tm) and columns n0 + j (j < 8·tb). */
-export function subgroupMatmulDefines(tm: number, tb: number): Defines {
-  const key = `${tm}x${tb}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+/**
+ * The block for an M x N output: tm shrunk to the power of 2 covering a small M (at least 2), tb
+ * likewise for N; the rows a small M gives up go to columns (tb up to 8) where N has them, keeping
+ * the multiply-adds per read.
+ */
+export function subgroupTile(b: { tm: number; tb: number }, M: number, N: number): { tm: number; tb: number } {
+  const cover = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(x / SUBGROUP_LANES))));
+  const tm = Math.max(2, Math.min(b.tm, cover(M)));
+  return { tm, tb: Math.min(8, b.tb * (b.tm / tm), cover(N)) };
+}
+
+/**
+ * The accumulators and one k of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
+ * columns q<j> = min(n0 + 8j + lane, N - 1) read with bRead(j) (default b_at(offB, k, q<j>)), the other
+ * lanes' columns by broadcast; c<i>_<j> += op(A)[row i, k] · op(B)[k, column n0 + j].
+ */
+export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => string = (j) => `b_at(offB, k, q${j})`): { decl: string[]; step: string[] } {
   const L = SUBGROUP_LANES;
   const cols = L * tb;
   const decl: string[] = [];
@@ -22,7 +34,7 @@ export function subgroupMatmulDefines(tm: number, tb: number): Defines {
   for (let i = 0; i < tm; i++) decl.push(`  ${Array.from({ length: cols }, (_, j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
   const step: string[] = [];
   for (let i = 0; i < tm; i++) step.push(`    let a${i} = a_at(offA, r${i}, k);`);
-  for (let j = 0; j < tb; j++) step.push(`    let v${j} = b_at(offB, k, q${j});`);
+  for (let j = 0; j < tb; j++) step.push(`    let v${j} = ${bRead(j)};`);
   for (let j = 0; j < tb; j++) {
     for (let l = 0; l < L; l++) {
       const c = L * j + l;
@@ -30,6 +42,17 @@ export function subgroupMatmulDefines(tm: number, tb: number): Defines {
       step.push(`    { let w = subgroupBroadcast(v${j}, ${l}u); ${fmas} }`);
     }
   }
+  return { decl, step };
+}
+
+/** SG_DECL / SG_STEP / SG_STORE / TILE_M / TILE_N for rows m0 + 8i (i < tm) and columns n0 + j (j < 8·tb). */
+export function subgroupMatmulDefines(tm: number, tb: number): Defines {
+  const key = `${tm}x${tb}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const L = SUBGROUP_LANES;
+  const cols = L * tb;
+  const { decl, step } = subgroupBlock(tm, tb);
   const store: string[] = [];
   for (let i = 0; i < tm; i++) {
     store.push(`  if (m0 + ${L * i}u < u.M) {`);
@@ -39,5 +62,38 @@ export function subgroupMatmulDefines(tm: number, tb: number): Defines {
   }
   const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
   cache.set(key, d);
+  return d;
+}
+
+const convCache = new Map<string, Defines>();
+
+/**
+ * The same block for shaders/conv_subgroup.wgsl (implicit GEMM: rows = output channels, columns =
+ * output pixels n = (batch, oy, ox), k = (ci, ky, kx)): column j's pixel is decomposed once
+ * (xb<j> its input plane base, iy<j> / ix<j> its top-left input position) and each k reads
+ * x_at(xb<j> + cio, iy<j> + kyd, ix<j> + kxd) (0 outside the image). The stores write
+ * out[(b·Co + m)·HoWo + p] (+ bias[m], PReLU with alpha[m] where the shader has them).
+ */
+export function subgroupConvDefines(tm: number, tb: number): Defines {
+  const key = `${tm}x${tb}`;
+  const hit = convCache.get(key);
+  if (hit) return hit;
+  const L = SUBGROUP_LANES;
+  const cols = L * tb;
+  const { decl, step } = subgroupBlock(tm, tb, (j) => `x_at(xb${j} + cio, iy${j} + kyd, ix${j} + kxd)`);
+  for (let j = 0; j < tb; j++) {
+    decl.push(`  let xb${j} = (q${j} / u.HWo) * u.Ci * u.H * u.W;`);
+    decl.push(`  let iy${j} = i32((q${j} % u.HWo) / u.Wo) * u.sh - u.ph;`);
+    decl.push(`  let ix${j} = i32(q${j} % u.Wo) * u.sw - u.pw;`);
+  }
+  const store: string[] = [];
+  for (let i = 0; i < tm; i++) {
+    store.push(`  if (m0 + ${L * i}u < u.M) {`);
+    store.push(`    let m = m0 + ${L * i}u;`);
+    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, n0 + ${j}u, c${i}_${j}); }`);
+    store.push('  }');
+  }
+  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  convCache.set(key, d);
   return d;
 }

@@ -9,7 +9,7 @@ import { withVariant } from '../autotune.js';
 import { matmulClass } from '../shape-class.js';
 import { addMacs } from '../macs.js';
 import { fixedSubgroupSize } from '../device.js';
-import { SUBGROUP_LANES, subgroupMatmulDefines } from './matmul-subgroup.js';
+import { SUBGROUP_LANES, subgroupMatmulDefines, subgroupTile } from './matmul-subgroup.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -139,12 +139,6 @@ function blockFor(t: MatmulTuning, N: number, transB: boolean) {
   return { tm: base.tm, tnv, wgx, wgy: threads / wgx };
 }
 
-/** The subgroup kernel's block, shrunk to the power of 2 covering a small M or N (8·tm rows, 8·tb columns). */
-function subgroupBlock(b: { tm: number; tb: number }, M: number, N: number): { tm: number; tb: number } {
-  const cover = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(x / SUBGROUP_LANES))));
-  return { tm: Math.max(2, Math.min(b.tm, cover(M))), tb: Math.min(b.tb, cover(N)) };
-}
-
 /** Split-K factor (tuning.splitK) and K per split (a multiple of 4): 1 split unless the output has few tiles. */
 function splitFor(t: MatmulTuning, reg: boolean, tiles: number, batch: number, K: number): { splits: number; kChunk: number } {
   const sk = t.splitK;
@@ -180,7 +174,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   checkTuning(t);
   const blk = blockFor(t, N, transB);
   const v4 = t.tiledVec4;
-  const sg = t.subgroup && !t.tiled && !v4 && fixedSubgroupSize() === SUBGROUP_LANES ? subgroupBlock(t.subgroup, Mk, N) : null;
+  const sg = t.subgroup && !t.tiled && !v4 && fixedSubgroupSize() === SUBGROUP_LANES ? subgroupTile(t.subgroup, Mk, N) : null;
   const tileM = v4 ? 8 * v4.tm : t.tiled ? 32 : sg ? SUBGROUP_LANES * sg.tm : blk.tm * blk.wgy;
   const tileN = v4 ? 32 * v4.tnv : t.tiled ? 32 : sg ? SUBGROUP_LANES * sg.tb : 4 * blk.tnv * blk.wgx;
   const tilesN = Math.ceil(N / tileN);

@@ -1,0 +1,75 @@
+// Direct conv2d forward (groups 1) as an implicit GEMM on the subgroup-broadcast matmul block of
+// shaders/matmul_subgroup.wgsl (adapters with fixed 8-lane subgroups: lavapipe):
+//   out[b, m, oy, ox] = Σ_{ci, ky, kx} w[m, ci, ky, kx] · x[b, ci, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw]
+// rows m = output channels (M = Co), columns n = (b, oy, ox) (N = batch·Ho·Wo), k = (ci, ky, kx)
+// (K = Ci·kh·kw; w [Co, Ci, kh, kw] is op(A) = [M, K] as stored). No im2col is written: a column's
+// input position is computed once per tile and each k reads x directly (0 outside the image).
+// One workgroup = one subgroup computing 8·TM channels x 8·TB pixels.
+// Defines: HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), TILE_M, TILE_N, and
+// SG_DECL / SG_STEP / SG_STORE from src/runtime/ops/matmul-subgroup.ts (subgroupConvDefines).
+enable subgroups;
+// One subgroup per workgroup: t, and so every branch before the broadcasts, is uniform in it.
+diagnostic(off, subgroup_uniformity);
+#include "common.wgsl"
+
+struct U {
+  M: u32, N: u32, K: u32, tilesN: u32,
+  tiles: u32, HWo: u32, Wo: u32, Ci: u32,
+  H: u32, W: u32, kh: u32, kw: u32,
+  sh: i32, sw: i32, ph: i32, pw: i32,
+  dh: i32, dw: i32, p0: u32, p1: u32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> wt: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+#if ${HAS_PRELU}
+@group(0) @binding(3) var<storage, read> alpha: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+
+fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.K + k]; }
+
+// x at (iy, ix) of the plane starting at base, 0 outside the image (the read itself is clamped).
+fn x_at(base: u32, iy: i32, ix: i32) -> f32 {
+  let ok = iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
+  let v = x[base + u32(clamp(iy, 0, i32(u.H) - 1)) * u.W + u32(clamp(ix, 0, i32(u.W) - 1))];
+  return select(0.0, v, ok);
+}
+
+fn store_px(m: u32, n: u32, v: f32) {
+  var y = v;
+#if ${HAS_BIAS}
+  y += bias[m];
+#endif
+#if ${HAS_PRELU}
+  y = select(alpha[m] * y, y, y > 0.0);
+#endif
+  let b = n / u.HWo;
+  out[(b * u.M + m) * u.HWo + n - b * u.HWo] = y;
+}
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let t = flat_group(wid, nwg);
+  if (t >= u.tiles) { return; }
+  let tn = t % u.tilesN;
+  let tm = t / u.tilesN;
+  let m0 = tm * ${TILE_M}u + lane; // this lane's output channels: m0 + 8i
+  let n0 = tn * ${TILE_N}u;        // the tile's pixels: n0 + j; this lane reads n0 + 8j + lane
+  let offA = 0u;
+${SG_DECL}
+  for (var ci = 0u; ci < u.Ci; ci++) {
+    let cio = ci * u.H * u.W;
+    for (var ky = 0u; ky < u.kh; ky++) {
+      let kyd = i32(ky) * u.dh;
+      for (var kx = 0u; kx < u.kw; kx++) {
+        let kxd = i32(kx) * u.dw;
+        let k = (ci * u.kh + ky) * u.kw + kx;
+${SG_STEP}
+      }
+    }
+  }
+${SG_STORE}
+}
