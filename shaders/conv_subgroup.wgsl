@@ -5,7 +5,10 @@
 // (K = Ci·kh·kw; w [Co, Ci, kh, kw] is op(A) = [M, K] as stored). No im2col is written: a column's
 // input position is computed once per tile and each k reads x directly (0 outside the image).
 // One workgroup = one subgroup computing 8·TM channels x 8·TB pixels.
-// Defines: HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), TILE_M, TILE_N, and
+// TRANSPOSED: the backward-data (conv^T) of a stride-1 conv, the same sum with x = dy, the weight read
+// transposed (a_at) and the uniforms flipped by the op (sh = sw = 1, ph = −ph, dh = −dh, ...):
+//   dx[b, m, y, x] = Σ_{c, ky, kx} w[c, m, ky, kx] · dy[b, c, y + ph − ky·dh, x + pw − kx·dw].
+// Defines: TRANSPOSED, HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), TILE_M, TILE_N, and
 // SG_DECL / SG_STEP / SG_STORE from src/runtime/ops/matmul-subgroup.ts (subgroupConvDefines).
 enable subgroups;
 // One subgroup per workgroup: t, and so every branch before the broadcasts, is uniform in it.
@@ -28,7 +31,12 @@ struct U {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> u: U;
 
+#if ${TRANSPOSED}
+// w [Ci', M, kh, kw] (the conv's weight, read for its transpose): off = ci·M·kh·kw + ky·kw + kx per k.
+fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.kh * u.kw]; }
+#else
 fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.K + k]; }
+#endif
 
 // x at (iy, ix) of the plane starting at base, 0 outside the image (the read itself is clamped).
 fn x_at(base: u32, iy: i32, ix: i32) -> f32 {
@@ -67,6 +75,9 @@ ${SG_DECL}
       for (var kx = 0u; kx < u.kw; kx++) {
         let kxd = i32(kx) * u.dw;
         let k = (ci * u.kh + ky) * u.kw + kx;
+#if ${TRANSPOSED}
+        let offA = (ci * u.M * u.kh + ky) * u.kw + kx;
+#endif
 ${SG_STEP}
       }
     }

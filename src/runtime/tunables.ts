@@ -122,7 +122,7 @@ registerTunable({
 registerTunable({
   name: 'conv-dgrad',
   target: convVariants,
-  variants: convBlocks,
+  variants: [...convBlocks, { ...v('subgroup', { subgroupDgrad: true }), when: sg8 }], // stride 1: conv_subgroup's transposed form
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corrT'),
 });
