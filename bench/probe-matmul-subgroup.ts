@@ -3,7 +3,8 @@
 //   blocks: comma-separated tm x tb of the subgroup kernel to try (default 8x4,4x4,8x2,4x2).
 // Per shape: every block's output is compared with the register-blocked kernel's (max relative
 // difference, within 1e-5·sqrt(K)), then the kernels take turns (reg, block 1, block 2, ..., reg, ...) for `rounds` rounds of
-// 5 products recorded back to back with one sync; medians in ms and GFLOP/s, ratio to reg.
+// 5 products recorded back to back with one sync; medians in ms and GFLOP/s, ratio to reg; and the
+// time of each config's first product (with MESA_SHADER_CACHE_DISABLE=true: its pipeline compile).
 // Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
 import { fixedSubgroupSize, getEngine, matmul, matmulTuning, matmulTrace, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
@@ -38,13 +39,17 @@ for (const [tA, tB, M, K, N] of shapes) {
   const use = (t: Partial<MatmulTuning>) => Object.assign(matmulTuning, defaults, { transB: { ...defaults.transB } }, t);
   let ref: Float32Array | null = null;
   const diffs: string[] = [];
+  /** The first product of each config: its pipeline compile (with MESA_SHADER_CACHE_DISABLE=true). */
+  const firstMs: number[] = [];
   for (const c of configs) {
     use(c.t);
     const kernels: string[] = [];
     matmulTrace.fn = (e) => kernels.push(e.kernel);
+    const t0 = performance.now();
     const y = matmul(a, b, { transA: tA, transB: tB });
     matmulTrace.fn = null;
     const d = await y.data();
+    firstMs.push(performance.now() - t0);
     y.dispose();
     if (c.label !== 'reg' && kernels[0] !== 'sg') throw new Error(`${c.label}: ran the ${kernels[0]} kernel`);
     if (!ref) { ref = d; continue; }
@@ -69,7 +74,8 @@ for (const [tA, tB, M, K, N] of shapes) {
   const gf = (ms: number) => (2 * M * K * N / ms / 1e6).toFixed(1);
   const reg = med(times[0]!);
   const cells = configs.map((c, i) => `${c.label} ${med(times[i]!).toFixed(2)} ms (${gf(med(times[i]!))} GF/s${i ? `, ${(reg / med(times[i]!)).toFixed(2)}x` : ''})`);
-  console.log(`${tA ? 't' : 'n'}${tB ? 't' : 'n'} ${M}x${K}x${N}: ${cells.join('; ')}; max rel diff ${diffs.join(', ')}`);
+  console.log(`${tA ? 't' : 'n'}${tB ? 't' : 'n'} ${M}x${K}x${N}: ${cells.join('; ')}; max rel diff ${diffs.join(', ')}; ` +
+    `first run ms ${firstMs.map((m) => m.toFixed(0)).join(' / ')}`);
   a.dispose();
   b.dispose();
 }
