@@ -63,6 +63,7 @@ struct U {
   tiles: u32, sA: u32, sB: u32, batch0: u32,
   splits: u32, kChunk: u32, p0: u32, p1: u32,
 }
+#include "matmul_part.wgsl"
 
 #if ${VEC_A}
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
@@ -384,18 +385,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n0 = (tn * ${WGX}u + lid.x) * 4u * TNV;
   let m0 = (tm * ${WGY}u + lid.y) * TM;
   if (n0 >= u.N || m0 >= u.M) { return; }
-#if ${SPLIT_K}
-  let s = wid.z % u.splits;
-  let b = u.batch0 + wid.z / u.splits;
-  var k = s * u.kChunk; // a multiple of 4 (vec4 reads along K stay aligned)
-  let kEnd = min(u.K, k + u.kChunk);
-  let offO = (b * u.splits + s) * u.M * u.N;
-#else
-  let b = u.batch0 + wid.z;
-  var k = 0u;
-  let kEnd = u.K;
-  let offO = b * u.M * u.N;
-#endif
+  let part = part_of(wid.z);
+  let b = part.b;
+  var k = part.k0;
+  let kEnd = part.k1;
+  let offO = part.offO;
   let offA = b * u.sA;
   let offB = b * u.sB;
   var acc: array<vec4<f32>, TM * TNV>;

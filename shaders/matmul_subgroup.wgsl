@@ -27,6 +27,7 @@ struct U {
   tiles: u32, sA: u32, sB: u32, batch0: u32,
   splits: u32, kChunk: u32, p0: u32, p1: u32,
 }
+#include "matmul_part.wgsl"
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
@@ -66,18 +67,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tm = t / u.tilesN;
   let m0 = tm * ${TILE_M}u + lane; // this lane's rows: m0 + 8i
   let n0 = tn * ${TILE_N}u;        // the tile's columns: n0 + j; this lane reads n0 + 8j + lane
-#if ${SPLIT_K}
-  let s = wid.z % u.splits;
-  let b = u.batch0 + wid.z / u.splits;
-  var k = s * u.kChunk;
-  let kEnd = min(u.K, k + u.kChunk);
-  let offO = (b * u.splits + s) * u.M * u.N;
-#else
-  let b = u.batch0 + wid.z;
-  var k = 0u;
-  let kEnd = u.K;
-  let offO = b * u.M * u.N;
-#endif
+  let part = part_of(wid.z);
+  let b = part.b;
+  var k = part.k0;
+  let kEnd = part.k1;
+  let offO = part.offO;
   let offA = b * u.sA;
   let offB = b * u.sB;
   // Rows past M and columns past N are read clamped (every lane stays active for the broadcasts)
