@@ -25,5 +25,8 @@ else
 fi
 # onnxruntime-node (a bench peer; its CPU binary is bundled) would otherwise try to download CUDA
 # binaries in its postinstall. An environment variable, not .npmrc: npm warns about an unknown
-# project config on every npx call.
+# project config on every npx call. package.json's allowScripts denies the dependencies' install
+# scripts, which npm 11 would otherwise list as skipped on every install: none is needed on Linux
+# (webgpu's clears a macOS quarantine flag, sharp's and esbuild's check the prebuilt binaries their
+# optional packages bring, onnxruntime-node's fetches CUDA libraries).
 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
