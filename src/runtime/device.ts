@@ -13,7 +13,7 @@ export interface AdapterSummary {
   limits: Record<string, number>;
 }
 
-let current: { device: GPUDevice; adapter: GPUAdapter; summary: AdapterSummary } | null = null;
+let current: { device: GPUDevice; adapter: GPUAdapter; summary: AdapterSummary; subgroupSize: number | null } | null = null;
 
 export const INSTALL_HINT = [
   'No WebGPU adapter was found.',
@@ -93,7 +93,7 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
       maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
     },
   });
-  current = { device, adapter, summary: summarize(adapter) };
+  current = { device, adapter, summary: summarize(adapter), subgroupSize: readFixedSubgroupSize(device, adapter) };
   return device;
 }
 
@@ -110,11 +110,15 @@ export function adapterSummary(): AdapterSummary {
 /**
  * The subgroup size when the device has the 'subgroups' feature and its adapter reports one fixed
  * size (subgroupMinSize == subgroupMaxSize: lavapipe 8), else null. Kernels that hard-code the lane
- * count (shaders/matmul_subgroup.wgsl) run only where this matches.
+ * count (shaders/matmul_subgroup.wgsl) run only where this matches. Read once, at initDevice.
  */
 export function fixedSubgroupSize(): number | null {
-  if (!current || !current.device.features.has('subgroups' as GPUFeatureName)) return null;
-  const info = current.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return current ? current.subgroupSize : null;
+}
+
+function readFixedSubgroupSize(device: GPUDevice, adapter: GPUAdapter): number | null {
+  if (!device.features.has('subgroups' as GPUFeatureName)) return null;
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const lo = info?.subgroupMinSize, hi = info?.subgroupMaxSize;
   return typeof lo === 'number' && lo > 0 && lo === hi ? lo : null;
 }

@@ -120,13 +120,23 @@ describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
       });
     }
   }
+  // The bias gradient comes from the weight-gradient product (ROW_SUMS), split or not: testOp checks
+  // it against tfjs's, the trace that the fused product ran.
   it('linear with bias, rank 3, and split-K with bias', async () => {
     const shapes = [[7, 3, 10], [6, 10], [6]];
-    await testOp({ name: 'linear sg', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol });
+    const plain = await kernelsOf(() => testOp({ name: 'linear sg', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
+    expect(plain.filter((e) => e.rowSums).map((e) => [e.transA, e.M, e.K, e.N, e.splits])).toEqual([[true, 6, 21, 10, 1]]);
     L.matmulTuning.splitK = { minK: 8, workgroups: 64, minChunk: 4 };
     const seen = await kernelsOf(() => testOp({ name: 'linear sg split-K', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
     expect(seen[0]!.kernel).toBe('sg');
     expect(seen[0]!.splits).toBeGreaterThan(1);
+    expect(seen.filter((e) => e.rowSums).map((e) => e.splits)).toEqual([3]);
+  });
+  it('linear bias gradient over row and column tiles: 130 outputs (3 row tiles), 45 inputs (2 column tiles), 37 rows', async () => {
+    const seen = await kernelsOf(() => testOp({ name: 'linear sg tiles', shapes: [[37, 45], [130, 45], [130]], ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
+    const fused = seen.filter((e) => e.rowSums);
+    expect(fused.length).toBe(1);
+    expect(fused[0]!.tiles).toBe(6);
   });
   it('bad block', () => {
     L.matmulTuning.subgroup = { tm: 3, tb: 4 };

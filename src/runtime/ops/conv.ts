@@ -22,7 +22,7 @@ import { withVariant } from '../autotune.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 import { fixedSubgroupSize } from '../device.js';
-import { SUBGROUP_LANES, subgroupConvDefines, subgroupTile } from './matmul-subgroup.js';
+import { SUBGROUP_LANES, subgroupConvDefines, subgroupGrid } from './matmul-subgroup.js';
 
 type Pair = number | readonly [number, number];
 
@@ -326,9 +326,7 @@ function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor |
   const [Cin, H, W, Cout, Ho, Wo] = transposed ? [g.Co, g.Ho, g.Wo, g.Ci, g.H, g.W] : [g.Ci, g.H, g.W, g.Co, g.Ho, g.Wo];
   const sgn = transposed ? -1 : 1;
   const M = Cout, HWo = Ho * Wo, N = g.N * HWo, K = Cin * g.kh * g.kw;
-  const { tm, tb } = subgroupTile(blk, M, N);
-  const tilesN = Math.ceil(N / (SUBGROUP_LANES * tb));
-  const tiles = tilesN * Math.ceil(M / (SUBGROUP_LANES * tm));
+  const { tm, tb, tilesN, tiles } = subgroupGrid(blk, M, N);
   const [gx, gy] = grid1d(tiles, 1, getEngine().maxWorkgroups);
   getEngine().run({
     name: transposed ? 'conv2d_transposed_gather' : 'conv2d_forward', shader: 'conv_subgroup',

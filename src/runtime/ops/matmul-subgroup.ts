@@ -20,6 +20,13 @@ export function subgroupTile(b: { tm: number; tb: number }, M: number, N: number
   return { tm, tb: Math.min(8, b.tb * (b.tm / tm), cover(N)) };
 }
 
+/** The block subgroupTile gives an M x N output, and its grid: tilesN tiles across N, tiles in all. */
+export function subgroupGrid(b: { tm: number; tb: number }, M: number, N: number): { tm: number; tb: number; tilesN: number; tiles: number } {
+  const { tm, tb } = subgroupTile(b, M, N);
+  const tilesN = Math.ceil(N / (SUBGROUP_LANES * tb));
+  return { tm, tb, tilesN, tiles: tilesN * Math.ceil(M / (SUBGROUP_LANES * tm)) };
+}
+
 /**
  * The accumulators and one k of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
  * columns q<j> = min(n0 + 8j + lane, N - 1) read with bRead(j) (default b_at(offB, k, q<j>)), the other
@@ -45,19 +52,28 @@ export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => stri
   return { decl, step };
 }
 
-/** SG_DECL / SG_STEP / SG_STORE / TILE_M / TILE_N for rows m0 + 8i (i < tm) and columns n0 + j (j < 8·tb). */
-export function subgroupMatmulDefines(tm: number, tb: number): Defines {
-  const key = `${tm}x${tb}`;
+/**
+ * SG_DECL / SG_STEP / SG_STORE / TILE_M / TILE_N for rows m0 + 8i (i < tm) and columns n0 + j (j < 8·tb);
+ * with rowSums also s<i> = Σ_k op(A)[row i, k], stored to rows[offO / N + row] by the tiles of the first
+ * column (the shader's ROW_SUMS).
+ */
+export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false): Defines {
+  const key = `${tm}x${tb}${rowSums ? 'r' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const L = SUBGROUP_LANES;
   const cols = L * tb;
   const { decl, step } = subgroupBlock(tm, tb);
+  if (rowSums) {
+    decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
+    step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += a${i};`).join(' ')}`);
+  }
   const store: string[] = [];
   for (let i = 0; i < tm; i++) {
     store.push(`  if (m0 + ${L * i}u < u.M) {`);
     store.push(`    let o = offO + (m0 + ${L * i}u) * u.N + n0;`);
     for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
+    if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m0 + ${L * i}u] = s${i}; }`);
     store.push('  }');
   }
   const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };

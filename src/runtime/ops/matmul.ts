@@ -85,6 +85,8 @@ export interface MatmulTraceEntry {
   op: string; cls: string; batch: number; M: number; K: number; N: number; transA: boolean; transB: boolean;
   /** 'tiled', 'v4', 'reg', 'sg' (subgroup: rows tm per lane, 4·tnv = 8·tb columns per tile, wgx 8 lanes) */
   kernel: string; tm: number; tnv: number; wgx: number; wgy: number; splits: number; tiles: number;
+  /** The kernel also summed the rows of op(A) (a linear's bias gradient with its weight gradient). */
+  rowSums: boolean;
 }
 
 /** Diagnostics: when set, called once per matmul program run (bench/probe-edgeface-matmul.ts pairs
@@ -153,12 +155,20 @@ function splitFor(t: MatmulTuning, reg: boolean, tiles: number, batch: number, K
 
 /** Runs the kernel: out = op(a) · op(b) (+ bias), no autograd, with the tuned variant of its shape class. */
 function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims): Tensor {
-  const folded = d.batch > 1 && d.sB === 0 && !transA;
-  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
-  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d));
+  return matmulKernelRows(op, a, b, transA, transB, bias, d, false).out;
 }
 
-function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims): Tensor {
+/**
+ * matmulKernel, and with rowSums (batch 1, no bias) also rows[m] = Σ_k op(A)[m, k] where the kernel
+ * computes them on the way (the subgroup kernel); rows is null where it does not.
+ */
+function matmulKernelRows(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean): { out: Tensor; rows: Tensor | null } {
+  const folded = d.batch > 1 && d.sB === 0 && !transA;
+  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
+  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d, rowSums));
+}
+
+function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean): { out: Tensor; rows: Tensor | null } {
   const { M, K, N } = d;
   let { batch, sA } = d;
   // A batched, non-transposed A against a shared B: one [batch * M, K] x [K, N] product.
@@ -169,7 +179,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     sA = 0;
   }
   const out = empty(d.outShape);
-  if (out.size === 0) return out;
+  if (out.size === 0) return { out, rows: null };
   const t = matmulTuning;
   checkTuning(t);
   const blk = blockFor(t, N, transB);
@@ -206,14 +216,17 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   const eng = getEngine();
   const wg = grid1d(tiles, 1, eng.maxWorkgroups);
   const { splits, kChunk } = splitFor(t, reg, tiles, batch, K);
+  // Row sums ride along in the subgroup kernel only: [splits, M] partials, summed below where split.
+  const rs = rowSums && !!sg && batch === 1 && !bias;
+  const rows = rs ? empty([splits * Mk]) : null;
   matmulTrace.fn?.({
     op, cls: matmulClass(Mk, K, N, transA, transB, batch), batch, M: Mk, K, N, transA, transB,
     kernel: v4 ? 'v4' : t.tiled ? 'tiled' : sg ? 'sg' : 'reg', tm: sg ? sg.tm : defines.TM, tnv: sg ? 2 * sg.tb : defines.TNV,
-    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles,
+    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs,
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
   const product = (splitK: boolean, withBias: boolean) => sg
-    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ...subgroupMatmulDefines(sg.tm, sg.tb) } }
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...subgroupMatmulDefines(sg.tm, sg.tb, rs) } }
     : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
@@ -222,11 +235,11 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
       const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
       eng.run({
-        name: op, ...product(false, bias !== null), inputs, outputs: [out],
+        name: op, ...product(false, bias !== null), inputs, outputs: rows ? [out, rows] : [out],
         uniforms: uni(b0), workgroups: [wg[0], wg[1], nb],
       });
     }
-    return out;
+    return { out, rows };
   }
   // Split-K: partial products [batch, splits, M, N] (no bias), then one reduce over the splits.
   const MN = Mk * N;
@@ -235,7 +248,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   for (let b0 = 0; b0 < batch; b0 += perDispatch) {
     const nb = Math.min(perDispatch, batch - b0);
     eng.run({
-      name: op, ...product(true, false), inputs: [a, b], outputs: [part],
+      name: op, ...product(true, false), inputs: [a, b], outputs: rows ? [part, rows] : [part],
       uniforms: uni(b0), workgroups: [wg[0], wg[1], nb * splits],
     });
   }
@@ -247,7 +260,10 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     uniforms: [u32(MN), u32(N), u32(splits), u32(total)], workgroups: [rg[0], rg[1], 1],
   });
   part.dispose();
-  return out;
+  if (!rows) return { out, rows };
+  const summed = sumTo(rows.viewAs([splits, Mk]), [Mk]);
+  rows.dispose();
+  return { out, rows: summed };
 }
 
 export function matmulNoGrad(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
@@ -326,10 +342,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   return record('linear', inputs, out, (g) => {
     const g2 = g.viewAs([rows, outF]);
     const xf = x.viewAs([rows, inF]);
+    // The weight gradient gᵀ·x reads every g[r, o] per output o: its kernel can sum them (the bias gradient).
+    const both = weight.requiresGrad && !!bias?.requiresGrad;
+    const wg = weight.requiresGrad ? matmulKernelRows('matmul', g2, xf, true, false, null, describe('matmul', g2, xf, true, false), both) : null;
     return [
       x.requiresGrad ? matmulNoGrad(g2, weight, false, false).viewAs(x.shape) : null,
-      weight.requiresGrad ? matmulNoGrad(g2, xf, true, false) : null,
-      ...(bias ? [bias.requiresGrad ? sumTo(g2, [outF]) : null] : []),
+      wg ? wg.out : null,
+      ...(bias ? [bias.requiresGrad ? wg?.rows ?? sumTo(g2, [outF]) : null] : []),
     ];
   });
 }
