@@ -1,6 +1,7 @@
 // The subgroup-broadcast matmul (shaders/matmul_subgroup.wgsl) against the register-blocked kernel on
 // EdgeFace-XXS's training-step shapes: npx tsx bench/probe-matmul-subgroup.ts [rounds] [blocks]
-//   blocks: comma-separated tm x tb of the subgroup kernel to try (default 8x4,4x4,8x2,4x2).
+//   blocks: comma-separated tm x tb (k ku: k's per loop step) of the subgroup kernel to try (default
+//   8x4,4x4,8x2,4x2; e.g. 8x4k2).
 // Per shape: every block's output is compared with the register-blocked kernel's (max relative
 // difference, within 1e-5·sqrt(K)), then the kernels take turns (reg, block 1, block 2, ..., reg, ...) for `rounds` rounds of
 // 5 products recorded back to back with one sync; medians in ms and GFLOP/s, ratio to reg; and the
@@ -12,8 +13,8 @@ import { fixedSubgroupSize, getEngine, matmul, matmulTuning, matmulTrace, randnA
 await initNodeGPU();
 const rounds = Number(process.argv[2] ?? 5);
 const blocks = (process.argv[3] ?? '8x4,4x4,8x2,4x2').split(',').map((s) => {
-  const [tm, tb] = s.split('x').map(Number);
-  return { tm: tm!, tb: tb! };
+  const [tm, tb, ku] = s.split(/[xk]/).map(Number);
+  return { tm: tm!, tb: tb!, ku: ku ?? 1 };
 });
 if (fixedSubgroupSize() !== 8) {
   console.log(`this adapter has no fixed 8-lane subgroups (fixedSubgroupSize() = ${fixedSubgroupSize()}): the subgroup kernel does not run here`);
@@ -34,7 +35,7 @@ for (const [tA, tB, M, K, N] of shapes) {
   const b = tensor(randnArray(K * N, 2), tB ? [N, K] : [K, N]);
   const configs: { label: string; t: Partial<MatmulTuning> }[] = [
     { label: 'reg', t: { subgroup: null } },
-    ...blocks.map((s) => ({ label: `sg ${s.tm}x${8 * s.tb}`, t: { subgroup: s } })),
+    ...blocks.map((s) => ({ label: `sg ${s.tm}x${8 * s.tb}${s.ku > 1 ? `k${s.ku}` : ''}`, t: { subgroup: s } })),
   ];
   const use = (t: Partial<MatmulTuning>) => Object.assign(matmulTuning, defaults, { transB: { ...defaults.transB } }, t);
   let ref: Float32Array | null = null;

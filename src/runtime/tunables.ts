@@ -1,7 +1,8 @@
 // The built-in tunables: the kernel variants the autotuner times per adapter and shape class, and a
 // representative workload for each class (src/runtime/shape-class.ts writes and parses classes).
-//   matmul           matmulTuning: with 8-lane subgroups the subgroup kernel, 64 x 32 tiles (default)
-//                    / 32 x 32 / 64 x 16 / 128 x 16, or the register-blocked kernel; register blocks
+//   matmul           matmulTuning: with 8-lane subgroups the subgroup kernel, 32 x 32 tiles, 4 k per
+//                    step (default) / 2 k / 1 k, 64 x 32 with 2 k / 1 k, 32 x 64 with 4 k, or the
+//                    register-blocked kernel; register blocks
 //                    8x16 (the default elsewhere) / 8x8 / 4x4 / 16x16, vec4-along-K, fitN off;
 //                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
 //                    K 4096 by default; more / fewer splits, from K 1024, or off)
@@ -37,11 +38,13 @@ registerTunable({
   name: 'matmul',
   target: matmulTuning,
   variants: [
-    v('default'), // the subgroup kernel (64 x 32 tiles) where the device has 8-lane subgroups, else reg 8x16
-    // Subgroup kernel blocks (8·tm x 8·tb tiles; lavapipe).
-    { ...v('sg-32x32', { subgroup: { tm: 4, tb: 4 } }), when: sg8 },
-    { ...v('sg-64x16', { subgroup: { tm: 8, tb: 2 } }), when: sg8 },
-    { ...v('sg-128x16', { subgroup: { tm: 16, tb: 2 } }), when: sg8 },
+    v('default'), // the subgroup kernel (32 x 32 tiles, 4 k per step) where the device has 8-lane subgroups, else reg 8x16
+    // Subgroup kernel blocks (8·tm x 8·tb tiles, ku k's per loop step; lavapipe).
+    { ...v('sg-32x32-k2', { subgroup: { tm: 4, tb: 4, ku: 2 } }), when: sg8 },
+    { ...v('sg-32x32-k1', { subgroup: { tm: 4, tb: 4, ku: 1 } }), when: sg8 },
+    { ...v('sg-64x32-k2', { subgroup: { tm: 8, tb: 4, ku: 2 } }), when: sg8 },
+    { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, ku: 1 } }), when: sg8 },
+    { ...v('sg-32x64-k4', { subgroup: { tm: 4, tb: 8, ku: 4 } }), when: sg8 },
     // Register-blocked kernel (the default where there are no 8-lane subgroups).
     { ...v('reg', { subgroup: null }), when: sg8 },
     v('reg-8x8', { subgroup: null, tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),

@@ -99,17 +99,18 @@ describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
     }
     return seen;
   };
-  it('is the default here, block 8x32 shrunk to small M and N', async () => {
+  it('is the default here, block 4x32 shrunk to small M and N', async () => {
     const seen = await kernelsOf(() => matmulCase('default sg', 100, 20, 40, null, null, false, false));
     expect(seen.every((e) => e.kernel === 'sg')).toBe(true);
-    expect([seen[0]!.tm, 4 * seen[0]!.tnv]).toEqual([8, 32]); // forward: 100 rows, 40 columns
+    expect([seen[0]!.tm, 4 * seen[0]!.tnv]).toEqual([4, 32]); // forward: 100 rows, 40 columns
     const small = await kernelsOf(() => matmulCase('small sg', 12, 20, 12, 3, 3, false, false));
     expect([small[0]!.tm, 4 * small[0]!.tnv]).toEqual([2, 16]); // 12 x 12: 16 x 16 tiles
   });
   // The extremes of each knob (tm 2 / 16, tb 1 / 8), with every flag combination, a K tail, a batch
   // and tiles cut by M and N; the gradients run the transposed products through the same block.
   // (M 130: a 128-row tile and a 2-row one; the block shrinks only where all of M or N fits less.)
-  const blocks: [string, { tm: number; tb: number }, number][] = [['16x8', { tm: 16, tb: 1 }, 130], ['2x64', { tm: 2, tb: 8 }, 37]];
+  // ku (k's per loop step) 1 and 2 here, 4 (the default) everywhere else; K 70 leaves a tail of 2.
+  const blocks: [string, { tm: number; tb: number; ku: number }, number][] = [['16x8', { tm: 16, tb: 1, ku: 1 }, 130], ['2x64k2', { tm: 2, tb: 8, ku: 2 }, 37]];
   for (const [label, sg, M] of blocks) {
     for (const [tA, tB] of combos) {
       it(`${label} blocks, K tail ${M}x70x45 batch 2 transA=${tA} transB=${tB}`, async () => {
@@ -132,15 +133,18 @@ describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
     expect(seen[0]!.splits).toBeGreaterThan(1);
     expect(seen.filter((e) => e.rowSums).map((e) => e.splits)).toEqual([3]);
   });
-  it('linear bias gradient over row and column tiles: 130 outputs (3 row tiles), 45 inputs (2 column tiles), 37 rows', async () => {
+  it('linear bias gradient over row and column tiles: 130 outputs (5 row tiles), 45 inputs (2 column tiles), 37 rows', async () => {
+    L.matmulTuning.subgroup = { tm: 4, tb: 4, ku: 4 }; // 32 x 32 tiles
     const seen = await kernelsOf(() => testOp({ name: 'linear sg tiles', shapes: [[37, 45], [130, 45], [130]], ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
     const fused = seen.filter((e) => e.rowSums);
     expect(fused.length).toBe(1);
-    expect(fused[0]!.tiles).toBe(6);
+    expect(fused[0]!.tiles).toBe(10);
   });
   it('bad block', () => {
     L.matmulTuning.subgroup = { tm: 3, tb: 4 };
-    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/tuning.subgroup must have tm 2, 4, 8 or 16 and tb 1, 2, 4 or 8/);
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4/);
+    L.matmulTuning.subgroup = { tm: 4, tb: 4, ku: 3 };
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/and ku 1, 2 or 4, got \{"tm":4,"tb":4,"ku":3\}/);
   });
 });
 

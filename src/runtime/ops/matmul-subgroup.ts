@@ -28,11 +28,15 @@ export function subgroupGrid(b: { tm: number; tb: number }, M: number, N: number
 }
 
 /**
- * The accumulators and one k of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
+ * The accumulators and one step of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
  * columns q<j> = min(n0 + 8j + lane, N - 1) read with bRead(j) (default b_at(offB, k, q<j>)), the other
  * lanes' columns by broadcast; c<i>_<j> += op(A)[row i, k] · op(B)[k, column n0 + j].
+ * ku > 1 (matmul only): a step takes k .. k + ku - 1 (reads clamped to kEnd - 1 and zeroed past it) and
+ * writes each accumulator once, as one chain of fmas in the same k order: lavapipe masks every write
+ * of a loop variable with a blend (and spills the accumulators to the stack), so one write per ku k's
+ * cuts both ku-fold.
  */
-export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => string = (j) => `b_at(offB, k, q${j})`): { decl: string[]; step: string[] } {
+export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => string = (j) => `b_at(offB, k, q${j})`, ku = 1): { decl: string[]; step: string[] } {
   const L = SUBGROUP_LANES;
   const cols = L * tb;
   const decl: string[] = [];
@@ -40,13 +44,36 @@ export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => stri
   for (let j = 0; j < tb; j++) decl.push(`  let q${j} = min(n0 + ${L * j}u + lane, u.N - 1u);`);
   for (let i = 0; i < tm; i++) decl.push(`  ${Array.from({ length: cols }, (_, j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
   const step: string[] = [];
-  for (let i = 0; i < tm; i++) step.push(`    let a${i} = a_at(offA, r${i}, k);`);
-  for (let j = 0; j < tb; j++) step.push(`    let v${j} = ${bRead(j)};`);
+  if (ku === 1) {
+    for (let i = 0; i < tm; i++) step.push(`    let a${i} = a_at(offA, r${i}, k);`);
+    for (let j = 0; j < tb; j++) step.push(`    let v${j} = ${bRead(j)};`);
+    for (let j = 0; j < tb; j++) {
+      for (let l = 0; l < L; l++) {
+        const c = L * j + l;
+        const fmas = Array.from({ length: tm }, (_, i) => `c${i}_${c} = fma(a${i}, w, c${i}_${c});`).join(' ');
+        step.push(`    { let w = subgroupBroadcast(v${j}, ${l}u); ${fmas} }`);
+      }
+    }
+    return { decl, step };
+  }
+  for (let x = 1; x < ku; x++) step.push(`    let k${x} = min(k + ${x}u, kEnd - 1u); let ok${x} = k + ${x}u < kEnd;`);
+  const at = (read: string, x: number) => (x === 0 ? read : `select(0.0, ${read}, ok${x})`);
+  for (let i = 0; i < tm; i++) {
+    for (let x = 0; x < ku; x++) step.push(`    let a${i}_${x} = ${at(`a_at(offA, r${i}, ${x === 0 ? 'k' : `k${x}`})`, x)};`);
+  }
+  for (let j = 0; j < tb; j++) {
+    for (let x = 0; x < ku; x++) step.push(`    let v${j}_${x} = ${at(`b_at(offB, ${x === 0 ? 'k' : `k${x}`}, q${j})`, x)};`);
+  }
   for (let j = 0; j < tb; j++) {
     for (let l = 0; l < L; l++) {
       const c = L * j + l;
-      const fmas = Array.from({ length: tm }, (_, i) => `c${i}_${c} = fma(a${i}, w, c${i}_${c});`).join(' ');
-      step.push(`    { let w = subgroupBroadcast(v${j}, ${l}u); ${fmas} }`);
+      const ws = Array.from({ length: ku }, (_, x) => `let w${x} = subgroupBroadcast(v${j}_${x}, ${l}u);`).join(' ');
+      const chain = (i: number) => {
+        let e = `c${i}_${c}`;
+        for (let x = 0; x < ku; x++) e = `fma(a${i}_${x}, w${x}, ${e})`;
+        return `c${i}_${c} = ${e};`;
+      };
+      step.push(`    { ${ws} ${Array.from({ length: tm }, (_, i) => chain(i)).join(' ')} }`);
     }
   }
   return { decl, step };
@@ -57,16 +84,17 @@ export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => stri
  * with rowSums also s<i> = Σ_k op(A)[row i, k], stored to rows[offO / N + row] by the tiles of the first
  * column (the shader's ROW_SUMS).
  */
-export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false): Defines {
-  const key = `${tm}x${tb}${rowSums ? 'r' : ''}`;
+export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, ku = 1): Defines {
+  const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const L = SUBGROUP_LANES;
   const cols = L * tb;
-  const { decl, step } = subgroupBlock(tm, tb);
+  const { decl, step } = subgroupBlock(tm, tb, undefined, ku);
   if (rowSums) {
+    const terms = (i: number) => (ku === 1 ? `a${i}` : Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + '));
     decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
-    step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += a${i};`).join(' ')}`);
+    step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += ${terms(i)};`).join(' ')}`);
   }
   const store: string[] = [];
   for (let i = 0; i < tm; i++) {
@@ -76,7 +104,7 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false): 
     if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m0 + ${L * i}u] = s${i}; }`);
     store.push('  }');
   }
-  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
   cache.set(key, d);
   return d;
 }

@@ -48,15 +48,18 @@ export interface MatmulTuning {
   splitK: { minK: number; workgroups: number; minChunk: number } | null;
   /** Subgroup-broadcast kernel (shaders/matmul_subgroup.wgsl) on devices with fixed 8-lane subgroups
    *  (lavapipe), instead of the register-blocked one: a workgroup is one subgroup computing 8·tm rows x
-   *  8·tb columns (tm 2, 4, 8 or 16; tb 1, 2, 4 or 8). Ignored elsewhere, and under tiled / tiledVec4;
-   *  split-K applies as for the register-blocked kernel. null: off. */
-  subgroup: { tm: number; tb: number } | null;
+   *  8·tb columns (tm 2, 4, 8 or 16; tb 1, 2, 4 or 8), ku k's per loop step (1, 2 or 4; default 1).
+   *  Ignored elsewhere, and under tiled / tiledVec4; split-K applies as for the register-blocked
+   *  kernel. null: off. */
+  subgroup: { tm: number; tb: number; ku?: number } | null;
 }
 
 // Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB);
-// where 8-lane subgroups exist, the subgroup kernel with 64 x 32 tiles (bench/probe-matmul-subgroup.ts).
+// where 8-lane subgroups exist, the subgroup kernel with 32 x 32 tiles and 4 k per loop step
+// (bench/probe-matmul-subgroup.ts: 20 % less time than 64 x 32 tiles one k at a time over EdgeFace-XXS's
+// largest products, and half the compile time, 1.3 vs 2.7 s).
 export const matmulTuning: MatmulTuning = { tiled: false, tm: 8, tnv: 4, transB: { tm: 16, tnv: 2 }, kvec: false, wgx: 16, wgy: 4, tiledVec4: null,
-  fitN: true, splitK: { minK: 4096, workgroups: 16, minChunk: 256 }, subgroup: { tm: 8, tb: 4 },
+  fitN: true, splitK: { minK: 4096, workgroups: 16, minChunk: 256 }, subgroup: { tm: 4, tb: 4, ku: 4 },
 };
 
 function checkTuning(t: MatmulTuning): void {
@@ -71,7 +74,7 @@ function checkTuning(t: MatmulTuning): void {
   const v4 = t.tiledVec4;
   if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
   const sg = t.subgroup;
-  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16 and tb 1, 2, 4 or 8, got ${JSON.stringify(sg)}`);
+  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb) || ![undefined, 1, 2, 4].includes(sg.ku))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4, got ${JSON.stringify(sg)}`);
   const sk = t.splitK;
   if (sk && !([sk.minK, sk.workgroups, sk.minChunk].every((x) => Number.isInteger(x) && x >= 1))) {
     throw new Error(`matmul: tuning.splitK needs positive integers minK, workgroups, minChunk, got ${JSON.stringify(sk)}`);
@@ -226,7 +229,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
   const product = (splitK: boolean, withBias: boolean) => sg
-    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...subgroupMatmulDefines(sg.tm, sg.tb, rs) } }
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...subgroupMatmulDefines(sg.tm, sg.tb, rs, t.subgroup!.ku ?? 1) } }
     : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
