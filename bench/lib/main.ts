@@ -10,6 +10,7 @@ import { CASES, missingOps, disposePeerInputs, type CaseDef, type CaseRun } from
 import { timeImpls, defaultTiming, type Impl, type TimingOptions } from './timing.js';
 import { textTable, writeResults, sanitizeKey, type CaseResult, type RunInfo } from './report.js';
 import { measurePeak } from './peak.js';
+import { sampleCpu, otherShare, disturbedNote } from './cpu-share.js';
 
 export interface MainOptions {
   only?: string[];
@@ -193,6 +194,7 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   await initNodeGPU();
   const summary = rt.adapterSummary();
   const peers = await initPeers();
+  const cpuStart = sampleCpu();
   const cpus = os.cpus();
   const info: RunInfo = {
     date: new Date().toISOString(),
@@ -225,6 +227,10 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   for (const c of cases) results.push(await runCase(c, { webgpu: !peers.webgpu, wasm: !peers.wasm }, timing, opts.tune !== false));
 
   info.machine.loadavgEnd = os.loadavg();
+  const cpuEnd = sampleCpu();
+  if (cpuStart && cpuEnd) info.machine.otherCpuShare = otherShare(cpuStart, cpuEnd);
+  const note = disturbedNote(cpuStart, cpuEnd);
+  if (note) info.disturbed = note;
   console.log('\n' + textTable(results, info.peakGflops));
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
   if (opts.write !== false) {

@@ -29,6 +29,7 @@ import * as rt from '../../src/runtime/index.js';
 import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { timeImpls, type Impl, type TimingResult, type TimingOptions } from './timing.js';
 import { sanitizeKey, type RunInfo } from './report.js';
+import { sampleCpu, otherShare, disturbedNote } from './cpu-share.js';
 import { measurePeak } from './peak.js';
 import { compare, TOL } from './compare.js';
 import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.js';
@@ -673,6 +674,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
   await initNodeGPU();
   const summary = rt.adapterSummary();
   const { env, versions } = await initPeerEnv(opts);
+  const cpuStart = sampleCpu([env.torch?.pid]);
   try {
     const cpus = os.cpus();
     const info: RunInfo = {
@@ -731,9 +733,10 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     info.machine.loadavgEnd = os.loadavg();
     const wall = (performance.now() - started) / 1000;
     (info.timing as Record<string, unknown>).wallS = Math.round(wall);
-    if (info.machine.loadavgStart[0]! > 0.5 || info.machine.loadavgEnd[0]! > 0.5) {
-      info.disturbed = `load average ${info.machine.loadavgStart.map((v) => v.toFixed(2)).join('/')} at start, ${info.machine.loadavgEnd.map((v) => v.toFixed(2)).join('/')} at end on ${info.machine.cores} cores: other processes were running, timings are disturbed.`;
-    }
+    const cpuEnd = sampleCpu([env.torch?.pid]);
+    if (cpuStart && cpuEnd) info.machine.otherCpuShare = otherShare(cpuStart, cpuEnd);
+    const note = disturbedNote(cpuStart, cpuEnd);
+    if (note) info.disturbed = note;
     console.log('\n' + textTable(results, info.peakGflops));
     console.log(`\n(${wall.toFixed(0)} s; load ${info.machine.loadavgEnd.map((v) => v.toFixed(2)).join(' ')} at end)`);
     if (opts.write !== false) {

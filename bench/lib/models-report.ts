@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TimingResult } from './timing.js';
-import type { RunInfo } from './report.js';
+import { cpuShareText, type RunInfo } from './report.js';
 
 export type Mode = 'forward' | 'train';
 export type ImplName = 'ours' | 'torch' | 'ort' | 'tfjs-webgpu' | 'tfjs-wasm';
@@ -191,7 +191,7 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   out.push('');
   out.push(`Machine: ${info.machine.cpu}, ${info.machine.cores} cores, ${info.machine.os}; Node ${info.node}; adapter ${esc(String(info.adapter.description || info.adapter.device || info.adapterKey))}; tfjs ${String(info.peers.tfjs)}.`);
   const la = info.machine.loadavgStart, le = info.machine.loadavgEnd;
-  out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')}${le ? `; at end: ${le.map((v) => v.toFixed(2)).join(', ')}` : ''} (1/5/15 min)${la[0]! > 0.5 ? ' — other work was running; timings are disturbed' : ''}.`);
+  out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')}${le ? `; at end: ${le.map((v) => v.toFixed(2)).join(', ')}` : ''} (1/5/15 min)${cpuShareText(info)}.`);
   if (info.disturbed) out.push(`\n**Note:** ${info.disturbed}`);
   const off = Object.entries((info.peers.off ?? {}) as Record<string, string>);
   if (off.length) out.push(`\nPeers off in this run: ${off.map(([k, why]) => `${k} — ${esc(why)}`).join('; ')}.`);

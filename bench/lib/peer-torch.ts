@@ -106,6 +106,11 @@ export class TorchPeer {
     return this.request({ cmd: 'release', id });
   }
 
+  /** The serving process's pid (its CPU time is the benchmark's own: bench/lib/cpu-share.ts). */
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.child.pid;
+  }
+
   close(): void {
     if (!this.exited) this.child.stdin.end();
   }

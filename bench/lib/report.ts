@@ -24,9 +24,15 @@ export interface CaseResult {
   variants?: { name: string; shapeClass: string; variant: string }[];
 }
 
+/** ", other processes used X % of the CPU during the run" when it was measured (bench/lib/cpu-share.ts). */
+export function cpuShareText(info: RunInfo): string {
+  const s = info.machine.otherCpuShare;
+  return s === undefined ? '' : `; other processes used ${(s * 100).toFixed(1)} % of the CPU during the run`;
+}
+
 export interface RunInfo {
   date: string;
-  machine: { cpu: string; cores: number; os: string; memGiB: number; loadavgStart: number[]; loadavgEnd?: number[] };
+  machine: { cpu: string; cores: number; os: string; memGiB: number; loadavgStart: number[]; loadavgEnd?: number[]; otherCpuShare?: number };
   node: string;
   adapter: Record<string, unknown>;
   adapterKey: string;
@@ -87,7 +93,7 @@ export function markdown(results: CaseResult[], info: RunInfo): string {
   out.push('');
   out.push(`Machine: ${info.machine.cpu}, ${info.machine.cores} cores, ${info.machine.os}; Node ${info.node}; adapter ${esc(String(info.adapter.description || info.adapter.device || info.adapterKey))}.`);
   const la = info.machine.loadavgStart;
-  out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')} (1/5/15 min)${la[0]! > 0.5 ? ' — other work was running; timings are disturbed' : ''}.`);
+  out.push(`Load average at start: ${la.map((v) => v.toFixed(2)).join(', ')} (1/5/15 min)${cpuShareText(info)}.`);
   if (info.disturbed) out.push(`\n**Note:** ${info.disturbed}`);
   out.push('');
   out.push(`| ${HEADER.join(' | ')} |`);
