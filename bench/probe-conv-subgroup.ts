@@ -1,52 +1,76 @@
-// The subgroup implicit-GEMM conv2d forward (shaders/conv_subgroup.wgsl) against the direct kernel
-// (conv_fwd): npx tsx bench/probe-conv-subgroup.ts [rounds]
-// Shapes of DSR and EdgeFace-XXS at batch 32. Per shape: outputs compared (max relative difference,
-// float32 sums in another order), then the two take turns for `rounds` rounds of 3 convolutions
-// recorded back to back with one sync (the first round untimed); medians in ms and GFLOP/s.
+// The subgroup implicit-GEMM conv2d (shaders/conv_subgroup.wgsl) in its blocks against the direct
+// kernels (conv_fwd; conv_tgather for the backward-data):
+//   npx tsx bench/probe-conv-subgroup.ts [rounds] [--dgrad]
+// Shapes of DSR and EdgeFace-XXS at batch 32 (--dgrad: the stride-1 ones, backward-data). Per shape:
+// every variant's output compared with the direct kernel's (max relative difference, float32 sums
+// in another order), then the variants take turns for `rounds` rounds of 3 convolutions recorded
+// back to back with one sync (the first round untimed); medians in ms and GFLOP/s. Cached tuning
+// picks are not applied (autotune mode off): each variant runs as set here.
 // Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
-import { conv2d, convVariants, fixedSubgroupSize, getEngine, noGrad, randn } from '../src/runtime/index.js';
+import { convKernels, convVariants, fixedSubgroupSize, getEngine, noGrad, randn, setAutotuneMode, type SubgroupConvBlock } from '../src/runtime/index.js';
 
 await initNodeGPU();
-const rounds = Number(process.argv[2] ?? 6);
+setAutotuneMode('off');
+const args = process.argv.slice(2);
+const dgrad = args.includes('--dgrad');
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 6);
 if (fixedSubgroupSize() !== 8) {
   console.log(`this adapter has no fixed 8-lane subgroups (fixedSubgroupSize() = ${fixedSubgroupSize()}): the subgroup kernel does not run here`);
   process.exit(0);
 }
 const eng = getEngine();
 // [batch, Ci, H (= W), Co, k, stride, padding]
-const shapes: [number, number, number, number, number, number, number][] = [
+const all: [number, number, number, number, number, number, number][] = [
   [32, 64, 32, 64, 3, 1, 1], [32, 3, 32, 64, 3, 1, 1], [32, 64, 32, 12, 3, 1, 1], [32, 32, 64, 32, 3, 1, 1],
   [32, 3, 112, 24, 4, 4, 0], [32, 24, 56, 48, 2, 2, 0],
 ];
+const shapes = dgrad ? all.filter((s) => s[5] === 1) : all;
+const saved = { subgroup: convVariants.subgroup, subgroupDgrad: convVariants.subgroupDgrad };
+const variants: { name: string; sg: SubgroupConvBlock | null }[] = [
+  { name: dgrad ? 'conv_tgather' : 'conv_fwd', sg: null },
+  { name: 'sg 64x32', sg: { tm: 8, tb: 4, rowStep: false } },
+  { name: 'sg 64x32 row', sg: { tm: 8, tb: 4, rowStep: true } },
+  { name: 'sg 32x32 row', sg: { tm: 4, tb: 4, rowStep: true } },
+  { name: 'sg 32x64 row', sg: { tm: 4, tb: 8, rowStep: true } },
+];
 const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
-const saved = convVariants.subgroup;
 for (const [N, Ci, H, Co, k, s, p] of shapes) {
-  const x = randn([N, Ci, H, H], 1), w = randn([Co, Ci, k, k], 2), b = randn([Co], 3);
-  const run = (sg: boolean) => {
-    convVariants.subgroup = sg ? saved : null;
-    return noGrad(() => conv2d(x, w, b, { stride: s, padding: p }));
+  const Ho = Math.floor((H + 2 * p - k) / s) + 1;
+  const g = { N, Ci, H, W: H, Co, Ho, Wo: Ho, kh: k, kw: k, sh: s, sw: s, ph: p, pw: p, dh: 1, dw: 1, G: 1 };
+  const x = randn([N, Ci, H, H], 1), w = randn([Co, Ci, k, k], 2), b = randn([Co], 3), dy = randn([N, Co, Ho, Ho], 4);
+  const run = (sg: SubgroupConvBlock | null) => {
+    convVariants.subgroup = sg;
+    convVariants.subgroupDgrad = dgrad && sg !== null;
+    return noGrad(() => (dgrad ? convKernels.corrT(dy, w, null, g) : convKernels.corr(x, w, b, g)));
   };
-  const y0 = await run(false).data(), y1 = await run(true).data();
-  let err = 0;
-  for (let i = 0; i < y0.length; i++) err = Math.max(err, Math.abs(y0[i]! - y1[i]!) / (1 + Math.abs(y0[i]!)));
-  if (!(err < 1e-3)) throw new Error(`subgroup conv differs from conv_fwd by ${err} (relative)`);
-  const t: number[][] = [[], []];
+  const ref = await run(null).data();
+  const errs: number[] = [];
+  for (const v of variants) {
+    const y = await run(v.sg).data();
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ref[i]! - y[i]!) / (1 + Math.abs(ref[i]!)));
+    if (!(err < 1e-3)) throw new Error(`${v.name} differs from ${variants[0]!.name} by ${err} (relative)`);
+    errs.push(err);
+  }
+  const t: number[][] = variants.map(() => []);
   for (let r = 0; r <= rounds; r++) {
-    for (const sg of [false, true]) {
+    for (const [i, v] of variants.entries()) {
       const t0 = performance.now();
-      const ys = [run(sg), run(sg), run(sg)];
+      const ys = [run(v.sg), run(v.sg), run(v.sg)];
       await eng.sync();
-      if (r > 0) t[+sg]!.push((performance.now() - t0) / 3);
+      if (r > 0) t[i]!.push((performance.now() - t0) / 3);
       ys.forEach((y) => y.dispose());
     }
   }
-  const Ho = Math.floor((H + 2 * p - k) / s) + 1;
   const gf = (ms: number) => (2 * N * Co * Ho * Ho * Ci * k * k / ms / 1e6).toFixed(1);
-  const [d, g] = [med(t[0]!), med(t[1]!)];
-  console.log(`x [${N}, ${Ci}, ${H}, ${H}] w [${Co}, ${Ci}, ${k}, ${k}] stride ${s} pad ${p}: conv_fwd ${d.toFixed(1)} ms (${gf(d)} GFLOP/s), ` +
-    `subgroup ${g.toFixed(1)} ms (${gf(g)} GFLOP/s), ${(d / g).toFixed(2)}x; max rel diff ${err.toExponential(1)}`);
-  x.dispose(); w.dispose(); b.dispose();
+  const base = med(t[0]!);
+  console.log(`${dgrad ? 'dgrad ' : ''}x [${N}, ${Ci}, ${H}, ${H}] w [${Co}, ${Ci}, ${k}, ${k}] stride ${s} pad ${p}:`);
+  variants.forEach((v, i) => {
+    const m = med(t[i]!);
+    console.log(`  ${v.name.padEnd(14)} ${m.toFixed(1).padStart(7)} ms ${gf(m).padStart(6)} GFLOP/s  ${(base / m).toFixed(2)}x  max rel diff ${errs[i]!.toExponential(1)}`);
+  });
+  x.dispose(); w.dispose(); b.dispose(); dy.dispose();
 }
-convVariants.subgroup = saved;
+Object.assign(convVariants, saved);
 process.exit(0);

@@ -8,6 +8,8 @@
 // TRANSPOSED: the backward-data (conv^T) of a stride-1 conv, the same sum with x = dy, the weight read
 // transposed (a_at) and the uniforms flipped by the op (sh = sw = 1, ph = −ph, dh = −dh, ...):
 //   dx[b, m, y, x] = Σ_{c, ky, kx} w[c, m, ky, kx] · dy[b, c, y + ph − ky·dh, x + pw − kx·dw].
+// SG_KW > 0 (= kw): one loop step per kernel row, its kw k's unrolled (each accumulator written once
+// per row; lavapipe blends and spills every write of a loop variable); 0: one k per step.
 // Defines: TRANSPOSED, HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), TILE_M, TILE_N, and
 // SG_DECL / SG_STEP / SG_STORE from src/runtime/ops/matmul-subgroup.ts (subgroupConvDefines).
 enable subgroups;
@@ -34,8 +36,11 @@ struct U {
 #if ${TRANSPOSED}
 // w [Ci', M, kh, kw] (the conv's weight, read for its transpose): off = ci·M·kh·kw + ky·kw + kx per k.
 fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.kh * u.kw]; }
+// The weight of kernel column kx of the row whose first k is k (offset off) (SG_KW).
+fn a_kx(off: u32, m: u32, k: u32, kx: u32) -> f32 { return wt[off + kx + m * u.kh * u.kw]; }
 #else
 fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.K + k]; }
+fn a_kx(off: u32, m: u32, k: u32, kx: u32) -> f32 { return wt[off + m * u.K + k + kx]; }
 #endif
 
 // x at (iy, ix) of the plane starting at base, 0 outside the image (the read itself is clamped).
@@ -72,6 +77,14 @@ ${SG_DECL}
     let cio = ci * u.H * u.W;
     for (var ky = 0u; ky < u.kh; ky++) {
       let kyd = i32(ky) * u.dh;
+#if ${SG_KW}
+      // One step per kernel row: kx = 0 .. SG_KW - 1 (= u.kw) unrolled in SG_STEP.
+      let k = (ci * u.kh + ky) * u.kw;
+#if ${TRANSPOSED}
+      let offA = (ci * u.M * u.kh + ky) * u.kw;
+#endif
+${SG_STEP}
+#else
       for (var kx = 0u; kx < u.kw; kx++) {
         let kxd = i32(kx) * u.dw;
         let k = (ci * u.kh + ky) * u.kw + kx;
@@ -80,6 +93,7 @@ ${SG_DECL}
 #endif
 ${SG_STEP}
       }
+#endif
     }
   }
 ${SG_STORE}

@@ -7,9 +7,12 @@
 //                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
 //                    K 4096 by default; more / fewer splits, from K 1024, or off)
 //   conv             conv2d forward, groups 1: with 8-lane subgroups the implicit GEMM of
-//                    conv_subgroup (default) or direct; direct (conv_fwd, register block of channels
-//                    x pixels) or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
-//   conv-dgrad       conv2d backward-data: direct (conv_tgather) or GEMM (matmul + col2im)
+//                    conv_subgroup, 32 x 64 tiles a kernel row per step (default) / 64 x 32 / 32 x 32
+//                    rows, 64 x 32 one k per step, or direct; direct (conv_fwd, register block of
+//                    channels x pixels) or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
+//   conv-dgrad       conv2d backward-data: with 8-lane subgroups at stride 1 conv_subgroup's
+//                    transposed form (default, the conv's block) or direct; direct (conv_tgather) or
+//                    GEMM (matmul + col2im)
 //   conv-wgrad       conv2d backward-weight: direct (conv_wgrad: weights per invocation, reduction
 //                    split) or GEMM (one product against the transposed im2col)
 //   depthwise        depthwise forward and backward-data (depthwise_rows: rows per invocation, vec4
@@ -117,7 +120,13 @@ registerTunable({
   target: convVariants,
   // The default is the subgroup implicit GEMM where the device has 8-lane subgroups (px / cb then
   // tune nothing); 'direct' is conv_fwd there.
-  variants: [...convBlocks, { ...v('direct', { subgroup: null }), when: sg8 }],
+  variants: [
+    ...convBlocks,
+    { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
+    { ...v('sg-32x32-row', { subgroup: { tm: 4, tb: 4, rowStep: true } }), when: sg8 },
+    { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, rowStep: false } }), when: sg8 },
+    { ...v('direct', { subgroup: null }), when: sg8 },
+  ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corr'),
 });
@@ -125,7 +134,11 @@ registerTunable({
 registerTunable({
   name: 'conv-dgrad',
   target: convVariants,
-  variants: [...convBlocks, { ...v('subgroup', { subgroupDgrad: true }), when: sg8 }], // stride 1: conv_subgroup's transposed form
+  variants: [
+    ...convBlocks, // with 8-lane subgroups, stride 1: conv_subgroup's transposed form
+    { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
+    { ...v('gather', { subgroupDgrad: false }), when: sg8 },
+  ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corrT'),
 });

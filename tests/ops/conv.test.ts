@@ -43,17 +43,21 @@ describe('conv2d vs tfjs (groups = 1)', () => {
   }
   // Where the device has 8-lane subgroups the forward above is the implicit GEMM of
   // shaders/conv_subgroup.wgsl; the direct kernel (conv_fwd) runs these with it off, and the subgroup
-  // kernel's smallest and largest block knobs (shrunk to these small shapes by subgroupTile) run the
-  // strided, padded and rectangular cases.
+  // kernel's smallest and largest block knobs (shrunk to these small shapes by subgroupTile), one k
+  // or a whole kernel row (kw 2, 3, 4) per loop step, run the strided, padded and rectangular cases.
   const SG8 = L.fixedSubgroupSize() === 8;
   const pick = ['3x3 s2 p1 odd 8x7', '3x3 wide rows 5x19 (several pixel blocks)', '3x3 s1 p1 batch 7', 'EdgeNeXt stem 4x4 s4, 3 -> 24', 'rectangular kernel / stride / padding'];
-  const blocks: [string, { tm: number; tb: number } | null][] = [['conv_fwd (subgroup off)', null]];
-  if (SG8) blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1 }], ['subgroup tm 16 tb 8', { tm: 16, tb: 8 }]);
+  const blocks: [string, L.SubgroupConvBlock | null][] = [['conv_fwd (subgroup off)', null]];
+  if (SG8) {
+    blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1, rowStep: false }], ['subgroup tm 16 tb 8', { tm: 16, tb: 8, rowStep: false }]);
+    blocks.push(['subgroup tm 2 tb 1 row step', { tm: 2, tb: 1, rowStep: true }], ['subgroup tm 16 tb 8 row step', { tm: 16, tb: 8, rowStep: true }]);
+  }
   for (const [kernel, sg] of blocks) {
     for (const [label, xs, ws, o, b] of cases.filter((c) => pick.includes(c[0]))) {
       it(`${label}, ${kernel}`, async () => {
         const saved = { ...L.convVariants };
-        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null }); // the gradient's stride-1 conv^T too
+        // the gradient's stride-1 conv^T too; every channel count (blocks mostly past M)
+        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null, subgroupMinM: 1 });
         try {
           await testOp({ name: `conv2d ${label} ${kernel}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol });
         } finally {
@@ -146,17 +150,21 @@ describe('convTranspose2d vs float64 reference', () => {
     it(label, () => testOp({ name: `convTranspose2d ${label}`, shapes: b ? [xs, ws, [ws[1]! * (o.groups ?? 1)]] : [xs, ws], ours: oursT(o), ref64: convT64(o), ...tol }));
   }
   // Stride 1, groups 1: conv^T through the subgroup implicit GEMM (convVariants.subgroupDgrad; with a
-  // bias and dilation), where the device has 8-lane subgroups.
+  // bias and dilation; one k or a kernel row per loop step), where the device has 8-lane subgroups.
   for (const [label, xs, ws, o, b] of cases.filter((c) => c[0] === '3x3 s1 p1' || c[0] === 'dilation 2')) {
-    it.runIf(L.fixedSubgroupSize() === 8)(`${label}, subgroup kernel`, async () => {
-      const saved = { ...L.convVariants };
-      L.convVariants.subgroupDgrad = true;
-      try {
-        await testOp({ name: `convTranspose2d ${label} subgroup`, shapes: b ? [xs, ws, [ws[1]!]] : [xs, ws], ours: oursT(o), ref64: convT64(o), ...tol });
-      } finally {
-        Object.assign(L.convVariants, saved);
-      }
-    });
+    for (const rowStep of [false, true]) {
+      it.runIf(L.fixedSubgroupSize() === 8)(`${label}, subgroup kernel${rowStep ? ', row step' : ''}`, async () => {
+        const saved = { ...L.convVariants };
+        L.convVariants.subgroupDgrad = true;
+        L.convVariants.subgroup = { tm: 8, tb: 4, rowStep };
+        L.convVariants.subgroupMinM = 1;
+        try {
+          await testOp({ name: `convTranspose2d ${label} subgroup${rowStep ? ' row step' : ''}`, shapes: b ? [xs, ws, [ws[1]!]] : [xs, ws], ours: oursT(o), ref64: convT64(o), ...tol });
+        } finally {
+          Object.assign(L.convVariants, saved);
+        }
+      });
+    }
   }
   it('matches tfjs conv2dTranspose (groups 1, sanity)', () =>
     testOp({

@@ -47,16 +47,28 @@ export interface Geom {
 }
 
 /** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
+/** The subgroup conv's block: 8·tm output channels x 8·tb pixels per subgroup; rowStep: a loop step
+ *  takes a whole kernel row (kw k's, each accumulator written once; kernels 2 to MAX_ROW_STEP wide). */
+export interface SubgroupConvBlock { tm: number; tb: number; rowStep: boolean }
+const MAX_ROW_STEP = 7;
+
 export const convVariants = {
   /** Groups-1 convolutions as im2col + matmul (conv-gemm.ts) where gemmOk; depthwise never. */
   gemm: false,
-  /** Groups 1 on devices with fixed 8-lane subgroups (lavapipe): the forward (and, with
-   *  subgroupDgrad, the backward-data at stride 1) as the implicit GEMM of shaders/conv_subgroup.wgsl, 8·tm output channels x 8·tb
-   *  pixels per subgroup. null: conv_fwd / conv_tgather. */
-  subgroup: { tm: 8, tb: 4 } as { tm: number; tb: number } | null,
-  /** The backward-data at stride 1 through the same kernel (with `subgroup`). Off by default: on DSR's
-   *  3x3 32-channel convs it measured 872 ms per step against conv_tgather's 668 (2026-12-05). */
-  subgroupDgrad: false,
+  /** Groups 1, at least 8 output channels, on devices with fixed 8-lane subgroups (lavapipe): the
+   *  forward (and, with subgroupDgrad, the backward-data at stride 1) as the implicit GEMM of
+   *  shaders/conv_subgroup.wgsl, 8·tm output channels x 8·tb pixels per subgroup, a kernel row per
+   *  loop step. null: conv_fwd / conv_tgather. 32 x 64 with row steps measured 1.15-1.38x conv_fwd's
+   *  speed on DSR's and EdgeFace-XXS's convs at batch 32, where one k per step (64 x 32) measured
+   *  0.75-1.24x (2026-12-05, bench/probe-conv-subgroup.ts). */
+  subgroup: { tm: 4, tb: 8, rowStep: true } as SubgroupConvBlock | null,
+  /** The backward-data at stride 1 through the same kernel (with `subgroup`, at least 8 input
+   *  channels): 1.31-1.36x conv_tgather's speed on 3x3 convs at batch 32 with row steps (one k per
+   *  step: 0.85-0.93x; `bench/probe-conv-subgroup.ts --dgrad`). */
+  subgroupDgrad: true,
+  /** The subgroup kernels only for at least this many output channels (the kernel's rows: 3 of a
+   *  block's 16 in use measured 0.48x conv_tgather's speed on DSR's 64 -> 3 backward-data). */
+  subgroupMinM: SUBGROUP_LANES,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -295,7 +307,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
-  if (convVariants.subgroup && g.G === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
+  if (convVariants.subgroup && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup, false);
     return out;
   }
@@ -322,7 +334,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
  * shaders/conv_subgroup.wgsl. corrT reads y [N, Co, Ho, Wo] as its input image and writes
  * [N, Ci, H, W]: the geometry's roles swap and the offsets change sign (see the shader).
  */
-function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom, blk: { tm: number; tb: number }, transposed: boolean): void {
+function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom, blk: SubgroupConvBlock, transposed: boolean): void {
   const [Cin, H, W, Cout, Ho, Wo] = transposed ? [g.Co, g.Ho, g.Wo, g.Ci, g.H, g.W] : [g.Ci, g.H, g.W, g.Co, g.Ho, g.Wo];
   const sgn = transposed ? -1 : 1;
   const M = Cout, HWo = Ho * Wo, N = g.N * HWo, K = Cin * g.kh * g.kw;
@@ -330,7 +342,7 @@ function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor |
   const [gx, gy] = grid1d(tiles, 1, getEngine().maxWorkgroups);
   getEngine().run({
     name: transposed ? 'conv2d_transposed_gather' : 'conv2d_forward', shader: 'conv_subgroup',
-    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, ...subgroupConvDefines(tm, tb) },
+    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, ...subgroupConvDefines(tm, tb, blk.rowStep && g.kw > 1 && g.kw <= MAX_ROW_STEP ? g.kw : 0) },
     inputs: [x, w, bias ?? w, alpha ?? w], outputs: [out],
     uniforms: [u32(M), u32(N), u32(K), u32(tilesN), u32(tiles), u32(HWo), u32(Wo), u32(Cin), u32(H), u32(W), u32(g.kh), u32(g.kw),
       i32(transposed ? 1 : g.sh), i32(transposed ? 1 : g.sw), i32(sgn * g.ph), i32(sgn * g.pw), i32(sgn * g.dh), i32(sgn * g.dw), u32(0), u32(0)],
@@ -362,7 +374,7 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
     out.dispose();
     return corrTGemm(y, w, bias, g);
   }
-  if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
+  if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.Ci >= convVariants.subgroupMinM && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(y, w, bias, null, out, g, convVariants.subgroup, true);
     return out;
   }

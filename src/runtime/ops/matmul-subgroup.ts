@@ -28,42 +28,17 @@ export function subgroupGrid(b: { tm: number; tb: number }, M: number, N: number
 }
 
 /**
- * The accumulators and one step of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
- * columns q<j> = min(n0 + 8j + lane, N - 1) read with bRead(j) (default b_at(offB, k, q<j>)), the other
- * lanes' columns by broadcast; c<i>_<j> += op(A)[row i, k] · op(B)[k, column n0 + j].
- * ku > 1 (matmul only): a step takes k .. k + ku - 1 (reads clamped to kEnd - 1 and zeroed past it) and
- * writes each accumulator once, as one chain of fmas in the same k order: lavapipe masks every write
- * of a loop variable with a blend (and spills the accumulators to the stack), so one write per ku k's
+ * The FMAs of one step over ku k's x = 0 .. ku - 1: a<i>_<x> = aRead(i, x) (row i), v<j>_<x> = bRead(j, x)
+ * (this lane's column j), and for every column n0 + 8j + l the other lanes' values by broadcast;
+ * each accumulator is written once, as one chain of fmas in k order: lavapipe masks every write of
+ * a loop variable with a blend (and spills the accumulators to the stack), so one write per ku k's
  * cuts both ku-fold.
  */
-export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => string = (j) => `b_at(offB, k, q${j})`, ku = 1): { decl: string[]; step: string[] } {
+function chainStep(tm: number, tb: number, ku: number, aRead: (i: number, x: number) => string, bRead: (j: number, x: number) => string): string[] {
   const L = SUBGROUP_LANES;
-  const cols = L * tb;
-  const decl: string[] = [];
-  for (let i = 0; i < tm; i++) decl.push(`  let r${i} = min(m0 + ${L * i}u, u.M - 1u);`);
-  for (let j = 0; j < tb; j++) decl.push(`  let q${j} = min(n0 + ${L * j}u + lane, u.N - 1u);`);
-  for (let i = 0; i < tm; i++) decl.push(`  ${Array.from({ length: cols }, (_, j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
   const step: string[] = [];
-  if (ku === 1) {
-    for (let i = 0; i < tm; i++) step.push(`    let a${i} = a_at(offA, r${i}, k);`);
-    for (let j = 0; j < tb; j++) step.push(`    let v${j} = ${bRead(j)};`);
-    for (let j = 0; j < tb; j++) {
-      for (let l = 0; l < L; l++) {
-        const c = L * j + l;
-        const fmas = Array.from({ length: tm }, (_, i) => `c${i}_${c} = fma(a${i}, w, c${i}_${c});`).join(' ');
-        step.push(`    { let w = subgroupBroadcast(v${j}, ${l}u); ${fmas} }`);
-      }
-    }
-    return { decl, step };
-  }
-  for (let x = 1; x < ku; x++) step.push(`    let k${x} = min(k + ${x}u, kEnd - 1u); let ok${x} = k + ${x}u < kEnd;`);
-  const at = (read: string, x: number) => (x === 0 ? read : `select(0.0, ${read}, ok${x})`);
-  for (let i = 0; i < tm; i++) {
-    for (let x = 0; x < ku; x++) step.push(`    let a${i}_${x} = ${at(`a_at(offA, r${i}, ${x === 0 ? 'k' : `k${x}`})`, x)};`);
-  }
-  for (let j = 0; j < tb; j++) {
-    for (let x = 0; x < ku; x++) step.push(`    let v${j}_${x} = ${at(`b_at(offB, ${x === 0 ? 'k' : `k${x}`}, q${j})`, x)};`);
-  }
+  for (let i = 0; i < tm; i++) for (let x = 0; x < ku; x++) step.push(`    let a${i}_${x} = ${aRead(i, x)};`);
+  for (let j = 0; j < tb; j++) for (let x = 0; x < ku; x++) step.push(`    let v${j}_${x} = ${bRead(j, x)};`);
   for (let j = 0; j < tb; j++) {
     for (let l = 0; l < L; l++) {
       const c = L * j + l;
@@ -76,7 +51,33 @@ export function subgroupBlock(tm: number, tb: number, bRead: (j: number) => stri
       step.push(`    { ${ws} ${Array.from({ length: tm }, (_, i) => chain(i)).join(' ')} }`);
     }
   }
+  return step;
+}
+
+/**
+ * The accumulators and one step of the block: rows r<i> = min(m0 + 8i, M - 1) read with a_at(offA, r<i>, k),
+ * columns q<j> = min(n0 + 8j + lane, N - 1) read with b_at(offB, k, q<j>), the other lanes' columns by
+ * broadcast; c<i>_<j> += op(A)[row i, k] · op(B)[k, column n0 + j]. A step takes k .. k + ku - 1
+ * (reads clamped to kEnd - 1 and zeroed past it) and writes each accumulator once (chainStep).
+ */
+export function subgroupBlock(tm: number, tb: number, ku = 1): { decl: string[]; step: string[] } {
+  const { decl } = blockDecl(tm, tb);
+  const step: string[] = [];
+  for (let x = 1; x < ku; x++) step.push(`    let k${x} = min(k + ${x}u, kEnd - 1u); let ok${x} = k + ${x}u < kEnd;`);
+  const at = (read: string, x: number) => (x === 0 ? read : `select(0.0, ${read}, ok${x})`);
+  const kx = (x: number) => (x === 0 ? 'k' : `k${x}`);
+  step.push(...chainStep(tm, tb, ku, (i, x) => at(`a_at(offA, r${i}, ${kx(x)})`, x), (j, x) => at(`b_at(offB, ${kx(x)}, q${j})`, x)));
   return { decl, step };
+}
+
+/** Rows r<i>, columns q<j> and the zeroed accumulators c<i>_<j> of a tm x tb block. */
+function blockDecl(tm: number, tb: number): { decl: string[] } {
+  const L = SUBGROUP_LANES;
+  const decl: string[] = [];
+  for (let i = 0; i < tm; i++) decl.push(`  let r${i} = min(m0 + ${L * i}u, u.M - 1u);`);
+  for (let j = 0; j < tb; j++) decl.push(`  let q${j} = min(n0 + ${L * j}u + lane, u.N - 1u);`);
+  for (let i = 0; i < tm; i++) decl.push(`  ${Array.from({ length: L * tb }, (_, j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
+  return { decl };
 }
 
 /**
@@ -90,9 +91,9 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
   if (hit) return hit;
   const L = SUBGROUP_LANES;
   const cols = L * tb;
-  const { decl, step } = subgroupBlock(tm, tb, undefined, ku);
+  const { decl, step } = subgroupBlock(tm, tb, ku);
   if (rowSums) {
-    const terms = (i: number) => (ku === 1 ? `a${i}` : Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + '));
+    const terms = (i: number) => Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + ');
     decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
     step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += ${terms(i)};`).join(' ')}`);
   }
@@ -115,16 +116,21 @@ const convCache = new Map<string, Defines>();
  * The same block for shaders/conv_subgroup.wgsl (implicit GEMM: rows = output channels, columns =
  * output pixels n = (batch, oy, ox), k = (ci, ky, kx)): column j's pixel is decomposed once
  * (xb<j> its input plane base, iy<j> / ix<j> its top-left input position) and each k reads
- * x_at(xb<j> + cio, iy<j> + kyd, ix<j> + kxd) (0 outside the image). The stores write
+ * x_at(xb<j> + cio, iy<j> + kyd, ix<j> + kxd) (0 outside the image). kw > 0: a step takes a whole
+ * kernel row, kx = 0 .. kw - 1 (the shader's SG_KW loop, for convolutions of that kernel width),
+ * each accumulator written once per row (chainStep); 0: one k per step. The stores write
  * out[(b·Co + m)·HoWo + p] (+ bias[m], PReLU with alpha[m] where the shader has them).
  */
-export function subgroupConvDefines(tm: number, tb: number): Defines {
-  const key = `${tm}x${tb}`;
+export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
+  const key = `${tm}x${tb}w${kw}`;
   const hit = convCache.get(key);
   if (hit) return hit;
   const L = SUBGROUP_LANES;
   const cols = L * tb;
-  const { decl, step } = subgroupBlock(tm, tb, (j) => `x_at(xb${j} + cio, iy${j} + kyd, ix${j} + kxd)`);
+  const { decl } = blockDecl(tm, tb);
+  const step = kw > 0
+    ? chainStep(tm, tb, kw, (i, x) => `a_kx(offA, r${i}, k, ${x}u)`, (j, x) => `x_at(xb${j} + cio, iy${j} + kyd, ix${j}${x === 0 ? '' : ` + ${x} * u.dw`})`)
+    : chainStep(tm, tb, 1, (i) => `a_at(offA, r${i}, k)`, (j) => `x_at(xb${j} + cio, iy${j} + kyd, ix${j} + kxd)`);
   for (let j = 0; j < tb; j++) {
     decl.push(`  let xb${j} = (q${j} / u.HWo) * u.Ci * u.H * u.W;`);
     decl.push(`  let iy${j} = i32((q${j} % u.HWo) / u.Wo) * u.sh - u.ph;`);
@@ -137,7 +143,7 @@ export function subgroupConvDefines(tm: number, tb: number): Defines {
     for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, n0 + ${j}u, c${i}_${j}); }`);
     store.push('  }');
   }
-  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KW: kw, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
   convCache.set(key, d);
   return d;
 }
