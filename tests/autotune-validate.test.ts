@@ -6,7 +6,7 @@ import { rand, scale, type Tensor } from '../src/runtime/index.js';
 import { adapterSummary } from '../src/runtime/device.js';
 import {
   registerTunable, autotune, validatePicks, withVariant, activeVariant, setTuneStore, getTuneStore, cacheKey,
-  tunedChoice, setShippedDefaults, setOverride, MemoryTuneStore,
+  tunedChoice, setShippedDefaults, setOverride, MemoryTuneStore, stampChoice,
 } from '../src/runtime/autotune.js';
 
 // A fake tunable whose variants all compute 2x; the test's clock decides which one is "fast".
@@ -53,18 +53,24 @@ afterEach(() => {
 describe('shipped defaults', () => {
   it('apply when the adapter key matches, lose to the cache, and ignore unknown variants and tunables', () => {
     const key = adapterSummary().key;
-    setShippedDefaults({ [key]: { 'vfake|n1024': 'b', 'vfake|n2048': 'gone', 'renamed-kernel|n1': 'x' }, 'other adapter': { 'vfake|n4096': 'b' } });
+    setShippedDefaults({
+      [key]: { 'vfake|n1024': stampChoice('vfake', 'b'), 'vfake|n2048': stampChoice('vfake', 'a').replace(/^a@/, 'gone@'), 'renamed-kernel|n1': 'x@00000000',
+        'vfake|n512': 'b@00000000', 'vfake|n256': 'b' },
+      'other adapter': { 'vfake|n4096': stampChoice('vfake', 'b') },
+    });
     expect(tunedChoice('vfake', 'n1024')).toBe('b');
+    expect(tunedChoice('vfake', 'n512')).toBeUndefined(); // made under another signature (the tunable changed since): default
+    expect(tunedChoice('vfake', 'n256')).toBeUndefined(); // no signature (a table from before signatures)
     expect(activeVariant('vfake', 'n1024')).toBe('b');
     expect(tunedChoice('vfake', 'n2048')).toBeUndefined(); // variant no longer exists: default
     expect(activeVariant('vfake', 'n2048')).toBe('a');
     expect(tunedChoice('vfake', 'n4096')).toBeUndefined(); // another adapter's entry
-    getTuneStore().set(cacheKey('vfake', 'n1024'), 'a');
+    getTuneStore().set(cacheKey('vfake', 'n1024'), stampChoice('vfake', 'a'));
     expect(tunedChoice('vfake', 'n1024')).toBe('a'); // a local tune run wins
   });
 
   it('autotune() does not tune a class the shipped table covers (unless shipped: false)', async () => {
-    setShippedDefaults({ [adapterSummary().key]: { 'vfake|n1024': 'b' } });
+    setShippedDefaults({ [adapterSummary().key]: { 'vfake|n1024': stampChoice('vfake', 'b') } });
     const x = rand([1024], 1, -1, 1);
     try {
       const r = await autotune(() => op(x), { reps: 1, targetMs: 1, validate: false });
@@ -82,7 +88,7 @@ describe('validatePicks', () => {
   it('keeps picks whose step is faster, interleaving default and tuned', async () => {
     const x = rand([1024], 2, -1, 1);
     try {
-      getTuneStore().set(cacheKey('vfake', 'n1024'), 'b');
+      getTuneStore().set(cacheKey('vfake', 'n1024'), stampChoice('vfake', 'b'));
       const clock = fakeClock({ a: 10, b: 5 });
       ran.length = 0;
       const v = await validatePicks(clock.step(x), [{ name: 'vfake', shapeClass: 'n1024' }], { rounds: 4, now: clock.now });
@@ -100,7 +106,7 @@ describe('validatePicks', () => {
   it('drops picks whose step is slower or not faster by minGain (medians, so one outlier does not decide)', async () => {
     const x = rand([1024], 2, -1, 1);
     try {
-      getTuneStore().set(cacheKey('vfake', 'n1024'), 'b');
+      getTuneStore().set(cacheKey('vfake', 'n1024'), stampChoice('vfake', 'b'));
       // b is slower except in one outlier round where a stalls
       let i = 0;
       let t = 0;
@@ -115,10 +121,10 @@ describe('validatePicks', () => {
       expect(v.defaultMs).toBe(10);
       expect(v.tunedMs).toBe(12);
       expect(v.dropped).toEqual([{ name: 'vfake', shapeClass: 'n1024', variant: 'b' }]);
-      expect(getTuneStore().get(cacheKey('vfake', 'n1024'))).toBe('a'); // cached as default: not tuned again
+      expect(getTuneStore().get(cacheKey('vfake', 'n1024'))).toBe(stampChoice('vfake', 'a')); // cached as default: not tuned again
       expect(activeVariant('vfake', 'n1024')).toBe('a');
 
-      getTuneStore().set(cacheKey('vfake', 'n1024'), 'b');
+      getTuneStore().set(cacheKey('vfake', 'n1024'), stampChoice('vfake', 'b'));
       const c = fakeClock({ a: 10, b: 9.9 }); // 1 % faster: inside minGain (2 %)
       const v2 = await validatePicks(c.step(x), [{ name: 'vfake', shapeClass: 'n1024' }], { now: c.now });
       expect(v2.kept).toBe(false);

@@ -6,7 +6,7 @@ import * as L from '../src/runtime/index.js';
 import { matmulTuning } from '../src/runtime/ops/matmul.js';
 import { convVariants } from '../src/runtime/ops/conv.js';
 import {
-  registerTunable, tune, autotune, withVariant, activeVariant, setOverride, setTuneStore, getTuneStore, cacheKey,
+  registerTunable, tune, autotune, withVariant, activeVariant, setOverride, setTuneStore, getTuneStore, cacheKey, stampChoice, tunableSignature,
   tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, type TuneStore,
 } from '../src/runtime/autotune.js';
 import {
@@ -90,7 +90,8 @@ describe('autotune', () => {
     const x = rand([64], 1);
     expect(activeVariant('fake', 'n65536')).toBe('slow'); // variants[0] when nothing is chosen
     await tune('fake', 'n65536', { reps: 1 });
-    expect(m.get(cacheKey('fake', 'n65536'))).toBe('fast');
+    expect(m.get(cacheKey('fake', 'n65536'))).toBe(stampChoice('fake', 'fast'));
+    expect(stampChoice('fake', 'fast')).toMatch(/^fast@[0-9a-f]{8}$/);
     tidy(() => void fakeOp(x));
     expect(ran.at(-1)).toBe('fast');
     expect(knobs.mode).toBe('slow'); // restored after the op
@@ -108,10 +109,36 @@ describe('autotune', () => {
     expect(() => setOverride('fake', 'nope')).toThrow(/no variant "nope"/);
     expect(() => parseVariantSpec('fake')).toThrow(/expected name=id/);
     setOverride('fake', null);
-    m.set(cacheKey('fake', 'n65536'), 'gone'); // a stale id (a variant since removed) is ignored
+    m.set(cacheKey('fake', 'n65536'), stampChoice('fake', 'fast').replace(/^fast@/, 'gone@')); // a variant since removed: ignored
     expect(tunedChoice('fake', 'n65536')).toBeUndefined();
+    m.set(cacheKey('fake', 'n65536'), 'fast'); // a choice from before signatures: ignored
+    expect(tunedChoice('fake', 'n65536')).toBeUndefined();
+    m.set(cacheKey('fake', 'n65536'), stampChoice('fake', 'fast'));
+    expect(tunedChoice('fake', 'n65536')).toBe('fast');
     x.dispose();
     knobs.mode = 'fast';
+  });
+
+  it('signs choices with the default knobs and the variants: a choice made under another set no longer applies', () => {
+    const make = (dflt: string, extra: boolean) => registerTunable({
+      name: 'sigfake', target: { mode: dflt }, variants: [{ id: 'a', knobs: {} }, { id: 'b', knobs: { mode: 'b' } }, ...(extra ? [{ id: 'c', knobs: { mode: 'c' } }] : [])],
+      shapeClasses: [], workload: () => { throw new Error('not timed'); },
+    });
+    const m = new Map<string, string>();
+    setTuneStore({ get: (k) => m.get(k), set: (k, val) => void m.set(k, val) });
+    make('x', false);
+    const s0 = tunableSignature('sigfake');
+    m.set(cacheKey('sigfake', 'n1'), stampChoice('sigfake', 'b'));
+    expect(tunedChoice('sigfake', 'n1')).toBe('b');
+    make('y', false); // another default
+    expect(tunableSignature('sigfake')).not.toBe(s0);
+    expect(tunedChoice('sigfake', 'n1')).toBeUndefined();
+    make('x', true); // another variant
+    expect(tunableSignature('sigfake')).not.toBe(s0);
+    expect(tunedChoice('sigfake', 'n1')).toBeUndefined();
+    make('x', false); // as it was
+    expect(tunableSignature('sigfake')).toBe(s0);
+    expect(tunedChoice('sigfake', 'n1')).toBe('b');
   });
 
   it('skips a variant whose when() is false: never run, listed as rejected', async () => {

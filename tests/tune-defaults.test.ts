@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderDefaultsModule, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
 import { TUNED_DEFAULTS } from '../src/runtime/tuned-defaults.js';
+import { getTunable, tunableSignature } from '../src/runtime/index.js';
 
 describe('renderDefaultsModule', () => {
   it('writes a module that imports back to the same table, sorted', async () => {
@@ -29,5 +30,24 @@ describe('renderDefaultsModule', () => {
     const committed = fs.readFileSync(DEFAULTS_FILE, 'utf8');
     const body = (t: string) => t.slice(t.indexOf('export const'));
     expect(body(renderDefaultsModule(TUNED_DEFAULTS))).toBe(body(committed));
+  });
+
+  // A shipped pick was measured against the tunable's default and variants of its day; once they
+  // change (autotune.ts tunableSignature) it no longer applies, silently. This fails instead, so the
+  // table is regenerated (`npx lrfr tune --write-defaults`) with the change.
+  it('every committed entry names a registered tunable, a live variant and the current signature', () => {
+    const stale: string[] = [];
+    for (const [adapter, entries] of Object.entries(TUNED_DEFAULTS)) {
+      for (const [k, stored] of Object.entries(entries)) {
+        const name = k.split('|')[0]!;
+        const [id, sig] = [stored.slice(0, stored.lastIndexOf('@')), stored.slice(stored.lastIndexOf('@') + 1)];
+        let ok = false;
+        try {
+          ok = stored.includes('@') && getTunable(name).variants.some((v) => v.id === id) && sig === tunableSignature(name);
+        } catch { /* unknown tunable */ }
+        if (!ok) stale.push(`${adapter}: ${k} = ${stored}`);
+      }
+    }
+    expect(stale).toEqual([]);
   });
 });

@@ -13,6 +13,9 @@
 // correct one. The cache is an injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}`
 // (in memory by default; src/node/tune-cache.ts keeps a JSON file; LocalStorageTuneStore for pages).
 // A variant is only ever chosen if its output matches the default variant's (variants[0]).
+// Each cached (and shipped) choice is stored as `id@signature`, the signature a hash of the tunable's
+// default knobs and variants when it was measured: once either changes (a new default kernel, a
+// variant's knobs retuned), the old choice, measured against another default, no longer applies.
 // Browser-safe: no Node API here. The built-in tunables are registered in ./tunables.ts.
 import { adapterSummary } from './device.js';
 import { getEngine } from './engine.js';
@@ -140,6 +143,41 @@ let arm: Map<string, string> | null = null;
 /** Memo of the cache lookups, cleared whenever the store, an override or the mode changes. */
 const memo = new Map<string, Variant | null>();
 
+/** Signature per tunable name (registerTunable): see tunableSignature. */
+const signatures = new Map<string, string>();
+
+/** 32-bit FNV-1a of a string, 8 hex digits. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * A tunable's signature: a hash of its target's knob values at registration (the default) and of
+ * every variant's id and knobs. Cached and shipped choices carry it (`id@signature`) and apply only
+ * while it is unchanged.
+ */
+export function tunableSignature(name: string): string {
+  const s = signatures.get(name);
+  if (s === undefined) throw new Error(`autotune: no tunable "${name}" (registered: ${[...registry.keys()].join(', ')})`);
+  return s;
+}
+
+/** The stored form of a choice: `id@signature` (what the cache and the shipped table hold). */
+export function stampChoice(name: string, id: string): string {
+  return `${id}@${tunableSignature(name)}`;
+}
+
+/** The variant id of a stored choice if it was made under the tunable's current signature and names a live variant. */
+function liveChoice(name: string, stored: string | undefined): string | undefined {
+  if (stored === undefined) return undefined;
+  const at = stored.lastIndexOf('@');
+  if (at < 0 || stored.slice(at + 1) !== signatures.get(name)) return undefined;
+  const id = stored.slice(0, at);
+  return registry.get(name)?.variants.some((v) => v.id === id) ? id : undefined;
+}
+
 export function registerTunable(t: Tunable): void {
   if (t.variants.length === 0) throw new Error(`autotune: tunable "${t.name}" has no variants`);
   const ids = new Set(t.variants.map((v) => v.id));
@@ -150,6 +188,7 @@ export function registerTunable(t: Tunable): void {
     }
   }
   registry.set(t.name, t);
+  signatures.set(t.name, fnv1a(JSON.stringify([t.target, t.variants.map((v) => [v.id, v.knobs])])));
   memo.clear();
 }
 
@@ -215,14 +254,15 @@ export function setShippedDefaults(table: Record<string, Record<string, string>>
   memo.clear();
 }
 
-/** The shipped default for (name, shapeClass) on this adapter, if the table has a live variant for it. */
+/**
+ * The shipped default for (name, shapeClass) on this adapter, if the table has one made under the
+ * tunable's current signature for a live variant (else, e.g. a kernel changed since the table was
+ * written, the default variant).
+ */
 export function shippedChoice(name: string, shapeClass: string): string | undefined {
-  const t = registry.get(name);
   const table = shippedDefaults[adapterSummary().key];
-  if (!t || !table || !Object.prototype.hasOwnProperty.call(table, `${name}|${shapeClass}`)) return undefined;
-  const id = table[`${name}|${shapeClass}`];
-  // A kernel renamed or a variant removed since the table was written: the default variant.
-  return id !== undefined && t.variants.some((v) => v.id === id) ? id : undefined;
+  if (!registry.has(name) || !table || !Object.prototype.hasOwnProperty.call(table, `${name}|${shapeClass}`)) return undefined;
+  return liveChoice(name, table[`${name}|${shapeClass}`]);
 }
 
 /**
@@ -236,9 +276,8 @@ export function tunedChoice(name: string, shapeClass: string): string | undefine
 
 /** The cached choice alone (no override, no shipped default): what autotune() has measured here. */
 function cachedChoice(name: string, shapeClass: string): string | undefined {
-  const t = getTunable(name);
-  const c = store.get(cacheKey(name, shapeClass));
-  return c && t.variants.some((v) => v.id === c) ? c : undefined;
+  getTunable(name);
+  return liveChoice(name, store.get(cacheKey(name, shapeClass)));
 }
 
 function choose(name: string, shapeClass: string): Variant | null {
@@ -396,7 +435,7 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   let winner = def;
   for (const v of t.variants) if (timings[v.id]! < timings[winner]!) winner = v.id;
   if (winner !== def && !(timings[winner]! < timings[def]! * (1 - (opts.minGain ?? 0.05)))) winner = def;
-  store.set(cacheKey(name, shapeClass), winner);
+  store.set(cacheKey(name, shapeClass), stampChoice(name, winner));
   memo.clear();
   return { name, shapeClass, winner, timings, rejected };
 }
@@ -541,7 +580,7 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   const tunedMs = median(samples.map((s) => s.tuned));
   const kept = tunedMs < defaultMs * (1 - minGain);
   // Dropped: the cache holds the default variant for each pick (so it is not tuned again).
-  if (!kept) for (const p of chosen) store.set(cacheKey(p.name, p.shapeClass), getTunable(p.name).variants[0]!.id);
+  if (!kept) for (const p of chosen) store.set(cacheKey(p.name, p.shapeClass), stampChoice(p.name, getTunable(p.name).variants[0]!.id));
   memo.clear();
   return { defaultMs, tunedMs, samples, kept, dropped: kept ? [] : chosen };
 }
@@ -555,7 +594,9 @@ export function tunedChoices(): { name: string; shapeClass: string; variant: str
     const [name = '', shapeClass = ''] = k.slice(prefix.length).split('|');
     if (!registry.has(name)) continue;
     const o = overrides.get(name);
-    rows.push({ name, shapeClass, variant: o ?? v, source: o ? 'override' : 'cache' });
+    const id = liveChoice(name, v);
+    if (o === undefined && id === undefined) continue; // made under another signature: does not apply
+    rows.push({ name, shapeClass, variant: o ?? id!, source: o ? 'override' : 'cache' });
   }
   return rows;
 }
