@@ -13,7 +13,9 @@
 //   conv-dgrad       conv2d backward-data: with 8-lane subgroups at stride 1 conv_subgroup's
 //                    transposed form (default, the conv's block) or direct; direct (conv_tgather) or
 //                    GEMM (matmul + col2im)
-//   conv-wgrad       conv2d backward-weight: direct (conv_wgrad: weights per invocation, reduction
+//   conv-wgrad       conv2d backward-weight: with 8-lane subgroups the split-K GEMM of
+//                    conv_wgrad_subgroup (default; 64 x 32 blocks, more splits), or
+//                    direct (conv_wgrad: weights per invocation, reduction
 //                    split) or GEMM (one product against the transposed im2col)
 //   depthwise        depthwise forward and backward-data (depthwise_rows: rows per invocation, vec4
 //                    loads of x, split accumulators; or the generic kernel)
@@ -147,10 +149,13 @@ registerTunable({
   name: 'conv-wgrad',
   target: convVariants,
   variants: [
-    v('default'),
-    v('j4', { wgradCiJ: 4, wgradKxJ: 4 }),
-    v('split-more', { wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
-    v('split-less', { wgradMinInvocations: 2048 }),
+    v('default'), // with 8-lane subgroups (groups 1, 8+ channels) the subgroup split-K GEMM, else conv_wgrad
+    { ...v('sg-64x32', { subgroupWgrad: { tm: 8, tb: 4, ku: 4, workgroups: 128 } }), when: sg8 },
+    { ...v('sg-more-splits', { subgroupWgrad: { tm: 4, tb: 8, ku: 4, workgroups: 512 } }), when: sg8 },
+    { ...v('direct', { subgroupWgrad: null }), when: sg8 },
+    v('j4', { subgroupWgrad: null, wgradCiJ: 4, wgradKxJ: 4 }),
+    v('split-more', { subgroupWgrad: null, wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
+    v('split-less', { subgroupWgrad: null, wgradMinInvocations: 2048 }),
     v('gemm', { gemm: true }),
   ],
   shapeClasses: CONV_CLASSES,

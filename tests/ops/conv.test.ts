@@ -47,17 +47,22 @@ describe('conv2d vs tfjs (groups = 1)', () => {
   // or a whole kernel row (kw 2, 3, 4) per loop step, run the strided, padded and rectangular cases.
   const SG8 = L.fixedSubgroupSize() === 8;
   const pick = ['3x3 s2 p1 odd 8x7', '3x3 wide rows 5x19 (several pixel blocks)', '3x3 s1 p1 batch 7', 'EdgeNeXt stem 4x4 s4, 3 -> 24', 'rectangular kernel / stride / padding'];
-  const blocks: [string, L.SubgroupConvBlock | null][] = [['conv_fwd (subgroup off)', null]];
+  // The weight gradient likewise: conv_wgrad with the subgroup kernels off; the subgroup split-K GEMM
+  // with a 2 x 1 block, one pixel per step and a split per output row (partials summed), and with a
+  // 16 x 8 block, 4 pixels per step and no split.
+  type Wg = typeof L.convVariants.subgroupWgrad;
+  const small: Wg = { tm: 2, tb: 1, ku: 1, workgroups: 100000 }, large: Wg = { tm: 16, tb: 8, ku: 4, workgroups: 1 };
+  const blocks: [string, L.SubgroupConvBlock | null, Wg][] = [['conv_fwd (subgroup off)', null, null]];
   if (SG8) {
-    blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1, rowStep: false }], ['subgroup tm 16 tb 8', { tm: 16, tb: 8, rowStep: false }]);
-    blocks.push(['subgroup tm 2 tb 1 row step', { tm: 2, tb: 1, rowStep: true }], ['subgroup tm 16 tb 8 row step', { tm: 16, tb: 8, rowStep: true }]);
+    blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1, rowStep: false }, small], ['subgroup tm 16 tb 8', { tm: 16, tb: 8, rowStep: false }, large]);
+    blocks.push(['subgroup tm 2 tb 1 row step', { tm: 2, tb: 1, rowStep: true }, large], ['subgroup tm 16 tb 8 row step', { tm: 16, tb: 8, rowStep: true }, small]);
   }
-  for (const [kernel, sg] of blocks) {
+  for (const [kernel, sg, wg] of blocks) {
     for (const [label, xs, ws, o, b] of cases.filter((c) => pick.includes(c[0]))) {
       it(`${label}, ${kernel}`, async () => {
         const saved = { ...L.convVariants };
         // the gradient's stride-1 conv^T too; every channel count (blocks mostly past M)
-        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null, subgroupMinM: 1 });
+        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null, subgroupMinM: 1, subgroupWgrad: wg });
         try {
           await testOp({ name: `conv2d ${label} ${kernel}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol });
         } finally {

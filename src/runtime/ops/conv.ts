@@ -22,7 +22,7 @@ import { withVariant } from '../autotune.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 import { fixedSubgroupSize } from '../device.js';
-import { SUBGROUP_LANES, subgroupConvDefines, subgroupGrid } from './matmul-subgroup.js';
+import { SUBGROUP_LANES, subgroupConvDefines, subgroupGrid, subgroupWgradDefines } from './matmul-subgroup.js';
 
 type Pair = number | readonly [number, number];
 
@@ -69,6 +69,11 @@ export const convVariants = {
   /** The subgroup kernels only for at least this many output channels (the kernel's rows: 3 of a
    *  block's 16 in use measured 0.48x conv_tgather's speed on DSR's 64 -> 3 backward-data). */
   subgroupMinM: SUBGROUP_LANES,
+  /** The weight gradient, groups 1, at least subgroupMinM output channels, on 8-lane subgroups: the
+   *  split-K GEMM of shaders/conv_wgrad_subgroup.wgsl, 8·tm output channels x 8·tb weight columns
+   *  (ci, ky, kx) per subgroup, ku pixels per loop step, the pixels split so that there are about
+   *  `workgroups` workgroups. null: conv_wgrad. */
+  subgroupWgrad: { tm: 4, tb: 8, ku: 4, workgroups: 128 } as { tm: number; tb: number; ku: number; workgroups: number } | null,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -400,6 +405,8 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
 function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
   if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
+  const sg = convVariants.subgroupWgrad;
+  if (sg && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) return wgradSubgroup(dy, x, g, sg);
   const cig = g.Ci / g.G, cog = g.Co / g.G;
   const wshape = [g.Co, cig, g.kh, g.kw];
   const wsize = g.Co * cig * g.kh * g.kw;
@@ -426,6 +433,30 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
       u32(g.W), u32(cig), u32(cog), u32(cbPerGroup), u32(jBlocks), u32(g.kh), u32(g.kw), i32(g.sh),
       i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(wsize)],
     workgroups: [Math.ceil(items / 64), blocksY, splits],
+  });
+  if (splits === 1) return part;
+  const r = sum(part, 0).viewAs(wshape);
+  part.dispose();
+  return r;
+}
+
+/** wgrad for groups 1 on 8-lane subgroups (shaders/conv_wgrad_subgroup.wgsl): [splits, Co, Ci·kh·kw] partials, summed. */
+function wgradSubgroup(dy: Tensor, x: Tensor, g: Geom, blk: { tm: number; tb: number; ku: number; workgroups: number }): Tensor {
+  const M = g.Co, N = g.Ci * g.kh * g.kw, rows = g.N * g.Ho;
+  const wshape = [g.Co, g.Ci, g.kh, g.kw];
+  const { tm, tb, tilesN, tiles } = subgroupGrid(blk, M, N);
+  let splits = Math.max(1, Math.min(rows, Math.ceil(blk.workgroups / tiles)));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  splits = Math.ceil(rows / rowsPerSplit);
+  const part = empty(splits === 1 ? wshape : [splits, M * N]);
+  const [gx, gy] = grid1d(tiles * splits, 1, getEngine().maxWorkgroups);
+  getEngine().run({
+    name: 'conv2d_weight_grad', shader: 'conv_wgrad_subgroup', defines: subgroupWgradDefines(tm, tb, blk.ku),
+    inputs: [dy, x], outputs: [part],
+    uniforms: [u32(M), u32(N), u32(tilesN), u32(tiles), u32(rows), u32(rowsPerSplit), u32(g.Ho), u32(g.Wo),
+      u32(g.Ci), u32(g.H), u32(g.W), u32(g.kh * g.kw), u32(g.kw), i32(g.sh), i32(g.sw), i32(g.ph),
+      i32(g.pw), i32(g.dh), i32(g.dw), u32(splits)],
+    workgroups: [gx, gy, 1],
   });
   if (splits === 1) return part;
   const r = sum(part, 0).viewAs(wshape);

@@ -147,3 +147,39 @@ export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
   convCache.set(key, d);
   return d;
 }
+
+const wgradCache = new Map<string, Defines>();
+
+/**
+ * The block for shaders/conv_wgrad_subgroup.wgsl (rows = output channels, columns = the weight's
+ * (ci, ky, kx), the reduction over output pixels): column j's (ci, ky, kx) is decomposed once (cio<j>
+ * its input plane offset, oyo<j> / oxo<j> its offsets from the pixel's strided position), a step takes
+ * ku pixels ox .. ox + ku - 1 of the row (dy_at is 0 past Wo), and the stores write the split's
+ * partial part[(s·M + m)·N + n].
+ */
+export function subgroupWgradDefines(tm: number, tb: number, ku: number): Defines {
+  const key = `${tm}x${tb}k${ku}`;
+  const hit = wgradCache.get(key);
+  if (hit) return hit;
+  const L = SUBGROUP_LANES;
+  const cols = L * tb;
+  const { decl } = blockDecl(tm, tb);
+  for (let j = 0; j < tb; j++) {
+    decl.push(`  let cio${j} = (q${j} / u.khw) * u.H * u.W;`);
+    decl.push(`  let kk${j} = q${j} % u.khw;`);
+    decl.push(`  let oyo${j} = i32(kk${j} / u.kw) * u.dh - u.ph;`);
+    decl.push(`  let oxo${j} = i32(kk${j} % u.kw) * u.dw - u.pw;`);
+  }
+  const ox = (x: number) => (x === 0 ? 'ox' : `ox + ${x}u`);
+  const step = chainStep(tm, tb, ku, (i, x) => `dy_at(dyb + r${i} * HWo, ${ox(x)})`, (j, x) => `x_at(xb + cio${j}, iy + oyo${j}, i32(${ox(x)}) * u.sw + oxo${j})`);
+  const store: string[] = [];
+  for (let i = 0; i < tm; i++) {
+    store.push(`  if (m0 + ${L * i}u < u.M) {`);
+    store.push(`    let o = (s * u.M + m0 + ${L * i}u) * u.N + n0;`);
+    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { part[o + ${j}u] = c${i}_${j}; }`);
+    store.push('  }');
+  }
+  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  wgradCache.set(key, d);
+  return d;
+}
