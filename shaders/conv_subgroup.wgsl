@@ -43,12 +43,7 @@ fn a_at(off: u32, m: u32, k: u32) -> f32 { return wt[off + m * u.K + k]; }
 fn a_kx(off: u32, m: u32, k: u32, kx: u32) -> f32 { return wt[off + m * u.K + k + kx]; }
 #endif
 
-// x at (iy, ix) of the plane starting at base, 0 outside the image (the read itself is clamped).
-fn x_at(base: u32, iy: i32, ix: i32) -> f32 {
-  let ok = iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
-  let v = x[base + u32(clamp(iy, 0, i32(u.H) - 1)) * u.W + u32(clamp(ix, 0, i32(u.W) - 1))];
-  return select(0.0, v, ok);
-}
+#include "conv_x_at.wgsl"
 
 fn store_px(m: u32, n: u32, v: f32) {
   var y = v;

@@ -31,12 +31,7 @@ fn dy_at(base: u32, ox: u32) -> f32 {
   return select(0.0, dy[base + min(ox, u.Wo - 1u)], ox < u.Wo);
 }
 
-// x at (iy, ix) of the plane starting at base, 0 outside the image (the read itself is clamped).
-fn x_at(base: u32, iy: i32, ix: i32) -> f32 {
-  let ok = iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
-  let v = x[base + u32(clamp(iy, 0, i32(u.H) - 1)) * u.W + u32(clamp(ix, 0, i32(u.W) - 1))];
-  return select(0.0, v, ok);
-}
+#include "conv_x_at.wgsl"
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
