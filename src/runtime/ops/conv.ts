@@ -58,16 +58,16 @@ export const convVariants = {
   /** Groups 1, at least 8 output channels, on devices with fixed 8-lane subgroups (lavapipe): the
    *  forward (and, with subgroupDgrad, the backward-data at stride 1) as the implicit GEMM of
    *  shaders/conv_subgroup.wgsl, 8·tm output channels x 8·tb pixels per subgroup, a kernel row per
-   *  loop step. null: conv_fwd / conv_tgather. 32 x 64 with row steps measured 1.15-1.38x conv_fwd's
+   *  loop step. null: conv_fwd / conv_tgather. 32 x 64 with row steps measured 0.98-1.38x conv_fwd's
    *  speed on DSR's and EdgeFace-XXS's convs at batch 32, where one k per step (64 x 32) measured
-   *  0.75-1.24x (2026-12-05, bench/probe-conv-subgroup.ts). */
+   *  0.73-1.24x (2026-12-05, bench/probe-conv-subgroup.ts). */
   subgroup: { tm: 4, tb: 8, rowStep: true } as SubgroupConvBlock | null,
   /** The backward-data at stride 1 through the same kernel (with `subgroup`, at least 8 input
    *  channels): 1.31-1.36x conv_tgather's speed on 3x3 convs at batch 32 with row steps (one k per
    *  step: 0.85-0.93x; `bench/probe-conv-subgroup.ts --dgrad`). */
   subgroupDgrad: true,
   /** The subgroup kernels only for at least this many output channels (the kernel's rows: 3 of a
-   *  block's 16 in use measured 0.48x conv_tgather's speed on DSR's 64 -> 3 backward-data). */
+   *  block's 16 in use measured 0.48x conv_tgather's speed on a 3 -> 64 conv's backward-data). */
   subgroupMinM: SUBGROUP_LANES,
   /** The weight gradient, groups 1, at least subgroupMinM output channels, on 8-lane subgroups: the
    *  split-K GEMM of shaders/conv_wgrad_subgroup.wgsl, 8·tm output channels x 8·tb weight columns
