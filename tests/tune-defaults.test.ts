@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderDefaultsModule, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
 import { TUNED_DEFAULTS } from '../src/runtime/tuned-defaults.js';
-import { getTunable, tunableSignature } from '../src/runtime/index.js';
+import { liveChoice } from '../src/runtime/index.js';
 
 describe('renderDefaultsModule', () => {
   it('writes a module that imports back to the same table, sorted', async () => {
@@ -39,13 +39,8 @@ describe('renderDefaultsModule', () => {
     const stale: string[] = [];
     for (const [adapter, entries] of Object.entries(TUNED_DEFAULTS)) {
       for (const [k, stored] of Object.entries(entries)) {
-        const name = k.split('|')[0]!;
-        const [id, sig] = [stored.slice(0, stored.lastIndexOf('@')), stored.slice(stored.lastIndexOf('@') + 1)];
-        let ok = false;
-        try {
-          ok = stored.includes('@') && getTunable(name).variants.some((v) => v.id === id) && sig === tunableSignature(name);
-        } catch { /* unknown tunable */ }
-        if (!ok) stale.push(`${adapter}: ${k} = ${stored}`);
+        // undefined for an unknown tunable, a removed variant, another signature or none
+        if (liveChoice(k.split('|')[0]!, stored) === undefined) stale.push(`${adapter}: ${k} = ${stored}`);
       }
     }
     expect(stale).toEqual([]);

@@ -8,9 +8,9 @@ import * as rt from '../../src/runtime/index.js';
 import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { CASES, missingOps, disposePeerInputs, type CaseDef, type CaseRun } from './cases.js';
 import { timeImpls, defaultTiming, type Impl, type TimingOptions } from './timing.js';
-import { textTable, writeResults, sanitizeKey, type CaseResult, type RunInfo } from './report.js';
+import { textTable, writeResults, sanitizeKey, recordCpuShare, type CaseResult, type RunInfo } from './report.js';
 import { measurePeak } from './peak.js';
-import { sampleCpu, otherShare, disturbedNote } from './cpu-share.js';
+import { sampleCpu } from './cpu-share.js';
 
 export interface MainOptions {
   only?: string[];
@@ -227,10 +227,7 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   for (const c of cases) results.push(await runCase(c, { webgpu: !peers.webgpu, wasm: !peers.wasm }, timing, opts.tune !== false));
 
   info.machine.loadavgEnd = os.loadavg();
-  const cpuEnd = sampleCpu();
-  if (cpuStart && cpuEnd) info.machine.otherCpuShare = otherShare(cpuStart, cpuEnd);
-  const note = disturbedNote(cpuStart, cpuEnd);
-  if (note) info.disturbed = note;
+  recordCpuShare(info, cpuStart, sampleCpu());
   console.log('\n' + textTable(results, info.peakGflops));
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
   if (opts.write !== false) {

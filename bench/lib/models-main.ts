@@ -28,8 +28,8 @@ import { initNodeGPU } from '../../src/node/gpu.js';
 import * as rt from '../../src/runtime/index.js';
 import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { timeImpls, type Impl, type TimingResult, type TimingOptions } from './timing.js';
-import { sanitizeKey, type RunInfo } from './report.js';
-import { sampleCpu, otherShare, disturbedNote } from './cpu-share.js';
+import { sanitizeKey, recordCpuShare, type RunInfo } from './report.js';
+import { sampleCpu } from './cpu-share.js';
 import { measurePeak } from './peak.js';
 import { compare, TOL } from './compare.js';
 import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.js';
@@ -733,10 +733,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     info.machine.loadavgEnd = os.loadavg();
     const wall = (performance.now() - started) / 1000;
     (info.timing as Record<string, unknown>).wallS = Math.round(wall);
-    const cpuEnd = sampleCpu([env.torch?.pid]);
-    if (cpuStart && cpuEnd) info.machine.otherCpuShare = otherShare(cpuStart, cpuEnd);
-    const note = disturbedNote(cpuStart, cpuEnd);
-    if (note) info.disturbed = note;
+    recordCpuShare(info, cpuStart, sampleCpu([env.torch?.pid]));
     console.log('\n' + textTable(results, info.peakGflops));
     console.log(`\n(${wall.toFixed(0)} s; load ${info.machine.loadavgEnd.map((v) => v.toFixed(2)).join(' ')} at end)`);
     if (opts.write !== false) {

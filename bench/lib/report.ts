@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TimingResult } from './timing.js';
+import { otherShare, disturbedNote, type CpuSample } from './cpu-share.js';
 
 export type CaseStatus = 'ok' | 'FAIL' | 'ERROR' | 'n/a';
 
@@ -22,6 +23,13 @@ export interface CaseResult {
   wasm?: TimingResult;
   /** The kernel variants our run used, per tunable and shape class (autotuned on this adapter). */
   variants?: { name: string; shapeClass: string; variant: string }[];
+}
+
+/** Records in info what other processes used of the CPU between two samples, and the note when it disturbed the run. */
+export function recordCpuShare(info: RunInfo, start: CpuSample | null, end: CpuSample | null): void {
+  if (start && end) info.machine.otherCpuShare = otherShare(start, end);
+  const note = disturbedNote(start, end);
+  if (note) info.disturbed = note;
 }
 
 /** ", other processes used X % of the CPU during the run" when it was measured (bench/lib/cpu-share.ts). */

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adapterSummary } from '../runtime/device.js';
-import { autotune, getTunable, setShippedDefaults, setTuneStore, MemoryTuneStore, type TuneResult, type ValidationResult } from '../runtime/autotune.js';
+import { autotune, getTunable, liveChoice, setShippedDefaults, setTuneStore, MemoryTuneStore, type TuneResult, type ValidationResult } from '../runtime/autotune.js';
 import { TUNED_DEFAULTS } from '../runtime/tuned-defaults.js';
 import { modelStep, type StepModel } from './model-step.js';
 
@@ -81,7 +81,7 @@ export async function writeDefaults(opts: { reps?: number; file?: string; worklo
   for (const [k, v] of store.entries()) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = v;
   // Only non-default picks are written (`id@signature`, as the cache holds them): a class with no
   // entry uses the default variant anyway.
-  const picks = Object.fromEntries(Object.entries(mine).filter(([k, v]) => v.slice(0, v.lastIndexOf('@')) !== firstVariantOf(k)));
+  const picks = Object.fromEntries(Object.entries(mine).filter(([k, v]) => liveChoice(k.split('|')[0]!, v) !== firstVariantOf(k)));
   const table = { ...TUNED_DEFAULTS, [key]: picks };
   const file = opts.file ?? DEFAULTS_FILE;
   const note = `${key}: ${new Date().toISOString().slice(0, 10)}, ${steps.map((s) => s.label).join('; ')}.`;

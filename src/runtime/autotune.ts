@@ -170,7 +170,7 @@ export function stampChoice(name: string, id: string): string {
 }
 
 /** The variant id of a stored choice if it was made under the tunable's current signature and names a live variant. */
-function liveChoice(name: string, stored: string | undefined): string | undefined {
+export function liveChoice(name: string, stored: string | undefined): string | undefined {
   if (stored === undefined) return undefined;
   const at = stored.lastIndexOf('@');
   if (at < 0 || stored.slice(at + 1) !== signatures.get(name)) return undefined;

@@ -46,12 +46,12 @@ export interface Geom {
   G: number;
 }
 
-/** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 /** The subgroup conv's block: 8·tm output channels x 8·tb pixels per subgroup; rowStep: a loop step
  *  takes a whole kernel row (kw k's, each accumulator written once; kernels 2 to MAX_ROW_STEP wide). */
 export interface SubgroupConvBlock { tm: number; tb: number; rowStep: boolean }
 const MAX_ROW_STEP = 7;
 
+/** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 export const convVariants = {
   /** Groups-1 convolutions as im2col + matmul (conv-gemm.ts) where gemmOk; depthwise never. */
   gemm: false,
@@ -422,9 +422,7 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   // Split the reduction over rows (n, oh) so there are enough invocations.
   const want = Math.ceil(convVariants.wgradMinInvocations / (items * blocksY));
   const maxSplits = Math.max(1, Math.floor(rows / convVariants.wgradMinRowsPerSplit));
-  let splits = Math.max(1, Math.min(want, maxSplits, 65535));
-  const rowsPerSplit = Math.ceil(rows / splits);
-  splits = Math.ceil(rows / rowsPerSplit);
+  const { splits, rowsPerSplit } = rowSplits(rows, Math.min(want, maxSplits, 65535));
   const part = empty(splits === 1 ? wshape : [splits, wsize]);
   getEngine().run({
     name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J },
@@ -434,6 +432,17 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
       i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw), u32(wsize)],
     workgroups: [Math.ceil(items / 64), blocksY, splits],
   });
+  return sumSplits(part, splits, wshape);
+}
+
+/** The reduction's rows split in about `want` parts (at least 1, at most one row each): parts and rows per part. */
+function rowSplits(rows: number, want: number): { splits: number; rowsPerSplit: number } {
+  const rowsPerSplit = Math.ceil(rows / Math.max(1, Math.min(want, rows)));
+  return { splits: Math.ceil(rows / rowsPerSplit), rowsPerSplit };
+}
+
+/** A weight gradient written as [splits, size] partials: their sum as wshape (the tensor itself for one split). */
+function sumSplits(part: Tensor, splits: number, wshape: number[]): Tensor {
   if (splits === 1) return part;
   const r = sum(part, 0).viewAs(wshape);
   part.dispose();
@@ -445,9 +454,7 @@ function wgradSubgroup(dy: Tensor, x: Tensor, g: Geom, blk: { tm: number; tb: nu
   const M = g.Co, N = g.Ci * g.kh * g.kw, rows = g.N * g.Ho;
   const wshape = [g.Co, g.Ci, g.kh, g.kw];
   const { tm, tb, tilesN, tiles } = subgroupGrid(blk, M, N);
-  let splits = Math.max(1, Math.min(rows, Math.ceil(blk.workgroups / tiles)));
-  const rowsPerSplit = Math.ceil(rows / splits);
-  splits = Math.ceil(rows / rowsPerSplit);
+  const { splits, rowsPerSplit } = rowSplits(rows, Math.ceil(blk.workgroups / tiles));
   const part = empty(splits === 1 ? wshape : [splits, M * N]);
   const [gx, gy] = grid1d(tiles * splits, 1, getEngine().maxWorkgroups);
   getEngine().run({
@@ -458,10 +465,7 @@ function wgradSubgroup(dy: Tensor, x: Tensor, g: Geom, blk: { tm: number; tb: nu
       i32(g.pw), i32(g.dh), i32(g.dw), u32(splits)],
     workgroups: [gx, gy, 1],
   });
-  if (splits === 1) return part;
-  const r = sum(part, 0).viewAs(wshape);
-  part.dispose();
-  return r;
+  return sumSplits(part, splits, wshape);
 }
 
 // ---- tuned entry points: the autotuner's variant for the geometry's shape class (tunables.ts) ----
