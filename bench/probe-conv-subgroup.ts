@@ -1,12 +1,13 @@
 // The subgroup implicit-GEMM conv2d (shaders/conv_subgroup.wgsl) in its blocks against the direct
 // kernels (conv_fwd; conv_tgather for the backward-data):
-//   npx tsx bench/probe-conv-subgroup.ts [rounds] [--dgrad | --wgrad]
+//   npx tsx bench/probe-conv-subgroup.ts [rounds] [--dgrad | --wgrad] [--winograd]
 // Shapes of DSR and EdgeFace-XXS at batch 32 (--dgrad: the stride-1 ones, backward-data; --wgrad: the
 // weight gradient, shaders/conv_wgrad_subgroup.wgsl against conv_wgrad and the im2col GEMM). Per shape:
 // every variant's output compared with the direct kernel's (max relative difference, float32 sums
 // in another order), then the variants take turns for `rounds` rounds of 3 convolutions recorded
 // back to back with one sync (the first round untimed); medians in ms and GFLOP/s. Cached tuning
 // picks are not applied (autotune mode off): each variant runs as set here.
+// --winograd: the default kernel against Winograd F(4x4, 3x3) (conv-winograd.ts) on DSR's 3x3 convs.
 // Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
 import { convKernels, convVariants, fixedSubgroupSize, getEngine, noGrad, randn, setAutotuneMode, type SubgroupConvBlock } from '../src/runtime/index.js';
@@ -16,6 +17,7 @@ setAutotuneMode('off');
 const args = process.argv.slice(2);
 const dgrad = args.includes('--dgrad');
 const wgrad = args.includes('--wgrad');
+const wino = args.includes('--winograd');
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 6);
 if (fixedSubgroupSize() !== 8) {
   console.log(`this adapter has no fixed 8-lane subgroups (fixedSubgroupSize() = ${fixedSubgroupSize()}): the subgroup kernel does not run here`);
@@ -27,10 +29,20 @@ const all: [number, number, number, number, number, number, number][] = [
   [32, 64, 32, 64, 3, 1, 1], [32, 3, 32, 64, 3, 1, 1], [32, 64, 32, 12, 3, 1, 1], [32, 32, 64, 32, 3, 1, 1],
   [32, 3, 112, 24, 4, 4, 0], [32, 24, 56, 48, 2, 2, 0],
 ];
-const shapes = dgrad ? all.filter((s) => s[5] === 1) : all;
+// --winograd: DSR-cpu's 3x3 convs (body 32 -> 32 on 32x32, the upsamplers 32 -> 128 on 32x32 and 64x64,
+// the tail 32 -> 3 on 128x128) and the 64-channel one.
+const dsr: typeof all = [[32, 32, 32, 32, 3, 1, 1], [32, 32, 32, 128, 3, 1, 1], [32, 32, 64, 128, 3, 1, 1], [32, 32, 128, 3, 3, 1, 1], [32, 64, 32, 64, 3, 1, 1]];
+const shapes = wino ? (dgrad ? dsr.map(([n, ci, h, co, k, st, p]) => [n, co, h, ci, k, st, p] as (typeof all)[number]).filter((q) => q[3] >= 8) : dsr)
+  : dgrad ? all.filter((s) => s[5] === 1) : all;
 const saved = { ...convVariants };
 type Knobs = Partial<typeof convVariants>;
-const variants: { name: string; knobs: Knobs }[] = wgrad
+const variants: { name: string; knobs: Knobs }[] = wino
+  ? [
+      { name: 'default', knobs: {} },
+      { name: 'winograd', knobs: dgrad ? { winogradDgrad: true } : { winograd: true } },
+      { name: 'winograd 256M', knobs: { ...(dgrad ? { winogradDgrad: true } : { winograd: true }), winogradMaxBytes: 256 * 2 ** 20 } },
+    ]
+  : wgrad
   ? [
       { name: 'conv_wgrad', knobs: { subgroupWgrad: null } },
       { name: 'gemm', knobs: { subgroupWgrad: null, gemm: true } },

@@ -6,11 +6,12 @@
 //                    8x16 (the default elsewhere) / 8x8 / 4x4 / 16x16, vec4-along-K, fitN off;
 //                    shared-memory tiled, vec4 shared-memory tiles (tiledVec4), split-K (on from
 //                    K 4096 by default; more / fewer splits, from K 1024, or off)
-//   conv             conv2d forward, groups 1: with 8-lane subgroups the implicit GEMM of
+//   conv             conv2d forward, groups 1: 3x3 at stride 1 with 8+ channels Winograd F(4x4, 3x3)
+//                    (default; any other variant turns it off); with 8-lane subgroups the implicit GEMM of
 //                    conv_subgroup, 32 x 64 tiles a kernel row per step (default) / 64 x 32 / 32 x 32
 //                    rows, 64 x 32 one k per step, or direct; direct (conv_fwd, register block of
 //                    channels x pixels) or GEMM (im2col + the tuned matmul, ops/conv-gemm.ts)
-//   conv-dgrad       conv2d backward-data: with 8-lane subgroups at stride 1 conv_subgroup's
+//   conv-dgrad       conv2d backward-data: Winograd as the forward (default there); with 8-lane subgroups at stride 1 conv_subgroup's
 //                    transposed form (default, the conv's block) or direct; direct (conv_tgather) or
 //                    GEMM (matmul + col2im)
 //   conv-wgrad       conv2d backward-weight: with 8-lane subgroups the split-K GEMM of
@@ -122,12 +123,16 @@ registerTunable({
   target: convVariants,
   // The default is the subgroup implicit GEMM where the device has 8-lane subgroups (px / cb then
   // tune nothing); 'direct' is conv_fwd there.
+  // Winograd (3x3, stride 1, 8+ channels) is the default for its classes; every other variant turns it off.
   variants: [
-    ...convBlocks,
-    { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
-    { ...v('sg-32x32-row', { subgroup: { tm: 4, tb: 4, rowStep: true } }), when: sg8 },
-    { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, rowStep: false } }), when: sg8 },
-    { ...v('direct', { subgroup: null }), when: sg8 },
+    ...[
+      ...convBlocks,
+      { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
+      { ...v('sg-32x32-row', { subgroup: { tm: 4, tb: 4, rowStep: true } }), when: sg8 },
+      { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, rowStep: false } }), when: sg8 },
+      { ...v('direct', { subgroup: null }), when: sg8 },
+    ].map((x, i) => (i === 0 ? x : { ...x, knobs: { ...x.knobs, winograd: false } })),
+    v('no-winograd', { winograd: false }),
   ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corr'),
@@ -137,9 +142,12 @@ registerTunable({
   name: 'conv-dgrad',
   target: convVariants,
   variants: [
-    ...convBlocks, // with 8-lane subgroups, stride 1: conv_subgroup's transposed form
-    { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
-    { ...v('gather', { subgroupDgrad: false }), when: sg8 },
+    ...[
+      ...convBlocks, // with 8-lane subgroups, stride 1: conv_subgroup's transposed form
+      { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
+      { ...v('gather', { subgroupDgrad: false }), when: sg8 },
+    ].map((x, i) => (i === 0 ? x : { ...x, knobs: { ...x.knobs, winogradDgrad: false } })),
+    v('no-winograd', { winogradDgrad: false }),
   ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'corrT'),

@@ -19,6 +19,7 @@ import { prelu } from './activation.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
+import { corrWinograd, winogradOk } from './conv-winograd.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 import { fixedSubgroupSize } from '../device.js';
@@ -74,6 +75,19 @@ export const convVariants = {
    *  (ci, ky, kx) per subgroup, ku pixels per loop step, the pixels split so that there are about
    *  `workgroups` workgroups. null: conv_wgrad. */
   subgroupWgrad: { tm: 4, tb: 8, ku: 4, workgroups: 128 } as { tm: number; tb: number; ku: number; workgroups: number } | null,
+  /** Groups-1 3x3 convolutions at stride 1 (padding 0-2) with at least winogradMinChannels input and
+   *  output channels as Winograd F(4x4, 3x3): transforms around 36 products through the tuned
+   *  matmul, 4x fewer multiply-adds (conv-winograd.ts). On lavapipe at batch 32 (2026-12-06,
+   *  `bench/probe-conv-subgroup.ts 3 --winograd`): DSR's 32 -> 32 on 32x32 1.39x the subgroup
+   *  conv's speed, 32 -> 128 on 64x64 1.91x, 64 -> 64 2.15x; 32 -> 3 0.90x (hence the minimum). */
+  winograd: true,
+  /** The backward-data of those convolutions the same way (the rotated kernel): 1.25-2.08x. */
+  winogradDgrad: true,
+  /** Winograd only where the conv computed (for the backward-data: dy -> dx) has at least this many
+   *  input and output channels (the products' K and M). */
+  winogradMinChannels: 8,
+  /** Winograd: largest transform-domain buffer per chunk of images, in bytes. */
+  winogradMaxBytes: 64 * 2 ** 20,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -312,6 +326,10 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
+  if (convVariants.winograd && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
+    return out;
+  }
   if (convVariants.subgroup && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup, false);
     return out;
@@ -378,6 +396,10 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   if (convVariants.gemm && gemmOk(g)) {
     out.dispose();
     return corrTGemm(y, w, bias, g);
+  }
+  if (convVariants.winogradDgrad && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+    corrWinograd(y, w, bias, null, out, g, true, convVariants.winogradMaxBytes);
+    return out;
   }
   if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.Ci >= convVariants.subgroupMinM && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(y, w, bias, null, out, g, convVariants.subgroup, true);

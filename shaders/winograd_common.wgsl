@@ -1,0 +1,27 @@
+// The transforms of Winograd F(4x4, 3x3) (Lavin & Gray 2016, points 0, ±1, ±2, ∞):
+// y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A for a 6x6 input patch d and a 3x3 kernel g (correlation).
+fn bt6(d: array<f32, 6>) -> array<f32, 6> {
+  return array<f32, 6>(
+    4.0 * d[0] - 5.0 * d[2] + d[4],
+    -4.0 * (d[1] + d[2]) + d[3] + d[4],
+    4.0 * (d[1] - d[2]) - d[3] + d[4],
+    2.0 * (d[3] - d[1]) - d[2] + d[4],
+    2.0 * (d[1] - d[3]) - d[2] + d[4],
+    4.0 * d[1] - 5.0 * d[3] + d[5]);
+}
+fn g6(g0: f32, g1: f32, g2: f32) -> array<f32, 6> {
+  return array<f32, 6>(
+    0.25 * g0,
+    -(g0 + g1 + g2) / 6.0,
+    -(g0 - g1 + g2) / 6.0,
+    g0 / 24.0 + g1 / 12.0 + g2 / 6.0,
+    g0 / 24.0 - g1 / 12.0 + g2 / 6.0,
+    g2);
+}
+fn at4(m: array<f32, 6>) -> vec4<f32> {
+  return vec4<f32>(
+    m[0] + m[1] + m[2] + m[3] + m[4],
+    m[1] - m[2] + 2.0 * (m[3] - m[4]),
+    m[1] + m[2] + 4.0 * (m[3] + m[4]),
+    m[1] - m[2] + 8.0 * (m[3] - m[4]) + m[5]);
+}

@@ -1,0 +1,60 @@
+// Winograd F(4x4, 3x3) output transform (src/runtime/ops/conv-winograd.ts): for output channel c < C
+// and tile t < T of a chunk (global tile t0 + t = (n, ty, tx)), the 4x4 block y = Aᵀ m A of the
+// products' values m[a, b] = M[a·6 + b, c, t] (M [36, C, T]) goes to out [N, C, Ho, Wo] at rows
+// 4·ty + 0..3, columns 4·tx + 0..3 (what lies past Ho, Wo is dropped); + bias[c], then PReLU with
+// slopes alpha[c] (HAS_BIAS, HAS_PRELU). One invocation per (c, t), t fastest; the flat index is
+// folded into 2-D past 65,535 workgroups.
+// Defines: HAS_BIAS, HAS_PRELU.
+#include "common.wgsl"
+#include "winograd_common.wgsl"
+struct U {
+  total: u32, T: u32, C: u32, t0: u32,
+  tilesW: u32, tilesHW: u32, Ho: u32, Wo: u32,
+}
+@group(0) @binding(0) var<storage, read> M: array<f32>;
+#if ${HAS_BIAS}
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+#endif
+#if ${HAS_PRELU}
+@group(0) @binding(2) var<storage, read> alpha: array<f32>;
+#endif
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, 64u);
+  if (i >= u.total) { return; }
+  let ct = fdivmod(i, u.T);
+  let c = ct.x;
+  let t = ct.y;
+  let nt = fdivmod(u.t0 + t, u.tilesHW);
+  let yx = fdivmod(nt.y, u.tilesW);
+  let stride = u.C * u.T;
+  let o = c * u.T + t;
+  // Aᵀ down each column of m, then Aᵀ along each of the 4 rows.
+  var cols: array<vec4<f32>, 6>;
+  for (var b = 0; b < 6; b++) {
+    cols[b] = at4(array<f32, 6>(M[o + u32(b) * stride], M[o + u32(6 + b) * stride], M[o + u32(12 + b) * stride],
+                                M[o + u32(18 + b) * stride], M[o + u32(24 + b) * stride], M[o + u32(30 + b) * stride]));
+  }
+  var add = 0.0;
+#if ${HAS_BIAS}
+  add = bias[c];
+#endif
+  let oy0 = yx.x * 4u;
+  let ox0 = yx.y * 4u;
+  let plane = (nt.x * u.C + c) * u.Ho * u.Wo;
+  for (var r = 0u; r < 4u; r++) {
+    let y = at4(array<f32, 6>(cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r], cols[5][r])) + vec4<f32>(add);
+    let oy = oy0 + r;
+    if (oy >= u.Ho) { break; }
+    for (var s = 0u; s < 4u; s++) {
+      var v = y[s];
+#if ${HAS_PRELU}
+      v = select(alpha[c] * v, v, v > 0.0);
+#endif
+      if (ox0 + s < u.Wo) { out[plane + oy * u.Wo + ox0 + s] = v; }
+    }
+  }
+}

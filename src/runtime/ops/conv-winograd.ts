@@ -1,0 +1,93 @@
+// 3x3 convolutions at stride 1 as Winograd F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016): each 4x4 block of output pixels is Aᵀ [U ⊙ V] A, with
+// U = G g Gᵀ the 6x6 transform of a 3x3 kernel and V = Bᵀ d B that of the 6x6 input patch, so the
+// channel sums become 36 independent products
+//   M[e] [Co, T] = U[e] [Co, Ci] · V[e] [Ci, T]     (e < 36, T = 4x4 output tiles of the batch)
+// through the tuned matmul: 36·Co·Ci·T multiply-adds where the direct conv does 9·Co·Ci·16·T, 4x
+// fewer. Three small kernels around it (shaders/winograd_{w,in,out}.wgsl): the weight transform, the
+// input transform (patches past the image read 0, so any padding works) and the output transform
+// (+ bias, PReLU). The backward-data of a stride-1 3x3 conv is the forward of dy with the rotated,
+// channel-swapped kernel and padding 2 - p: the same path with the weight transform's FLIP.
+// The transform domain's buffers (V: 36·Ci·T floats, M: 36·Co·T) are chunked over whole images to
+// stay within convVariants.winogradMaxBytes and the storage-binding limit.
+// Rounding: the transforms' coefficients (up to 8 and 1/24) cost precision against the direct sum,
+// a relative error of ~1e-6 of the output's scale in float32 (tests/ops/conv-winograd.test.ts).
+// No autograd here: conv.ts records conv2d and calls corrWinograd in forward and backward.
+import { Tensor, empty } from '../tensor.js';
+import { getEngine, grid1d, u32, i32 } from '../engine.js';
+import { noGrad } from '../autograd.js';
+import { matmulNoGrad } from './matmul.js';
+import type { Geom } from './conv.js';
+
+/** The geometry of the conv this path computes: input [N, Cin, H, W] -> output [N, Cout, Ho, Wo]. */
+interface WinoGeom { N: number; Cin: number; H: number; W: number; Cout: number; Ho: number; Wo: number; ph: number; pw: number }
+
+/** The forward conv (transposed: the backward-data of g at stride 1, as a forward conv of dy). */
+function winoGeom(g: Geom, transposed: boolean): WinoGeom {
+  return transposed
+    ? { N: g.N, Cin: g.Co, H: g.Ho, W: g.Wo, Cout: g.Ci, Ho: g.H, Wo: g.W, ph: 2 - g.ph, pw: 2 - g.pw }
+    : { N: g.N, Cin: g.Ci, H: g.H, W: g.W, Cout: g.Co, Ho: g.Ho, Wo: g.Wo, ph: g.ph, pw: g.pw };
+}
+
+const tilesOf = (q: WinoGeom) => ({ th: Math.ceil(q.Ho / 4), tw: Math.ceil(q.Wo / 4) });
+
+/** Largest transform-domain buffer of one image, in bytes. */
+function perImageBytes(q: WinoGeom): number {
+  const { th, tw } = tilesOf(q);
+  return 36 * Math.max(q.Cin, q.Cout) * th * tw * 4;
+}
+
+/** Convolutions this path takes: groups 1, 3x3, stride 1, dilation 1, padding 0 to 2 (the backward-data's
+ *  padding 2 - p stays in range), and one image's transform buffers within the binding limit. */
+export function winogradOk(g: Geom, maxBytes: number): boolean {
+  if (g.G !== 1 || g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1) return false;
+  if (g.ph < 0 || g.ph > 2 || g.pw < 0 || g.pw > 2 || g.Ho < 1 || g.Wo < 1) return false;
+  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
+  return perImageBytes(winoGeom(g, false)) <= lim && perImageBytes(winoGeom(g, true)) <= lim;
+}
+
+/**
+ * out = conv(x, w) + bias (then PReLU with alpha) by F(4x4, 3x3); transposed: the backward-data at
+ * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full.
+ */
+export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom,
+  transposed: boolean, maxBytes: number): void {
+  const q = winoGeom(g, transposed);
+  const { th, tw } = tilesOf(q);
+  const perImage = th * tw;
+  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
+  const nb = Math.max(1, Math.min(q.N, Math.floor(lim / perImageBytes(q))));
+  const e = getEngine();
+  noGrad(() => {
+    const U = empty([36, q.Cout, q.Cin]);
+    const nw = q.Cout * q.Cin;
+    e.run({
+      name: 'winograd_weight', shader: 'winograd_w', defines: { FLIP: transposed },
+      inputs: [w], outputs: [U], uniforms: [u32(nw), u32(q.Cin), u32(q.Cout), u32(0)],
+      workgroups: grid1d(nw, 64),
+    });
+    for (let n0 = 0; n0 < q.N; n0 += nb) {
+      const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
+      const V = empty([36, q.Cin, T]);
+      const ni = q.Cin * T;
+      e.run({
+        name: 'winograd_input', shader: 'winograd_in', defines: {},
+        inputs: [x], outputs: [V],
+        uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
+        workgroups: grid1d(ni, 64),
+      });
+      const M = matmulNoGrad(U, V, false, false);
+      V.dispose();
+      const no = q.Cout * T;
+      e.run({
+        name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
+        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha },
+        inputs: [M, bias ?? M, alpha ?? M], outputs: [out],
+        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
+        workgroups: grid1d(no, 64),
+      });
+      M.dispose();
+    }
+    U.dispose();
+  });
+}

@@ -1,0 +1,84 @@
+// The Winograd F(4x4, 3x3) path of conv2d (src/runtime/ops/conv-winograd.ts, convVariants.winograd
+// and .winogradDgrad, down to 1 channel here): values and gradients against tfjs (CPU backend; tf.grads), with the path on for the
+// forward and the backward-data (the weight gradient stays on its own kernels).
+// Tolerances: the transforms multiply by up to 8 (Aᵀ), 5 (Bᵀ) and 1/24 (G), so an output carries
+// rounding of its 36·Ci transform-domain terms at a few times their scale: with N(0,1) inputs and
+// up to 32 input channels, atol 5e-4 + rtol 5e-4 · |ref| (the direct kernels' test: 1e-4); gradients
+// 1e-3 as in tests/ops/conv.test.ts.
+import { describe, it, expect } from 'vitest';
+import { testOp } from '../helpers/op.js';
+import { tfConv, ours, type Cfg } from '../helpers/conv-ref.js';
+import * as L from '../../src/runtime/index.js';
+
+const tol = { atol: 5e-4, rtol: 5e-4, gradAtol: 1e-3, gradRtol: 1e-3 };
+
+async function withWinograd<T>(v: Partial<typeof L.convVariants>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...L.convVariants };
+  Object.assign(L.convVariants, { winograd: true, winogradDgrad: true, winogradMinChannels: 1 }, v);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(L.convVariants, saved);
+  }
+}
+
+/** Names of the programs dispatched by fn. */
+function programs(fn: () => void): string[] {
+  const e = L.getEngine();
+  const names: string[] = [];
+  const orig = e.run;
+  e.run = (p) => {
+    names.push(p.name);
+    orig.call(e, p);
+  };
+  try {
+    L.tidy(fn);
+  } finally {
+    e.run = orig;
+  }
+  return names;
+}
+
+// [label, x shape, weight shape, options, bias, extra variants]
+type Case = [string, number[], number[], Cfg, boolean, Partial<typeof L.convVariants>?];
+const cases: Case[] = [
+  ['p1, 8x8 (whole tiles)', [2, 3, 8, 8], [5, 3, 3, 3], { padding: 1 }, true],
+  ['p1, odd 7x9 (partial tiles)', [2, 4, 7, 9], [6, 4, 3, 3], { padding: 1 }, true],
+  ['p0 (valid), 9x6', [1, 3, 9, 6], [4, 3, 3, 3], {}, false],
+  ['p2 (full), 5x5', [2, 2, 5, 5], [3, 2, 3, 3], { padding: 2 }, true],
+  ['rectangular padding [1, 0]', [1, 3, 6, 10], [2, 3, 3, 3], { padding: [1, 0] }, true],
+  ['1x1 image, p1', [2, 3, 1, 1], [4, 3, 3, 3], { padding: 1 }, true],
+  ['32 -> 32 on 12x12 (DSR-like)', [2, 32, 12, 12], [32, 32, 3, 3], { padding: 1 }, true],
+  ['chunked over the batch (one image per chunk)', [3, 4, 9, 9], [6, 4, 3, 3], { padding: 1 }, true, { winogradMaxBytes: 36 * 6 * 9 * 4 }],
+];
+
+describe('conv2d by Winograd F(4x4, 3x3)', () => {
+  for (const [label, xs, ws, o, b, v] of cases) {
+    it(label, () => withWinograd(v ?? {}, () =>
+      testOp({ name: `winograd ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol })));
+  }
+
+  it('runs the Winograd kernels in forward and backward-data, and only for 3x3 stride-1 convs', () => withWinograd({}, async () => {
+    const rng = new L.Rng(3);
+    const x = L.requireGrad(L.tensor(Float32Array.from({ length: 2 * 3 * 6 * 6 }, () => rng.normal()), [2, 3, 6, 6]));
+    const w = L.requireGrad(L.tensor(Float32Array.from({ length: 4 * 3 * 9 }, () => rng.normal()), [4, 3, 3, 3]));
+    const k = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1 }))));
+    expect(k).toContain('conv2d_winograd');
+    expect(k).toContain('conv2d_transposed_winograd');
+    const strided = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1, stride: 2 }))));
+    expect(strided.filter((n) => n.includes('winograd'))).toEqual([]);
+    const w5 = L.tensor(new Float32Array(4 * 3 * 25).fill(0.1), [4, 3, 5, 5]);
+    expect(programs(() => L.conv2d(x, w5, null, { padding: 2 })).filter((n) => n.includes('winograd'))).toEqual([]);
+  }));
+
+  it('conv2dPrelu fuses the PReLU into the output transform', () => withWinograd({}, async () => {
+    const rng = new L.Rng(5);
+    const x = L.tensor(Float32Array.from({ length: 2 * 4 * 7 * 7 }, () => rng.normal()), [2, 4, 7, 7]);
+    const w = L.tensor(Float32Array.from({ length: 6 * 4 * 9 }, () => rng.normal()), [6, 4, 3, 3]);
+    const bias = L.tensor(Float32Array.from({ length: 6 }, () => rng.normal()), [6]);
+    const alpha = L.tensor(Float32Array.from({ length: 6 }, (_, i) => 0.1 * (i + 1)), [6]);
+    const fused = await L.noGrad(() => L.conv2dPrelu(x, w, bias, alpha, { padding: 1 })).data();
+    const apart = await L.noGrad(() => L.prelu(L.conv2d(x, w, bias, { padding: 1 }), alpha)).data();
+    expect(Array.from(fused)).toEqual(Array.from(apart));
+  }));
+});
