@@ -25,3 +25,20 @@ fn at4(m: array<f32, 6>) -> vec4<f32> {
     m[1] + m[2] + 4.0 * (m[3] + m[4]),
     m[1] - m[2] + 8.0 * (m[3] - m[4]) + m[5]);
 }
+// For the weight gradient (the transposes): dM = A dY Aᵀ of a 4x4 output-gradient tile (A: 6x4) and
+// dg = Gᵀ dU G (Gᵀ: 3x6).
+fn a6(m: vec4<f32>) -> array<f32, 6> {
+  return array<f32, 6>(
+    m[0],
+    m[0] + m[1] + m[2] + m[3],
+    m[0] - m[1] + m[2] - m[3],
+    m[0] + 2.0 * m[1] + 4.0 * m[2] + 8.0 * m[3],
+    m[0] - 2.0 * m[1] + 4.0 * m[2] - 8.0 * m[3],
+    m[3]);
+}
+fn gt3(u: array<f32, 6>) -> vec3<f32> {
+  return vec3<f32>(
+    0.25 * u[0] - (u[1] + u[2]) / 6.0 + (u[3] + u[4]) / 24.0,
+    (u[2] - u[1]) / 6.0 + (u[3] - u[4]) / 12.0,
+    (u[3] + u[4] - u[1] - u[2]) / 6.0 + u[5]);
+}

@@ -14,7 +14,7 @@
 //   conv-dgrad       conv2d backward-data: Winograd as the forward (default there); with 8-lane subgroups at stride 1 conv_subgroup's
 //                    transposed form (default, the conv's block) or direct; direct (conv_tgather) or
 //                    GEMM (matmul + col2im)
-//   conv-wgrad       conv2d backward-weight: with 8-lane subgroups the split-K GEMM of
+//   conv-wgrad       conv2d backward-weight: Winograd as the forward (default there); with 8-lane subgroups the split-K GEMM of
 //                    conv_wgrad_subgroup (default; 64 x 32 blocks, more splits), or
 //                    direct (conv_wgrad: weights per invocation, reduction
 //                    split) or GEMM (one product against the transposed im2col)
@@ -156,15 +156,20 @@ registerTunable({
 registerTunable({
   name: 'conv-wgrad',
   target: convVariants,
+  // default: Winograd for 3x3 stride 1, 8+ channels; otherwise with 8-lane subgroups (groups 1, 8+
+  // channels) the subgroup split-K GEMM, else conv_wgrad. Every other variant turns Winograd off.
   variants: [
-    v('default'), // with 8-lane subgroups (groups 1, 8+ channels) the subgroup split-K GEMM, else conv_wgrad
-    { ...v('sg-64x32', { subgroupWgrad: { tm: 8, tb: 4, ku: 4, workgroups: 128 } }), when: sg8 },
-    { ...v('sg-more-splits', { subgroupWgrad: { tm: 4, tb: 8, ku: 4, workgroups: 512 } }), when: sg8 },
-    { ...v('direct', { subgroupWgrad: null }), when: sg8 },
-    v('j4', { subgroupWgrad: null, wgradCiJ: 4, wgradKxJ: 4 }),
-    v('split-more', { subgroupWgrad: null, wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
-    v('split-less', { subgroupWgrad: null, wgradMinInvocations: 2048 }),
-    v('gemm', { gemm: true }),
+    v('default'),
+    ...[
+      { ...v('sg-64x32', { subgroupWgrad: { tm: 8, tb: 4, ku: 4, workgroups: 128 } }), when: sg8 },
+      { ...v('sg-more-splits', { subgroupWgrad: { tm: 4, tb: 8, ku: 4, workgroups: 512 } }), when: sg8 },
+      { ...v('direct', { subgroupWgrad: null }), when: sg8 },
+      v('j4', { subgroupWgrad: null, wgradCiJ: 4, wgradKxJ: 4 }),
+      v('split-more', { subgroupWgrad: null, wgradMinInvocations: 32768, wgradMinRowsPerSplit: 2 }),
+      v('split-less', { subgroupWgrad: null, wgradMinInvocations: 2048 }),
+      v('gemm', { gemm: true }),
+      v('no-winograd'),
+    ].map((x) => ({ ...x, knobs: { ...x.knobs, winogradWgrad: false } })),
   ],
   shapeClasses: CONV_CLASSES,
   workload: (c) => convWorkload(convGeom(parseConvClass(c)), 'wgrad'),

@@ -7,7 +7,10 @@
 // fewer. Three small kernels around it (shaders/winograd_{w,in,out}.wgsl): the weight transform, the
 // input transform (patches past the image read 0, so any padding works) and the output transform
 // (+ bias, PReLU). The backward-data of a stride-1 3x3 conv is the forward of dy with the rotated,
-// channel-swapped kernel and padding 2 - p: the same path with the weight transform's FLIP.
+// channel-swapped kernel and padding 2 - p: the same path with the weight transform's FLIP. The
+// weight gradient is the transpose of the forward: dU[e] [Co, Ci] = D[e] [Co, T] · V[e]ᵀ with
+// D = A dY Aᵀ the transform of each 4x4 tile of dy (shaders/winograd_dy.wgsl), then dw = Gᵀ dU G
+// (shaders/winograd_wback.wgsl).
 // The transform domain's buffers (V: 36·Ci·T floats, M: 36·Co·T) are chunked over whole images to
 // stay within convVariants.winogradMaxBytes and the storage-binding limit.
 // Rounding: the transforms' coefficients (up to 8 and 1/24) cost precision against the direct sum,
@@ -17,6 +20,7 @@ import { Tensor, empty } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { noGrad } from '../autograd.js';
 import { matmulNoGrad } from './matmul.js';
+import { addInPlace } from './elementwise.js';
 import type { Geom } from './conv.js';
 
 /** The geometry of the conv this path computes: input [N, Cin, H, W] -> output [N, Cout, Ho, Wo]. */
@@ -89,5 +93,55 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       M.dispose();
     }
     U.dispose();
+  });
+}
+
+/** dw [Co, Ci, 3, 3] = the weight gradient of conv(x, w) for dy [N, Co, Ho, Wo], by F(4x4, 3x3). */
+export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number): Tensor {
+  const q = winoGeom(g, false);
+  const { th, tw } = tilesOf(q);
+  const perImage = th * tw;
+  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
+  const nb = Math.max(1, Math.min(q.N, Math.floor(lim / perImageBytes(q))));
+  const e = getEngine();
+  return noGrad(() => {
+    let dU: Tensor | null = null;
+    for (let n0 = 0; n0 < q.N; n0 += nb) {
+      const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
+      const V = empty([36, q.Cin, T]);
+      const ni = q.Cin * T;
+      e.run({
+        name: 'winograd_input', shader: 'winograd_in', defines: {},
+        inputs: [x], outputs: [V],
+        uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
+        workgroups: grid1d(ni, 64),
+      });
+      const D = empty([36, q.Cout, T]);
+      const nd = q.Cout * T;
+      e.run({
+        name: 'winograd_dy', shader: 'winograd_dy', defines: {},
+        inputs: [dy], outputs: [D],
+        uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
+        workgroups: grid1d(nd, 64),
+      });
+      const part = matmulNoGrad(D, V, false, true);
+      V.dispose();
+      D.dispose();
+      if (dU) {
+        addInPlace(dU, part);
+        part.dispose();
+      } else {
+        dU = part;
+      }
+    }
+    const dw = empty([q.Cout, q.Cin, 3, 3]);
+    const nw = q.Cout * q.Cin;
+    e.run({
+      name: 'conv2d_weight_grad_winograd', shader: 'winograd_wback', defines: {},
+      inputs: [dU!], outputs: [dw], uniforms: [u32(nw), u32(0), u32(0), u32(0)],
+      workgroups: grid1d(nw, 64),
+    });
+    dU!.dispose();
+    return dw;
   });
 }

@@ -19,7 +19,7 @@ import { prelu } from './activation.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
-import { corrWinograd, winogradOk } from './conv-winograd.js';
+import { corrWinograd, wgradWinograd, winogradOk } from './conv-winograd.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 import { fixedSubgroupSize } from '../device.js';
@@ -83,6 +83,11 @@ export const convVariants = {
   winograd: true,
   /** The backward-data of those convolutions the same way (the rotated kernel): 1.25-2.08x. */
   winogradDgrad: true,
+  /** The weight gradient of those convolutions the same way (the transposed transforms, dU = D · Vᵀ
+   *  over the tiles): 1.71-2.49x the subgroup split-K GEMM's speed on DSR's convs (`--wgrad
+   *  --winograd`), at ~3e-5 of the gradient's largest value against the direct sum's ~1e-6 (the
+   *  transform domain's sums over thousands of tiles cancel in Gᵀ dU G). */
+  winogradWgrad: true,
   /** Winograd only where the conv computed (for the backward-data: dy -> dx) has at least this many
    *  input and output channels (the products' K and M). */
   winogradMinChannels: 8,
@@ -426,6 +431,9 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
 /** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
 function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
+  if (convVariants.winogradWgrad && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+    return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes);
+  }
   if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
   const sg = convVariants.subgroupWgrad;
   if (sg && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) return wgradSubgroup(dy, x, g, sg);
