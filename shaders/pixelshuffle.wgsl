@@ -2,16 +2,23 @@
 //   small: [N, C*r*r, H, W]   big: [N, C, H*r, W*r]
 //   big[n, c, h*r + i, w*r + j] = small[n, c*r*r + i*r + j, h, w]
 // SHUFFLE: x is small, out is big; else (unshuffle) x is big, out is small.
-// One thread per coarse pixel (n*C + c, h, w) moves its r x r block (adjacent threads: adjacent w).
-// VEC4 (r == 4): the big side's four j's of a row are one vec4.
+// One thread per coarse pixel (n*C + c, h, w) moves its r x r block (adjacent threads: adjacent w);
+// FDIV (fewer than 2^24 coarse pixels): the index is split with float divisions (fdivmod: a CPU
+// adapter runs integer divisions one lane at a time).
+// VEC (r == 2 or 4, VEC4 when 4): the big side's r j's of a row are one vec2 / vec4.
 #include "common.wgsl"
 struct U { n: u32, r: u32, h: u32, w: u32 }
 #if ${VEC4}
+alias V = vec4<f32>;
+#else
+alias V = vec2<f32>;
+#endif
+#if ${VEC}
 #if ${SHUFFLE}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> out: array<V>;
 #else
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> x: array<V>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 #endif
 #else
@@ -24,27 +31,32 @@ struct U { n: u32, r: u32, h: u32, w: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_id(gid, nwg, 64u);
   if (t >= u.n) { return; }
-  let w = t % u.w;
-  let rest = t / u.w;
-  let h = rest % u.h;
-  let nc = rest / u.h;
+#if ${FDIV}
+  let qw = fdivmod(t, u.w);
+  let qh = fdivmod(qw.x, u.h);
+#else
+  let qw = vec2<u32>(t / u.w, t % u.w);
+  let qh = vec2<u32>(qw.x / u.h, qw.x % u.h);
+#endif
+  let w = qw.y;
+  let h = qh.y;
+  let nc = qh.x;
   let hw = u.h * u.w;
   let r = u.r;
   let bigW = u.w * r;
   let small0 = nc * r * r * hw + h * u.w + w;
   let big0 = (nc * u.h * r + h * r) * bigW + w * r;
-#if ${VEC4}
-  for (var i = 0u; i < 4u; i++) {
-    let s = small0 + i * 4u * hw;
-    let b = (big0 + i * bigW) / 4u;
+#if ${VEC}
+  for (var i = 0u; i < ${VEC}u; i++) {
+    let s = small0 + i * ${VEC}u * hw;
+    let b = (big0 + i * bigW) / ${VEC}u;
 #if ${SHUFFLE}
-    out[b] = vec4<f32>(x[s], x[s + hw], x[s + 2u * hw], x[s + 3u * hw]);
+    var v: V;
+    for (var j = 0u; j < ${VEC}u; j++) { v[j] = x[s + j * hw]; }
+    out[b] = v;
 #else
     let v = x[b];
-    out[s] = v.x;
-    out[s + hw] = v.y;
-    out[s + 2u * hw] = v.z;
-    out[s + 3u * hw] = v.w;
+    for (var j = 0u; j < ${VEC}u; j++) { out[s + j * hw] = v[j]; }
 #endif
   }
 #else

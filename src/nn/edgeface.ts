@@ -90,8 +90,10 @@ class Mlp extends Module {
     this.fc1 = this.child('fc1', new Linear(dim, hidden, { rng }));
     this.fc2 = this.child('fc2', new Linear(hidden, dim, { rng }));
   }
-  forward(x: Tensor): Tensor {
-    return this.fc2.forward(gelu(this.fc1.forward(x)));
+  /** fc2(GELU(fc1(x))), times the layer scale `scale` [dim] per output feature when given (folded into fc2). */
+  forward(x: Tensor, scale?: Tensor): Tensor {
+    const h = gelu(this.fc1.forward(x));
+    return scale ? this.fc2.forwardScaled(h, scale) : this.fc2.forward(h);
   }
 }
 
@@ -112,7 +114,7 @@ class ConvBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = permute(this.convDw.forward(x), [0, 2, 3, 1]); // NCHW -> NHWC
-    y = mul(this.mlp.forward(this.norm.forward(y)), this.gamma);
+    y = this.mlp.forward(this.norm.forward(y), this.gamma); // gamma · MLP(LN(y)), gamma folded into fc2
     return add(x, permute(y, [0, 3, 1, 2]));
   }
 }
@@ -185,7 +187,8 @@ class CrossCovarianceAttn extends Module {
     this.qkv = this.child('qkv', new Linear(dim, 3 * dim, { rng }));
     this.proj = this.child('proj', new Linear(dim, dim, { rng }));
   }
-  forward(x: Tensor): Tensor {
+  /** XCA(x), times the layer scale `scale` [dim] per channel when given (folded into proj). */
+  forward(x: Tensor, scale?: Tensor): Tensor {
     const [B, N, C] = x.shape as [number, number, number];
     const h = this.numHeads, ch = C / h;
     // [B, N, 3C] -> [B, N, 3, h, ch] -> [3, B, h, ch, N]
@@ -196,7 +199,8 @@ class CrossCovarianceAttn extends Module {
     let attn = reshape(matmul(qn, kn, { transB: true }), [B, h, ch, ch]);
     attn = softmax(mul(attn, this.temperature), -1);
     const o = reshape(matmul(reshape(attn, [B * h, ch, ch]), v), [B, h, ch, N]);
-    return this.proj.forward(reshape(permute(o, [0, 3, 1, 2]), [B, N, C]));
+    const tokens = reshape(permute(o, [0, 3, 1, 2]), [B, N, C]);
+    return scale ? this.proj.forwardScaled(tokens, scale) : this.proj.forward(tokens);
   }
 }
 
@@ -245,8 +249,8 @@ class SplitTransposeBlock extends Module {
     // [B, C, H, W] -> tokens [B, H*W, C]
     let t = reshape(permute(concat(spo, 1), [0, 2, 3, 1]), [B, H * W, C]);
     if (this.posEmbd) t = add(t, this.posEmbd.forward(H, W));
-    t = add(t, mul(this.xca.forward(this.normXca.forward(t)), this.gammaXca));
-    t = mul(this.mlp.forward(this.norm.forward(t)), this.gamma);
+    t = add(t, this.xca.forward(this.normXca.forward(t), this.gammaXca)); // gamma_xca folded into proj
+    t = this.mlp.forward(this.norm.forward(t), this.gamma); // gamma folded into fc2
     return add(x, permute(reshape(t, [B, H, W, C]), [0, 3, 1, 2]));
   }
 }

@@ -20,7 +20,7 @@ const refUnshuffle = (x: tf.Tensor, r: number) => {
 
 describe('pixelShuffle / pixelUnshuffle vs tfjs', () => {
   const cases: [string, number[], number][] = [
-    ['r=2', [2, 12, 3, 5], 2],
+    ['r=2 (vec2)', [2, 12, 3, 5], 2],
     ['r=4 (vec4), batch 7', [7, 16, 3, 2], 4],
     ['r=3 odd', [1, 9, 5, 3], 3],
     ['1x1 r=1', [1, 1, 1, 1], 1],

@@ -1,5 +1,5 @@
 // Pixel shuffle / unshuffle (PyTorch semantics); each is the other's backward.
-// Kernel: shaders/pixelshuffle.wgsl (one thread per coarse pixel, vec4 rows when r = 4).
+// Kernel: shaders/pixelshuffle.wgsl (one thread per coarse pixel, vec2 / vec4 rows when r = 2 / 4).
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32 } from '../engine.js';
 import { record } from '../autograd.js';
@@ -15,7 +15,7 @@ function run(shuffle: boolean, x: Tensor, r: number, n: number, c: number, h: nu
   const coarse = n * c * h * w;
   if (coarse === 0) return out;
   getEngine().run({
-    name: shuffle ? 'pixel_shuffle' : 'pixel_unshuffle', shader: 'pixelshuffle', defines: { SHUFFLE: shuffle, VEC4: r === 4 },
+    name: shuffle ? 'pixel_shuffle' : 'pixel_unshuffle', shader: 'pixelshuffle', defines: { SHUFFLE: shuffle, VEC: r === 2 || r === 4 ? r : 0, VEC4: r === 4, FDIV: coarse < 2 ** 24 },
     inputs: [x], outputs: [out], uniforms: [u32(coarse), u32(r), u32(h), u32(w)], workgroups: grid1d(coarse, 64),
   });
   return out;
