@@ -7,7 +7,8 @@
 // 1e-4 as the autotuner asks; float32 sums in another order), then the variants take turns for `rounds` rounds of 3 convolutions recorded
 // back to back with one sync (the first round untimed); medians in ms and GFLOP/s. Cached tuning
 // picks are not applied (autotune mode off): each variant runs as set here.
-// --winograd: the default kernel against Winograd F(4x4, 3x3) (conv-winograd.ts) on DSR's 3x3 convs.
+// --winograd: the subgroup kernels against Winograd F(4x4, 3x3) (conv-winograd.ts) on DSR's 3x3 convs
+// (the forward as in inference: no gradient recorded).
 // Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
 import { convKernels, convVariants, fixedSubgroupSize, getEngine, noGrad, randn, setAutotuneMode, type SubgroupConvBlock } from '../src/runtime/index.js';
@@ -40,7 +41,6 @@ const variants: { name: string; knobs: Knobs }[] = wino
   ? [
       { name: 'default', knobs: { winograd: false, winogradDgrad: false, winogradWgrad: false } },
       { name: 'winograd', knobs: dgrad ? { winogradDgrad: true } : wgrad ? { winogradWgrad: true } : { winograd: true } },
-      { name: 'winograd 256M', knobs: { ...(dgrad ? { winogradDgrad: true } : wgrad ? { winogradWgrad: true } : { winograd: true }), winogradMaxBytes: 256 * 2 ** 20 } },
     ]
   : wgrad
   ? [

@@ -1,5 +1,5 @@
 // The Winograd F(4x4, 3x3) path of conv2d (src/runtime/ops/conv-winograd.ts, convVariants.winograd
-// and .winogradDgrad, .winogradWgrad, down to 1 channel here): values and gradients against tfjs (CPU
+// with .winogradRecorded, .winogradDgrad, .winogradWgrad, down to 1 channel here): values and gradients against tfjs (CPU
 // backend; tf.grads), with the path on for the forward, the backward-data and the weight gradient.
 // Tolerances: the transforms multiply by up to 8 (Aᵀ), 5 (Bᵀ) and 1/24 (G), so an output carries
 // rounding of its 36·Ci transform-domain terms at a few times their scale: with N(0,1) inputs and
@@ -14,7 +14,7 @@ const tol = { atol: 5e-4, rtol: 5e-4, gradAtol: 1e-3, gradRtol: 1e-3 };
 
 async function withWinograd<T>(v: Partial<typeof L.convVariants>, fn: () => Promise<T>): Promise<T> {
   const saved = { ...L.convVariants };
-  Object.assign(L.convVariants, { winograd: true, winogradDgrad: true, winogradWgrad: true, winogradMinChannels: 1 }, v);
+  Object.assign(L.convVariants, { winograd: true, winogradRecorded: true, winogradDgrad: true, winogradWgrad: true, winogradMinChannels: 1 }, v);
   try {
     return await fn();
   } finally {
@@ -58,7 +58,7 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
       testOp({ name: `winograd ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol })));
   }
 
-  it('runs the Winograd kernels in forward, backward-data and weight gradient, and only for 3x3 stride-1 convs', () => withWinograd({}, async () => {
+  it('runs the Winograd kernels in forward, backward-data and weight gradient, the forward only where asked, and only for 3x3 stride-1 convs', () => withWinograd({}, async () => {
     const rng = new L.Rng(3);
     const x = L.requireGrad(L.tensor(Float32Array.from({ length: 2 * 3 * 6 * 6 }, () => rng.normal()), [2, 3, 6, 6]));
     const w = L.requireGrad(L.tensor(Float32Array.from({ length: 4 * 3 * 9 }, () => rng.normal()), [4, 3, 3, 3]));
@@ -68,6 +68,13 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
     expect(k).toContain('conv2d_weight_grad_winograd');
     const strided = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1, stride: 2 }))));
     expect(strided.filter((n) => n.includes('winograd'))).toEqual([]);
+    // By default (winogradRecorded off) a forward that autograd records takes the other kernels; one
+    // under noGrad takes Winograd.
+    L.convVariants.winogradRecorded = false;
+    const recorded = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1 }))));
+    expect(recorded).not.toContain('conv2d_winograd');
+    expect(recorded).toContain('conv2d_transposed_winograd');
+    expect(programs(() => L.noGrad(() => L.conv2d(x, w, null, { padding: 1 })))).toContain('conv2d_winograd');
     const w5 = L.tensor(new Float32Array(4 * 3 * 25).fill(0.1), [4, 3, 5, 5]);
     expect(programs(() => L.conv2d(x, w5, null, { padding: 2 })).filter((n) => n.includes('winograd'))).toEqual([]);
   }));

@@ -78,9 +78,16 @@ export const convVariants = {
   /** Groups-1 3x3 convolutions at stride 1 (padding 0-2) with at least winogradMinChannels input and
    *  output channels as Winograd F(4x4, 3x3): transforms around 36 products through the tuned
    *  matmul, 4x fewer multiply-adds (conv-winograd.ts). On lavapipe at batch 32 (2026-12-06,
-   *  `bench/probe-conv-subgroup.ts 3 --winograd`): DSR's 32 -> 32 on 32x32 1.39x the subgroup
-   *  conv's speed, 32 -> 128 on 64x64 1.91x, 64 -> 64 2.15x; 32 -> 3 0.90x (hence the minimum). */
+   *  `bench/probe-conv-subgroup.ts 3 --winograd`): DSR's 32 -> 32 on 32x32 1.37-1.39x the subgroup
+   *  conv's speed, 32 -> 128 on 64x64 1.86-1.91x, 64 -> 64 1.96-2.15x; 32 -> 3 0.90x (hence the
+   *  minimum). The forward takes it only where no gradient is recorded (see winogradRecorded). */
   winograd: true,
+  /** Winograd also for forwards that autograd records (training). Off: its rounding (~6e-6 of the
+   *  output's scale, ~8x the direct sum's; F(2x2, 3x3), as exact as the direct sum, measured no faster
+   *  than the subgroup conv here) moves ReLU inputs near zero across it, so a training step's gradients
+   *  would no longer match a reference's at 1e-3 (DSR-cpu at batch 1 against PyTorch: 2.5e-2 on one
+   *  weight gradient, from one flipped ReLU input). The backward passes' rounding flips nothing. */
+  winogradRecorded: false,
   /** The backward-data of those convolutions the same way (the rotated kernel): 1.25-2.08x. */
   winogradDgrad: true,
   /** The weight gradient of those convolutions the same way (the transposed transforms, dU = D · Vᵀ
@@ -305,7 +312,7 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
 }
 
 /** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given. */
-function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null): Tensor {
+function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false): Tensor {
   const out = empty([g.N, g.Co, g.Ho, g.Wo]);
   if (out.size === 0) return out;
   const e = getEngine();
@@ -331,7 +338,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
-  if (convVariants.winograd && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+  if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
     corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
     return out;
   }
@@ -503,9 +510,9 @@ function wgradSubgroup(dy: Tensor, x: Tensor, g: Geom, blk: { tm: number; tb: nu
 const fwdTunable = (g: Geom) => (isDepthwise(g) ? 'depthwise' : 'conv');
 const fwdClass = (g: Geom) => (isDepthwise(g) ? depthwiseClass(g) : convClass(g));
 
-/** corr with the tuned variant ('conv' / 'depthwise'). */
-function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null): Tensor {
-  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha));
+/** corr with the tuned variant ('conv' / 'depthwise'); recorded: autograd records this forward. */
+function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false): Tensor {
+  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha, recorded));
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
@@ -531,8 +538,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const op = 'conv2d';
   const g = conv2dGeom(op, x, weight, bias, opts);
   addMacs(op, g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
-  const out = corrTuned(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
+  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad));
   return record(op, inputs, out, (dy) => {
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
