@@ -1,5 +1,15 @@
 // The transforms of Winograd F(4x4, 3x3) (Lavin & Gray 2016, points 0, ±1, ±2, ∞):
 // y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A for a 6x6 input patch d and a 3x3 kernel g (correlation).
+// Invocation i of a transform over (channel c < C, tile t < T of a chunk), t fastest: (c, t, n, ty, tx) with
+// the chunk's tiles from global tile t0 (tilesW across, tilesHW per image).
+struct Tile { c: u32, t: u32, n: u32, ty: u32, tx: u32 }
+fn tile_of(i: u32, T: u32, t0: u32, tilesHW: u32, tilesW: u32) -> Tile {
+  let ct = fdivmod(i, T);
+  let nt = fdivmod(t0 + ct.y, tilesHW);
+  let yx = fdivmod(nt.y, tilesW);
+  return Tile(ct.x, ct.y, nt.x, yx.x, yx.y);
+}
+
 fn bt6(d: array<f32, 6>) -> array<f32, 6> {
   return array<f32, 6>(
     4.0 * d[0] - 5.0 * d[2] + d[4],

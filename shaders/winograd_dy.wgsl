@@ -23,14 +23,12 @@ fn dy_at(plane: u32, oy: u32, ox: u32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
   if (i >= u.total) { return; }
-  let ct = fdivmod(i, u.T);
-  let c = ct.x;
-  let t = ct.y;
-  let nt = fdivmod(u.t0 + t, u.tilesHW);
-  let yx = fdivmod(nt.y, u.tilesW);
-  let plane = (nt.x * u.C + c) * u.Ho * u.Wo;
-  let oy = yx.x * 4u;
-  let ox = yx.y * 4u;
+  let tl = tile_of(i, u.T, u.t0, u.tilesHW, u.tilesW);
+  let c = tl.c;
+  let t = tl.t;
+  let plane = (tl.n * u.C + c) * u.Ho * u.Wo;
+  let oy = tl.ty * 4u;
+  let ox = tl.tx * 4u;
   // A along each of the 4 rows (4 -> 6), then A down each of the 6 columns.
   var r: array<array<f32, 6>, 4>;
   for (var a = 0u; a < 4u; a++) {

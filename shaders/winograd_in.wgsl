@@ -25,14 +25,12 @@ fn x_at(plane: u32, iy: i32, ix: i32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
   if (i >= u.total) { return; }
-  let ct = fdivmod(i, u.T);
-  let c = ct.x;
-  let t = ct.y;
-  let nt = fdivmod(u.t0 + t, u.tilesHW);
-  let yx = fdivmod(nt.y, u.tilesW);
-  let plane = (nt.x * u.C + c) * u.H * u.W;
-  let iy = i32(yx.x) * 4 - u.ph;
-  let ix = i32(yx.y) * 4 - u.pw;
+  let tl = tile_of(i, u.T, u.t0, u.tilesHW, u.tilesW);
+  let c = tl.c;
+  let t = tl.t;
+  let plane = (tl.n * u.C + c) * u.H * u.W;
+  let iy = i32(tl.ty) * 4 - u.ph;
+  let ix = i32(tl.tx) * 4 - u.pw;
   // Bᵀ along each row of the patch, then Bᵀ down each column of the result.
   var r: array<array<f32, 6>, 6>;
   for (var a = 0; a < 6; a++) {

@@ -25,11 +25,9 @@ struct U {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
   if (i >= u.total) { return; }
-  let ct = fdivmod(i, u.T);
-  let c = ct.x;
-  let t = ct.y;
-  let nt = fdivmod(u.t0 + t, u.tilesHW);
-  let yx = fdivmod(nt.y, u.tilesW);
+  let tl = tile_of(i, u.T, u.t0, u.tilesHW, u.tilesW);
+  let c = tl.c;
+  let t = tl.t;
   let stride = u.C * u.T;
   let o = c * u.T + t;
   // Aᵀ down each column of m, then Aᵀ along each of the 4 rows.
@@ -42,9 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${HAS_BIAS}
   add = bias[c];
 #endif
-  let oy0 = yx.x * 4u;
-  let ox0 = yx.y * 4u;
-  let plane = (nt.x * u.C + c) * u.Ho * u.Wo;
+  let oy0 = tl.ty * 4u;
+  let ox0 = tl.tx * 4u;
+  let plane = (tl.n * u.C + c) * u.Ho * u.Wo;
   for (var r = 0u; r < 4u; r++) {
     let y = at4(array<f32, 6>(cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r], cols[5][r])) + vec4<f32>(add);
     let oy = oy0 + r;

@@ -4,7 +4,7 @@
 // batch forced, both weight-gradient variants, and the geometries it rejects (groups > 1).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { testOp, assertClose } from '../helpers/op.js';
+import { testOp, assertClose, programs } from '../helpers/op.js';
 import { tfConv, conv64, convT64, ours, oursT, two, type Cfg } from '../helpers/conv-ref.js';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
@@ -37,22 +37,6 @@ async function withGemm<T>(fn: () => Promise<T>, v: Partial<typeof gemmVariants>
   }
 }
 
-/** Names of the programs dispatched by fn. */
-function programs(fn: () => void): string[] {
-  const e = L.getEngine();
-  const names: string[] = [];
-  const orig = e.run;
-  e.run = (p) => {
-    names.push(p.name);
-    orig.call(e, p);
-  };
-  try {
-    L.tidy(fn);
-  } finally {
-    e.run = orig;
-  }
-  return names;
-}
 
 // ---- references ---------------------------------------------------------------------------------
 

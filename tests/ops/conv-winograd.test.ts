@@ -6,7 +6,7 @@
 // up to 32 input channels, atol 5e-4 + rtol 5e-4 · |ref| (the direct kernels' test: 1e-4); gradients
 // 1e-3 as in tests/ops/conv.test.ts.
 import { describe, it, expect } from 'vitest';
-import { testOp } from '../helpers/op.js';
+import { testOp, programs } from '../helpers/op.js';
 import { tfConv, ours, type Cfg } from '../helpers/conv-ref.js';
 import * as L from '../../src/runtime/index.js';
 
@@ -22,22 +22,6 @@ async function withWinograd<T>(v: Partial<typeof L.convVariants>, fn: () => Prom
   }
 }
 
-/** Names of the programs dispatched by fn. */
-function programs(fn: () => void): string[] {
-  const e = L.getEngine();
-  const names: string[] = [];
-  const orig = e.run;
-  e.run = (p) => {
-    names.push(p.name);
-    orig.call(e, p);
-  };
-  try {
-    L.tidy(fn);
-  } finally {
-    e.run = orig;
-  }
-  return names;
-}
 
 // [label, x shape, weight shape, options, bias, extra variants]
 type Case = [string, number[], number[], Cfg, boolean, Partial<typeof L.convVariants>?];

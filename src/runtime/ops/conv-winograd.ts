@@ -50,6 +50,19 @@ export function winogradOk(g: Geom, maxBytes: number): boolean {
   return perImageBytes(winoGeom(g, false)) <= lim && perImageBytes(winoGeom(g, true)) <= lim;
 }
 
+/** V [36, Cin, T]: the input transform of the chunk's T tiles from global tile t0 (shaders/winograd_in.wgsl). */
+function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: number, perImage: number): Tensor {
+  const V = empty([36, q.Cin, T]);
+  const ni = q.Cin * T;
+  getEngine().run({
+    name: 'winograd_input', shader: 'winograd_in', defines: {},
+    inputs: [x], outputs: [V],
+    uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
+    workgroups: grid1d(ni, 64),
+  });
+  return V;
+}
+
 /**
  * out = conv(x, w) + bias (then PReLU with alpha) by F(4x4, 3x3); transposed: the backward-data at
  * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full.
@@ -72,14 +85,7 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
     });
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
-      const V = empty([36, q.Cin, T]);
-      const ni = q.Cin * T;
-      e.run({
-        name: 'winograd_input', shader: 'winograd_in', defines: {},
-        inputs: [x], outputs: [V],
-        uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
-        workgroups: grid1d(ni, 64),
-      });
+      const V = inputTransform(x, q, T, t0, tw, perImage);
       const M = matmulNoGrad(U, V, false, false);
       V.dispose();
       const no = q.Cout * T;
@@ -108,14 +114,7 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number):
     let dU: Tensor | null = null;
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
-      const V = empty([36, q.Cin, T]);
-      const ni = q.Cin * T;
-      e.run({
-        name: 'winograd_input', shader: 'winograd_in', defines: {},
-        inputs: [x], outputs: [V],
-        uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
-        workgroups: grid1d(ni, 64),
-      });
+      const V = inputTransform(x, q, T, t0, tw, perImage);
       const D = empty([36, q.Cout, T]);
       const nd = q.Cout * T;
       e.run({
