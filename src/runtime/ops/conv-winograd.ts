@@ -13,8 +13,9 @@
 // (shaders/winograd_wback.wgsl).
 // The transform domain's buffers (V: 36·Ci·T floats, M: 36·Co·T) are chunked over whole images to
 // stay within convVariants.winogradMaxBytes and the storage-binding limit.
-// Rounding: the transforms' coefficients (up to 8 and 1/24) cost precision against the direct sum,
-// a relative error of ~1e-6 of the output's scale in float32 (tests/ops/conv-winograd.test.ts).
+// Rounding: the transforms' coefficients (up to 8 and 1/24) cost precision against the direct sum:
+// ~4-7e-6 of the output's largest value in float32 (direct: ~1e-6), ~1-3e-5 for the weight gradient
+// (float64 reference, 32-128 channels; tests/ops/conv-winograd.test.ts checks against tf.grads).
 // No autograd here: conv.ts records conv2d and calls corrWinograd in forward and backward.
 import { Tensor, empty } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
@@ -41,12 +42,19 @@ function perImageBytes(q: WinoGeom): number {
   return 36 * Math.max(q.Cin, q.Cout) * th * tw * 4;
 }
 
+/** Bytes one chunk's transform buffer may take: maxBytes, the storage-binding limit, 2^24 floats. */
+const chunkLimit = (maxBytes: number) => Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
+
+/** Whole images per chunk (at least 1). */
+const imagesPerChunk = (q: WinoGeom, maxBytes: number) => Math.max(1, Math.min(q.N, Math.floor(chunkLimit(maxBytes) / perImageBytes(q))));
+
 /** Convolutions this path takes: groups 1, 3x3, stride 1, dilation 1, padding 0 to 2 (the backward-data's
- *  padding 2 - p stays in range), and one image's transform buffers within the binding limit. */
-export function winogradOk(g: Geom, maxBytes: number): boolean {
+ *  padding 2 - p stays in range), at least minChannels input and output channels, and one image's
+ *  transform buffers within the chunk limit. */
+export function winogradOk(g: Geom, minChannels: number, maxBytes: number): boolean {
   if (g.G !== 1 || g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1) return false;
-  if (g.ph < 0 || g.ph > 2 || g.pw < 0 || g.pw > 2 || g.Ho < 1 || g.Wo < 1) return false;
-  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
+  if (g.ph < 0 || g.ph > 2 || g.pw < 0 || g.pw > 2 || g.Ho < 1 || g.Wo < 1 || Math.min(g.Ci, g.Co) < minChannels) return false;
+  const lim = chunkLimit(maxBytes);
   return perImageBytes(winoGeom(g, false)) <= lim && perImageBytes(winoGeom(g, true)) <= lim;
 }
 
@@ -72,8 +80,7 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
   const q = winoGeom(g, transposed);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
-  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
-  const nb = Math.max(1, Math.min(q.N, Math.floor(lim / perImageBytes(q))));
+  const nb = imagesPerChunk(q, maxBytes);
   const e = getEngine();
   noGrad(() => {
     const U = empty([36, q.Cout, q.Cin]);
@@ -107,8 +114,7 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number):
   const q = winoGeom(g, false);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
-  const lim = Math.min(getEngine().maxBinding, maxBytes, 2 ** 24 * 4);
-  const nb = Math.max(1, Math.min(q.N, Math.floor(lim / perImageBytes(q))));
+  const nb = imagesPerChunk(q, maxBytes);
   const e = getEngine();
   return noGrad(() => {
     let dU: Tensor | null = null;

@@ -311,6 +311,9 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   return r;
 }
 
+/** Whether g is a Winograd conv under the current knobs (the pass's own knob checked by the caller). */
+const winogradFor = (g: Geom) => winogradOk(g, convVariants.winogradMinChannels, convVariants.winogradMaxBytes);
+
 /** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given. */
 function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false): Tensor {
   const out = empty([g.N, g.Co, g.Ho, g.Wo]);
@@ -338,7 +341,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
-  if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+  if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) {
     corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
     return out;
   }
@@ -409,7 +412,7 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
     out.dispose();
     return corrTGemm(y, w, bias, g);
   }
-  if (convVariants.winogradDgrad && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+  if (convVariants.winogradDgrad && winogradFor(g)) {
     corrWinograd(y, w, bias, null, out, g, true, convVariants.winogradMaxBytes);
     return out;
   }
@@ -438,7 +441,7 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
 /** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
 function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
-  if (convVariants.winogradWgrad && Math.min(g.Ci, g.Co) >= convVariants.winogradMinChannels && winogradOk(g, convVariants.winogradMaxBytes)) {
+  if (convVariants.winogradWgrad && winogradFor(g)) {
     return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes);
   }
   if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
