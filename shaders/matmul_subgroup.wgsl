@@ -34,8 +34,13 @@ struct U {
 }
 #include "matmul_part.wgsl"
 
+#if ${VEC4}
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+#else
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
+#endif
 #if ${HAS_BIAS}
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -52,6 +57,8 @@ fn bias_at(n: u32) -> f32 { return 0.0; }
 fn bias_at(n: u32) -> f32 { return 0.0; }
 #endif
 
+#if ${VEC4}
+#else
 // op(A)[m, k] and op(B)[k, n] (indices in range).
 fn a_at(off: u32, m: u32, k: u32) -> f32 {
 #if ${TRANS_A}
@@ -67,6 +74,7 @@ fn b_at(off: u32, k: u32, n: u32) -> f32 {
   return B[off + k * u.N + n];
 #endif
 }
+#endif
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -75,7 +83,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (t >= u.tiles) { return; }
   let tn = t % u.tilesN;
   let tm = t / u.tilesN;
-  let m0 = tm * ${TILE_M}u + lane; // this lane's rows: m0 + 8i
+  let mb = tm * ${TILE_M}u;
+  let m0 = mb + lane; // this lane's rows: m0 + 8i (VEC4 with a transposed A: mb + 32g + 4·lane + i)
   let n0 = tn * ${TILE_N}u;        // the tile's columns: n0 + j; this lane reads n0 + 8j + lane
   let part = part_of(wid.z);
   let b = part.b;

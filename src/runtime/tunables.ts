@@ -44,13 +44,15 @@ registerTunable({
   name: 'matmul',
   target: matmulTuning,
   variants: [
-    v('default'), // the subgroup kernel (32 x 32 tiles, 4 k per step) where the device has 8-lane subgroups, else reg 8x16
+    v('default'), // the subgroup kernel (32 x 32 tiles, 4 k per step, vec4 reads where aligned) where the device has 8-lane subgroups, else reg 8x16
     // Subgroup kernel blocks (8·tm x 8·tb tiles, ku k's per loop step; lavapipe).
     { ...v('sg-32x32-k2', { subgroup: { tm: 4, tb: 4, ku: 2 } }), when: sg8 },
     { ...v('sg-32x32-k1', { subgroup: { tm: 4, tb: 4, ku: 1 } }), when: sg8 },
     { ...v('sg-64x32-k2', { subgroup: { tm: 8, tb: 4, ku: 2 } }), when: sg8 },
     { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, ku: 1 } }), when: sg8 },
     { ...v('sg-32x64-k4', { subgroup: { tm: 4, tb: 8, ku: 4 } }), when: sg8 },
+    { ...v('sg-64x32-k4', { subgroup: { tm: 8, tb: 4, ku: 4 } }), when: sg8 },
+    { ...v('sg-32x32-k4-scalar', { subgroup: { tm: 4, tb: 4, ku: 4, vec4: false } }), when: sg8 }, // the default block without vec4 reads
     // Register-blocked kernel (the default where there are no 8-lane subgroups).
     { ...v('reg', { subgroup: null }), when: sg8 },
     v('reg-8x8', { subgroup: null, tm: 8, tnv: 2, transB: { tm: 8, tnv: 2 } }),

@@ -140,11 +140,44 @@ describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
     expect(fused.length).toBe(1);
     expect(fused[0]!.tiles).toBe(10);
   });
+  // vec4 reads (the default block, ku 4, where every vec4 is aligned): along k for a plain A / a
+  // transposed B, along m / n for a transposed A / a plain B. M 68 and N 44 leave partial row and
+  // column tiles (the last vec4 groups clamped), batch 2 moves both operands by their strides. The
+  // vec4 kernel sums in the same order as the scalar one: outputs equal to the bit.
+  for (const [tA, tB] of combos) {
+    it(`vec4 reads, 68x36x44 batch 2 transA=${tA} transB=${tB}: vs tfjs, and equal to the scalar reads`, async () => {
+      const seen = await kernelsOf(() => matmulCase('sg vec4', 68, 36, 44, 2, 2, tA, tB));
+      expect(seen.map((e) => e.vec4)).toEqual([true, true, true]); // forward, dA, dB
+      const a = L.tensor(L.randnArray(2 * 68 * 36, 5), tA ? [2, 36, 68] : [2, 68, 36]);
+      const b = L.tensor(L.randnArray(2 * 36 * 44, 6), tB ? [2, 44, 36] : [2, 36, 44]);
+      const v = await L.matmul(a, b, { transA: tA, transB: tB }).data();
+      L.matmulTuning.subgroup = { tm: 4, tb: 4, ku: 4, vec4: false };
+      const scalar = await kernelsOf(async () => expect(await L.matmul(a, b, { transA: tA, transB: tB }).data()).toEqual(v));
+      expect(scalar.map((e) => e.vec4)).toEqual([false]);
+    });
+  }
+  it('vec4 reads off where a vec4 would be misaligned or partial: K 70, M 66 with transA, N 42', async () => {
+    const cases: [number, number, number, boolean, boolean][] = [[68, 70, 44, false, true], [66, 36, 44, true, true], [68, 36, 42, false, false]];
+    for (const [M, K, N, tA, tB] of cases) {
+      const seen = await kernelsOf(async () => { await L.matmul(L.zeros(tA ? [K, M] : [M, K]), L.zeros(tB ? [N, K] : [K, N]), { transA: tA, transB: tB }).data(); });
+      expect([M, K, N, seen[0]!.vec4]).toEqual([M, K, N, false]);
+    }
+  });
+  it('vec4 linear: bias gradient (ROW_SUMS) over a vec4 weight-gradient product, split and not', async () => {
+    const shapes = [[40, 44], [68, 44], [68]];
+    const plain = await kernelsOf(() => testOp({ name: 'linear sg vec4', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
+    expect(plain.filter((e) => e.rowSums).map((e) => [e.vec4, e.splits])).toEqual([[true, 1]]);
+    L.matmulTuning.splitK = { minK: 8, workgroups: 64, minChunk: 4 };
+    const split = await kernelsOf(() => testOp({ name: 'linear sg vec4 split-K', shapes, ours: (x, w, b) => L.linear(x, w, b), ref: (x, w, b) => refLinear(x, w, b), ...tol }));
+    const fused = split.filter((e) => e.rowSums);
+    expect(fused.map((e) => e.vec4)).toEqual([true]);
+    expect(fused[0]!.splits).toBeGreaterThan(1);
+  });
   it('bad block', () => {
     L.matmulTuning.subgroup = { tm: 3, tb: 4 };
     expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4/);
     L.matmulTuning.subgroup = { tm: 4, tb: 4, ku: 3 };
-    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/and ku 1, 2 or 4, got \{"tm":4,"tb":4,"ku":3\}/);
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/and ku 1, 2 or 4 \(vec4 a boolean\), got \{"tm":4,"tb":4,"ku":3\}/);
   });
 });
 

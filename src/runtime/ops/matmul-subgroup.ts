@@ -34,14 +34,15 @@ export function subgroupGrid(b: { tm: number; tb: number }, M: number, N: number
  * a loop variable with a blend (and spills the accumulators to the stack), so one write per ku k's
  * cuts both ku-fold.
  */
-function chainStep(tm: number, tb: number, ku: number, aRead: (i: number, x: number) => string, bRead: (j: number, x: number) => string): string[] {
+function chainStep(tm: number, tb: number, ku: number, aRead: (i: number, x: number) => string, bRead: (j: number, x: number) => string,
+  colOf: (j: number, l: number) => number = (j, l) => SUBGROUP_LANES * j + l): string[] {
   const L = SUBGROUP_LANES;
   const step: string[] = [];
   for (let i = 0; i < tm; i++) for (let x = 0; x < ku; x++) step.push(`    let a${i}_${x} = ${aRead(i, x)};`);
   for (let j = 0; j < tb; j++) for (let x = 0; x < ku; x++) step.push(`    let v${j}_${x} = ${bRead(j, x)};`);
   for (let j = 0; j < tb; j++) {
     for (let l = 0; l < L; l++) {
-      const c = L * j + l;
+      const c = colOf(j, l);
       const ws = Array.from({ length: ku }, (_, x) => `let w${x} = subgroupBroadcast(v${j}_${x}, ${l}u);`).join(' ');
       const chain = (i: number) => {
         let e = `c${i}_${c}`;
@@ -107,6 +108,71 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
   }
   const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
   cache.set(key, d);
+  return d;
+}
+
+const vec4Cache = new Map<string, Defines>();
+
+/**
+ * subgroupMatmulDefines with every read a vec4 along the operand's contiguous axis (the shader's A4 /
+ * B4), 4 k per step: op(A) along k where A is plain ([M, K]), along m where it is transposed ([K, M]:
+ * lane l's rows are then 4l .. 4l + 3 of each 32-row group); op(B) along k where B is transposed
+ * ([N, K]), along n where plain ([K, N]: lane l's columns 4l .. 4l + 3 of each 32-column group, and
+ * the broadcasts relabelled to match). lavapipe fetches a storage read lane by lane, with a bounds
+ * check and an insert per lane (perf annotate on EdgeFace-XXS's products: ~2/3 of the kernel's
+ * samples), and a vec4 shares that per-lane work over 4 floats (bench/probe-load-costs.ts: 0.60 ns per
+ * lane-vec4 against 0.21 per lane-f32). The op uses it only where every vec4 is aligned and whole:
+ * K % 4 == 0 (no partial step), M % 4 / N % 4 == 0 and tm / tb multiples of 4 for the m / n reads,
+ * batch strides multiples of 4.
+ */
+export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolean, transB: boolean, rowSums = false): Defines {
+  const key = `${tm}x${tb}${transA ? 't' : 'n'}${transB ? 't' : 'n'}${rowSums ? 'r' : ''}`;
+  const hit = vec4Cache.get(key);
+  if (hit) return hit;
+  const L = SUBGROUP_LANES;
+  const ku = 4;
+  if (transA && tm % 4 !== 0) throw new Error(`subgroupMatmulVec4Defines: a transposed A needs tm % 4 == 0, got ${tm}`);
+  if (!transB && tb % 4 !== 0) throw new Error(`subgroupMatmulVec4Defines: a plain B needs tb % 4 == 0, got ${tb}`);
+  const cols = L * tb;
+  const decl: string[] = [];
+  const step: string[] = [];
+  // Rows: row(i) of this lane, as an offset expression from mb (the tile's first row).
+  const row = (i: number) => (transA ? `mb + ${32 * (i >> 2) + (i & 3)}u + 4u * lane` : `m0 + ${L * i}u`);
+  if (transA) {
+    for (let g = 0; g < tm / 4; g++) decl.push(`  let rg${g} = min(mb + ${32 * g}u + 4u * lane, u.M - 4u);`);
+    for (let g = 0; g < tm / 4; g++) for (let x = 0; x < ku; x++) step.push(`    let ag${g}_${x} = A[(offA + (k + ${x}u) * u.M + rg${g}) >> 2u];`);
+  } else {
+    for (let i = 0; i < tm; i++) decl.push(`  let r${i} = min(m0 + ${L * i}u, u.M - 1u);`);
+    for (let i = 0; i < tm; i++) step.push(`    let av${i} = A[(offA + r${i} * u.K + k) >> 2u];`);
+  }
+  if (transB) {
+    for (let j = 0; j < tb; j++) decl.push(`  let q${j} = min(n0 + ${L * j}u + lane, u.N - 1u);`);
+    for (let j = 0; j < tb; j++) step.push(`    let bv${j} = B[(offB + q${j} * u.K + k) >> 2u];`);
+  } else {
+    for (let h = 0; h < tb / 4; h++) decl.push(`  let qg${h} = min(n0 + ${32 * h}u + 4u * lane, u.N - 4u);`);
+    for (let h = 0; h < tb / 4; h++) for (let x = 0; x < ku; x++) step.push(`    let bg${h}_${x} = B[(offB + (k + ${x}u) * u.N + qg${h}) >> 2u];`);
+  }
+  for (let i = 0; i < tm; i++) decl.push(`  ${Array.from({ length: cols }, (_, j) => `var c${i}_${j} = 0.0;`).join(' ')}`);
+  const aRead = (i: number, x: number) => (transA ? `ag${i >> 2}_${x}[${i & 3}]` : `av${i}[${x}]`);
+  const bRead = (j: number, x: number) => (transB ? `bv${j}[${x}]` : `bg${j >> 2}_${x}[${j & 3}]`);
+  const colOf = (j: number, l: number) => (transB ? L * j + l : 32 * (j >> 2) + 4 * l + (j & 3));
+  step.push(...chainStep(tm, tb, ku, aRead, bRead, colOf));
+  if (rowSums) {
+    const terms = (i: number) => Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + ');
+    decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
+    step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += ${terms(i)};`).join(' ')}`);
+  }
+  const store: string[] = [];
+  for (let i = 0; i < tm; i++) {
+    store.push(`  { let m = ${row(i)};`);
+    store.push(`  if (m < u.M) {`);
+    store.push(`    let o = offO + m * u.N + n0;`);
+    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
+    if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m] = s${i}; }`);
+    store.push('  } }');
+  }
+  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  vec4Cache.set(key, d);
   return d;
 }
 

@@ -9,7 +9,7 @@ import { withVariant } from '../autotune.js';
 import { matmulClass } from '../shape-class.js';
 import { addMacs } from '../macs.js';
 import { fixedSubgroupSize } from '../device.js';
-import { SUBGROUP_LANES, subgroupMatmulDefines, subgroupTile } from './matmul-subgroup.js';
+import { SUBGROUP_LANES, subgroupMatmulDefines, subgroupMatmulVec4Defines, subgroupTile } from './matmul-subgroup.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -50,8 +50,9 @@ export interface MatmulTuning {
    *  (lavapipe), instead of the register-blocked one: a workgroup is one subgroup computing 8·tm rows x
    *  8·tb columns (tm 2, 4, 8 or 16; tb 1, 2, 4 or 8), ku k's per loop step (1, 2 or 4; default 1).
    *  Ignored elsewhere, and under tiled / tiledVec4; split-K applies as for the register-blocked
-   *  kernel. null: off. */
-  subgroup: { tm: number; tb: number; ku?: number } | null;
+   *  kernel. vec4 (default on): with ku 4, read both operands as vec4 where they are aligned
+   *  (matmul-subgroup.ts, subgroupMatmulVec4Defines); false: scalar reads. null: off. */
+  subgroup: { tm: number; tb: number; ku?: number; vec4?: boolean } | null;
 }
 
 // Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB);
@@ -74,7 +75,7 @@ function checkTuning(t: MatmulTuning): void {
   const v4 = t.tiledVec4;
   if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
   const sg = t.subgroup;
-  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb) || ![undefined, 1, 2, 4].includes(sg.ku))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4, got ${JSON.stringify(sg)}`);
+  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb) || ![undefined, 1, 2, 4].includes(sg.ku) || ![undefined, true, false].includes(sg.vec4))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4 (vec4 a boolean), got ${JSON.stringify(sg)}`);
   const sk = t.splitK;
   if (sk && !([sk.minK, sk.workgroups, sk.minChunk].every((x) => Number.isInteger(x) && x >= 1))) {
     throw new Error(`matmul: tuning.splitK needs positive integers minK, workgroups, minChunk, got ${JSON.stringify(sk)}`);
@@ -90,6 +91,8 @@ export interface MatmulTraceEntry {
   kernel: string; tm: number; tnv: number; wgx: number; wgy: number; splits: number; tiles: number;
   /** The kernel also summed the rows of op(A) (a linear's bias gradient with its weight gradient). */
   rowSums: boolean;
+  /** The subgroup kernel read both operands as vec4 (tuning.subgroup.vec4 and the alignment it needs). */
+  vec4: boolean;
 }
 
 /** Diagnostics: when set, called once per matmul program run (bench/probe-edgeface-matmul.ts pairs
@@ -222,14 +225,20 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   // Row sums ride along in the subgroup kernel only: [splits, M] partials, summed below where split.
   const rs = rowSums && !!sg && batch === 1 && !bias;
   const rows = rs ? empty([splits * Mk]) : null;
+  // The subgroup kernel's vec4 reads (subgroupMatmulVec4Defines): 4 k per step, every vec4 aligned and whole.
+  const sgVec4 = !!sg && t.subgroup!.vec4 !== false && (t.subgroup!.ku ?? 1) === 4 && K % 4 === 0 && sA % 4 === 0 && d.sB % 4 === 0 &&
+    (!transA || (Mk % 4 === 0 && sg.tm % 4 === 0)) && (transB || (N % 4 === 0 && sg.tb % 4 === 0));
   matmulTrace.fn?.({
     op, cls: matmulClass(Mk, K, N, transA, transB, batch), batch, M: Mk, K, N, transA, transB,
     kernel: v4 ? 'v4' : t.tiled ? 'tiled' : sg ? 'sg' : 'reg', tm: sg ? sg.tm : defines.TM, tnv: sg ? 2 * sg.tb : defines.TNV,
-    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs,
+    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs, vec4: sgVec4,
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
+  const sgDefines = () => sgVec4
+    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs) }
+    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1) };
   const product = (splitK: boolean, withBias: boolean) => sg
-    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...subgroupMatmulDefines(sg.tm, sg.tb, rs, t.subgroup!.ku ?? 1) } }
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...sgDefines() } }
     : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
