@@ -10,7 +10,8 @@
 //   dx[b, m, y, x] = Σ_{c, ky, kx} w[c, m, ky, kx] · dy[b, c, y + ph − ky·dh, x + pw − kx·dw].
 // SG_KW > 0 (= kw): one loop step per kernel row, its kw k's unrolled (each accumulator written once
 // per row; lavapipe blends and spills every write of a loop variable); 0: one k per step.
-// Defines: TRANSPOSED, HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), TILE_M, TILE_N, and
+// Defines: TRANSPOSED, HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[m] · y after the bias), SHUFFLE (store_px),
+// TILE_M, TILE_N, and
 // SG_DECL / SG_STEP / SG_STORE from src/runtime/ops/matmul-subgroup.ts (subgroupConvDefines).
 enable subgroups;
 // One subgroup per workgroup: t, and so every branch before the broadcasts, is uniform in it.
@@ -54,7 +55,20 @@ fn store_px(m: u32, n: u32, v: f32) {
   y = select(alpha[m] * y, y, y > 0.0);
 #endif
   let b = n / u.HWo;
+#if ${SHUFFLE}
+  // pixelShuffle(r = u.p0) folded in (conv2dPixelShuffle): channel m = c·r² + i·r + j of pixel (oy, ox)
+  // goes to [b, c, oy·r + i, ox·r + j] of out [N, M / r², Ho·r, Wo·r].
+  let r = u.p0;
+  let rr = r * r;
+  let p = n - b * u.HWo;
+  let oy = p / u.Wo;
+  let c = m / rr;
+  let ij = m - c * rr;
+  let i = ij / r;
+  out[(b * (u.M / rr) + c) * u.HWo * rr + (oy * r + i) * u.Wo * r + (p - oy * u.Wo) * r + ij - i * r] = y;
+#else
   out[(b * u.M + m) * u.HWo + n - b * u.HWo] = y;
+#endif
 }
 
 @compute @workgroup_size(8)

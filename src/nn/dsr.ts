@@ -46,7 +46,7 @@
 //
 // Supported input sizes: 7 <= S <= 112 (S >= 7 so that 'resize-input' has T = 112/2^k >= 7).
 import {
-  Tensor, Rng, relu, add, affine, scale, pixelShuffle, resizeBicubic, concat, split, getEngine,
+  Tensor, Rng, relu, add, affine, scale, resizeBicubic, concat, split, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 import { Conv2d } from './layers.js';
@@ -232,7 +232,7 @@ export class DSR extends Module {
     let f = h0;
     for (const b of this.body) f = b.forward(f);
     f = add(this.bodyEnd.forward(f), h0);
-    for (const u of this.up) f = pixelShuffle(u.forward(f), 2);
+    for (const u of this.up) f = u.forwardPixelShuffle(f, 2);
     const y = fitTo(this.tail.forward(f), O);
     return this.config.bicubicSkip ? add(y, resizeBicubic(lr, [O, O])) : affine(y, 1, 0.5);
   }

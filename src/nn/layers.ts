@@ -2,7 +2,7 @@
 // Linear/Conv weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (kaiming_uniform with a = sqrt(5)),
 // norms gamma = 1, beta = 0.
 import {
-  Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
+  Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPixelShuffle, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
   pow, addScalar, mul, sub, add, reshape, isGradEnabled, keep, tidy, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
@@ -65,6 +65,11 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     const { stride, padding, dilation, groups } = this.opts;
     return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+  /** pixelShuffle(forward(x), r), the shuffle folded into the conv's stores (conv2dPixelShuffle). */
+  forwardPixelShuffle(x: Tensor, r: number): Tensor {
+    const { stride, padding, dilation, groups } = this.opts;
+    return conv2dPixelShuffle(x, this.weight, this.bias, r, { stride, padding, dilation, groups });
   }
 }
 

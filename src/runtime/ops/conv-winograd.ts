@@ -73,10 +73,11 @@ function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: numbe
 
 /**
  * out = conv(x, w) + bias (then PReLU with alpha) by F(4x4, 3x3); transposed: the backward-data at
- * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full.
+ * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full;
+ * shuffle r > 1: as pixelShuffle(out, r) (the stores of shaders/winograd_out.wgsl's SHUFFLE).
  */
 export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom,
-  transposed: boolean, maxBytes: number): void {
+  transposed: boolean, maxBytes: number, shuffle = 1): void {
   const q = winoGeom(g, transposed);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
@@ -98,9 +99,9 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       const no = q.Cout * T;
       e.run({
         name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
-        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha },
+        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1 },
         inputs: [M, bias ?? M, alpha ?? M], outputs: [out],
-        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
+        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo), u32(shuffle), u32(0), u32(0), u32(0)],
         workgroups: grid1d(no, 64),
       });
       M.dispose();

@@ -16,6 +16,7 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record, isGradEnabled } from '../autograd.js';
 import { prelu } from './activation.js';
+import { pixelShuffleNoGrad } from './pixelshuffle.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
@@ -311,11 +312,36 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   return r;
 }
 
+/** Whether corr runs g's forward on the subgroup kernel (when neither GEMM nor Winograd takes it). */
+const subgroupFor = (g: Geom) => !!convVariants.subgroup && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES;
+
 /** Whether g is a Winograd conv under the current knobs (the pass's own knob checked by the caller). */
 const winogradFor = (g: Geom) => winogradOk(g, convVariants.winogradMinChannels, convVariants.winogradMaxBytes);
 
-/** y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given. */
-function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false): Tensor {
+/**
+ * y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given;
+ * shuffle r > 1: pixelShuffle(y, r) [N, Co/r², Ho·r, Wo·r], folded into the stores of the Winograd and
+ * subgroup kernels, a shuffle pass after the others.
+ */
+function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false, shuffle = 1): Tensor {
+  if (shuffle > 1) {
+    const shuffled = [g.N, g.Co / (shuffle * shuffle), g.Ho * shuffle, g.Wo * shuffle];
+    const fused = g.N * g.Co * g.Ho * g.Wo > 0 && !(convVariants.gemm && gemmOk(g)) &&
+      ((convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) || subgroupFor(g));
+    if (!fused) {
+      const y = corr(x, w, bias, g, alpha, recorded);
+      const s = pixelShuffleNoGrad(y, shuffle, true);
+      y.dispose();
+      return s;
+    }
+    const out = empty(shuffled);
+    if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) {
+      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, shuffle);
+    } else {
+      corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false, shuffle);
+    }
+    return out;
+  }
   const out = empty([g.N, g.Co, g.Ho, g.Wo]);
   if (out.size === 0) return out;
   const e = getEngine();
@@ -345,8 +371,8 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
     return out;
   }
-  if (convVariants.subgroup && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) {
-    corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup, false);
+  if (subgroupFor(g)) {
+    corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false);
     return out;
   }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
@@ -372,7 +398,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
  * shaders/conv_subgroup.wgsl. corrT reads y [N, Co, Ho, Wo] as its input image and writes
  * [N, Ci, H, W]: the geometry's roles swap and the offsets change sign (see the shader).
  */
-function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom, blk: SubgroupConvBlock, transposed: boolean): void {
+function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom, blk: SubgroupConvBlock, transposed: boolean, shuffle = 1): void {
   const [Cin, H, W, Cout, Ho, Wo] = transposed ? [g.Co, g.Ho, g.Wo, g.Ci, g.H, g.W] : [g.Ci, g.H, g.W, g.Co, g.Ho, g.Wo];
   const sgn = transposed ? -1 : 1;
   const M = Cout, HWo = Ho * Wo, N = g.N * HWo, K = Cin * g.kh * g.kw;
@@ -380,10 +406,10 @@ function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor |
   const [gx, gy] = grid1d(tiles, 1, getEngine().maxWorkgroups);
   getEngine().run({
     name: transposed ? 'conv2d_transposed_gather' : 'conv2d_forward', shader: 'conv_subgroup',
-    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, ...subgroupConvDefines(tm, tb, blk.rowStep && g.kw > 1 && g.kw <= MAX_ROW_STEP ? g.kw : 0) },
+    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1, ...subgroupConvDefines(tm, tb, blk.rowStep && g.kw > 1 && g.kw <= MAX_ROW_STEP ? g.kw : 0) },
     inputs: [x, w, bias ?? w, alpha ?? w], outputs: [out],
     uniforms: [u32(M), u32(N), u32(K), u32(tilesN), u32(tiles), u32(HWo), u32(Wo), u32(Cin), u32(H), u32(W), u32(g.kh), u32(g.kw),
-      i32(transposed ? 1 : g.sh), i32(transposed ? 1 : g.sw), i32(sgn * g.ph), i32(sgn * g.pw), i32(sgn * g.dh), i32(sgn * g.dw), u32(0), u32(0)],
+      i32(transposed ? 1 : g.sh), i32(transposed ? 1 : g.sw), i32(sgn * g.ph), i32(sgn * g.pw), i32(sgn * g.dh), i32(sgn * g.dw), u32(shuffle), u32(0)],
     workgroups: [gx, gy, 1],
   });
 }
@@ -514,8 +540,8 @@ const fwdTunable = (g: Geom) => (isDepthwise(g) ? 'depthwise' : 'conv');
 const fwdClass = (g: Geom) => (isDepthwise(g) ? depthwiseClass(g) : convClass(g));
 
 /** corr with the tuned variant ('conv' / 'depthwise'); recorded: autograd records this forward. */
-function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false): Tensor {
-  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha, recorded));
+function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false, shuffle = 1): Tensor {
+  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha, recorded, shuffle));
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
@@ -547,6 +573,31 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
     const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}
+
+/**
+ * pixelShuffle(conv2d(x, weight, bias, opts), r): the upsampler of EDSR / DSR (a conv to C·r² channels,
+ * then the shuffle to [N, C, H·r, W·r]), with the shuffle folded into the conv kernel's stores where
+ * the Winograd or the subgroup kernel runs the conv (no pass of its own over the output; a shuffle
+ * pass after the other kernels). Backward: dy unshuffled, then conv2d's backward.
+ */
+export function conv2dPixelShuffle(x: Tensor, weight: Tensor, bias: Tensor | null, r: number, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dPixelShuffle';
+  const g = conv2dGeom(op, x, weight, bias, opts);
+  if (!Number.isInteger(r) || r < 1) throw new Error(`${op}: upscale factor r must be a positive integer, got ${r}`);
+  if (g.Co % (r * r) !== 0) throw new Error(`${op}: output channels ${g.Co} of weight ${fmtShape(weight.shape)} are not divisible by r² = ${r * r}`);
+  if (r === 1) return conv2d(x, weight, bias, opts);
+  addMacs('conv2d', g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad), r);
+  return record(op, inputs, out, (dyS) => {
+    const dy = pixelShuffleNoGrad(dyS, r, false);
+    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
+    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
+    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    dy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }

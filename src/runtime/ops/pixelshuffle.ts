@@ -21,6 +21,12 @@ function run(shuffle: boolean, x: Tensor, r: number, n: number, c: number, h: nu
   return out;
 }
 
+/** pixelShuffle (shuffle) or pixelUnshuffle of x, unrecorded (for ops that record their own backward). */
+export function pixelShuffleNoGrad(x: Tensor, r: number, shuffle: boolean): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  return shuffle ? run(true, x, r, n, c / (r * r), h, w) : run(false, x, r, n, c, h / r, w / r);
+}
+
 /** [N, C*r², H, W] -> [N, C, H*r, W*r]: out[n, c, h*r+i, w*r+j] = x[n, c*r*r + i*r + j, h, w]. */
 export function pixelShuffle(x: Tensor, r: number): Tensor {
   x.check('pixelShuffle');
