@@ -56,16 +56,12 @@ fn store_px(m: u32, n: u32, v: f32) {
 #endif
   let b = n / u.HWo;
 #if ${SHUFFLE}
-  // pixelShuffle(r = u.p0) folded in (conv2dPixelShuffle): channel m = c·r² + i·r + j of pixel (oy, ox)
-  // goes to [b, c, oy·r + i, ox·r + j] of out [N, M / r², Ho·r, Wo·r].
-  let r = u.p0;
-  let rr = r * r;
+  // pixelShuffle(r = SHUFFLE) folded in (conv2dPixelShuffle): channel m = c·r² + i·r + j of pixel
+  // (oy, ox) goes to [b, c, oy·r + i, ox·r + j] of out [N, M / r², Ho·r, Wo·r].
+  let r = ${SHUFFLE}u;
   let p = n - b * u.HWo;
   let oy = p / u.Wo;
-  let c = m / rr;
-  let ij = m - c * rr;
-  let i = ij / r;
-  out[(b * (u.M / rr) + c) * u.HWo * rr + (oy * r + i) * u.Wo * r + (p - oy * u.Wo) * r + ij - i * r] = y;
+  out[(b * (u.M / (r * r)) + m / (r * r)) * u.HWo * r * r + (oy * r + (m / r) % r) * u.Wo * r + (p - oy * u.Wo) * r + m % r] = y;
 #else
   out[(b * u.M + m) * u.HWo + n - b * u.HWo] = y;
 #endif

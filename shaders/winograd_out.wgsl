@@ -4,15 +4,15 @@
 // 4·ty + 0..3, columns 4·tx + 0..3 (what lies past Ho, Wo is dropped); + bias[c], then PReLU with
 // slopes alpha[c] (HAS_BIAS, HAS_PRELU). One invocation per (c, t), t fastest; the flat index is
 // folded into 2-D past 65,535 workgroups.
-// SHUFFLE: pixelShuffle(r = u.r) folded into the stores (conv2dPixelShuffle): channel c = c'·r² + i·r + j
-// of output pixel (oy, ox) goes to [n, c', oy·r + i, ox·r + j] of out [N, C / r², Ho·r, Wo·r].
+// SHUFFLE = r > 0: pixelShuffle(r) folded into the stores (conv2dPixelShuffle): channel c = c'·r² + i·r + j
+// of output pixel (oy, ox) goes to [n, c', oy·r + i, ox·r + j] of out [N, C / r², Ho·r, Wo·r] (r a
+// constant: the channel split is shifts for r = 2, once per invocation).
 // Defines: HAS_BIAS, HAS_PRELU, SHUFFLE.
 #include "common.wgsl"
 #include "winograd_common.wgsl"
 struct U {
   total: u32, T: u32, C: u32, t0: u32,
   tilesW: u32, tilesHW: u32, Ho: u32, Wo: u32,
-  r: u32, p0: u32, p1: u32, p2: u32,
 }
 @group(0) @binding(0) var<storage, read> M: array<f32>;
 #if ${HAS_BIAS}
@@ -23,19 +23,6 @@ struct U {
 #endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: U;
-
-// out's index of channel c, pixel (oy, ox) of image n.
-fn out_index(n: u32, c: u32, oy: u32, ox: u32) -> u32 {
-#if ${SHUFFLE}
-  let rr = u.r * u.r;
-  let c2 = c / rr;
-  let ij = c - c2 * rr;
-  let i = ij / u.r;
-  return ((n * (u.C / rr) + c2) * u.Ho * u.r + oy * u.r + i) * u.Wo * u.r + ox * u.r + ij - i * u.r;
-#else
-  return ((n * u.C + c) * u.Ho + oy) * u.Wo + ox;
-#endif
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -58,6 +45,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
   let oy0 = tl.ty * 4u;
   let ox0 = tl.tx * 4u;
+#if ${SHUFFLE}
+  // out[n, c', oy·r + i, ox·r + j]: rows of Wo·r, r of them per output row, channel c' planes.
+  let r = ${SHUFFLE}u;
+  let c2 = c / (r * r);
+  let wr = u.Wo * r;
+  let first = (tl.n * (u.C / (r * r)) + c2) * u.Ho * r * wr + ((c / r) % r) * wr + c % r;
+#else
+  let wr = u.Wo;
+  let r = 1u;
+  let first = (tl.n * u.C + c) * u.Ho * u.Wo;
+#endif
   for (var r = 0u; r < 4u; r++) {
     let y = at4(array<f32, 6>(cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r], cols[5][r])) + vec4<f32>(add);
     let oy = oy0 + r;
@@ -67,7 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${HAS_PRELU}
       v = select(alpha[c] * v, v, v > 0.0);
 #endif
-      if (ox0 + s < u.Wo) { out[out_index(tl.n, c, oy, ox0 + s)] = v; }
+      if (ox0 + s < u.Wo) { out[first + oy * r * wr + (ox0 + s) * r] = v; }
     }
   }
 }

@@ -99,9 +99,9 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       const no = q.Cout * T;
       e.run({
         name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
-        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1 },
+        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1 ? shuffle : 0 },
         inputs: [M, bias ?? M, alpha ?? M], outputs: [out],
-        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo), u32(shuffle), u32(0), u32(0), u32(0)],
+        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
         workgroups: grid1d(no, 64),
       });
       M.dispose();

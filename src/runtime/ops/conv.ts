@@ -406,10 +406,10 @@ function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor |
   const [gx, gy] = grid1d(tiles, 1, getEngine().maxWorkgroups);
   getEngine().run({
     name: transposed ? 'conv2d_transposed_gather' : 'conv2d_forward', shader: 'conv_subgroup',
-    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1, ...subgroupConvDefines(tm, tb, blk.rowStep && g.kw > 1 && g.kw <= MAX_ROW_STEP ? g.kw : 0) },
+    defines: { TRANSPOSED: transposed, HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1 ? shuffle : 0, ...subgroupConvDefines(tm, tb, blk.rowStep && g.kw > 1 && g.kw <= MAX_ROW_STEP ? g.kw : 0) },
     inputs: [x, w, bias ?? w, alpha ?? w], outputs: [out],
     uniforms: [u32(M), u32(N), u32(K), u32(tilesN), u32(tiles), u32(HWo), u32(Wo), u32(Cin), u32(H), u32(W), u32(g.kh), u32(g.kw),
-      i32(transposed ? 1 : g.sh), i32(transposed ? 1 : g.sw), i32(sgn * g.ph), i32(sgn * g.pw), i32(sgn * g.dh), i32(sgn * g.dw), u32(shuffle), u32(0)],
+      i32(transposed ? 1 : g.sh), i32(transposed ? 1 : g.sw), i32(sgn * g.ph), i32(sgn * g.pw), i32(sgn * g.dh), i32(sgn * g.dw), u32(0), u32(0)],
     workgroups: [gx, gy, 1],
   });
 }
