@@ -46,14 +46,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let oy0 = tl.ty * 4u;
   let ox0 = tl.tx * 4u;
 #if ${SHUFFLE}
-  // out[n, c', oy·r + i, ox·r + j]: rows of Wo·r, r of them per output row, channel c' planes.
-  let r = ${SHUFFLE}u;
-  let c2 = c / (r * r);
-  let wr = u.Wo * r;
-  let first = (tl.n * (u.C / (r * r)) + c2) * u.Ho * r * wr + ((c / r) % r) * wr + c % r;
+  // out[n, c', oy·r + i, ox·r + j] (r = sr): rows of Wo·r, r of them per output row, channel c' planes.
+  let sr = ${SHUFFLE}u;
+  let wr = u.Wo * sr;
+  let first = (tl.n * (u.C / (sr * sr)) + c / (sr * sr)) * u.Ho * sr * wr + ((c / sr) % sr) * wr + c % sr;
 #else
   let wr = u.Wo;
-  let r = 1u;
+  let sr = 1u;
   let first = (tl.n * u.C + c) * u.Ho * u.Wo;
 #endif
   for (var r = 0u; r < 4u; r++) {
@@ -65,7 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${HAS_PRELU}
       v = select(alpha[c] * v, v, v > 0.0);
 #endif
-      if (ox0 + s < u.Wo) { out[first + oy * r * wr + (ox0 + s) * r] = v; }
+      if (ox0 + s < u.Wo) { out[first + oy * sr * wr + (ox0 + s) * sr] = v; }
     }
   }
 }
