@@ -1,6 +1,7 @@
 // Conv references shared by the conv tests: tfjs (NCHW <-> NHWC around tf.conv2d) and float64 CPU
 // implementations of conv2d / convTranspose2d in PyTorch semantics (groups, stride, padding,
-// dilation, output padding), plus our ops with the same option object.
+// dilation, output padding), plus our ops with the same option object, seeded normal inputs and a
+// scoped override of convVariants.
 import * as tf from '@tensorflow/tfjs';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
@@ -71,3 +72,20 @@ export function convT64(o: Cfg) {
 
 export const ours = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.conv2d(x, w, b ?? null, o);
 export const oursT = (o: Cfg) => (x: L.Tensor, w: L.Tensor, b?: L.Tensor) => L.convTranspose2d(x, w, b ?? null, o);
+
+/** n seeded N(0, 1) floats. */
+export function randn(n: number, seed: number): Float32Array {
+  const rng = new L.Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+/** Runs fn with convVariants overridden by v, restoring them after. */
+export async function withConvVariants<T>(v: Partial<typeof L.convVariants> | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...L.convVariants };
+  Object.assign(L.convVariants, v ?? {});
+  try {
+    return await fn();
+  } finally {
+    Object.assign(L.convVariants, saved);
+  }
+}

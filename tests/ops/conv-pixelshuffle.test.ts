@@ -8,23 +8,10 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
-import { conv64, type Cfg } from '../helpers/conv-ref.js';
+import { conv64, randn, withConvVariants, type Cfg } from '../helpers/conv-ref.js';
 
 const SG8 = L.fixedSubgroupSize() === 8;
 const toF64 = (a: Float32Array) => Float64Array.from(a);
-function randn(n: number, seed: number): Float32Array {
-  const rng = new L.Rng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
-async function withVariants<T>(v: Partial<typeof L.convVariants> | undefined, fn: () => Promise<T>): Promise<T> {
-  const saved = { ...L.convVariants };
-  Object.assign(L.convVariants, v ?? {});
-  try {
-    return await fn();
-  } finally {
-    Object.assign(L.convVariants, saved);
-  }
-}
 
 // fused: whether the shuffle rides in the conv kernel here (a dispatch fewer than the two ops).
 interface Case { name: string; x: Shape; w: Shape; r: number; o: Cfg; bias: boolean; fused: boolean; variants?: Partial<typeof L.convVariants> }
@@ -38,7 +25,7 @@ const cases: Case[] = [
 
 describe('conv2dPixelShuffle: the shuffle folded into the conv stores', () => {
   for (const c of cases) {
-    it(`${c.name}: equals pixelShuffle(conv2d) exactly and the float64 reference`, () => withVariants(c.variants, async () => {
+    it(`${c.name}: equals pixelShuffle(conv2d) exactly and the float64 reference`, () => withConvVariants(c.variants, async () => {
       const Co = c.w[0]!, r = c.r;
       const xs = randn(c.x.reduce((a, b) => a * b, 1), 1), ws = randn(c.w.reduce((a, b) => a * b, 1), 2), bs = randn(Co, 3);
       const x = L.tensor(xs, c.x), w = L.tensor(ws, c.w), b = c.bias ? L.tensor(bs, [Co]) : null;

@@ -8,14 +8,10 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
-import { conv64, type Cfg } from '../helpers/conv-ref.js';
+import { conv64, randn, withConvVariants, type Cfg } from '../helpers/conv-ref.js';
 
 const toF64 = (a: Float32Array) => Float64Array.from(a);
 
-function randn(n: number, seed: number): Float32Array {
-  const rng = new L.Rng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
 
 interface Case { name: string; x: Shape; w: Shape; o: Cfg; bias: boolean; variants?: Partial<typeof L.convVariants> }
 
@@ -33,19 +29,10 @@ const cases: Case[] = [
   { name: 'depthwise_rows, whole plane, vec4 stores', x: [2, 4, 4, 4], w: [4, 1, 3, 3], o: { padding: 1, groups: 4 }, bias: true, variants: { dwPlane: true, dwPlaneMaxTaps: 1 << 30, dwVStore: true } },
 ];
 
-async function withVariants<T>(v: Partial<typeof L.convVariants> | undefined, fn: () => Promise<T>): Promise<T> {
-  const saved = { ...L.convVariants };
-  Object.assign(L.convVariants, v ?? {});
-  try {
-    return await fn();
-  } finally {
-    Object.assign(L.convVariants, saved);
-  }
-}
 
 describe('conv2dPrelu: conv → PReLU fused into the conv epilogue (inference)', () => {
   for (const c of cases) {
-    it(`${c.name}: equals conv2d then prelu exactly and the float64 reference`, () => withVariants(c.variants, async () => {
+    it(`${c.name}: equals conv2d then prelu exactly and the float64 reference`, () => withConvVariants(c.variants, async () => {
       const Co = c.w[0]!;
       const xs = randn(c.x.reduce((a, b) => a * b, 1), 1), ws = randn(c.w.reduce((a, b) => a * b, 1), 2), bs = randn(Co, 3);
       // slopes of both signs and zero, so every branch of the select is taken

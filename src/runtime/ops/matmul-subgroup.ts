@@ -90,9 +90,19 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
   const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const L = SUBGROUP_LANES;
-  const cols = L * tb;
   const { decl, step } = subgroupBlock(tm, tb, ku);
+  const d = matmulEpilogue(tm, tb, ku, rowSums, (i) => `m0 + ${SUBGROUP_LANES * i}u`, decl, step);
+  cache.set(key, d);
+  return d;
+}
+
+/**
+ * The matmul kernels' defines from a block's decl / step: with rowSums the sums s<i> of the step's
+ * a<i>_<x> (the tiles of the first column store them to rows[offO / N + row]), and the stores of row
+ * i (at the expression row(i)): out[offO + row·N + n0 + j] = c<i>_<j> + bias_at(n0 + j).
+ */
+function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
+  const cols = SUBGROUP_LANES * tb;
   if (rowSums) {
     const terms = (i: number) => Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + ');
     decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
@@ -100,15 +110,14 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
   }
   const store: string[] = [];
   for (let i = 0; i < tm; i++) {
-    store.push(`  if (m0 + ${L * i}u < u.M) {`);
-    store.push(`    let o = offO + (m0 + ${L * i}u) * u.N + n0;`);
+    store.push(`  { let m = ${row(i)};`);
+    store.push('  if (m < u.M) {');
+    store.push('    let o = offO + m * u.N + n0;');
     for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
-    if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m0 + ${L * i}u] = s${i}; }`);
-    store.push('  }');
+    if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m] = s${i}; }`);
+    store.push('  } }');
   }
-  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
-  cache.set(key, d);
-  return d;
+  return { TILE_M: SUBGROUP_LANES * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
 }
 
 const vec4Cache = new Map<string, Defines>();
@@ -157,21 +166,7 @@ export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolea
   const bRead = (j: number, x: number) => (transB ? `bv${j}[${x}]` : `bg${j >> 2}_${x}[${j & 3}]`);
   const colOf = (j: number, l: number) => (transB ? L * j + l : 32 * (j >> 2) + 4 * l + (j & 3));
   step.push(...chainStep(tm, tb, ku, aRead, bRead, colOf));
-  if (rowSums) {
-    const terms = (i: number) => Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + ');
-    decl.push(`  ${Array.from({ length: tm }, (_, i) => `var s${i} = 0.0;`).join(' ')}`);
-    step.push(`    ${Array.from({ length: tm }, (_, i) => `s${i} += ${terms(i)};`).join(' ')}`);
-  }
-  const store: string[] = [];
-  for (let i = 0; i < tm; i++) {
-    store.push(`  { let m = ${row(i)};`);
-    store.push(`  if (m < u.M) {`);
-    store.push(`    let o = offO + m * u.N + n0;`);
-    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
-    if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m] = s${i}; }`);
-    store.push('  } }');
-  }
-  const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KU: ku, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
+  const d = matmulEpilogue(tm, tb, ku, rowSums, row, decl, step);
   vec4Cache.set(key, d);
   return d;
 }
