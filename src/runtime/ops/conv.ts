@@ -315,6 +315,9 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
 /** Whether corr runs g's forward on the subgroup kernel (when neither GEMM nor Winograd takes it). */
 const subgroupFor = (g: Geom) => !!convVariants.subgroup && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES;
 
+/** Whether corr runs g's forward by Winograd (recorded: autograd records it; see winogradRecorded). */
+const winogradFwd = (g: Geom, recorded: boolean) => convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g);
+
 /** Whether g is a Winograd conv under the current knobs (the pass's own knob checked by the caller). */
 const winogradFor = (g: Geom) => winogradOk(g, convVariants.winogradMinChannels, convVariants.winogradMaxBytes);
 
@@ -327,7 +330,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
   if (shuffle > 1) {
     const shuffled = [g.N, g.Co / (shuffle * shuffle), g.Ho * shuffle, g.Wo * shuffle];
     const fused = g.N * g.Co * g.Ho * g.Wo > 0 && !(convVariants.gemm && gemmOk(g)) &&
-      ((convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) || subgroupFor(g));
+      (winogradFwd(g, recorded) || subgroupFor(g));
     if (!fused) {
       const y = corr(x, w, bias, g, alpha, recorded);
       const s = pixelShuffleNoGrad(y, shuffle, true);
@@ -335,7 +338,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
       return s;
     }
     const out = empty(shuffled);
-    if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) {
+    if (winogradFwd(g, recorded)) {
       corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, shuffle);
     } else {
       corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false, shuffle);
@@ -367,7 +370,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     out.dispose();
     return corrGemm(x, w, bias, g, alpha);
   }
-  if (convVariants.winograd && (!recorded || convVariants.winogradRecorded) && winogradFor(g)) {
+  if (winogradFwd(g, recorded)) {
     corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
     return out;
   }
