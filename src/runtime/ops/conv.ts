@@ -568,14 +568,26 @@ export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTun
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
-  const g = conv2dGeom(op, x, weight, bias, opts);
-  addMacs(op, g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
+  return convRecorded(op, x, weight, bias, conv2dGeom(op, x, weight, bias, opts));
+}
+
+/** Multiply-adds of the conv g (the 'conv2d' counter of macs.ts). */
+const convMacs = (g: Geom) => g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw;
+
+/**
+ * conv2d's forward (shuffle r > 1: then pixelShuffle(·, r), folded into the kernel's stores where it
+ * can be), recorded as op with conv2d's backward (dy unshuffled first).
+ */
+function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geom, shuffle = 1): Tensor {
+  addMacs('conv2d', convMacs(g));
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad));
-  return record(op, inputs, out, (dy) => {
+  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad), shuffle);
+  return record(op, inputs, out, (dyOut) => {
+    const dy = shuffle > 1 ? pixelShuffleNoGrad(dyOut, shuffle, false) : dyOut;
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
     const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    if (dy !== dyOut) dy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }
@@ -591,18 +603,8 @@ export function conv2dPixelShuffle(x: Tensor, weight: Tensor, bias: Tensor | nul
   const g = conv2dGeom(op, x, weight, bias, opts);
   if (!Number.isInteger(r) || r < 1) throw new Error(`${op}: upscale factor r must be a positive integer, got ${r}`);
   if (g.Co % (r * r) !== 0) throw new Error(`${op}: output channels ${g.Co} of weight ${fmtShape(weight.shape)} are not divisible by r² = ${r * r}`);
-  if (r === 1) return conv2d(x, weight, bias, opts);
-  addMacs('conv2d', g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad), r);
-  return record(op, inputs, out, (dyS) => {
-    const dy = pixelShuffleNoGrad(dyS, r, false);
-    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
-    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
-    dy.dispose();
-    return bias ? [gx, gw, gb] : [gx, gw];
-  });
+  if (r === 1) return convRecorded('conv2d', x, weight, bias, g);
+  return convRecorded(op, x, weight, bias, g, r);
 }
 
 /**
@@ -620,7 +622,7 @@ export function conv2dPrelu(x: Tensor, weight: Tensor, bias: Tensor | null, alph
   }
   if (isGradEnabled() && [x, weight, bias, alpha].some((t) => t?.requiresGrad)) return prelu(conv2d(x, weight, bias, opts), alpha);
   const g = conv2dGeom(op, x, weight, bias, opts);
-  addMacs('conv2d', g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g.kw);
+  addMacs('conv2d', convMacs(g));
   return corrTuned(x, weight, bias, g, alpha);
 }
 
