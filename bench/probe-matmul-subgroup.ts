@@ -8,7 +8,8 @@
 // time of each config's first product (with MESA_SHADER_CACHE_DISABLE=true: its pipeline compile).
 // Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
-import { fixedSubgroupSize, getEngine, matmul, matmulTuning, matmulTrace, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
+import { alternate, msPerCall } from './lib/alternate.js';
+import { fixedSubgroupSize, matmul, matmulTuning, matmulTrace, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
 
 await initNodeGPU();
 const rounds = Number(process.argv[2] ?? 5);
@@ -28,8 +29,6 @@ const shapes: [boolean, boolean, number, number, number][] = [
   [true, false, 24, 25088, 96], [true, false, 96, 25088, 24], [false, true, 6272, 48, 192], [false, true, 288, 168, 672],
 ];
 const defaults: MatmulTuning = { ...matmulTuning, transB: { ...matmulTuning.transB } };
-const eng = getEngine();
-const med = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
 for (const [tA, tB, M, K, N] of shapes) {
   const a = tensor(randnArray(M * K, 1), tA ? [K, M] : [M, K]);
   const b = tensor(randnArray(K * N, 2), tB ? [N, K] : [K, N]);
@@ -60,21 +59,13 @@ for (const [tA, tB, M, K, N] of shapes) {
     if (!(worst < 1e-5 * Math.sqrt(K))) throw new Error(`${c.label}: differs from the register-blocked kernel by ${worst} (relative)`);
     diffs.push(worst.toExponential(1));
   }
-  const times = configs.map(() => [] as number[]);
-  const run = async (i: number) => {
+  const meds = await alternate(configs.length, rounds, (i) => {
     use(configs[i]!.t);
-    const t0 = performance.now();
-    const ys = Array.from({ length: 5 }, () => matmul(a, b, { transA: tA, transB: tB }));
-    await eng.sync();
-    const ms = (performance.now() - t0) / 5;
-    ys.forEach((y) => y.dispose());
-    return ms;
-  };
-  for (let i = 0; i < configs.length; i++) await run(i); // warm-up: pipelines compiled
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) times[i]!.push(await run(i));
+    return msPerCall(() => matmul(a, b, { transA: tA, transB: tB }));
+  });
   const gf = (ms: number) => (2 * M * K * N / ms / 1e6).toFixed(1);
-  const reg = med(times[0]!);
-  const cells = configs.map((c, i) => `${c.label} ${med(times[i]!).toFixed(2)} ms (${gf(med(times[i]!))} GF/s${i ? `, ${(reg / med(times[i]!)).toFixed(2)}x` : ''})`);
+  const reg = meds[0]!;
+  const cells = configs.map((c, i) => `${c.label} ${meds[i]!.toFixed(2)} ms (${gf(meds[i]!)} GF/s${i ? `, ${(reg / meds[i]!).toFixed(2)}x` : ''})`);
   console.log(`${tA ? 't' : 'n'}${tB ? 't' : 'n'} ${M}x${K}x${N}: ${cells.join('; ')}; max rel diff ${diffs.join(', ')}; ` +
     `first run ms ${firstMs.map((m) => m.toFixed(0)).join(' / ')}`);
   a.dispose();

@@ -7,7 +7,8 @@
 // take turns for `rounds` rounds of 5 products recorded back to back with one sync; medians in ms and
 // GFLOP/s. Needs an adapter with fixed 8-lane subgroups (lavapipe); says so and exits otherwise.
 import { initNodeGPU } from '../src/node/gpu.js';
-import { fixedSubgroupSize, getEngine, matmul, matmulTuning, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
+import { alternate, msPerCall } from './lib/alternate.js';
+import { fixedSubgroupSize, matmul, matmulTuning, randnArray, tensor, type MatmulTuning } from '../src/runtime/index.js';
 
 await initNodeGPU();
 if (fixedSubgroupSize() !== 8) {
@@ -19,8 +20,6 @@ const blocks = (process.argv[3] ?? '4x4').split(',').map((s) => {
   const [tm, tb] = s.split('x').map(Number);
   return { tm: tm!, tb: tb!, ku: 4 };
 });
-const eng = getEngine();
-const med = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
 const defaults: MatmulTuning = { ...matmulTuning, transB: { ...matmulTuning.transB } };
 // [transA, transB, M, K, N, batch]
 const shapes: [boolean, boolean, number, number, number, number][] = [
@@ -49,21 +48,13 @@ for (const [tA, tB, M, K, N, B] of shapes) {
     const bad = outs[0]!.findIndex((v, i) => v !== outs[1]![i]);
     if (bad >= 0) throw new Error(`${cfgs[c + 1]!.label}: element ${bad} is ${outs[1]![bad]}, the scalar reads give ${outs[0]![bad]}`);
   }
-  const times = cfgs.map(() => [] as number[]);
-  const run = async (i: number) => {
+  const meds = await alternate(cfgs.length, rounds, (i) => {
     use(cfgs[i]!.t);
-    const t0 = performance.now();
-    const ys = Array.from({ length: 5 }, () => matmul(a, b, { transA: tA, transB: tB }));
-    await eng.sync();
-    const ms = (performance.now() - t0) / 5;
-    ys.forEach((y) => y.dispose());
-    return ms;
-  };
-  for (let i = 0; i < cfgs.length; i++) await run(i); // warm-up: pipelines compiled
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < cfgs.length; i++) times[i]!.push(await run(i));
+    return msPerCall(() => matmul(a, b, { transA: tA, transB: tB }));
+  });
   const cells = cfgs.map((c, i) => {
-    const ms = med(times[i]!);
-    const ratio = i % 2 ? `, ${(med(times[i - 1]!) / ms).toFixed(2)}x` : '';
+    const ms = meds[i]!;
+    const ratio = i % 2 ? `, ${(meds[i - 1]! / ms).toFixed(2)}x` : '';
     return `${c.label} ${ms.toFixed(2)} ms (${(2 * B * M * K * N / ms / 1e6).toFixed(1)} GF/s${ratio})`;
   });
   console.log(`${B > 1 ? `${B} x ` : ''}${tA ? 't' : 'n'}${tB ? 't' : 'n'} ${M}x${K}x${N}: ${cells.join('; ')}`);
