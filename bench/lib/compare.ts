@@ -21,3 +21,31 @@ export function compare(a: Float32Array[], b: Float32Array[]): { rel: number; ab
   }
   return { rel, abs, worst };
 }
+
+/**
+ * Our training step with Winograd forwards (convVariants.winogradRecorded, the default) against the
+ * same step with direct forwards, which is what the peers are checked against: per output tensor
+ * ||a − b|| / ||b||, the worst decides. Not max-based: a pre-activation within Winograd's rounding
+ * (~6e-6 of scale) of a ReLU's or an L1 loss's kink flips, and shifts the gradient behind it
+ * elementwise by up to ~2.5e-2 of its largest value (DSR-cpu at batch 1: 6.1e-3 in L2, 2026-12-06);
+ * a wrong transform shows as O(1).
+ */
+export const WINOGRAD_L2_TOL = 2e-2;
+
+export function compareL2(a: Float32Array[], b: Float32Array[]): { rel: number; worst: number } {
+  if (a.length !== b.length) throw new Error(`${a.length} outputs vs ${b.length}`);
+  let rel = 0, worst = 0;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!, y = b[k]!;
+    if (x.length !== y.length) throw new Error(`output ${k}: ${x.length} elements vs ${y.length}`);
+    let d2 = 0, n2 = 0;
+    for (let i = 0; i < x.length; i++) {
+      d2 += (x[i]! - y[i]!) ** 2;
+      n2 += y[i]! ** 2;
+    }
+    if (Number.isNaN(d2)) return { rel: NaN, worst: k };
+    const r = Math.sqrt(d2) / Math.max(Math.sqrt(n2), 1e-30);
+    if (r > rel) [rel, worst] = [r, k];
+  }
+  return { rel, worst };
+}

@@ -31,7 +31,7 @@ import { timeImpls, type Impl, type TimingResult, type TimingOptions } from './t
 import { sanitizeKey, recordCpuShare, type RunInfo } from './report.js';
 import { sampleCpu } from './cpu-share.js';
 import { measurePeak } from './peak.js';
-import { compare, TOL } from './compare.js';
+import { compare, compareL2, TOL, WINOGRAD_L2_TOL } from './compare.js';
 import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.js';
 import { TorchPeer, torchMissing, torchTrainRss, TORCH_THREADS } from './peer-torch.js';
 import { loadOrt, ortRun, ORT_THREADS } from './peer-ort.js';
@@ -131,6 +131,17 @@ async function readAll(ts: { data(): Promise<ArrayLike<number>> }[]): Promise<Fl
   const out: Float32Array[] = [];
   for (const t of ts) out.push(Float32Array.from(await t.data()));
   return out;
+}
+
+/** fn with convVariants.winogradRecorded set to on (restored after). */
+async function withRecordedWinograd<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
+  const saved = rt.convVariants.winogradRecorded;
+  rt.convVariants.winogradRecorded = on;
+  try {
+    return await fn();
+  } finally {
+    rt.convVariants.winogradRecorded = saved;
+  }
 }
 
 async function oursCheck(run: OursRun): Promise<Float32Array[]> {
@@ -335,7 +346,14 @@ async function checkMode(m: ModelBench, mode: Mode, ctx: Ctx, mp: ModelPeers) {
   try {
     const t0 = performance.now();
     ours = mode === 'forward' ? m.oursForward(1) : m.oursTrain!(1);
-    oursOut = await oursCheck(ours);
+    const run = ours;
+    let wino: ReturnType<typeof compareL2> | null = null;
+    if (mode === 'train' && rt.convVariants.winogradRecorded) {
+      // The peers are checked against direct forward convs; the timed step's Winograd forwards
+      // against those, in L2 (compare.ts, WINOGRAD_L2_TOL).
+      oursOut = await withRecordedWinograd(false, () => oursCheck(run));
+      wino = compareL2(await oursCheck(run), oursOut);
+    } else oursOut = await oursCheck(run);
     checkMs.set('ours', performance.now() - t0);
     if (mode === 'forward') {
       // The first run compiled the model's pipelines (seconds each on lavapipe): time a warm one for
@@ -344,7 +362,11 @@ async function checkMode(m: ModelBench, mode: Mode, ctx: Ctx, mp: ModelPeers) {
       await oursCheck(ours);
       checkMs.set('ours', performance.now() - t1);
     }
-    verdict.set('ours', { impl: 'ours', status: 'ok' });
+    const winograd = wino ? { l2: wino.rel, tol: WINOGRAD_L2_TOL, output: wino.worst } : undefined;
+    if (wino) console.log(`  ours, Winograd vs direct forward convs: ${wino.rel.toExponential(2)} relative L2 (output ${wino.worst}) ${wino.rel <= WINOGRAD_L2_TOL ? 'ok' : 'FAIL'}`);
+    verdict.set('ours', wino && !(wino.rel <= WINOGRAD_L2_TOL)
+      ? { impl: 'ours', status: 'FAIL', winograd, detail: `Winograd vs direct forward convs: relative L2 ${wino.rel.toExponential(2)} > ${WINOGRAD_L2_TOL} (output ${wino.worst})` }
+      : { impl: 'ours', status: 'ok', winograd });
   } catch (e) {
     console.log(`  ours: ERROR ${firstLine(e)}`);
     verdict.set('ours', { impl: 'ours', status: 'error', detail: firstLine(e) });

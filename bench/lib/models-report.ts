@@ -41,6 +41,9 @@ export interface ImplResult {
   estMs?: number;
   /** Batch-1 agreement with ours (peers only): max |ours − peer| / max |peer|, worst output tensor. */
   check?: { rel: number; abs: number; tol: number; output: number };
+  /** Training (ours): the step with Winograd forward convs vs direct ones (which the peers are
+   *  checked against), worst ||diff|| / ||direct|| over the outputs (compare.ts compareL2). */
+  winograd?: { l2: number; tol: number; output: number };
 }
 
 /** Peak memory of a training step (EdgeFace-XXS and DSR-cpu at batch 32). */
@@ -102,6 +105,8 @@ function ratio(ours: ImplResult, peer?: ImplResult): string {
 function checkCell(c: ModelCaseResult, peers: ImplName[]): string {
   if (c.ours.status === 'error' && !peers.some((p) => c.peers[p]?.check)) return 'ours error';
   const parts: string[] = [];
+  const w = c.ours.winograd;
+  if (w) parts.push(`Winograd L2 ${w.l2.toExponential(1)}${w.l2 <= w.tol ? '' : ' FAIL'}`);
   for (const p of peers) {
     const r = c.peers[p];
     if (!r) continue;

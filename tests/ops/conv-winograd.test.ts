@@ -52,8 +52,8 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
     expect(k).toContain('conv2d_weight_grad_winograd');
     const strided = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1, stride: 2 }))));
     expect(strided.filter((n) => n.includes('winograd'))).toEqual([]);
-    // By default (winogradRecorded off) a forward that autograd records takes the other kernels; one
-    // under noGrad takes Winograd.
+    // With winogradRecorded off (the exact reference checks) a forward that autograd records takes the
+    // other kernels; one under noGrad still takes Winograd.
     L.convVariants.winogradRecorded = false;
     const recorded = programs(() => L.backward(L.sum(L.conv2d(x, w, null, { padding: 1 }))));
     expect(recorded).not.toContain('conv2d_winograd');

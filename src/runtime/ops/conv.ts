@@ -81,14 +81,18 @@ export const convVariants = {
    *  matmul, 4x fewer multiply-adds (conv-winograd.ts). On lavapipe at batch 32 (2026-12-06,
    *  `bench/probe-conv-subgroup.ts 3 --winograd`): DSR's 32 -> 32 on 32x32 1.37-1.39x the subgroup
    *  conv's speed, 32 -> 128 on 64x64 1.86-1.91x, 64 -> 64 1.96-2.15x; 32 -> 3 0.90x (hence the
-   *  minimum). The forward takes it only where no gradient is recorded (see winogradRecorded). */
+   *  minimum). Forwards that autograd records too, unless winogradRecorded is off. */
   winograd: true,
-  /** Winograd also for forwards that autograd records (training). Off: its rounding (~6e-6 of the
-   *  output's scale, ~8x the direct sum's; F(2x2, 3x3), as exact as the direct sum, measured no faster
-   *  than the subgroup conv here) moves ReLU inputs near zero across it, so a training step's gradients
-   *  would no longer match a reference's at 1e-3 (DSR-cpu at batch 1 against PyTorch: 2.5e-2 on one
-   *  weight gradient, from one flipped ReLU input). The backward passes' rounding flips nothing. */
-  winogradRecorded: false,
+  /** Winograd also for forwards that autograd records (training). Its rounding (~6e-6 of the output's
+   *  scale, ~8x the direct sum's) moves pre-activations within that of zero across a ReLU (or an L1
+   *  loss's kink), and one such flip shifts the gradients upstream of it: DSR-cpu at batch 1, Winograd
+   *  vs direct forwards, 2.5e-2 max diff / max on the weight gradient behind the flipped ReLU (6.1e-3
+   *  in L2), ~2e-4 on the others. So the checks against a reference at 1e-3 turn it off, and check the
+   *  Winograd step against the direct one in L2 (bench/lib/models-main.ts, tests/models/dsr.test.ts).
+   *  On: DSR-cpu's training step at batch 32 1850 -> 1582 ms (`lrfr profile --model dsr --train`,
+   *  2026-12-06). F(2x2, 3x3), as exact as the direct sum, measured no faster than the subgroup conv.
+   *  The backward passes' rounding flips nothing (no kink behind them). */
+  winogradRecorded: true,
   /** The backward-data of those convolutions the same way (the rotated kernel): 1.25-2.08x. */
   winogradDgrad: true,
   /** The weight gradient of those convolutions the same way (the transposed transforms, dU = D · Vᵀ
