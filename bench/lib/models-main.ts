@@ -527,7 +527,7 @@ async function runModel(m: ModelBench, ctx: Ctx): Promise<ModelCaseResult[]> {
       const done = new Map<ImplName, ImplResult>();
       for (const name of all) {
         const vv = v.get(name)!;
-        const res: ImplResult = { impl: name, status: 'ok', check: vv.check };
+        const res: ImplResult = { impl: name, status: 'ok', check: vv.check, winograd: vv.winograd };
         if (vv.status !== 'ok') {
           done.set(name, { ...vv });
           continue;

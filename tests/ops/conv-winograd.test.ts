@@ -63,6 +63,30 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
     expect(programs(() => L.conv2d(x, w5, null, { padding: 2 })).filter((n) => n.includes('winograd'))).toEqual([]);
   }));
 
+  it('the weight gradient takes the forward\'s input transforms (winogradKeepV): one transform fewer, bit-equal gradients, also chunked', () => withWinograd({}, async () => {
+    const rng = new L.Rng(11);
+    const xs = Float32Array.from({ length: 3 * 5 * 9 * 9 }, () => rng.normal());
+    const ws = Float32Array.from({ length: 6 * 5 * 9 }, () => rng.normal());
+    for (const [maxBytes, chunks] of [[L.convVariants.winogradMaxBytes, 1], [36 * 6 * 9 * 4, 3]] as const) { // whole batch; one image per chunk (36·Co·tiles floats)
+      const run = async (keep: boolean) => {
+        L.convVariants.winogradKeepV = keep;
+        L.convVariants.winogradMaxBytes = maxBytes;
+        const x = L.requireGrad(L.tensor(xs, [3, 5, 9, 9]));
+        const w = L.requireGrad(L.tensor(ws, [6, 5, 3, 3]));
+        const names = programs(() => L.backward(L.sum(L.square(L.conv2d(x, w, null, { padding: 1 })))));
+        const grads = [Array.from(await w.grad!.data()), Array.from(await x.grad!.data())];
+        x.dispose();
+        w.dispose();
+        return { inputs: names.filter((n) => n === 'winograd_input').length, grads };
+      };
+      const kept = await run(true), again = await run(false);
+      // forward + backward-data (+ weight gradient without keepV), per chunk
+      expect(kept.inputs).toBe(2 * chunks);
+      expect(again.inputs).toBe(3 * chunks);
+      expect(kept.grads).toEqual(again.grads);
+    }
+  }));
+
   it('conv2dPrelu fuses the PReLU into the output transform', () => withWinograd({}, async () => {
     const rng = new L.Rng(5);
     const x = L.tensor(Float32Array.from({ length: 2 * 4 * 7 * 7 }, () => rng.normal()), [2, 4, 7, 7]);

@@ -77,7 +77,7 @@ function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: numbe
  * shuffle r > 1: as pixelShuffle(out, r) (the stores of shaders/winograd_out.wgsl's SHUFFLE).
  */
 export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom,
-  transposed: boolean, maxBytes: number, shuffle = 1): void {
+  transposed: boolean, maxBytes: number, shuffle = 1, keepV: Tensor[] | null = null): void {
   const q = winoGeom(g, transposed);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
@@ -95,7 +95,8 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
       const V = inputTransform(x, q, T, t0, tw, perImage);
       const M = matmulNoGrad(U, V, false, false);
-      V.dispose();
+      if (keepV && !transposed) keepV.push(V);
+      else V.dispose();
       const no = q.Cout * T;
       e.run({
         name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
@@ -110,18 +111,25 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
   });
 }
 
-/** dw [Co, Ci, 3, 3] = the weight gradient of conv(x, w) for dy [N, Co, Ho, Wo], by F(4x4, 3x3). */
-export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number): Tensor {
+/**
+ * dw [Co, Ci, 3, 3] = the weight gradient of conv(x, w) for dy [N, Co, Ho, Wo], by F(4x4, 3x3).
+ * savedV: the forward's input transforms of x, one per chunk (corrWinograd's keepV), used when they
+ * are all there with this chunking's shapes; else x is transformed again.
+ */
+export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, savedV: readonly Tensor[] | null = null): Tensor {
   const q = winoGeom(g, false);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
   const nb = imagesPerChunk(q, maxBytes);
+  const chunks = Math.ceil(q.N / nb);
+  const saved = savedV && savedV.length === chunks && savedV.every((v, i) => !v.disposed &&
+    v.shape.join() === [36, q.Cin, Math.min(nb, q.N - i * nb) * perImage].join()) ? savedV : null;
   const e = getEngine();
   return noGrad(() => {
     let dU: Tensor | null = null;
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
-      const V = inputTransform(x, q, T, t0, tw, perImage);
+      const V = saved ? saved[n0 / nb]! : inputTransform(x, q, T, t0, tw, perImage);
       const D = empty([36, q.Cout, T]);
       const nd = q.Cout * T;
       e.run({
@@ -131,7 +139,7 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number):
         workgroups: grid1d(nd, 64),
       });
       const part = matmulNoGrad(D, V, false, true);
-      V.dispose();
+      if (!saved) V.dispose();
       D.dispose();
       if (dU) {
         addInPlace(dU, part);

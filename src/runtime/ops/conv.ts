@@ -93,6 +93,9 @@ export const convVariants = {
    *  2026-12-06). F(2x2, 3x3), as exact as the direct sum, measured no faster than the subgroup conv.
    *  The backward passes' rounding flips nothing (no kink behind them). */
   winogradRecorded: true,
+  /** A recorded Winograd forward keeps its input transforms V (2.25x the input's bytes) until the
+   *  backward, where the weight gradient uses them instead of transforming x again. */
+  winogradKeepV: true,
   /** The backward-data of those convolutions the same way (the rotated kernel): 1.25-2.08x. */
   winogradDgrad: true,
   /** The weight gradient of those convolutions the same way (the transposed transforms, dU = D · Vᵀ
@@ -325,25 +328,36 @@ const winogradFwd = (g: Geom, recorded: boolean) => convVariants.winograd && (!r
 /** Whether g is a Winograd conv under the current knobs (the pass's own knob checked by the caller). */
 const winogradFor = (g: Geom) => winogradOk(g, convVariants.winogradMinChannels, convVariants.winogradMaxBytes);
 
+/** corr's options: see corr. */
+interface CorrOpts {
+  alpha?: Tensor | null;
+  recorded?: boolean;
+  shuffle?: number;
+  keepV?: Tensor[] | null;
+}
+
 /**
  * y[N,Co,Ho,Wo] = conv(x[N,Ci,H,W], w) + bias[Co], then PReLU with slopes alpha [Co] when given;
  * shuffle r > 1: pixelShuffle(y, r) [N, Co/r², Ho·r, Wo·r], folded into the stores of the Winograd and
- * subgroup kernels, a shuffle pass after the others.
+ * subgroup kernels, a shuffle pass after the others. recorded: autograd records this forward (see
+ * winogradFwd). keepV: where a Winograd forward leaves its input transforms for the weight gradient
+ * (wgrad's savedV) instead of freeing them.
  */
-function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false, shuffle = 1): Tensor {
+function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = {}): Tensor {
+  const { alpha = null, recorded = false, shuffle = 1, keepV = null } = o;
   if (shuffle > 1) {
     const shuffled = [g.N, g.Co / (shuffle * shuffle), g.Ho * shuffle, g.Wo * shuffle];
     const fused = g.N * g.Co * g.Ho * g.Wo > 0 && !(convVariants.gemm && gemmOk(g)) &&
       (winogradFwd(g, recorded) || subgroupFor(g));
     if (!fused) {
-      const y = corr(x, w, bias, g, alpha, recorded);
+      const y = corr(x, w, bias, g, { ...o, shuffle: 1 });
       const s = pixelShuffleNoGrad(y, shuffle, true);
       y.dispose();
       return s;
     }
     const out = empty(shuffled);
     if (winogradFwd(g, recorded)) {
-      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, shuffle);
+      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, shuffle, keepV);
     } else {
       corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false, shuffle);
     }
@@ -375,7 +389,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor 
     return corrGemm(x, w, bias, g, alpha);
   }
   if (winogradFwd(g, recorded)) {
-    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes);
+    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, 1, keepV);
     return out;
   }
   if (subgroupFor(g)) {
@@ -471,11 +485,14 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   return out;
 }
 
-/** dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw] */
-function wgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
+/**
+ * dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw]; savedV: the Winograd forward's
+ * input transforms of x (corr's keepV), used where they match instead of transforming x again.
+ */
+function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null): Tensor {
   if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
   if (convVariants.winogradWgrad && winogradFor(g)) {
-    return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes);
+    return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes, savedV);
   }
   if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
   const sg = convVariants.subgroupWgrad;
@@ -546,9 +563,9 @@ function wgradSubgroup(dy: Tensor, x: Tensor, g: Geom, blk: { tm: number; tb: nu
 const fwdTunable = (g: Geom) => (isDepthwise(g) ? 'depthwise' : 'conv');
 const fwdClass = (g: Geom) => (isDepthwise(g) ? depthwiseClass(g) : convClass(g));
 
-/** corr with the tuned variant ('conv' / 'depthwise'); recorded: autograd records this forward. */
-function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, alpha: Tensor | null = null, recorded = false, shuffle = 1): Tensor {
-  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, alpha, recorded, shuffle));
+/** corr with the tuned variant ('conv' / 'depthwise'). */
+function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = {}): Tensor {
+  return withVariant(fwdTunable(g), fwdClass(g), () => corr(x, w, bias, g, o));
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
@@ -557,8 +574,8 @@ function corrTTuned(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor 
 }
 
 /** wgrad with the tuned variant ('conv-wgrad' / 'depthwise-wgrad'). */
-function wgradTuned(dy: Tensor, x: Tensor, g: Geom): Tensor {
-  return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g));
+function wgradTuned(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null): Tensor {
+  return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g, savedV));
 }
 
 /** The three tuned kernels on an explicit geometry, no autograd (the autotuner's workloads). */
@@ -585,11 +602,17 @@ const convMacs = (g: Geom) => g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g
 function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geom, shuffle = 1): Tensor {
   addMacs('conv2d', convMacs(g));
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  const out = corrTuned(x, weight, bias, g, null, isGradEnabled() && inputs.some((t) => t.requiresGrad), shuffle);
+  const recorded = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  // A Winograd forward's input transforms, kept for the weight gradient (convVariants.winogradKeepV).
+  let keepV: Tensor[] | null = recorded && weight.requiresGrad && convVariants.winogradKeepV ? [] : null;
+  const out = corrTuned(x, weight, bias, g, { recorded, shuffle, keepV });
   return record(op, inputs, out, (dyOut) => {
     const dy = shuffle > 1 ? pixelShuffleNoGrad(dyOut, shuffle, false) : dyOut;
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgradTuned(dy, x, g) : null;
+    const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null) : null;
+    // Used once: a second backward through this graph transforms x again.
+    for (const v of keepV ?? []) v.dispose();
+    keepV = null;
     const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
     if (dy !== dyOut) dy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
@@ -627,7 +650,7 @@ export function conv2dPrelu(x: Tensor, weight: Tensor, bias: Tensor | null, alph
   if (isGradEnabled() && [x, weight, bias, alpha].some((t) => t?.requiresGrad)) return prelu(conv2d(x, weight, bias, opts), alpha);
   const g = conv2dGeom(op, x, weight, bias, opts);
   addMacs('conv2d', convMacs(g));
-  return corrTuned(x, weight, bias, g, alpha);
+  return corrTuned(x, weight, bias, g, { alpha });
 }
 
 /** Checks conv2d's arguments (errors named after op) and returns the geometry. */
