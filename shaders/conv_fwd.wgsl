@@ -7,7 +7,10 @@
 // along x (folded into z past 65,535 workgroups).
 // Weight packed by conv_pack.wgsl as wt[g][kk][ci][cogPad/4] (vec4 over output channels, cogPad a
 // multiple of CB). Defines: HAS_BIAS, HAS_PRELU (y = y > 0 ? y : alpha[co] * y after the bias: the
-// PReLU that follows a conv, fused), PX (pixels per invocation), CB (output channels, 4/8/16).
+// PReLU that follows a conv, fused), PX (pixels per invocation), CB (output channels, 4/8/16),
+// KW > 0: stride 1 and dilation 1 along W with kernel width KW: the PX + KW - 1 inputs of a row are
+// read once per (ky, ci) and used for every kx (PX + KW - 1 reads instead of KW·PX; the sums then run
+// ky, ci, kx instead of ky, kx, ci).
 struct U {
   total: u32, wBlocks: u32, Hout: u32, cbPerGroup: u32,
   vecs: u32, cig: u32, cog: u32, Cin: u32,
@@ -26,6 +29,7 @@ struct U {
 
 const PX = ${PX}u;
 const CB = ${CB}u;
+const KW = ${KW}u;
 const CV = CB / 4u;
 
 @compute @workgroup_size(64)
@@ -49,6 +53,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var xv: array<f32, PX>;
   var wv: array<vec4<f32>, CV>;
   let iwb = i32(ow0) * u.sw - u.pw;
+#if ${KW}
+  const S = PX + KW - 1u;
+  var sidx: array<u32, S>;
+  var smsk: array<f32, S>;
+  var xs: array<f32, S>;
+  for (var ky = 0u; ky < u.kh; ky++) {
+    let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
+    if (ih < 0 || ih >= i32(u.H)) { continue; }
+    let xrow = xn + u32(ih) * u.W;
+    for (var s = 0u; s < S; s++) {
+      let c = iwb + i32(s);
+      let ok = c >= 0 && c < i32(u.W);
+      sidx[s] = xrow + u32(select(0, c, ok));
+      smsk[s] = select(0.0, 1.0, ok);
+    }
+    // wt[g][ky·KW + kx][ci][·]: kx steps cig·vecs vec4s
+    var wi = ((g * K + ky * KW) * u.cig) * u.vecs + b * CV;
+    let kxs = u.cig * u.vecs;
+    var xo = 0u;
+    for (var ci = 0u; ci < u.cig; ci++) {
+      for (var s = 0u; s < S; s++) { xs[s] = x[sidx[s] + xo] * smsk[s]; }
+      for (var kx = 0u; kx < KW; kx++) {
+        for (var v = 0u; v < CV; v++) { wv[v] = wt[wi + kx * kxs + v]; }
+        for (var j = 0u; j < PX; j++) {
+          for (var v = 0u; v < CV; v++) { acc[j * CV + v] += xs[j + kx] * wv[v]; }
+        }
+      }
+      wi += u.vecs;
+      xo += HW;
+    }
+  }
+#else
   for (var ky = 0u; ky < u.kh; ky++) {
     let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
     if (ih < 0 || ih >= i32(u.H)) { continue; }
@@ -74,6 +110,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
   }
+#endif
   let HWo = u.Hout * u.Wout;
   let rem = u.Wout - ow0;
   for (var v = 0u; v < CV; v++) {

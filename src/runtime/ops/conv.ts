@@ -108,6 +108,9 @@ export const convVariants = {
   winogradMinChannels: 8,
   /** Winograd: largest transform-domain buffer per chunk of images, in bytes. */
   winogradMaxBytes: 64 * 2 ** 20,
+  /** conv_fwd: stride 1, dilation 1 along W, kernel width up to this: each input of a row segment read
+   *  once per (ky, ci) for every kx (the shader's KW; 0: off). */
+  fwdStripMaxKw: 7,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -222,6 +225,9 @@ function blockFor(channels: number, pixels: number): { px: number; cb: number } 
   while (px > 2 && px / 2 >= pixels) px /= 2;
   return { px, cb };
 }
+
+/** conv_fwd's KW: the kernel width where a row segment's inputs serve every kx (convVariants.fwdStripMaxKw), else 0. */
+const fwdStripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.fwdStripMaxKw ? g.kw : 0);
 
 function geomUniforms(g: Geom) {
   return [u32(g.kh), u32(g.kw), i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw)];
@@ -404,7 +410,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
   // x: pixel blocks (folded into z past the limit); y: channel blocks (uniform weight loads).
   const [gx, gz] = grid1d(total, 64);
   e.run({
-    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB },
+    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB, KW: fwdStripKw(g) },
     inputs: [x, packed, bias ?? packed, alpha ?? packed], outputs: [out],
     uniforms: [u32(total), u32(wBlocks), u32(g.Ho), u32(cbPerGroup), u32(blocks), u32(g.Ci / g.G), u32(g.Co / g.G), u32(g.Ci),
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
