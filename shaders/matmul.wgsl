@@ -8,6 +8,8 @@
 //                     reads is aligned: A along K (along M when TRANS_A) has a multiple of 4 elements,
 //                     same for B along N (K when TRANS_B)).
 //   HAS_BIAS          out += bias[n] (bias [N]; bound as input 2).
+//   GELU, GELU_KEEP, DGELU   the store epilogue (matmul_epi.wgsl; not with SPLIT_K): act is bound as
+//                     output 2, pre as input 2 (no bias with DGELU).
 //   TILED_V4          shared-memory tiled variant with vec4 tiles, TM x 4TNV per invocation (TM 4 or 8,
 //                     TNV 1 or 2; SwiftShader). VEC_A / VEC_B mean something narrower there: see below.
 //   TILED             shared-memory tiled variant (for real GPUs; slow on lavapipe). Else the default
@@ -82,11 +84,26 @@ fn b_scalar(i: u32) -> f32 { return B[i]; }
 #if ${HAS_BIAS}
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#if ${GELU_KEEP}
+@group(0) @binding(4) var<storage, read_write> act: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+#else
+@group(0) @binding(4) var<uniform> u: U;
+#endif
+#elif ${DGELU}
+@group(0) @binding(2) var<storage, read> pre: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> u: U;
 #else
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${GELU_KEEP}
+@group(0) @binding(3) var<storage, read_write> act: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+#else
 @group(0) @binding(3) var<uniform> u: U;
 #endif
+#endif
+#include "matmul_epi.wgsl"
 
 // op(A)[m, k] and op(B)[k, n] as scalars (any alignment; indices must be in range).
 fn a_at(off: u32, m: u32, k: u32) -> f32 {
@@ -114,16 +131,12 @@ fn bias4(n: u32) -> vec4<f32> {
 #endif
 }
 
-// Stores v (+ bias) at out[m, n..n+3], dropping columns >= N. Caller checks m < M. Scalar stores: any
-// N, and one variant less to compile (stores are once per output, not in the K loop).
+// Stores v (+ bias) at out[m, n..n+3] through the epilogue, dropping columns >= N. Caller checks
+// m < M. Scalar stores: any N, and one variant less to compile (stores are once per output, not in
+// the K loop).
 fn store4(offO: u32, m: u32, n: u32, v: vec4<f32>) {
   if (n >= u.N) { return; }
-  let r = v + bias4(n);
-  let i = offO + m * u.N + n;
-  out[i] = r.x;
-  if (n + 1u < u.N) { out[i + 1u] = r.y; }
-  if (n + 2u < u.N) { out[i + 2u] = r.z; }
-  if (n + 3u < u.N) { out[i + 3u] = r.w; }
+  store_epi4(offO + m * u.N + n, n, v + bias4(n));
 }
 
 #if ${TILED}

@@ -11,7 +11,8 @@
 // adapter: TM + TB reads for 64·TM·TB multiply-adds, against TM + 4·TNV for 4·TM·TNV before.
 //
 // Defines:
-//   TRANS_A, TRANS_B, HAS_BIAS, SPLIT_K   as in matmul.wgsl.
+//   TRANS_A, TRANS_B, HAS_BIAS, SPLIT_K,  as in matmul.wgsl.
+//   GELU, GELU_KEEP, DGELU
 //   ROW_SUMS                              also write rows[z·M + m] = Σ_k op(A)[m, k] (the bias gradient
 //                                         of a linear rides along its weight gradient: the lanes read
 //                                         those values anyway); the tiles of the first column write it.
@@ -44,18 +45,34 @@ struct U {
 #if ${HAS_BIAS}
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#if ${GELU_KEEP}
+@group(0) @binding(4) var<storage, read_write> act: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+#else
 @group(0) @binding(4) var<uniform> u: U;
+#endif
 fn bias_at(n: u32) -> f32 { return bias[n]; }
 #elif ${ROW_SUMS}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> rows: array<f32>;
 @group(0) @binding(4) var<uniform> u: U;
 fn bias_at(n: u32) -> f32 { return 0.0; }
+#elif ${DGELU}
+@group(0) @binding(2) var<storage, read> pre: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+fn bias_at(n: u32) -> f32 { return 0.0; }
 #else
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${GELU_KEEP}
+@group(0) @binding(3) var<storage, read_write> act: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+#else
 @group(0) @binding(3) var<uniform> u: U;
+#endif
 fn bias_at(n: u32) -> f32 { return 0.0; }
 #endif
+#include "matmul_epi.wgsl"
 
 #if ${VEC4}
 #else

@@ -33,7 +33,7 @@
 // Input: forward() takes the NORMALISED image [N, 3, 112, 112] (what EdgeFace's transform gives);
 // EdgeFaceXXS.normalize() maps [0, 1] RGB to it ((x - 0.5) / 0.5 = 2x - 1) and embed() does both.
 import {
-  Tensor, Rng, tensor, conv2d, linear, layerNorm, layerNorm2d, gelu, l2Normalize, softmax, matmul, reshape,
+  Tensor, Rng, tensor, conv2d, linear, mlp, layerNorm, layerNorm2d, l2Normalize, softmax, matmul, reshape,
   permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape,
 } from '../runtime/index.js';
 import { Module, Sequential } from './module.js';
@@ -90,10 +90,13 @@ class Mlp extends Module {
     this.fc1 = this.child('fc1', new Linear(dim, hidden, { rng }));
     this.fc2 = this.child('fc2', new Linear(hidden, dim, { rng }));
   }
-  /** fc2(GELU(fc1(x))), times the layer scale `scale` [dim] per output feature when given (folded into fc2). */
+  /**
+   * fc2(GELU(fc1(x))), times the layer scale `scale` [dim] per output feature when given (folded into
+   * fc2's weight and bias): one mlp op, GELU and its derivative in the products' stores.
+   */
   forward(x: Tensor, scale?: Tensor): Tensor {
-    const h = gelu(this.fc1.forward(x));
-    return scale ? this.fc2.forwardScaled(h, scale) : this.fc2.forward(h);
+    const fc2 = scale ? this.fc2.scaled(scale) : this.fc2;
+    return mlp(x, this.fc1.weight, this.fc1.bias, fc2.weight, fc2.bias);
   }
 }
 

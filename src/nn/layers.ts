@@ -35,8 +35,12 @@ export class Linear extends Module {
    * gradient) from the backward; what remains works on weight-sized tensors.
    */
   forwardScaled(x: Tensor, scale: Tensor): Tensor {
-    const w = mul(this.weight, reshape(scale, [this.outFeatures, 1]));
-    return linear(x, w, this.bias ? mul(this.bias, scale) : undefined);
+    const { weight, bias } = this.scaled(scale);
+    return linear(x, weight, bias ?? undefined);
+  }
+  /** The weight and bias of forwardScaled: diag(scale) W and scale ⊙ b (recorded ops, so scale gets its gradient). */
+  scaled(scale: Tensor): { weight: Tensor; bias: Tensor | null } {
+    return { weight: mul(this.weight, reshape(scale, [this.outFeatures, 1])), bias: this.bias ? mul(this.bias, scale) : null };
   }
 }
 

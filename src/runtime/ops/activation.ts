@@ -51,6 +51,19 @@ function unary(name: string, op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
   });
 }
 
+/** gelu(x) without autograd, into `out` when given (the matmul epilogue's pass after a split-K reduce). */
+export function geluNoGrad(x: Tensor, out: Tensor = empty(x.shape)): Tensor {
+  runUnary('unary', 'f_gelu', [x], out, 0, 0);
+  return out;
+}
+
+/** g · gelu'(x) without autograd (gelu's backward; the matmul epilogue's pass after a split-K reduce). */
+export function geluBackwardNoGrad(g: Tensor, x: Tensor): Tensor {
+  const dx = empty(x.shape);
+  runUnary('unary_grad', 'd_gelu', [g, x], dx, 0, 0);
+  return dx;
+}
+
 function finiteParam(op: string, what: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${op}: ${what} must be a finite number, got ${String(v)}`);
   return v;

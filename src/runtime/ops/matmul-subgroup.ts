@@ -86,12 +86,12 @@ function blockDecl(tm: number, tb: number): { decl: string[] } {
  * with rowSums also s<i> = Σ_k op(A)[row i, k], stored to rows[offO / N + row] by the tiles of the first
  * column (the shader's ROW_SUMS).
  */
-export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, ku = 1): Defines {
-  const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}`;
+export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, ku = 1, epi = false): Defines {
+  const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}${epi ? 'e' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const { decl, step } = subgroupBlock(tm, tb, ku);
-  const d = matmulEpilogue(tm, tb, ku, rowSums, (i) => `m0 + ${SUBGROUP_LANES * i}u`, decl, step);
+  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, (i) => `m0 + ${SUBGROUP_LANES * i}u`, decl, step);
   cache.set(key, d);
   return d;
 }
@@ -99,9 +99,10 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
 /**
  * The matmul kernels' defines from a block's decl / step: with rowSums the sums s<i> of the step's
  * a<i>_<x> (the tiles of the first column store them to rows[offO / N + row]), and the stores of row
- * i (at the expression row(i)): out[offO + row·N + n0 + j] = c<i>_<j> + bias_at(n0 + j).
+ * i (at the expression row(i)): out[offO + row·N + n0 + j] = c<i>_<j> + bias_at(n0 + j); with epi
+ * four columns at a time through the shader's store_epi4 (matmul_epi.wgsl: GELU and its derivative).
  */
-function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
+function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, epi: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
   const cols = SUBGROUP_LANES * tb;
   if (rowSums) {
     const terms = (i: number) => Array.from({ length: ku }, (_, x) => `a${i}_${x}`).join(' + ');
@@ -113,7 +114,12 @@ function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, ro
     store.push(`  { let m = ${row(i)};`);
     store.push('  if (m < u.M) {');
     store.push('    let o = offO + m * u.N + n0;');
-    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
+    if (epi) {
+      const v = (j: number) => Array.from({ length: 4 }, (_, t) => `c${i}_${j + t} + bias_at(min(n0 + ${j + t}u, u.N - 1u))`).join(', ');
+      for (let j = 0; j < cols; j += 4) store.push(`    if (n0 + ${j}u < u.N) { store_epi4(o + ${j}u, n0 + ${j}u, vec4<f32>(${v(j)})); }`);
+    } else {
+      for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j} + bias_at(n0 + ${j}u); }`);
+    }
     if (rowSums) store.push(`    if (tn == 0u) { rows[offO / u.N + m] = s${i}; }`);
     store.push('  } }');
   }
@@ -134,8 +140,8 @@ const vec4Cache = new Map<string, Defines>();
  * K % 4 == 0 (no partial step), M % 4 / N % 4 == 0 and tm / tb multiples of 4 for the m / n reads,
  * batch strides multiples of 4.
  */
-export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolean, transB: boolean, rowSums = false): Defines {
-  const key = `${tm}x${tb}${transA ? 't' : 'n'}${transB ? 't' : 'n'}${rowSums ? 'r' : ''}`;
+export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolean, transB: boolean, rowSums = false, epi = false): Defines {
+  const key = `${tm}x${tb}${transA ? 't' : 'n'}${transB ? 't' : 'n'}${rowSums ? 'r' : ''}${epi ? 'e' : ''}`;
   const hit = vec4Cache.get(key);
   if (hit) return hit;
   const L = SUBGROUP_LANES;
@@ -166,7 +172,7 @@ export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolea
   const bRead = (j: number, x: number) => (transB ? `bv${j}[${x}]` : `bg${j >> 2}_${x}[${j & 3}]`);
   const colOf = (j: number, l: number) => (transB ? L * j + l : 32 * (j >> 2) + 4 * l + (j & 3));
   step.push(...chainStep(tm, tb, ku, aRead, bRead, colOf));
-  const d = matmulEpilogue(tm, tb, ku, rowSums, row, decl, step);
+  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, row, decl, step);
   vec4Cache.set(key, d);
   return d;
 }

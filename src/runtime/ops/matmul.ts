@@ -3,8 +3,9 @@
 // Kernel: shaders/matmul.wgsl (register-blocked by default; shared-memory tiled variant by define).
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32 } from '../engine.js';
-import { record } from '../autograd.js';
+import { record, isGradEnabled } from '../autograd.js';
 import { sumTo } from './reduce.js';
+import { geluNoGrad, geluBackwardNoGrad } from './activation.js';
 import { withVariant } from '../autotune.js';
 import { matmulClass } from '../shape-class.js';
 import { addMacs } from '../macs.js';
@@ -165,17 +166,36 @@ function matmulKernel(op: string, a: Tensor, b: Tensor, transA: boolean, transB:
 }
 
 /**
- * matmulKernel, and with rowSums (batch 1, no bias) also rows[m] = Σ_k op(A)[m, k] where the kernel
- * computes them on the way (the subgroup kernel); rows is null where it does not.
+ * The store epilogue (shaders/matmul_epi.wgsl), applied to op(A) · op(B) (+ bias) = v: 'gelu' out =
+ * gelu(v); 'gelu-keep' out = v and act = gelu(v); 'dgelu' out = v · gelu'(pre) (pre shaped like out,
+ * no bias). Where the product is split along K the epilogue is a pass after the reduce (the same
+ * functions).
  */
-function matmulKernelRows(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean): { out: Tensor; rows: Tensor | null } {
-  const folded = d.batch > 1 && d.sB === 0 && !transA;
-  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
-  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d, rowSums));
+type MatmulEpi = { kind: 'gelu' } | { kind: 'gelu-keep' } | { kind: 'dgelu'; pre: Tensor };
+
+interface MatmulResult {
+  out: Tensor;
+  /** Σ_k op(A)[m, k] per row m, where asked for and the kernel computed them on the way; else null. */
+  rows: Tensor | null;
+  /** gelu(v) with the epilogue 'gelu-keep'; else null. */
+  act: Tensor | null;
 }
 
-function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean): { out: Tensor; rows: Tensor | null } {
+/**
+ * matmulKernel, and with rowSums (batch 1, no bias, no epilogue) also rows[m] = Σ_k op(A)[m, k]
+ * where the kernel computes them on the way (the subgroup kernel); rows is null where it does not.
+ */
+function matmulKernelRows(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean, epi: MatmulEpi | null = null): MatmulResult {
+  const folded = d.batch > 1 && d.sB === 0 && !transA;
+  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
+  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d, rowSums, epi));
+}
+
+function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean, epi: MatmulEpi | null): MatmulResult {
   const { M, K, N } = d;
+  const pre = epi?.kind === 'dgelu' ? epi.pre : null;
+  if (pre && bias) throw new Error(`${op}: the 'dgelu' epilogue takes no bias`);
+  if (pre && pre.size !== d.batch * M * N) throw new Error(`${op}: the 'dgelu' epilogue's pre ${fmtShape(pre.shape)} does not match the product's [${d.outShape.join(', ')}]`);
   let { batch, sA } = d;
   // A batched, non-transposed A against a shared B: one [batch * M, K] x [K, N] product.
   let Mk = M;
@@ -185,7 +205,8 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     sA = 0;
   }
   const out = empty(d.outShape);
-  if (out.size === 0) return { out, rows: null };
+  const act = epi?.kind === 'gelu-keep' ? empty(d.outShape) : null;
+  if (out.size === 0) return { out, rows: null, act };
   const t = matmulTuning;
   checkTuning(t);
   const blk = blockFor(t, N, transB);
@@ -223,7 +244,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   const wg = grid1d(tiles, 1, eng.maxWorkgroups);
   const { splits, kChunk } = splitFor(t, reg, tiles, batch, K);
   // Row sums ride along in the subgroup kernel only: [splits, M] partials, summed below where split.
-  const rs = rowSums && !!sg && batch === 1 && !bias;
+  const rs = rowSums && !!sg && batch === 1 && !bias && !epi;
   const rows = rs ? empty([splits * Mk]) : null;
   // The subgroup kernel's vec4 reads (subgroupMatmulVec4Defines): 4 k per step, every vec4 aligned and whole.
   const sgVec4 = !!sg && t.subgroup!.vec4 !== false && (t.subgroup!.ku ?? 1) === 4 && K % 4 === 0 && sA % 4 === 0 && d.sB % 4 === 0 &&
@@ -234,24 +255,27 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs, vec4: sgVec4,
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
-  const sgDefines = () => sgVec4
-    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs) }
-    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1) };
+  const sgDefines = (e: boolean) => sgVec4
+    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs, e) }
+    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1, e) };
+  // The epilogue in the product's stores (not in split-K partials: see below).
+  const epiDefines = (on: boolean) => ({ GELU: on && epi?.kind === 'gelu', GELU_KEEP: on && epi?.kind === 'gelu-keep', DGELU: on && !!pre });
   const product = (splitK: boolean, withBias: boolean) => sg
-    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...sgDefines() } }
-    : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false } };
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...epiDefines(!splitK), ...sgDefines(!splitK && !!epi) } }
+    : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false, ...epiDefines(!splitK) } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
   if (splits === 1) {
-    const inputs = bias ? [a, b, bias] : [a, b];
+    const inputs = bias ? [a, b, bias] : pre ? [a, b, pre] : [a, b];
+    const outputs = rows ? [out, rows] : act ? [out, act] : [out];
     for (let b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_DISPATCH) {
       const nb = Math.min(MAX_BATCH_PER_DISPATCH, batch - b0);
       eng.run({
-        name: op, ...product(false, bias !== null), inputs, outputs: rows ? [out, rows] : [out],
+        name: op, ...product(false, bias !== null), inputs, outputs,
         uniforms: uni(b0), workgroups: [wg[0], wg[1], nb],
       });
     }
-    return { out, rows };
+    return { out, rows, act };
   }
   // Split-K: partial products [batch, splits, M, N] (no bias), then one reduce over the splits.
   const MN = Mk * N;
@@ -267,15 +291,21 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   const total = batch * MN;
   const rg = grid1d(total, 64, eng.maxWorkgroups);
   eng.run({
-    name: `${op}_splitk_reduce`, shader: 'matmul', defines: { ...defines, SPLIT_K: false, REDUCE: true, HAS_BIAS: bias !== null }, // other defines unused there
+    name: `${op}_splitk_reduce`, shader: 'matmul', defines: { ...defines, SPLIT_K: false, REDUCE: true, HAS_BIAS: bias !== null, ...epiDefines(false) }, // other defines unused there
     inputs: bias ? [part, bias] : [part], outputs: [out],
     uniforms: [u32(MN), u32(N), u32(splits), u32(total)], workgroups: [rg[0], rg[1], 1],
   });
   part.dispose();
-  if (!rows) return { out, rows };
+  // The epilogue as a pass of its own after the reduce.
+  let res = out;
+  if (epi?.kind === 'gelu') res = geluNoGrad(out);
+  else if (act) geluNoGrad(out, act);
+  else if (pre) res = geluBackwardNoGrad(out, pre);
+  if (res !== out) out.dispose();
+  if (!rows) return { out: res, rows, act };
   const summed = sumTo(rows.viewAs([splits, Mk]), [Mk]);
   rows.dispose();
-  return { out, rows: summed };
+  return { out: res, rows: summed, act };
 }
 
 export function matmulNoGrad(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
@@ -362,5 +392,58 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       wg ? wg.out : null,
       ...(bias ? [bias.requiresGrad ? wg?.rows ?? sumTo(g2, [outF]) : null] : []),
     ];
+  });
+}
+
+/**
+ * linear(gelu(linear(x, w1, b1)), w2, b2): timm's Mlp (fc1 → GELU → fc2) as one op, with GELU in the
+ * stores of fc1's product and, in the backward, GELU's derivative in the stores of the hidden
+ * gradient's product (dh = (g · w2) · gelu'(pre); shaders/matmul_epi.wgsl): the hidden activations
+ * get no elementwise pass of their own, forward or backward. x [..., in], w1 [hidden, in], b1
+ * [hidden] or null, w2 [out, hidden], b2 [out] or null → [..., out]. Same sums as the three ops.
+ */
+export function mlp(x: Tensor, w1: Tensor, b1: Tensor | null, w2: Tensor, b2: Tensor | null): Tensor {
+  for (const [t, what] of [[x, 'x'], [w1, 'w1'], [b1, 'b1'], [w2, 'w2'], [b2, 'b2']] as const) t?.check('mlp', what);
+  const shapes = `x ${fmtShape(x.shape)}, w1 ${fmtShape(w1.shape)}, w2 ${fmtShape(w2.shape)}`;
+  if (x.rank < 1 || w1.rank !== 2 || w2.rank !== 2) throw new Error(`mlp: x needs a dimension and w1, w2 must be 2-D [out, in] (${shapes})`);
+  const [hidden, inF] = w1.shape as [number, number];
+  const [outF, h2] = w2.shape as [number, number];
+  if (x.shape[x.rank - 1] !== inF) throw new Error(`mlp: x's last dimension ${x.shape[x.rank - 1]} does not match w1's in-features ${inF} (${shapes})`);
+  if (h2 !== hidden) throw new Error(`mlp: w2's in-features ${h2} do not match w1's out-features ${hidden} (${shapes})`);
+  if (b1 && (b1.rank !== 1 || b1.shape[0] !== hidden)) throw new Error(`mlp: b1 must be [${hidden}], got ${fmtShape(b1.shape)}`);
+  if (b2 && (b2.rank !== 1 || b2.shape[0] !== outF)) throw new Error(`mlp: b2 must be [${outF}], got ${fmtShape(b2.shape)}`);
+  const inputs = [x, w1, ...(b1 ? [b1] : []), w2, ...(b2 ? [b2] : [])];
+  const recorded = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const rows = x.size / inF || x.shape.slice(0, -1).reduce((p, q) => p * q, 1);
+  const x2 = x.viewAs([rows, inF]);
+  const d1 = describe('mlp', x2, w1, false, true);
+  addMacs('linear', d1.M * d1.K * d1.N);
+  // Recorded: h is the pre-activation (the backward's), act = gelu(h); else h = gelu(...) itself.
+  const { out: h, act } = matmulKernelRows('linear', x2, w1, false, true, b1, d1, false, { kind: recorded ? 'gelu-keep' : 'gelu' });
+  x2.dispose();
+  const a = act ?? h;
+  const d2 = describe('mlp', a, w2, false, true);
+  addMacs('linear', d2.M * d2.K * d2.N);
+  const y2 = matmulKernel('linear', a, w2, false, true, b2, d2);
+  const y = y2.viewAs([...x.shape.slice(0, -1), outF]);
+  y2.dispose();
+  if (!recorded) {
+    a.dispose();
+    return y;
+  }
+  const pre = h;
+  return record('mlp', inputs, y, (g) => {
+    const g2 = g.viewAs([rows, outF]);
+    const xf = x.viewAs([rows, inF]);
+    // fc2: dw2 = gᵀ · act (its bias gradient riding along); dh = g · w2, times gelu'(pre) in its stores.
+    const wg2 = w2.requiresGrad ? matmulKernelRows('matmul', g2, a, true, false, null, describe('matmul', g2, a, true, false), !!b2?.requiresGrad) : null;
+    const gb2 = b2?.requiresGrad ? wg2?.rows ?? sumTo(g2, [outF]) : null;
+    const need1 = x.requiresGrad || w1.requiresGrad || !!b1?.requiresGrad;
+    const dh = need1 ? matmulKernelRows('matmul', g2, w2, false, false, null, describe('matmul', g2, w2, false, false), false, { kind: 'dgelu', pre }).out : null;
+    const wg1 = dh && w1.requiresGrad ? matmulKernelRows('matmul', dh, xf, true, false, null, describe('matmul', dh, xf, true, false), !!b1?.requiresGrad) : null;
+    const gb1 = dh && b1?.requiresGrad ? wg1?.rows ?? sumTo(dh, [hidden]) : null;
+    const gx = dh && x.requiresGrad ? matmulNoGrad(dh, w1, false, false).viewAs(x.shape) : null;
+    dh?.dispose();
+    return [gx, wg1?.out ?? null, ...(b1 ? [gb1] : []), wg2?.out ?? null, ...(b2 ? [gb2] : [])];
   });
 }
