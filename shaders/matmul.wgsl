@@ -81,29 +81,7 @@ fn b_scalar(i: u32) -> f32 { return B[i / 4u][i % 4u]; }
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 fn b_scalar(i: u32) -> f32 { return B[i]; }
 #endif
-#if ${HAS_BIAS}
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-#if ${GELU_KEEP}
-@group(0) @binding(4) var<storage, read_write> act: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
-#else
-@group(0) @binding(4) var<uniform> u: U;
-#endif
-#elif ${DGELU}
-@group(0) @binding(2) var<storage, read> pre: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-#else
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${GELU_KEEP}
-@group(0) @binding(3) var<storage, read_write> act: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-#else
-@group(0) @binding(3) var<uniform> u: U;
-#endif
-#endif
-#include "matmul_epi.wgsl"
+#include "matmul_io.wgsl"
 
 // op(A)[m, k] and op(B)[k, n] as scalars (any alignment; indices must be in range).
 fn a_at(off: u32, m: u32, k: u32) -> f32 {

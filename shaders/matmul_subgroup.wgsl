@@ -42,37 +42,7 @@ struct U {
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 #endif
-#if ${HAS_BIAS}
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-#if ${GELU_KEEP}
-@group(0) @binding(4) var<storage, read_write> act: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
-#else
-@group(0) @binding(4) var<uniform> u: U;
-#endif
-fn bias_at(n: u32) -> f32 { return bias[n]; }
-#elif ${ROW_SUMS}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rows: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-fn bias_at(n: u32) -> f32 { return 0.0; }
-#elif ${DGELU}
-@group(0) @binding(2) var<storage, read> pre: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-fn bias_at(n: u32) -> f32 { return 0.0; }
-#else
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${GELU_KEEP}
-@group(0) @binding(3) var<storage, read_write> act: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-#else
-@group(0) @binding(3) var<uniform> u: U;
-#endif
-fn bias_at(n: u32) -> f32 { return 0.0; }
-#endif
-#include "matmul_epi.wgsl"
+#include "matmul_io.wgsl"
 
 #if ${VEC4}
 #else

@@ -231,6 +231,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     A_VEC_M: transA && vecA,
     B_VEC_N: !transB && vecB,
     HAS_BIAS: bias !== null,
+    ROW_SUMS: false, // the subgroup kernel's (shaders/matmul_io.wgsl)
     TILED: t.tiled && !v4,
     TILED_V4: !!v4,
     TM: v4 ? v4.tm : blk.tm,
