@@ -5,7 +5,11 @@
 // The channel block (workgroup_id.y) and the split (workgroup_id.z) are uniform across the
 // workgroup, so the dy loads are too (lavapipe loads them once, not per lane); only x is gathered.
 // part[split] holds one partial dw per split (summed afterwards when there are several).
-// Defines: KX_BLOCK, CB (multiple of 4), J.
+// KW > 0 (stride 1 and dilation 1 along W, kernel width KW): an invocation owns CB output channels x
+// J input channels x all KW kx of one ky, and takes the output pixels of a row PX at a time: the PX + KW - 1
+// inputs of each channel's row segment read once serve every kx (PX + KW - 1 reads for PX·KW products,
+// where the default reads one input per product). The sums run over (n, oh, ow) in the same order.
+// Defines: KX_BLOCK, CB (multiple of 4), J, KW, PX.
 struct U {
   items: u32, rowsPerSplit: u32, rows: u32, Ho: u32,
   Wo: u32, Co: u32, Ci: u32, H: u32,
@@ -22,7 +26,86 @@ struct U {
 const CB = ${CB}u;
 const CV = CB / 4u;
 const J = ${J}u;
+const KW = ${KW}u;
+const PX = ${PX}u;
 
+#if ${KW}
+const S = PX + KW - 1u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let it0 = gid.x;
+  if (it0 >= u.items) { return; }
+  let split = wid.z;
+  let g = wid.y / u.cbPerGroup;
+  let b = wid.y % u.cbPerGroup;
+  // items: (jb, ky) with ky fastest; this invocation: channels ci0 .. ci0 + J - 1 (clamped), every kx
+  let ky = it0 % u.kh;
+  let ci0 = (it0 / u.kh) * J;
+  let jcount = min(J, u.cig - ci0);
+  let cb0 = b * CB;
+  let ccount = min(CB, u.cog - cb0);
+  let co0 = g * u.cog + cb0;
+  let HWo = u.Ho * u.Wo;
+  let HW = u.H * u.W;
+  var xoff: array<u32, J>;
+  for (var j = 0u; j < J; j++) { xoff[j] = min(j, jcount - 1u) * HW; }
+  var doff: array<u32, CB>;
+  for (var c = 0u; c < CB; c++) { doff[c] = min(c, ccount - 1u) * HWo; }
+  var acc: array<vec4<f32>, J * KW * CV>;
+  for (var k = 0u; k < J * KW * CV; k++) { acc[k] = vec4<f32>(0.0); }
+  var dv: array<vec4<f32>, PX * CV>;
+  var xs: array<f32, S>;
+  let r0 = split * u.rowsPerSplit;
+  let r1 = min(u.rows, r0 + u.rowsPerSplit);
+  let Wi = i32(u.W);
+  for (var r = r0; r < r1; r++) {
+    let n = r / u.Ho;
+    let oh = r % u.Ho;
+    let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
+    if (ih < 0 || ih >= i32(u.H)) { continue; }
+    let xrow = (n * u.Ci + g * u.cig + ci0) * HW + u32(ih) * u.W;
+    let d0 = (n * u.Co + co0) * HWo + oh * u.Wo;
+    for (var ow0 = 0u; ow0 < u.Wo; ow0 += PX) {
+      // dy of the PX pixels (0 past the row's end: those products add nothing)
+      for (var p = 0u; p < PX; p++) {
+        let ow = min(ow0 + p, u.Wo - 1u);
+        let live = select(0.0, 1.0, ow0 + p < u.Wo);
+        for (var v = 0u; v < CV; v++) {
+          dv[p * CV + v] = live * vec4<f32>(dy[d0 + doff[4u * v] + ow], dy[d0 + doff[4u * v + 1u] + ow], dy[d0 + doff[4u * v + 2u] + ow], dy[d0 + doff[4u * v + 3u] + ow]);
+        }
+      }
+      let iw0 = i32(ow0) - u.pw;
+      for (var j = 0u; j < J; j++) {
+        for (var s = 0u; s < S; s++) {
+          let c = iw0 + i32(s);
+          let ok = c >= 0 && c < Wi;
+          xs[s] = select(0.0, x[xrow + xoff[j] + u32(select(0, c, ok))], ok);
+        }
+        for (var kx = 0u; kx < KW; kx++) {
+          for (var p = 0u; p < PX; p++) {
+            for (var v = 0u; v < CV; v++) { acc[(j * KW + kx) * CV + v] += xs[p + kx] * dv[p * CV + v]; }
+          }
+        }
+      }
+    }
+  }
+  let K = u.kh * u.kw;
+  let base = split * u.wsize;
+  for (var v = 0u; v < CV; v++) {
+    for (var c = 0u; c < 4u; c++) {
+      if (v * 4u + c < ccount) {
+        let wrow = base + ((co0 + v * 4u + c) * u.cig + ci0) * K + ky * u.kw;
+        for (var j = 0u; j < J; j++) {
+          if (j < jcount) {
+            for (var kx = 0u; kx < KW; kx++) { part[wrow + j * K + kx] = acc[(j * KW + kx) * CV + v][c]; }
+          }
+        }
+      }
+    }
+  }
+}
+#else
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let it0 = gid.x;
@@ -111,3 +194,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
   }
 }
+#endif

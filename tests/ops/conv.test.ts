@@ -37,7 +37,7 @@ describe('conv2d vs tfjs (groups = 1)', () => {
     ['2x2 s2 downsample', [2, 8, 6, 6], [12, 8, 2, 2], { stride: 2 }, true],
     ['rectangular kernel / stride / padding', [2, 3, 9, 8], [4, 3, 3, 2], { stride: [2, 1], padding: [1, 0] }, true],
     ['no padding, stride 3 (unused border)', [1, 2, 8, 8], [3, 2, 3, 3], { stride: 3 }, true],
-    ['7x7 p3 on a 6x21 row (row strips past both borders)', [2, 3, 6, 21], [3, 3, 7, 7], { padding: 3 }, true],
+    ['7x7 p3 on a 6x21 row (row strips past both borders)', [2, 5, 6, 21], [3, 5, 7, 7], { padding: 3 }, true],
   ];
   for (const [label, xs, ws, o, b] of cases) {
     it(label, () => testOp({ name: `conv2d ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol }));
@@ -53,8 +53,9 @@ describe('conv2d vs tfjs (groups = 1)', () => {
   // 16 x 8 block, 4 pixels per step and no split.
   type Wg = typeof L.convVariants.subgroupWgrad;
   const small: Wg = { tm: 2, tb: 1, ku: 1, workgroups: 100000 }, large: Wg = { tm: 16, tb: 8, ku: 4, workgroups: 1 };
-  // conv_fwd runs its stride-1 rows as strips (KW: each input read once for every kx) and, with
-  // convVariants.fwdStripMaxKw 0, one input per (kx, pixel).
+  // conv_fwd and conv_wgrad run stride-1 rows as strips (KW: each input read once for every kx; in
+  // conv_wgrad for 4+ input channels: the 5x19 and 7x7 cases) and, with convVariants.stripMaxKw 0, one
+  // input per (kx, pixel).
   const blocks: [string, L.SubgroupConvBlock | null, Wg, number][] = [['conv_fwd (subgroup off)', null, null, 7], ['conv_fwd without row strips', null, null, 0]];
   if (SG8) {
     blocks.push(['subgroup tm 2 tb 1', { tm: 2, tb: 1, rowStep: false }, small, 7], ['subgroup tm 16 tb 8', { tm: 16, tb: 8, rowStep: false }, large, 7]);
@@ -65,7 +66,7 @@ describe('conv2d vs tfjs (groups = 1)', () => {
       it(`${label}, ${kernel}`, async () => {
         const saved = { ...L.convVariants };
         // the gradient's stride-1 conv^T too; every channel count (blocks mostly past M)
-        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null, subgroupMinM: 1, subgroupWgrad: wg, fwdStripMaxKw: strip });
+        Object.assign(L.convVariants, { subgroup: sg, subgroupDgrad: sg !== null, subgroupMinM: 1, subgroupWgrad: wg, stripMaxKw: strip });
         try {
           await testOp({ name: `conv2d ${label} ${kernel}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol });
         } finally {

@@ -108,9 +108,9 @@ export const convVariants = {
   winogradMinChannels: 8,
   /** Winograd: largest transform-domain buffer per chunk of images, in bytes. */
   winogradMaxBytes: 64 * 2 ** 20,
-  /** conv_fwd: stride 1, dilation 1 along W, kernel width up to this: each input of a row segment read
-   *  once per (ky, ci) for every kx (the shader's KW; 0: off). */
-  fwdStripMaxKw: 7,
+  /** conv_fwd and conv_wgrad: stride 1, dilation 1 along W, kernel width up to this: each input of a
+   *  row segment read once per (ky, ci) for every kx (the shaders' KW; 0: off). */
+  stripMaxKw: 7,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -226,8 +226,11 @@ function blockFor(channels: number, pixels: number): { px: number; cb: number } 
   return { px, cb };
 }
 
-/** conv_fwd's KW: the kernel width where a row segment's inputs serve every kx (convVariants.fwdStripMaxKw), else 0. */
-const fwdStripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.fwdStripMaxKw ? g.kw : 0);
+/** conv_fwd's and conv_wgrad's KW: the kernel width where a row segment's inputs serve every kx (convVariants.stripMaxKw), else 0. */
+const stripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.stripMaxKw ? g.kw : 0);
+
+/** conv_wgrad's output pixels per step in its row-strip form (8 measured 4x slower than 2: spills). */
+const WGRAD_STRIP_PX = 2;
 
 function geomUniforms(g: Geom) {
   return [u32(g.kh), u32(g.kw), i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw)];
@@ -410,7 +413,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
   // x: pixel blocks (folded into z past the limit); y: channel blocks (uniform weight loads).
   const [gx, gz] = grid1d(total, 64);
   e.run({
-    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB, KW: fwdStripKw(g) },
+    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB, KW: stripKw(g) },
     inputs: [x, packed, bias ?? packed, alpha ?? packed], outputs: [out],
     uniforms: [u32(total), u32(wBlocks), u32(g.Ho), u32(cbPerGroup), u32(blocks), u32(g.Ci / g.G), u32(g.Co / g.G), u32(g.Ci),
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
@@ -510,10 +513,14 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null 
   const kxBlock = cig < 4;
   let CB = 16;
   while (CB > 4 && CB / 2 >= cog) CB /= 2;
-  const J = kxBlock ? Math.min(convVariants.wgradKxJ, g.kw) : Math.min(convVariants.wgradCiJ, 4 * Math.ceil(cig / 4));
+  // Row strips (the shader's KW): all kx of J channels per invocation, at most 16 vec4 sums.
+  // DSR's 32 -> 3 tail at 128 x 128, batch 32: 139 -> 105 ms (`npx tsx bench/probe-conv-strip.ts`).
+  const KW = !kxBlock && g.sw === 1 && g.dw === 1 && g.kw * (CB / 4) <= 16 ? stripKw(g) : 0;
+  const J = KW ? Math.max(1, Math.min(4, Math.floor(16 / (KW * (CB / 4))), cig))
+    : kxBlock ? Math.min(convVariants.wgradKxJ, g.kw) : Math.min(convVariants.wgradCiJ, 4 * Math.ceil(cig / 4));
   const cbPerGroup = Math.ceil(cog / CB);
   const jBlocks = kxBlock ? Math.ceil(g.kw / J) : Math.ceil(cig / J);
-  const items = g.kh * (kxBlock ? cig * jBlocks : jBlocks * g.kw);
+  const items = g.kh * (kxBlock ? cig * jBlocks : KW ? jBlocks : jBlocks * g.kw);
   const blocksY = g.G * cbPerGroup;
   // Split the reduction over rows (n, oh) so there are enough invocations.
   const want = Math.ceil(convVariants.wgradMinInvocations / (items * blocksY));
@@ -521,7 +528,7 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null 
   const { splits, rowsPerSplit } = rowSplits(rows, Math.min(want, maxSplits, 65535));
   const part = empty(splits === 1 ? wshape : [splits, wsize]);
   getEngine().run({
-    name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J },
+    name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J, KW, PX: WGRAD_STRIP_PX },
     inputs: [dy, x], outputs: [part],
     uniforms: [u32(items), u32(rowsPerSplit), u32(rows), u32(g.Ho), u32(g.Wo), u32(g.Co), u32(g.Ci), u32(g.H),
       u32(g.W), u32(cig), u32(cog), u32(cbPerGroup), u32(jBlocks), u32(g.kh), u32(g.kw), i32(g.sh),
