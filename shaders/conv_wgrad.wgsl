@@ -29,8 +29,8 @@ const J = ${J}u;
 const KW = ${KW}u;
 const PX = ${PX}u;
 
-#if ${KW}
-const S = PX + KW - 1u;
+// kx per invocation: all KW of them in the row-strip form, else one (or J along kx with KX_BLOCK).
+const NKX = select(1u, KW, KW > 0u);
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -39,82 +39,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let split = wid.z;
   let g = wid.y / u.cbPerGroup;
   let b = wid.y % u.cbPerGroup;
-  // items: (jb, ky) with ky fastest; this invocation: channels ci0 .. ci0 + J - 1 (clamped), every kx
-  let ky = it0 % u.kh;
-  let ci0 = (it0 / u.kh) * J;
-  let jcount = min(J, u.cig - ci0);
-  let cb0 = b * CB;
-  let ccount = min(CB, u.cog - cb0);
-  let co0 = g * u.cog + cb0;
-  let HWo = u.Ho * u.Wo;
-  let HW = u.H * u.W;
-  var xoff: array<u32, J>;
-  for (var j = 0u; j < J; j++) { xoff[j] = min(j, jcount - 1u) * HW; }
-  var doff: array<u32, CB>;
-  for (var c = 0u; c < CB; c++) { doff[c] = min(c, ccount - 1u) * HWo; }
-  var acc: array<vec4<f32>, J * KW * CV>;
-  for (var k = 0u; k < J * KW * CV; k++) { acc[k] = vec4<f32>(0.0); }
-  var dv: array<vec4<f32>, PX * CV>;
-  var xs: array<f32, S>;
-  let r0 = split * u.rowsPerSplit;
-  let r1 = min(u.rows, r0 + u.rowsPerSplit);
-  let Wi = i32(u.W);
-  for (var r = r0; r < r1; r++) {
-    let n = r / u.Ho;
-    let oh = r % u.Ho;
-    let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
-    if (ih < 0 || ih >= i32(u.H)) { continue; }
-    let xrow = (n * u.Ci + g * u.cig + ci0) * HW + u32(ih) * u.W;
-    let d0 = (n * u.Co + co0) * HWo + oh * u.Wo;
-    for (var ow0 = 0u; ow0 < u.Wo; ow0 += PX) {
-      // dy of the PX pixels (0 past the row's end: those products add nothing)
-      for (var p = 0u; p < PX; p++) {
-        let ow = min(ow0 + p, u.Wo - 1u);
-        let live = select(0.0, 1.0, ow0 + p < u.Wo);
-        for (var v = 0u; v < CV; v++) {
-          dv[p * CV + v] = live * vec4<f32>(dy[d0 + doff[4u * v] + ow], dy[d0 + doff[4u * v + 1u] + ow], dy[d0 + doff[4u * v + 2u] + ow], dy[d0 + doff[4u * v + 3u] + ow]);
-        }
-      }
-      let iw0 = i32(ow0) - u.pw;
-      for (var j = 0u; j < J; j++) {
-        for (var s = 0u; s < S; s++) {
-          let c = iw0 + i32(s);
-          let ok = c >= 0 && c < Wi;
-          xs[s] = select(0.0, x[xrow + xoff[j] + u32(select(0, c, ok))], ok);
-        }
-        for (var kx = 0u; kx < KW; kx++) {
-          for (var p = 0u; p < PX; p++) {
-            for (var v = 0u; v < CV; v++) { acc[(j * KW + kx) * CV + v] += xs[p + kx] * dv[p * CV + v]; }
-          }
-        }
-      }
-    }
-  }
-  let K = u.kh * u.kw;
-  let base = split * u.wsize;
-  for (var v = 0u; v < CV; v++) {
-    for (var c = 0u; c < 4u; c++) {
-      if (v * 4u + c < ccount) {
-        let wrow = base + ((co0 + v * 4u + c) * u.cig + ci0) * K + ky * u.kw;
-        for (var j = 0u; j < J; j++) {
-          if (j < jcount) {
-            for (var kx = 0u; kx < KW; kx++) { part[wrow + j * K + kx] = acc[(j * KW + kx) * CV + v][c]; }
-          }
-        }
-      }
-    }
-  }
-}
-#else
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let it0 = gid.x;
-  if (it0 >= u.items) { return; }
-  let split = wid.z;
-  let g = wid.y / u.cbPerGroup;
-  let b = wid.y % u.cbPerGroup;
   var t = it0;
-#if ${KX_BLOCK}
+#if ${KW}
+  // items (jb, ky), ky fastest: channels ci0 .. ci0 + J - 1, every kx
+  let ky = t % u.kh;
+  let ci0 = (t / u.kh) * J;
+  let kx0 = 0u;
+  let jcount = min(J, u.cig - ci0);
+  let xjs = u.H * u.W;
+  let iwjs = 0;
+#elif ${KX_BLOCK}
   let jb = t % u.jBlocks; t = t / u.jBlocks;
   let ky = t % u.kh;
   let ci0 = t / u.kh;
@@ -146,10 +80,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
   var doff: array<u32, CB>;
   for (var c = 0u; c < CB; c++) { doff[c] = min(c, ccount - 1u) * HWo; }
-  var acc: array<vec4<f32>, J * CV>;
-  for (var k = 0u; k < J * CV; k++) { acc[k] = vec4<f32>(0.0); }
+  var acc: array<vec4<f32>, J * NKX * CV>;
+  for (var k = 0u; k < J * NKX * CV; k++) { acc[k] = vec4<f32>(0.0); }
+#if ${KW}
+  var dv: array<vec4<f32>, PX * CV>;
+  var xs: array<f32, PX + KW - 1u>;
+#else
   var dv: array<vec4<f32>, CV>;
   var xv: array<f32, J>;
+#endif
   let r0 = split * u.rowsPerSplit;
   let r1 = min(u.rows, r0 + u.rowsPerSplit);
   let kxo = i32(kx0) * u.dw - u.pw;
@@ -161,6 +100,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     if (ih < 0 || ih >= i32(u.H)) { continue; }
     let xrow = (n * u.Ci + g * u.cig + ci0) * HW + u32(ih) * u.W;
     let d0 = (n * u.Co + co0) * HWo + oh * u.Wo;
+#if ${KW}
+    for (var ow0 = 0u; ow0 < u.Wo; ow0 += PX) {
+      // dy of the PX pixels (0 past the row's end: those products add nothing)
+      for (var p = 0u; p < PX; p++) {
+        let ow = min(ow0 + p, u.Wo - 1u);
+        let live = select(0.0, 1.0, ow0 + p < u.Wo);
+        for (var v = 0u; v < CV; v++) {
+          dv[p * CV + v] = live * vec4<f32>(dy[d0 + doff[4u * v] + ow], dy[d0 + doff[4u * v + 1u] + ow], dy[d0 + doff[4u * v + 2u] + ow], dy[d0 + doff[4u * v + 3u] + ow]);
+        }
+      }
+      let iw0 = i32(ow0) + kxo;
+      for (var j = 0u; j < J; j++) {
+        for (var s = 0u; s < PX + KW - 1u; s++) {
+          let c = iw0 + i32(s);
+          let ok = c >= 0 && c < Wi;
+          xs[s] = select(0.0, x[xrow + xoff[j] + u32(select(0, c, ok))], ok);
+        }
+        for (var kx = 0u; kx < KW; kx++) {
+          for (var p = 0u; p < PX; p++) {
+            for (var v = 0u; v < CV; v++) { acc[(j * KW + kx) * CV + v] += xs[p + kx] * dv[p * CV + v]; }
+          }
+        }
+      }
+    }
+#else
     for (var ow = 0u; ow < u.Wo; ow++) {
       let iw = i32(ow) * u.sw + kxo;
       for (var v = 0u; v < CV; v++) {
@@ -175,6 +139,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         for (var v = 0u; v < CV; v++) { acc[j * CV + v] += xv[j] * dv[v]; }
       }
     }
+#endif
   }
   let K = u.kh * u.kw;
   let base = split * u.wsize;
@@ -188,10 +153,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       if (v * 4u + c < ccount) {
         let wrow = base + ((co0 + v * 4u + c) * u.cig + ci0) * K + ky * u.kw + kx0;
         for (var j = 0u; j < J; j++) {
-          if (j < jcount) { part[wrow + j * js] = acc[j * CV + v][c]; }
+          if (j < jcount) {
+            for (var kx = 0u; kx < NKX; kx++) { part[wrow + j * js + kx] = acc[(j * NKX + kx) * CV + v][c]; }
+          }
         }
       }
     }
   }
 }
-#endif
