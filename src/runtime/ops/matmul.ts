@@ -384,16 +384,19 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record('linear', inputs, out, (g) => {
     const g2 = g.viewAs([rows, outF]);
-    const xf = x.viewAs([rows, inF]);
-    // The weight gradient gᵀ·x reads every g[r, o] per output o: its kernel can sum them (the bias gradient).
-    const both = weight.requiresGrad && !!bias?.requiresGrad;
-    const wg = weight.requiresGrad ? matmulKernelRows('matmul', g2, xf, true, false, null, describe('matmul', g2, xf, true, false), both) : null;
-    return [
-      x.requiresGrad ? matmulNoGrad(g2, weight, false, false).viewAs(x.shape) : null,
-      wg ? wg.out : null,
-      ...(bias ? [bias.requiresGrad ? wg?.rows ?? sumTo(g2, [outF]) : null] : []),
-    ];
+    const { gw, gb } = linearParamGrads(g2, x.viewAs([rows, inF]), weight, bias ?? null);
+    return [x.requiresGrad ? matmulNoGrad(g2, weight, false, false).viewAs(x.shape) : null, gw, ...(bias ? [gb] : [])];
   });
+}
+
+/**
+ * A linear's parameter gradients from g2 [rows, out] and its input xf [rows, in]: gw = g2ᵀ · xf, and
+ * gb = Σ_rows g2, which the weight gradient's kernel sums on the way where it can (it reads every
+ * g2[r, o] per output o); each null where its parameter needs none.
+ */
+function linearParamGrads(g2: Tensor, xf: Tensor, weight: Tensor, bias: Tensor | null): { gw: Tensor | null; gb: Tensor | null } {
+  const wg = weight.requiresGrad ? matmulKernelRows('matmul', g2, xf, true, false, null, describe('matmul', g2, xf, true, false), !!bias?.requiresGrad) : null;
+  return { gw: wg?.out ?? null, gb: bias?.requiresGrad ? wg?.rows ?? sumTo(g2, [g2.shape[1]!]) : null };
 }
 
 /**
@@ -436,15 +439,13 @@ export function mlp(x: Tensor, w1: Tensor, b1: Tensor | null, w2: Tensor, b2: Te
   return record('mlp', inputs, y, (g) => {
     const g2 = g.viewAs([rows, outF]);
     const xf = x.viewAs([rows, inF]);
-    // fc2: dw2 = gᵀ · act (its bias gradient riding along); dh = g · w2, times gelu'(pre) in its stores.
-    const wg2 = w2.requiresGrad ? matmulKernelRows('matmul', g2, a, true, false, null, describe('matmul', g2, a, true, false), !!b2?.requiresGrad) : null;
-    const gb2 = b2?.requiresGrad ? wg2?.rows ?? sumTo(g2, [outF]) : null;
+    // fc2's parameters from g and act; dh = g · w2, times gelu'(pre) in its stores; fc1's from dh and x.
+    const fc2 = linearParamGrads(g2, a, w2, b2);
     const need1 = x.requiresGrad || w1.requiresGrad || !!b1?.requiresGrad;
     const dh = need1 ? matmulKernelRows('matmul', g2, w2, false, false, null, describe('matmul', g2, w2, false, false), false, { kind: 'dgelu', pre }).out : null;
-    const wg1 = dh && w1.requiresGrad ? matmulKernelRows('matmul', dh, xf, true, false, null, describe('matmul', dh, xf, true, false), !!b1?.requiresGrad) : null;
-    const gb1 = dh && b1?.requiresGrad ? wg1?.rows ?? sumTo(dh, [hidden]) : null;
+    const fc1 = dh ? linearParamGrads(dh, xf, w1, b1) : { gw: null, gb: null };
     const gx = dh && x.requiresGrad ? matmulNoGrad(dh, w1, false, false).viewAs(x.shape) : null;
     dh?.dispose();
-    return [gx, wg1?.out ?? null, ...(b1 ? [gb1] : []), wg2?.out ?? null, ...(b2 ? [gb2] : [])];
+    return [gx, fc1.gw, ...(b1 ? [fc1.gb] : []), fc2.gw, ...(b2 ? [fc2.gb] : [])];
   });
 }
