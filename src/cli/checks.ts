@@ -85,6 +85,8 @@ export const KERNEL_CHECKS: KernelCheck[] = [
   // normalisation, pooling, softmax
   { name: 'layerNorm (last dim)', make: (tf) => ({ name: 'layerNorm', shapes: [[7, 48], [48], [48]], ours: (x, g, b) => L.layerNorm(x, g, b, 1e-5), ref: tfLayerNorm(tf, 1e-5, -1), ...norm }) },
   { name: 'layerNorm2d (channels)', make: (tf) => ({ name: 'layerNorm2d', shapes: [[2, 8, 5, 5], [8], [8]], ours: (x, g, b) => L.layerNorm2d(x, g, b, 1e-6), ref: tfLayerNorm(tf, 1e-6, 1), ...norm }) },
+  { name: 'layerNorm2d to channels-last', make: (tf) => ({ name: 'layerNorm2dToChannelsLast', shapes: [[2, 8, 5, 5], [8], [8]], ours: (x, g, b) => L.layerNorm2dToChannelsLast(x, g, b, 1e-6),
+    ref: (x, g, b) => tf.transpose(tfLayerNorm(tf, 1e-6, 1)(x, g, b), [0, 2, 3, 1]), ...norm }) },
   { name: 'batchNorm2d (eval)', make: (tf) => ({ name: 'batchNorm2d', shapes: [[2, 3, 4, 4], [3], [3], [3], [3]], gradInputs: [0, 1, 2],
     ours: (x, g, b, m, v) => L.batchNorm2d(x, g, b, m, v, { training: false }),
     ref: (x, g, b, m, v) => tf.add(tf.mul(tf.div(tf.sub(x, tf.reshape(m, [1, 3, 1, 1])), tf.sqrt(tf.add(tf.reshape(v, [1, 3, 1, 1]), 1e-5))), tf.reshape(g, [1, 3, 1, 1])), tf.reshape(b, [1, 3, 1, 1])),
@@ -104,6 +106,8 @@ export const KERNEL_CHECKS: KernelCheck[] = [
   { name: 'tanh', make: (tf) => ({ name: 'tanh', shapes: [[3, 41]], ours: L.tanh, ref: tf.tanh, atol: 1e-6, rtol: 2e-6, gradAtol: 1e-6, gradRtol: 1e-5 }) },
   // layout and image ops
   { name: 'permute', make: (tf) => ({ name: 'permute', shapes: [[2, 3, 4, 5]], ours: (x) => L.permute(x, [0, 2, 3, 1]), ref: (x) => tf.transpose(x, [0, 2, 3, 1]), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 }) },
+  { name: 'addChannelsLast (scaled)', make: (tf) => ({ name: 'addChannelsLast', shapes: [[2, 6, 3, 5], [2, 3, 5, 6], [6]], ours: (x, y, s) => L.addChannelsLast(x, y, s),
+    ref: (x, y, s) => tf.add(x, tf.mul(tf.transpose(y, [0, 3, 1, 2]), tf.reshape(s, [1, 6, 1, 1]))), atol: 1e-6, rtol: 1e-6, gradAtol: 1e-5, gradRtol: 1e-5 }) },
   { name: 'concat (axis 1)', make: (tf) => ({ name: 'concat', shapes: [[2, 3, 4], [2, 5, 4]], ours: (a, b) => L.concat([a, b], 1), ref: (a, b) => tf.concat([a, b], 1), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 }) },
   { name: 'split/chunk', make: (tf) => ({ name: 'chunk', shapes: [[2, 9, 4]], ours: (x) => L.mul(L.chunk(x, 3, 1)[1]!, L.chunk(x, 3, 1)[2]!), ref: (x) => { const [, b, c] = tf.split(x, 3, 1); return tf.mul(b!, c!); }, ...exact }) },
   { name: 'pixelShuffle r=2', make: (tf) => ({ name: 'pixelShuffle', shapes: [[2, 12, 3, 5]], ours: (x) => L.pixelShuffle(x, 2),

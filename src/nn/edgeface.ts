@@ -34,7 +34,8 @@
 // EdgeFaceXXS.normalize() maps [0, 1] RGB to it ((x - 0.5) / 0.5 = 2x - 1) and embed() does both.
 import {
   Tensor, Rng, tensor, conv2d, linear, mlp, layerNorm, layerNorm2d, l2Normalize, softmax, matmul, reshape,
-  permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape,
+  permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape, layerNorm2dToChannelsLast,
+  addChannelsLast,
 } from '../runtime/index.js';
 import { Module, Sequential } from './module.js';
 import { Conv2d, Linear, LayerNorm, LayerNorm2d } from './layers.js';
@@ -116,9 +117,9 @@ class ConvBlock extends Module {
     this.gamma = this.param('gamma', full1d(dim, cfg.lsInitValue));
   }
   forward(x: Tensor): Tensor {
-    let y = permute(this.convDw.forward(x), [0, 2, 3, 1]); // NCHW -> NHWC
-    y = this.mlp.forward(this.norm.forward(y), this.gamma); // gamma · MLP(LN(y)), gamma folded into fc2
-    return add(x, permute(y, [0, 3, 1, 2]));
+    // dw conv (NCHW) -> LN written channels-last (NHWC) -> MLP -> x + gamma · (NHWC -> NCHW): no permute pass
+    const y = layerNorm2dToChannelsLast(this.convDw.forward(x), this.norm.weight, this.norm.bias, this.norm.eps);
+    return addChannelsLast(x, this.mlp.forward(y), this.gamma);
   }
 }
 
@@ -254,7 +255,7 @@ class SplitTransposeBlock extends Module {
     if (this.posEmbd) t = add(t, this.posEmbd.forward(H, W));
     t = add(t, this.xca.forward(this.normXca.forward(t), this.gammaXca)); // gamma_xca folded into proj
     t = this.mlp.forward(this.norm.forward(t), this.gamma); // gamma folded into fc2
-    return add(x, permute(reshape(t, [B, H, W, C]), [0, 3, 1, 2]));
+    return addChannelsLast(x, reshape(t, [B, H, W, C]));
   }
 }
 

@@ -59,6 +59,50 @@ describe('layerNorm2d vs tfjs', () => {
   }
 });
 
+// layerNorm2dToChannelsLast: layerNorm2d read channels-first, written channels-last; the reference is
+// tf's channels-first LayerNorm transposed to [N, H, W, C]. Same sums as layerNorm2d: same tolerances.
+describe('layerNorm2dToChannelsLast vs tfjs', () => {
+  const cases: [string, number[]][] = [
+    ['[2, 8, 5, 5]', [2, 8, 5, 5]],
+    ['batch 3 odd, 7 x 3', [3, 5, 7, 3]],
+    ['1x1 spatial', [3, 6, 1, 1]],
+    ['C = 1', [2, 1, 4, 4]],
+    ['EdgeNeXt stage 3 at batch 2', [2, 168, 3, 3]],
+  ];
+  for (const [label, shape] of cases) {
+    const c = shape[1]!;
+    it(label, () => testOp({
+      name: `layerNorm2dToChannelsLast ${label}`, shapes: [shape, [c], [c]], ours: (x, g, b) => L.layerNorm2dToChannelsLast(x, g, b),
+      ref: (x, g, b) => tf.transpose(ln2dRef(1e-6)(x, g, b), [0, 2, 3, 1]), ...tol,
+    }));
+  }
+  it('is permute(layerNorm2d(x)) to the last bit, forward and backward', async () => {
+    const rng = new L.Rng(3);
+    const r = (s: number[]) => L.keep(L.requireGrad(L.tensor(Float32Array.from({ length: size(s) }, () => rng.normal()), s)));
+    const x = r([2, 12, 6, 5]), g = r([12]), b = r([12]);
+    const w = L.keep(L.tensor(Float32Array.from({ length: 2 * 12 * 30 }, () => rng.normal()), [2, 6, 5, 12]));
+    const run = async (fused: boolean) => {
+      for (const t of [x, g, b]) t.grad = null;
+      const y = L.tidy(() => {
+        const o = fused ? L.layerNorm2dToChannelsLast(x, g, b) : L.permute(L.layerNorm2d(x, g, b), [0, 2, 3, 1]);
+        L.backward(L.sum(L.mul(o, w)));
+        return L.keep(o);
+      });
+      const out = [await y.data(), await x.grad!.data(), await g.grad!.data(), await b.grad!.data()];
+      y.dispose();
+      return out;
+    };
+    const [a, c] = [await run(true), await run(false)];
+    a.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(c[i]!)));
+  });
+  it('names a wrong shape', () => {
+    const x = L.zeros([2, 4, 3, 3]), g = L.ones([3]), b = L.zeros([4]);
+    expect(() => L.layerNorm2dToChannelsLast(x, g, b)).toThrow(/layerNorm2dToChannelsLast: gamma has shape \[3\], expected \[4\]/);
+    expect(() => L.layerNorm2dToChannelsLast(L.zeros([4, 3]), b, b)).toThrow(/layerNorm2dToChannelsLast: input must be \[N, C, H, W\], got \[4, 3\]/);
+    for (const t of [x, g, b]) t.dispose();
+  });
+});
+
 // BatchNorm2d training: statistics over N*H*W (up to ~500 terms): forward 1e-5 / 1e-4; gradients
 // 1e-4 / 1e-3 (each dx combines two channel sums).
 function bnTrainRef(eps: number) {

@@ -10,6 +10,7 @@ export * from './norm.js';
 export * from './pool.js';
 export * from './softmax.js';
 export * from './layout.js';
+export * from './residual.js';
 export * from './pixelshuffle.js';
 export * from './resize.js';
 export * from './haar.js';

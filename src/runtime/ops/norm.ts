@@ -10,7 +10,17 @@ import { sum } from './reduce.js';
 
 // ---- LayerNorm over one axis of x viewed as [outer, D, inner] ---------------------------------
 
-interface RowGeo { outer: number; d: number; inner: number; rows: number }
+/**
+ * Rows (o, i), o < outer, i < inner, of D elements each; element k of row (o, i) sits at
+ * o * xs[0] + k * xs[1] + i * xs[2] in x (and dx), at the same with os in the output (and its gradient).
+ */
+interface RowGeo { outer: number; d: number; inner: number; rows: number; xs: Strides; os: Strides }
+type Strides = readonly [number, number, number];
+
+/** x as [outer, D, inner], contiguous. */
+const rowMajor = (d: number, inner: number): Strides => [d * inner, inner, 1];
+
+const strideUniforms = (s: Strides) => [u32(s[0]), u32(s[1]), u32(s[2]), u32(0)];
 
 function checkParam(op: string, t: Tensor, name: string, d: number, x: Tensor, what: string): void {
   t.check(op, name);
@@ -23,14 +33,18 @@ function checkEps(op: string, eps: number, x: Tensor): void {
   if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`${op}: eps must be a positive finite number, got ${eps} (input ${fmtShape(x.shape)})`);
 }
 
-function lnForward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, geo: RowGeo, eps: number): Tensor {
-  const out = empty(x.shape);
+function lnForward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, geo: RowGeo, eps: number, outShape: readonly number[] = x.shape): Tensor {
+  const out = empty(outShape);
   if (geo.rows === 0 || geo.d === 0) return out;
   getEngine().run({
     name, shader: 'layernorm', inputs: [x, gamma, beta], outputs: [out],
-    uniforms: [u32(geo.rows), u32(geo.d), u32(geo.inner), f32(eps)], workgroups: grid1d(geo.rows, 64),
+    uniforms: lnUniforms(geo, eps), workgroups: grid1d(geo.rows, 64),
   });
   return out;
+}
+
+function lnUniforms(geo: RowGeo, eps: number) {
+  return [u32(geo.rows), u32(geo.d), u32(geo.inner), f32(eps), ...strideUniforms(geo.xs), ...strideUniforms(geo.os)];
 }
 
 function lnBackward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, g: Tensor, geo: RowGeo, eps: number): (Tensor | null)[] {
@@ -40,7 +54,7 @@ function lnBackward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, g: Ten
   if (geo.rows === 0 || geo.d === 0) return [dx, null, null];
   e.run({
     name: `${name}_backward`, shader: 'layernorm_backward', inputs: [x, gamma, g], outputs: [dx, stats],
-    uniforms: [u32(geo.rows), u32(geo.d), u32(geo.inner), f32(eps)], workgroups: grid1d(geo.rows, 64),
+    uniforms: lnUniforms(geo, eps), workgroups: grid1d(geo.rows, 64),
   });
   let dgamma: Tensor | null = null, dbeta: Tensor | null = null;
   if (gamma.requiresGrad || beta.requiresGrad) {
@@ -51,7 +65,8 @@ function lnBackward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, g: Ten
     const pg = empty([P, geo.d]), pb = empty([P, geo.d]);
     e.run({
       name: `${name}_param_backward`, shader: 'layernorm_param', inputs: [x, g, stats], outputs: [pg, pb],
-      uniforms: [u32(geo.d), u32(geo.inner), u32(geo.outer), u32(chunk), u32(P * geo.d)], workgroups: grid1d(P * geo.d, 64),
+      uniforms: [u32(geo.d), u32(geo.inner), u32(geo.outer), u32(chunk), u32(P * geo.d), u32(0), u32(0), u32(0), ...strideUniforms(geo.xs), ...strideUniforms(geo.os)],
+      workgroups: grid1d(P * geo.d, 64),
     });
     dgamma = P === 1 ? pg.viewAs([geo.d]) : sum(pg, 0);
     dbeta = P === 1 ? pb.viewAs([geo.d]) : sum(pb, 0);
@@ -69,7 +84,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   checkParam(op, beta, 'beta', d, x, 'last dim');
   checkEps(op, eps, x);
   const outer = x.size / Math.max(d, 1);
-  const geo: RowGeo = { outer: d === 0 ? 0 : outer, d, inner: 1, rows: d === 0 ? 0 : outer };
+  const geo: RowGeo = { outer: d === 0 ? 0 : outer, d, inner: 1, rows: d === 0 ? 0 : outer, xs: rowMajor(d, 1), os: rowMajor(d, 1) };
   const out = lnForward(op, x, gamma, beta, geo, eps);
   return record(op, [x, gamma, beta], out, (g) => lnBackward(op, x, gamma, beta, g, geo, eps));
 }
@@ -86,8 +101,29 @@ export function layerNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-6):
   checkParam(op, gamma, 'gamma', c, x, 'channels');
   checkParam(op, beta, 'beta', c, x, 'channels');
   checkEps(op, eps, x);
-  const geo: RowGeo = { outer: n, d: c, inner: Math.max(h * w, 1), rows: n * h * w };
+  const hw = Math.max(h * w, 1);
+  const geo: RowGeo = { outer: n, d: c, inner: hw, rows: n * h * w, xs: rowMajor(c, hw), os: rowMajor(c, hw) };
   const out = lnForward(op, x, gamma, beta, geo, eps);
+  return record(op, [x, gamma, beta], out, (g) => lnBackward(op, x, gamma, beta, g, geo, eps));
+}
+
+/**
+ * layerNorm2d with a channels-last output: x [N, C, H, W] → [N, H, W, C], the same numbers as
+ * permute(layerNorm2d(x, gamma, beta, eps), [0, 2, 3, 1]) (= layerNorm over the last dim of the permuted
+ * x) with no permute pass either way: the kernels read x channels-first and write (forward) or read
+ * (backward, the gradient) channels-last. EdgeNeXt's ConvBlock: dw conv → NHWC → LayerNorm.
+ */
+export function layerNorm2dToChannelsLast(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-6): Tensor {
+  const op = 'layerNorm2dToChannelsLast';
+  x.check(op);
+  if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${fmtShape(x.shape)}`);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  checkParam(op, gamma, 'gamma', c, x, 'channels');
+  checkParam(op, beta, 'beta', c, x, 'channels');
+  checkEps(op, eps, x);
+  const hw = Math.max(h * w, 1);
+  const geo: RowGeo = { outer: n, d: c, inner: hw, rows: n * h * w, xs: rowMajor(c, hw), os: [hw * c, 1, c] };
+  const out = lnForward(op, x, gamma, beta, geo, eps, [n, h, w, c]);
   return record(op, [x, gamma, beta], out, (g) => lnBackward(op, x, gamma, beta, g, geo, eps));
 }
 
