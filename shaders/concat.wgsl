@@ -1,7 +1,8 @@
 // Row-region copies (concat, split, contiguous slices and their backwards). The tensors are viewed
 // as `outer` rows; src row o starts at o * srcRow + srcOff and dst row o at o * dstRow + dstOff.
 //   COPY: dst[o * dstRow + dstOff + j] = src[o * srcRow + srcOff + j] for j < len (one thread per
-//         copied element; the rest of dst is left untouched).
+//         copied element; the rest of dst is left untouched). ACCUM: += instead of = (a slice's
+//         gradient added into its input's gradient in place).
 //   else (PAD, gather form): every dst element of every row is written: dst[o * dstRow + j] =
 //         src[o * srcRow + j - dstOff] when dstOff <= j < dstOff + len, else 0.
 // VEC4: all of len, srcRow, srcOff, dstRow, dstOff are multiples of 4 and given in vec4 units.
@@ -23,7 +24,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${COPY}
   let o = i / u.len;
   let j = i - o * u.len;
+#if ${ACCUM}
+  let d = o * u.dstRow + u.dstOff + j;
+  dst[d] = dst[d] + src[o * u.srcRow + u.srcOff + j];
+#else
   dst[o * u.dstRow + u.dstOff + j] = src[o * u.srcRow + u.srcOff + j];
+#endif
 #else
   let o = i / u.dstRow;
   let j = i - o * u.dstRow;

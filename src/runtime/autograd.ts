@@ -11,8 +11,25 @@ import { tidy, keep } from './scope.js';
 export interface GradNode {
   name: string;
   inputs: readonly Tensor[];
-  backward: (gradOut: Tensor) => readonly (Tensor | null)[];
+  backward: (gradOut: Tensor) => readonly (Tensor | PartialGrad | null)[];
 }
+
+/**
+ * A gradient that is zero outside a region of its input (a slice's, a split piece's): backward()
+ * materialises it where the input has no gradient yet, and adds it into the input's pending gradient
+ * in place (the region only) where that gradient is a fresh tensor of this pass that nothing else
+ * holds. So the pieces of a split cost one full pass and one pass over each other region, not a
+ * padded copy each plus a full add per extra piece.
+ */
+export interface PartialGrad {
+  readonly partial: true;
+  /** The whole gradient (zeros outside the region), a fresh tensor shaped like the input. */
+  materialize(): Tensor;
+  /** dst += this gradient, over the region only (dst shaped like the input). */
+  addInto(dst: Tensor): void;
+}
+
+const isPartial = (g: Tensor | PartialGrad): g is PartialGrad => (g as PartialGrad).partial === true;
 
 let gradEnabled = true;
 
@@ -102,6 +119,9 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
       const order = topoSort(root);
       const grads = new Map<Tensor, Tensor>();
       const refs = new Map<Tensor, number>(); // how many map entries hold a grad tensor
+      // Pending gradients this pass made itself (materialised partials, sums) and has not yet handed
+      // to a node: only the map holds them, so a partial gradient may be added into one in place.
+      const owned = new Set<Tensor>();
       const taken = new Set<GPUBuffer>(); // buffers handed to leaves as their .grad in this pass
       const hold = (t: Tensor, g: Tensor) => {
         grads.set(t, g);
@@ -118,6 +138,7 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
       for (const t of order) {
         const g = grads.get(t);
         if (!g) continue;
+        owned.delete(g); // handed on: a node may return it (or views of it) for its inputs
         if (!t.node) {
           // A leaf's first gradient since zeroGrad(…, true): t.grad becomes a view of the gradient's
           // buffer (no zero fill, no accumulation pass) unless that buffer is the caller's gradOut, a
@@ -137,17 +158,29 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
           for (const x of node.inputs) x.check(`${node.name} backward`, 'saved');
           const gins = node.backward(g);
           if (gins.length !== node.inputs.length) throw new Error(`${node.name} backward returned ${gins.length} gradients for ${node.inputs.length} inputs`);
-          gins.forEach((gi, k) => {
+          gins.forEach((gk, k) => {
             const x = node.inputs[k]!;
-            if (!gi || !x.requiresGrad) return;
-            if (gi.size !== x.size) throw new Error(`${node.name} backward: gradient ${fmtShape(gi.shape)} for input ${fmtShape(x.shape)}`);
+            if (!gk || !x.requiresGrad) return;
             const prev = grads.get(x);
+            let gi: Tensor;
+            if (isPartial(gk)) {
+              if (prev && owned.has(prev) && refs.get(prev) === 1) {
+                gk.addInto(prev);
+                return;
+              }
+              gi = gk.materialize();
+              if (!prev) owned.add(gi);
+            } else gi = gk;
+            if (gi.size !== x.size) throw new Error(`${node.name} backward: gradient ${fmtShape(gi.shape)} for input ${fmtShape(x.shape)}`);
             if (!prev) hold(x, gi);
             else {
               const sum = gradKernels.add(prev, gi);
               release(prev);
+              if (gi !== gk) gi.dispose();
               grads.delete(x);
+              owned.delete(prev);
               hold(x, sum);
+              owned.add(sum);
             }
           });
         }

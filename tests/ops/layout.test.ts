@@ -70,6 +70,44 @@ describe('concat / split / chunk / slice', () => {
   it('split with two pieces used twice', () =>
     testOp({ name: 'split reuse', shapes: [[5, 4]], ours: (x) => { const [a, , c] = L.split(x, [2, 1, 2], 0); return L.mul(L.add(a!, c!), c!); },
       ref: (x) => { const [a, , c] = tf.split(x, [2, 1, 2], 0); return tf.mul(tf.add(a!, c!), c!); }, ...tol, gradAtol: 1e-5, gradRtol: 1e-6 }));
+  // Pieces' gradients are PartialGrads (autograd.ts): the first materialised, the others added into
+  // it in place, region by region; the cases below mix them with whole gradients of the same input.
+  it('split pieces and the whole input used together (in-place region adds after a full gradient)', () =>
+    testOp({ name: 'split + whole', shapes: [[3, 8, 5]], ours: (x) => { const [a, b] = L.split(x, [3, 5], 1); return L.add(L.mul(x, x), L.concat([L.mul(b!, b!), L.scale(a!, 3)], 1)); },
+      ref: (x) => { const [a, b] = tf.split(x, [3, 5], 1); return tf.add(tf.mul(x, x), tf.concat([tf.mul(b!, b!), tf.mul(a!, 3)], 1)); }, ...tol, gradAtol: 1e-5, gradRtol: 1e-6 }));
+  for (const order of [0, 1]) {
+    // Both orders of the graph's inputs: one runs the pieces' backward before add's, the other add's
+    // (which hands one tensor to u and v) first; either way u's gradient sums all three.
+    it(`split pieces of an input that add also feeds (order ${order})`, () =>
+      testOp({ name: 'split shared grad', shapes: [[4, 6]], ours: (x) => {
+        const u = L.scale(x, 2), v = L.scale(x, -1);
+        const [p, q] = L.split(u, [2, 4], 1);
+        const w = L.concat([L.mul(p!, p!), q!], 1);
+        const z = L.add(u, v);
+        return order ? L.concat([v, L.add(w, z)], 1) : L.concat([L.add(z, w), v], 1);
+      }, ref: (x) => {
+        const u = tf.mul(x, 2), v = tf.mul(x, -1);
+        const [p, q] = tf.split(u, [2, 4], 1);
+        const w = tf.concat([tf.mul(p!, p!), q!], 1);
+        const z = tf.add(u, v);
+        return order ? tf.concat([v, tf.add(w, z)], 1) : tf.concat([tf.add(z, w), v], 1);
+      }, ...tol, gradAtol: 1e-5, gradRtol: 1e-6 }));
+  }
+  it('a split piece\'s gradient lands in a parameter only via its region (leaf, chunk of 4)', async () => {
+    const x = L.requireGrad(L.tensor(Float32Array.from({ length: 2 * 8 * 3 }, (_, i) => i), [2, 8, 3]));
+    const pieces = L.chunk(x, 4, 1);
+    const y = L.tidy(() => L.backward(L.add(L.sum(L.mul(pieces[0]!, pieces[0]!)), L.add(L.sum(pieces[2]!), L.sum(L.scale(pieces[3]!, 5))))));
+    void y;
+    const g = await x.grad!.data();
+    const xv = await x.data();
+    for (let i = 0; i < g.length; i++) {
+      const c = Math.floor(i / 3) % 8;
+      const want = c < 2 ? 2 * xv[i]! : c < 4 ? 0 : c < 6 ? 1 : 5;
+      expect(g[i]).toBe(want);
+    }
+    x.grad!.dispose();
+    for (const t of [x, ...pieces]) t.dispose();
+  });
   it('chunk 7 into 3 (3, 3, 1) along the last axis', () =>
     testOp({ name: 'chunk', shapes: [[2, 3, 7]], ours: (x) => { const p = L.chunk(x, 3, -1); expect(p.map((t) => t.shape[2])).toEqual([3, 3, 1]); return L.concat([p[2]!, p[0]!], 2); },
       ref: (x) => { const p = tf.split(x, [3, 3, 1], 2); return tf.concat([p[2]!, p[0]!], 2); }, ...tol }));

@@ -3,7 +3,7 @@
 // shaders/concat.wgsl (row-region copy / pad), shaders/slice_pad.wgsl (slice backward, general).
 import { Tensor, empty, fmtShape, shapeSize, type Shape } from '../tensor.js';
 import { getEngine, grid1d, u32, vec4u } from '../engine.js';
-import { record } from '../autograd.js';
+import { record, type PartialGrad } from '../autograd.js';
 import { MAX_RANK, normAxis, pad8, stridesOf } from '../shape.js';
 import { copyInto, zeros } from './elementwise.js';
 
@@ -138,11 +138,11 @@ export function transpose(x: Tensor, d0: number, d1: number): Tensor {
 // ---- row-region kernels (concat.wgsl) ---------------------------------------------------------
 
 /** dst[o*dstRow + dstOff + j] = src[o*srcRow + srcOff + j], o < outer, j < len. */
-function regionCopy(src: Tensor, dst: Tensor, outer: number, len: number, srcRow: number, srcOff: number, dstRow: number, dstOff: number, name: string): void {
+function regionCopy(src: Tensor, dst: Tensor, outer: number, len: number, srcRow: number, srcOff: number, dstRow: number, dstOff: number, name: string, accum = false): void {
   const n = outer * len;
   if (n === 0) return;
   const eng = getEngine();
-  if (outer <= 64 && len >= 4096) {
+  if (!accum && outer <= 64 && len >= 4096) {
     // Few long rows: buffer-to-buffer copies (DMA-style) beat a shader on every adapter.
     for (let o = 0; o < outer; o++) eng.copyBuffer(src.buffer, (o * srcRow + srcOff) * 4, dst.buffer, (o * dstRow + dstOff) * 4, len * 4);
     return;
@@ -150,7 +150,7 @@ function regionCopy(src: Tensor, dst: Tensor, outer: number, len: number, srcRow
   const v = [len, srcRow, srcOff, dstRow, dstOff].every((a) => a % 4 === 0);
   const d = v ? 4 : 1;
   eng.run({
-    name, shader: 'concat', defines: { COPY: true, VEC4: v },
+    name, shader: 'concat', defines: { COPY: true, ACCUM: accum, VEC4: v },
     inputs: [src], outputs: [dst],
     uniforms: [u32(n / d), u32(len / d), u32(srcRow / d), u32(srcOff / d), u32(dstRow / d), u32(dstOff / d)],
     workgroups: grid1d(n / d, 64),
@@ -164,7 +164,7 @@ function regionPad(src: Tensor, dst: Tensor, outer: number, len: number, srcRow:
   const v = [len, srcRow, dstRow, dstOff].every((a) => a % 4 === 0);
   const d = v ? 4 : 1;
   getEngine().run({
-    name, shader: 'concat', defines: { COPY: false, VEC4: v },
+    name, shader: 'concat', defines: { COPY: false, ACCUM: false, VEC4: v },
     inputs: [src], outputs: [dst],
     uniforms: [u32(n / d), u32(len / d), u32(srcRow / d), u32(0), u32(dstRow / d), u32(dstOff / d)],
     workgroups: grid1d(n / d, 64),
@@ -237,9 +237,28 @@ function padForward(g: Tensor, shape: Shape, begin: readonly number[], size: rea
   return out;
 }
 
+/**
+ * The gradient of a slice as a PartialGrad where the slice is a row region (rows of x, a contiguous
+ * run in each): materialised by padForward, added into a pending gradient of x by a region add (so a
+ * split's pieces write one full tensor between them); else the padded tensor.
+ */
+function sliceGrad(g: Tensor, shape: Shape, begin: readonly number[], size: readonly number[], name: string): Tensor | PartialGrad {
+  const dims = mergeDims(shape, begin, size);
+  const full = (d: Dim) => d.b === 0 && d.s === d.n;
+  const region = g.size > 0 && (dims.length === 1 || (dims.length === 2 && full(dims[0]!))) && !full(dims[dims.length - 1]!);
+  if (!region) return padForward(g, shape, begin, size, name);
+  const d = dims[dims.length - 1]!;
+  const outer = dims.length === 2 ? dims[0]!.n : 1;
+  return {
+    partial: true,
+    materialize: () => padForward(g, shape, begin, size, name),
+    addInto: (dst) => regionCopy(g, dst, outer, d.s, d.s, 0, d.n, d.b, `${name}_accumulate`, true),
+  };
+}
+
 function sliced(op: string, x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   const out = sliceForward(x, begin, size, op);
-  return record(op, [x], out, (g) => [padForward(g, x.shape, begin, size, `${op}_backward`)]);
+  return record(op, [x], out, (g) => [sliceGrad(g, x.shape, begin, size, `${op}_backward`)]);
 }
 
 /**
