@@ -5,7 +5,9 @@
 // once and, per tap row, S+KW-1 values of x into registers and slides the KW taps over them (no
 // shared memory, no barriers).
 // part[split] holds one partial dw per split (summed afterwards when there are several).
-// Defines: KW, KB (tap rows per invocation), S.
+// BIAS: also the bias gradient's partials, pbias[split * C + c] = sum of the split's dy of channel c
+// (the invocations of the first tap-row block write it; every invocation reads those dy anyway).
+// Defines: KW, KB (tap rows per invocation), S, BIAS.
 struct U {
   items: u32, rowsPerSplit: u32, rows: u32, Ho: u32,
   Wo: u32, C: u32, H: u32, W: u32,
@@ -15,7 +17,12 @@ struct U {
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
+#if ${BIAS}
+@group(0) @binding(3) var<storage, read_write> pbias: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+#else
 @group(0) @binding(3) var<uniform> u: U;
+#endif
 
 const KW = ${KW}u;
 const KB = ${KB}u;
@@ -33,6 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var acc: array<f32, KB * KW>;
   for (var k = 0u; k < KB * KW; k++) { acc[k] = 0.0; }
   var dv: array<f32, S>;
+  var bsum = 0.0;
   var xv: array<f32, L>;
   let r0 = split * u.rowsPerSplit;
   let r1 = min(u.rows, r0 + u.rowsPerSplit);
@@ -50,6 +58,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       for (var j = 0u; j < S; j++) {
         let ok = ow0 + j < u.Wo;
         dv[j] = select(0.0, dy[drow + select(0u, ow0 + j, ok)], ok);
+#if ${BIAS}
+        bsum += dv[j];
+#endif
       }
       let iw0 = i32(ow0) - u.pw;
       for (var b = 0u; b < KB; b++) {
@@ -71,6 +82,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     oh++;
     if (oh == u.Ho) { oh = 0u; n++; }
   }
+#if ${BIAS}
+  if (kb == 0u) { pbias[split * u.C + c] = bsum; }
+#endif
   let o = split * u.wsize + (c * u.kh + ky0) * KW;
   for (var b = 0u; b < KB; b++) {
     if (ky0 + b < u.kh) {

@@ -300,8 +300,14 @@ function depthwiseRows(inp: Tensor, w: Tensor, bias: Tensor | null, out: Tensor,
   return true;
 }
 
-/** depthwise_wgrad: dw[C,1,kh,kw] for stride 1, dilation 1. */
-function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
+/**
+ * A conv's bias gradient, asked of the weight-gradient kernel: where that kernel can sum dy on the way
+ * (depthwise_wgrad) it sets gb; else gb stays null and the caller reduces dy itself.
+ */
+interface BiasGrad { gb: Tensor | null }
+
+/** depthwise_wgrad: dw[C,1,kh,kw] for stride 1, dilation 1 (and with bias, the bias gradient). */
+function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom, bias?: BiasGrad): Tensor {
   const C = g.Co;
   const wshape = [C, 1, g.kh, g.kw];
   const wsize = C * g.kh * g.kw;
@@ -315,13 +321,18 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom): Tensor {
   const rowsPerSplit = Math.ceil(rows / splits);
   splits = Math.ceil(rows / rowsPerSplit);
   const part = empty(splits === 1 ? wshape : [splits, wsize]);
+  const pbias = bias ? empty(splits === 1 ? [C] : [splits, C]) : null;
   getEngine().run({
-    name: 'depthwise_weight_grad', shader: 'depthwise_wgrad', defines: { KW: g.kw, KB, S },
-    inputs: [dy, x], outputs: [part],
+    name: 'depthwise_weight_grad', shader: 'depthwise_wgrad', defines: { KW: g.kw, KB, S, BIAS: !!pbias },
+    inputs: [dy, x], outputs: pbias ? [part, pbias] : [part],
     uniforms: [u32(items), u32(rowsPerSplit), u32(rows), u32(g.Ho), u32(g.Wo), u32(C), u32(g.H), u32(g.W),
       u32(g.kh), u32(Math.ceil(g.Wo / S)), u32(wsize), i32(g.ph), i32(g.pw), u32(kyBlocks)],
     workgroups: [Math.ceil(items / 64), splits, 1],
   });
+  if (bias && pbias) {
+    bias.gb = splits === 1 ? pbias : sum(pbias, 0);
+    if (splits > 1) pbias.dispose();
+  }
   if (splits === 1) return part;
   const r = sum(part, 0).viewAs(wshape);
   part.dispose();
@@ -498,8 +509,8 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
  * dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw]; savedV: the Winograd forward's
  * input transforms of x (corr's keepV), used where they match instead of transforming x again.
  */
-function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null): Tensor {
-  if (dwFastOk(g)) return depthwiseWgrad(dy, x, g);
+function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
+  if (dwFastOk(g)) return depthwiseWgrad(dy, x, g, bias);
   if (convVariants.winogradWgrad && winogradFor(g)) {
     return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes, savedV);
   }
@@ -587,8 +598,8 @@ function corrTTuned(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor 
 }
 
 /** wgrad with the tuned variant ('conv-wgrad' / 'depthwise-wgrad'). */
-function wgradTuned(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null): Tensor {
-  return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g, savedV));
+function wgradTuned(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
+  return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g, savedV, bias));
 }
 
 /** The three tuned kernels on an explicit geometry, no autograd (the autotuner's workloads). */
@@ -622,11 +633,12 @@ function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
   return record(op, inputs, out, (dyOut) => {
     const dy = shuffle > 1 ? pixelShuffleNoGrad(dyOut, shuffle, false) : dyOut;
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
-    const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null) : null;
+    const bg: BiasGrad | undefined = bias?.requiresGrad ? { gb: null } : undefined;
+    const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null, bg) : null;
     // Used once: a second backward through this graph transforms x again.
     for (const v of keepV ?? []) v.dispose();
     keepV = null;
-    const gb = bias && bias.requiresGrad ? sum(dy, [0, 2, 3]) : null;
+    const gb = bg ? bg.gb ?? sum(dy, [0, 2, 3]) : null;
     if (dy !== dyOut) dy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
