@@ -35,7 +35,7 @@
 import {
   Tensor, Rng, tensor, conv2d, linear, mlp, layerNorm, layerNorm2d, l2Normalize, softmax, matmul, reshape,
   permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape, layerNorm2dToChannelsLast,
-  addChannelsLast,
+  addChannelsLast, addScaled,
 } from '../runtime/index.js';
 import { Module, Sequential } from './module.js';
 import { Conv2d, Linear, LayerNorm, LayerNorm2d } from './layers.js';
@@ -91,13 +91,9 @@ class Mlp extends Module {
     this.fc1 = this.child('fc1', new Linear(dim, hidden, { rng }));
     this.fc2 = this.child('fc2', new Linear(hidden, dim, { rng }));
   }
-  /**
-   * fc2(GELU(fc1(x))), times the layer scale `scale` [dim] per output feature when given (folded into
-   * fc2's weight and bias): one mlp op, GELU and its derivative in the products' stores.
-   */
-  forward(x: Tensor, scale?: Tensor): Tensor {
-    const fc2 = scale ? this.fc2.scaled(scale) : this.fc2;
-    return mlp(x, this.fc1.weight, this.fc1.bias, fc2.weight, fc2.bias);
+  /** fc2(GELU(fc1(x))): one mlp op, GELU and its derivative in the products' stores. */
+  forward(x: Tensor): Tensor {
+    return mlp(x, this.fc1.weight, this.fc1.bias, this.fc2.weight, this.fc2.bias);
   }
 }
 
@@ -191,8 +187,7 @@ class CrossCovarianceAttn extends Module {
     this.qkv = this.child('qkv', new Linear(dim, 3 * dim, { rng }));
     this.proj = this.child('proj', new Linear(dim, dim, { rng }));
   }
-  /** XCA(x), times the layer scale `scale` [dim] per channel when given (folded into proj). */
-  forward(x: Tensor, scale?: Tensor): Tensor {
+  forward(x: Tensor): Tensor {
     const [B, N, C] = x.shape as [number, number, number];
     const h = this.numHeads, ch = C / h;
     // [B, N, 3C] -> [B, N, 3, h, ch] -> [3, B, h, ch, N]
@@ -204,7 +199,7 @@ class CrossCovarianceAttn extends Module {
     attn = softmax(mul(attn, this.temperature), -1);
     const o = reshape(matmul(reshape(attn, [B * h, ch, ch]), v), [B, h, ch, N]);
     const tokens = reshape(permute(o, [0, 3, 1, 2]), [B, N, C]);
-    return scale ? this.proj.forwardScaled(tokens, scale) : this.proj.forward(tokens);
+    return this.proj.forward(tokens);
   }
 }
 
@@ -253,9 +248,9 @@ class SplitTransposeBlock extends Module {
     // [B, C, H, W] -> tokens [B, H*W, C]
     let t = reshape(permute(concat(spo, 1), [0, 2, 3, 1]), [B, H * W, C]);
     if (this.posEmbd) t = add(t, this.posEmbd.forward(H, W));
-    t = add(t, this.xca.forward(this.normXca.forward(t), this.gammaXca)); // gamma_xca folded into proj
-    t = this.mlp.forward(this.norm.forward(t), this.gamma); // gamma folded into fc2
-    return addChannelsLast(x, reshape(t, [B, H, W, C]));
+    t = addScaled(t, this.xca.forward(this.normXca.forward(t)), this.gammaXca); // t + gamma_xca · XCA(LN(t))
+    // the block's input + gamma · MLP(LN(t)), back to channels-first in the add
+    return addChannelsLast(x, reshape(this.mlp.forward(this.norm.forward(t)), [B, H, W, C]), this.gamma);
   }
 }
 

@@ -28,20 +28,6 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias ?? undefined);
   }
-  /**
-   * forward(x) · scale (scale [outFeatures], per output feature: a layer scale) as one linear with the
-   * scale folded into the weight rows and the bias, y = x (diag(scale) W)ᵀ + scale ⊙ b: the product
-   * on the activations is gone from the forward and its two passes (the input's and the scale's
-   * gradient) from the backward; what remains works on weight-sized tensors.
-   */
-  forwardScaled(x: Tensor, scale: Tensor): Tensor {
-    const { weight, bias } = this.scaled(scale);
-    return linear(x, weight, bias ?? undefined);
-  }
-  /** The weight and bias of forwardScaled: diag(scale) W and scale ⊙ b (recorded ops, so scale gets its gradient). */
-  scaled(scale: Tensor): { weight: Tensor; bias: Tensor | null } {
-    return { weight: mul(this.weight, reshape(scale, [this.outFeatures, 1])), bias: this.bias ? mul(this.bias, scale) : null };
-  }
 }
 
 export interface Conv2dOptions {

@@ -48,3 +48,25 @@ describe('addChannelsLast vs tfjs', () => {
     expect(() => L.addChannelsLast(L.zeros([4, 3]), L.zeros([4, 3]))).toThrow(/addChannelsLast: x must be \[N, C, H, W\]/);
   });
 });
+
+// addScaled(x, y, s) = x + s · y over the last dim: the same kernel, one pixel per row; tolerances as above.
+describe('addScaled vs tfjs', () => {
+  const cases: [string, number[]][] = [
+    ['tokens [2, 9, 48]', [2, 9, 48]],
+    ['rows [7, 5]', [7, 5]],
+    ['1-D [6]', [6]],
+    ['SDTA stage 3 at batch 2', [2, 9, 168]],
+  ];
+  for (const [label, shape] of cases) {
+    const c = shape[shape.length - 1]!;
+    it(label, () => testOp({
+      name: `addScaled ${label}`, shapes: [shape, shape, [c]], ours: (x, y, s) => L.addScaled(x, y, s),
+      ref: (x, y, s) => tf.add(x, tf.mul(y, s)), ...tol,
+    }));
+  }
+  it('names a wrong shape', () => {
+    const x = L.zeros([3, 4]);
+    expect(() => L.addScaled(x, L.zeros([4, 3]), L.ones([4]))).toThrow(/addScaled: x \[3, 4\] and y \[4, 3\] must have one shape/);
+    expect(() => L.addScaled(x, L.zeros([3, 4]), L.ones([3]))).toThrow(/addScaled: scale \[3\] must be \[4\]/);
+  });
+});
