@@ -94,17 +94,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
  * gamma, beta [C].
  */
 export function layerNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-6): Tensor {
-  const op = 'layerNorm2d';
-  x.check(op);
-  if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${fmtShape(x.shape)}`);
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  checkParam(op, gamma, 'gamma', c, x, 'channels');
-  checkParam(op, beta, 'beta', c, x, 'channels');
-  checkEps(op, eps, x);
-  const hw = Math.max(h * w, 1);
-  const geo: RowGeo = { outer: n, d: c, inner: hw, rows: n * h * w, xs: rowMajor(c, hw), os: rowMajor(c, hw) };
-  const out = lnForward(op, x, gamma, beta, geo, eps);
-  return record(op, [x, gamma, beta], out, (g) => lnBackward(op, x, gamma, beta, g, geo, eps));
+  return channelNorm('layerNorm2d', x, gamma, beta, eps, false);
 }
 
 /**
@@ -114,7 +104,11 @@ export function layerNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-6):
  * (backward, the gradient) channels-last. EdgeNeXt's ConvBlock: dw conv → NHWC → LayerNorm.
  */
 export function layerNorm2dToChannelsLast(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-6): Tensor {
-  const op = 'layerNorm2dToChannelsLast';
+  return channelNorm('layerNorm2dToChannelsLast', x, gamma, beta, eps, true);
+}
+
+/** LayerNorm over C of x [N, C, H, W], written as x is or (channelsLast) as [N, H, W, C]. */
+function channelNorm(op: string, x: Tensor, gamma: Tensor, beta: Tensor, eps: number, channelsLast: boolean): Tensor {
   x.check(op);
   if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${fmtShape(x.shape)}`);
   const [n, c, h, w] = x.shape as [number, number, number, number];
@@ -122,8 +116,8 @@ export function layerNorm2dToChannelsLast(x: Tensor, gamma: Tensor, beta: Tensor
   checkParam(op, beta, 'beta', c, x, 'channels');
   checkEps(op, eps, x);
   const hw = Math.max(h * w, 1);
-  const geo: RowGeo = { outer: n, d: c, inner: hw, rows: n * h * w, xs: rowMajor(c, hw), os: [hw * c, 1, c] };
-  const out = lnForward(op, x, gamma, beta, geo, eps, [n, h, w, c]);
+  const geo: RowGeo = { outer: n, d: c, inner: hw, rows: n * h * w, xs: rowMajor(c, hw), os: channelsLast ? [hw * c, 1, c] : rowMajor(c, hw) };
+  const out = lnForward(op, x, gamma, beta, geo, eps, channelsLast ? [n, h, w, c] : x.shape);
   return record(op, [x, gamma, beta], out, (g) => lnBackward(op, x, gamma, beta, g, geo, eps));
 }
 
