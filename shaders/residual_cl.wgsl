@@ -37,8 +37,7 @@ struct U { n: u32, c: u32, p: u32, nc: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_id(gid, nwg, 64u);
   if (t >= u.nc) { return; }
-#if ${BACKWARD}
-  // t = (n, c)
+  // t = (n, c): x, out and g walk along p; y and gy across the lanes along c
   let n = t / u.c;
   let c = t - n * u.c;
 #if ${SCALE}
@@ -46,32 +45,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
   let sc = 1.0;
 #endif
-  var src = t * u.p;        // g[n, c, 0]
-  var dst = n * u.p * u.c + c; // y, gy [n, 0, c]
+  var src = t * u.p;           // x, out, g [n, c, 0]
+  var yi = n * u.p * u.c + c;  // y, gy [n, 0, c]
+#if ${BACKWARD}
   var acc = 0.0;
   for (var p = 0u; p < u.p; p++) {
     let gv = g[src];
-    acc += gv * y[dst];
-    gy[dst] = sc * gv;
+    acc += gv * y[yi];
+    gy[yi] = sc * gv;
     src += 1u;
-    dst += u.c;
+    yi += u.c;
   }
   part[t] = acc;
 #else
-  // t = (n, c): the same walk as the backward (x, out along p; y across lanes along c)
-  let n = t / u.c;
-  let c = t - n * u.c;
-#if ${SCALE}
-  let sc = s[c];
-#endif
-  var src = t * u.p;
-  var yi = n * u.p * u.c + c;
   for (var p = 0u; p < u.p; p++) {
-#if ${SCALE}
     out[src] = x[src] + sc * y[yi];
-#else
-    out[src] = x[src] + y[yi];
-#endif
     src += 1u;
     yi += u.c;
   }

@@ -355,14 +355,12 @@ async function checkMode(m: ModelBench, mode: Mode, ctx: Ctx, mp: ModelPeers) {
       wino = compareL2(await oursCheck(run), oursOut);
     } else oursOut = await oursCheck(run);
     checkMs.set('ours', performance.now() - t0);
-    {
-      // The first run compiled the model's pipelines (seconds each on lavapipe): time a warm one for
-      // the estimates that decide what is too slow to run (a train-only run has no batch-32 forward
-      // to estimate from, and a cold batch-1 step x 32 read 125 s for EdgeFace-XXS's 0.5 s step).
-      const t1 = performance.now();
-      await oursCheck(ours);
-      checkMs.set('ours', performance.now() - t1);
-    }
+    // The first run compiled the model's pipelines (seconds each on lavapipe): time a warm one for
+    // the estimates that decide what is too slow to run (a train-only run has no batch-32 forward
+    // to estimate from, and a cold batch-1 step x 32 read 125 s for EdgeFace-XXS's 0.5 s step).
+    const t1 = performance.now();
+    await oursCheck(ours);
+    checkMs.set('ours', performance.now() - t1);
     const winograd = wino ? { l2: wino.rel, tol: WINOGRAD_L2_TOL, output: wino.worst } : undefined;
     if (wino) console.log(`  ours, Winograd vs direct forward convs: ${wino.rel.toExponential(2)} relative L2 (output ${wino.worst}) ${wino.rel <= WINOGRAD_L2_TOL ? 'ok' : 'FAIL'}`);
     verdict.set('ours', wino && !(wino.rel <= WINOGRAD_L2_TOL)

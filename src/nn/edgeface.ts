@@ -33,7 +33,7 @@
 // Input: forward() takes the NORMALISED image [N, 3, 112, 112] (what EdgeFace's transform gives);
 // EdgeFaceXXS.normalize() maps [0, 1] RGB to it ((x - 0.5) / 0.5 = 2x - 1) and embed() does both.
 import {
-  Tensor, Rng, tensor, conv2d, linear, mlp, layerNorm, layerNorm2d, l2Normalize, softmax, matmul, reshape,
+  Tensor, Rng, tensor, conv2d, linear, mlp, l2Normalize, softmax, matmul, reshape,
   permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape, layerNorm2dToChannelsLast,
   addChannelsLast, addScaled,
 } from '../runtime/index.js';

@@ -192,19 +192,26 @@ function mergeDims(shape: Shape, begin: readonly number[], size: readonly number
   return out;
 }
 
+const fullDim = (d: Dim) => d.b === 0 && d.s === d.n;
+
+/** The whole tensor (merged dims): a copy, no slice. */
+const whole = (dims: Dim[]) => dims.length === 0 || (dims.length === 1 && fullDim(dims[0]!));
+
+/** A slice that is `outer` rows, each with one contiguous run d (the row-region kernels' case), or null. */
+function rowRegion(dims: Dim[]): { outer: number; d: Dim } | null {
+  if (dims.length === 1) return { outer: 1, d: dims[0]! };
+  if (dims.length === 2 && fullDim(dims[0]!)) return { outer: dims[0]!.n, d: dims[1]! };
+  return null;
+}
+
 function sliceForward(x: Tensor, begin: readonly number[], size: readonly number[], name: string): Tensor {
   const out = empty(size);
   if (out.size === 0) return out;
   const dims = mergeDims(x.shape, begin, size);
-  const full = (d: Dim) => d.b === 0 && d.s === d.n;
-  if (dims.length === 0 || (dims.length === 1 && full(dims[0]!))) return copyInto(out, x);
-  if (dims.length === 1) {
-    const d = dims[0]!;
-    regionCopy(x, out, 1, d.s, d.n, d.b, d.s, 0, name);
-  } else if (dims.length === 2 && full(dims[0]!)) {
-    const d = dims[1]!;
-    regionCopy(x, out, dims[0]!.n, d.s, d.n, d.b, d.s, 0, name);
-  } else {
+  if (whole(dims)) return copyInto(out, x);
+  const r = rowRegion(dims);
+  if (r) regionCopy(x, out, r.outer, r.d.s, r.d.n, r.d.b, r.d.s, 0, name);
+  else {
     const st = stridesOf(dims.map((d) => d.n));
     const base = dims.reduce((p, d, i) => p + d.b * st[i]!, 0);
     stridedGather(x, out, dims.map((d) => d.s), st, base, name);
@@ -218,15 +225,10 @@ function padForward(g: Tensor, shape: Shape, begin: readonly number[], size: rea
   if (out.size === 0) return out;
   if (g.size === 0) return zeros(shape);
   const dims = mergeDims(shape, begin, size);
-  const full = (d: Dim) => d.b === 0 && d.s === d.n;
-  if (dims.length === 0 || (dims.length === 1 && full(dims[0]!))) return copyInto(out, g);
-  if (dims.length === 1) {
-    const d = dims[0]!;
-    regionPad(g, out, 1, d.s, d.s, d.n, d.b, name);
-  } else if (dims.length === 2 && full(dims[0]!)) {
-    const d = dims[1]!;
-    regionPad(g, out, dims[0]!.n, d.s, d.s, d.n, d.b, name);
-  } else {
+  if (whole(dims)) return copyInto(out, g);
+  const r = rowRegion(dims);
+  if (r) regionPad(g, out, r.outer, r.d.s, r.d.s, r.d.n, r.d.b, name);
+  else {
     const s8 = pad8(dims.map((d) => d.n)), b8 = pad8(dims.map((d) => d.b), 0), z8 = pad8(dims.map((d) => d.s));
     getEngine().run({
       name, shader: 'slice_pad', defines: { RANK: dims.length }, inputs: [g], outputs: [out],
@@ -244,15 +246,12 @@ function padForward(g: Tensor, shape: Shape, begin: readonly number[], size: rea
  */
 function sliceGrad(g: Tensor, shape: Shape, begin: readonly number[], size: readonly number[], name: string): Tensor | PartialGrad {
   const dims = mergeDims(shape, begin, size);
-  const full = (d: Dim) => d.b === 0 && d.s === d.n;
-  const region = g.size > 0 && (dims.length === 1 || (dims.length === 2 && full(dims[0]!))) && !full(dims[dims.length - 1]!);
-  if (!region) return padForward(g, shape, begin, size, name);
-  const d = dims[dims.length - 1]!;
-  const outer = dims.length === 2 ? dims[0]!.n : 1;
+  const r = rowRegion(dims);
+  if (g.size === 0 || !r || whole(dims)) return padForward(g, shape, begin, size, name);
   return {
     partial: true,
     materialize: () => padForward(g, shape, begin, size, name),
-    addInto: (dst) => regionCopy(g, dst, outer, d.s, d.s, 0, d.n, d.b, `${name}_accumulate`, true),
+    addInto: (dst) => regionCopy(g, dst, r.outer, r.d.s, r.d.s, 0, r.d.n, r.d.b, `${name}_accumulate`, true),
   };
 }
 
