@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderDefaultsModule, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
+import { renderDefaultsModule, otherAdapterNotes, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
 import { TUNED_DEFAULTS } from '../src/runtime/tuned-defaults.js';
 import { liveChoice } from '../src/runtime/index.js';
 
@@ -24,6 +24,12 @@ describe('renderDefaultsModule', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("keeps the other adapters' header lines when one adapter's entry is rewritten", () => {
+    const text = renderDefaultsModule({ 'a on X': {}, 'a on Y': {}, b: {} }, 'a on X: 2026-12-01, edgeface.\na on Y: 2026-12-06, dsr.\nb: 2026-11-30, edgeface.');
+    expect(otherAdapterNotes(text, ['a on X', 'b'])).toEqual(['a on X: 2026-12-01, edgeface.', 'b: 2026-11-30, edgeface.']);
+    expect(otherAdapterNotes(text, ['a on Z'])).toEqual([]);
   });
 
   it('the committed table is what the generator would write for itself', () => {

@@ -84,10 +84,23 @@ export async function writeDefaults(opts: { reps?: number; file?: string; worklo
   const picks = Object.fromEntries(Object.entries(mine).filter(([k, v]) => liveChoice(k.split('|')[0]!, v) !== firstVariantOf(k)));
   const table = { ...TUNED_DEFAULTS, [key]: picks };
   const file = opts.file ?? DEFAULTS_FILE;
-  const note = `${key}: ${new Date().toISOString().slice(0, 10)}, ${steps.map((s) => s.label).join('; ')}.`;
+  // The other adapters' lines of the header stay (what each entry was tuned on, and when).
+  const previous = fs.existsSync(file) ? otherAdapterNotes(fs.readFileSync(file, 'utf8'), Object.keys(table).filter((k) => k !== key)) : [];
+  const note = [...previous, `${key}: ${new Date().toISOString().slice(0, 10)}, ${steps.map((s) => s.label).join('; ')}.`].join('\n');
   fs.writeFileSync(file, renderDefaultsModule(table, note));
   setShippedDefaults(table);
   return { adapter: key, entries: Object.keys(mine).length, nonDefault: Object.keys(picks).length, steps, file };
+}
+
+/** The header lines `// <adapter key>: <date>, <workloads>` of a generated module for these adapters. */
+export function otherAdapterNotes(text: string, keys: string[]): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('// ')) continue;
+    const body = line.slice(3);
+    if (keys.some((k) => body.startsWith(`${k}: `))) out.push(body);
+  }
+  return out;
 }
 
 function firstVariantOf(k: string): string | undefined {

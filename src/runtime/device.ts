@@ -7,7 +7,8 @@ export interface AdapterSummary {
   architecture: string;
   device: string;
   description: string;
-  /** A stable key for per-adapter caches (autotuner): vendor/architecture/device/description. */
+  /** A stable key for per-adapter caches (autotuner): vendor/architecture/device/description, and for
+   *  a CPU adapter the host's processor where known (adapterKey). */
   key: string;
   features: string[];
   limits: Record<string, number>;
@@ -33,7 +34,27 @@ export class NoAdapterError extends Error {
   }
 }
 
-function summarize(adapter: GPUAdapter): AdapterSummary {
+/** Whether the adapter runs its shaders on the CPU (lavapipe, SwiftShader, WARP: WebGPU's fallback adapters). */
+export function isCpuAdapter(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean }): boolean {
+  if (info.isFallbackAdapter === true) return true;
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp/i.test(`${info.device ?? ''} ${info.description ?? ''} ${info.architecture ?? ''}`);
+}
+
+/**
+ * The per-adapter cache key: vendor/architecture/device/description, plus ` on <host>` for a CPU
+ * adapter when the host's processor is known. A CPU adapter's name does not say which processor it
+ * runs on (lavapipe reports "llvmpipe (LLVM 15.0.6, 256 bits)" on an AMD EPYC and an Intel Xeon alike),
+ * yet which kernel variant wins, and by how much, depends on that processor: measured 2026-12-06,
+ * EdgeFace-XXS's training step on lavapipe ran at ~0.8x PyTorch's speed on the EPYC and ~0.46x on the
+ * Xeon. So the autotuner's cache and its shipped table (tuned-defaults.ts) keep them apart.
+ */
+export function adapterKey(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean }, host?: string): string {
+  const base = [info.vendor ?? '', info.architecture ?? '', info.device ?? '', info.description ?? ''].join('/');
+  const h = host?.trim().replace(/\s+/g, ' ').replace(/\|/g, '/');
+  return base + (h && isCpuAdapter(info) ? ` on ${h}` : '');
+}
+
+function summarize(adapter: GPUAdapter, host?: string): AdapterSummary {
   const info = adapter.info;
   const limits: Record<string, number> = {};
   for (const k of [
@@ -50,7 +71,7 @@ function summarize(adapter: GPUAdapter): AdapterSummary {
   const description = info?.description ?? '';
   return {
     vendor, architecture, device, description,
-    key: [vendor, architecture, device, description].join('/') || 'unknown',
+    key: adapterKey(info ?? {}, host),
     features: [...adapter.features].map(String).sort(),
     limits,
   };
@@ -60,6 +81,8 @@ export interface InitOptions {
   /** The GPU entry point; defaults to navigator.gpu. */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
+  /** The host's processor (Node: os.cpus()[0].model), for the key of a CPU adapter (adapterKey). */
+  host?: string;
 }
 
 /** Initializes (once) and returns the device. */
@@ -93,7 +116,7 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
       maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
     },
   });
-  current = { device, adapter, summary: summarize(adapter), subgroupSize: readFixedSubgroupSize(device, adapter) };
+  current = { device, adapter, summary: summarize(adapter, opts.host), subgroupSize: readFixedSubgroupSize(device, adapter) };
   return device;
 }
 

@@ -4,9 +4,10 @@
 // `variant@signature` (autotune.ts tunableSignature). A (tunable, shape class) with no entry here,
 // or an entry naming a variant or tunable that no longer exists or made under another signature
 // (the tunable's default or variants changed since), uses the default variant. Browser-safe: data only.
-// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1: 2026-12-06, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
+// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC: 2026-12-06, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
+// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on Intel(R) Xeon(R) Processor @ 2.80GHz: 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
 export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
-  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1": {
+  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC": {
     "conv-dgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@c8e329c0",
     "conv-wgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@4592354c",
     "conv-wgrad|k2x2.s2x2.ci64.co64.hw7.n32": "no-winograd@4592354c",
@@ -74,5 +75,48 @@ export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
     "reduce|o64.r2048": "one-pass@85ce7000",
     "reduce|o64.r8192": "split-wide@85ce7000",
     "reduce|o65536.r4": "one-pass@85ce7000",
+  },
+  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on Intel(R) Xeon(R) Processor @ 2.80GHz": {
+    "conv-dgrad|k2x2.s2x2.ci32.co64.hw14.n32": "gemm@c8e329c0",
+    "conv-dgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@c8e329c0",
+    "conv-dgrad|k2x2.s2x2.ci64.co64.hw7.n32": "gemm@c8e329c0",
+    "conv-wgrad|k2x2.s2x2.ci32.co64.hw14.n32": "sg-64x32@4592354c",
+    "conv-wgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@4592354c",
+    "conv|k3x3.s1x1.ci32.co4.hw64.n32": "direct@3d89d29a",
+    "depthwise-wgrad|k3.c32.hw3.n32": "seg16@a69bba70",
+    "depthwise-wgrad|k7.c64.hw7.n32": "ky2@a69bba70",
+    "elementwise|n1048576": "vec4x4@7c6422e0",
+    "matmul|nn.m1024.k32.n128": "splitk-8@88ad45e7",
+    "matmul|nn.m1024.k64.n256": "splitk-8@88ad45e7",
+    "matmul|nn.m128.k32.n1024.b32": "splitk-8@88ad45e7",
+    "matmul|nn.m256.k128.n128": "splitk-8@88ad45e7",
+    "matmul|nn.m32.k32.n1024.b32": "splitk-8@88ad45e7",
+    "matmul|nn.m32.k512.n128": "no-splitk@88ad45e7",
+    "matmul|tn.m128.k4096.n64": "no-splitk@88ad45e7",
+    "matmul|tn.m16.k16.n256.b64": "sg-32x32-k1@88ad45e7",
+    "matmul|tn.m16.k16.n64.b64": "sg-32x32-k1@88ad45e7",
+    "matmul|tn.m256.k4096.n64": "no-splitk@88ad45e7",
+    "matmul|tn.m32.k32.n8.b64": "sg-32x32-k2@88ad45e7",
+    "matmul|tn.m32.k4096.n128": "no-splitk@88ad45e7",
+    "matmul|tn.m512.k256.n128": "no-splitk@88ad45e7",
+    "matmul|tn.m64.k256.n64": "splitk-8@88ad45e7",
+    "matmul|tn.m64.k4096.n64": "no-splitk@88ad45e7",
+    "reduce|o1.r16384": "one-pass@85ce7000",
+    "reduce|o1024.r128": "one-pass@85ce7000",
+    "reduce|o1024.r16": "one-pass@85ce7000",
+    "reduce|o128.r2": "one-pass@85ce7000",
+    "reduce|o128.r256": "one-pass@85ce7000",
+    "reduce|o128.r4": "one-pass@85ce7000",
+    "reduce|o256.r2": "split-wide@85ce7000",
+    "reduce|o256.r64": "tree@85ce7000",
+    "reduce|o32.r8": "split-wide@85ce7000",
+    "reduce|o4.r16384": "one-pass@85ce7000",
+    "reduce|o4096.r32": "one-pass@85ce7000",
+    "reduce|o4096.r8": "split-wide@85ce7000",
+    "reduce|o64.r16": "one-pass@85ce7000",
+    "reduce|o64.r2048": "one-pass@85ce7000",
+    "reduce|o64.r32": "one-pass@85ce7000",
+    "reduce|o64.r4": "one-pass@85ce7000",
+    "reduce|o8192.r32": "one-pass@85ce7000",
   },
 };
