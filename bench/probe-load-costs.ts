@@ -1,6 +1,7 @@
 // What a read costs on this adapter, per lane: npx tsx bench/probe-load-costs.ts [iterations]
 // Each case runs 256 workgroups x 64 invocations, each looping `iterations` times over one read and an
-// add; the "loop only" case is subtracted. Then the cost of an invocation (one store each) and of a
+// add; the "loop only" case is subtracted. Then the same-address vs per-lane read written out
+// without a loop, the cost of an invocation (one store each) and of a
 // dispatch, and a prototype matmul reading both operands through 64 KiB uniform-buffer windows against
 // the linear op on EdgeFace-XXS's largest linear (x [1568, 88] . W [352, 88]^T), outputs compared.
 // Medians of 5 timed runs after a warm-up; the machine's load hits all cases alike only within one run.
@@ -75,6 +76,45 @@ ${wg ? 'var<workgroup> W: array<f32, 4096>;' : ''}
   if (c.floats === 0) { loopNs = ns; console.log(`${c.name.padEnd(38)}${ns.toFixed(2).padStart(8)} (subtracted below)`); continue; }
   const net = ns - loopNs;
   console.log(`${c.name.padEnd(38)}${net.toFixed(2).padStart(8)}${(net / c.floats).toFixed(2).padStart(18)}`);
+}
+
+// ---- straight-line reads: is a same-address read cheaper outside any loop? ----
+// 64 reads written out (no loop, no early return: nothing masks the invocations), 8-lane workgroups,
+// against the same code with a constant in place of the read. On Mesa 25.0.7 (2026-12-07, Intel
+// Xeon host, four runs) a read at one address for all lanes cost what a per-lane one did, 1.1-1.6 ns
+// per lane-read either way: no scalar-load path for storage buffers here, in or out of loops.
+{
+  const R = 64, G = 4096;
+  const bgl = dev.createBindGroupLayout({ entries: [
+    { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+    { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }] });
+  const src = dev.createBuffer({ size: (G * 16 + 8 * 64 + R) * 4, usage: GPUBufferUsage.STORAGE });
+  const dst = dev.createBuffer({ size: G * 8 * 4, usage: GPUBufferUsage.STORAGE });
+  const bg = dev.createBindGroup({ layout: bgl, entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+  const straight = async (read: (i: number) => string) => {
+    const body = Array.from({ length: R }, (_, i) => `  acc = fma(acc, 1.0001, ${read(i)});`).join('\n');
+    const code = `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+@compute @workgroup_size(8) fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let base = wid.x * 16u;
+  var acc = 0.0;
+${body}
+  O[wid.x * 8u + lid] = acc;
+}`;
+    const p = dev.createComputePipeline({ layout: dev.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
+    const ms = await median5(async () => {
+      const e = dev.createCommandEncoder();
+      const c = e.beginComputePass();
+      c.setPipeline(p); c.setBindGroup(0, bg); c.dispatchWorkgroups(G); c.end();
+      dev.queue.submit([e.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+    });
+    return ms * 1e6 / (G * 8 * R);
+  };
+  const none = await straight((i) => `f32(${i})`);
+  const same = await straight((i) => `A[base + ${i}u]`) - none;
+  const lane = await straight((i) => `A[base + lid * 64u + ${i}u]`) - none;
+  console.log(`straight-line storage f32 (no loop): same address ${same.toFixed(2)} ns per lane-read, per-lane address ${lane.toFixed(2)}`);
 }
 
 // ---- invocations and dispatches ----
