@@ -34,10 +34,11 @@ export class NoAdapterError extends Error {
   }
 }
 
-/** Whether the adapter runs its shaders on the CPU (lavapipe, SwiftShader, WARP: WebGPU's fallback adapters). */
+/** Whether the adapter runs its shaders on the CPU (lavapipe, SwiftShader, WARP ("Microsoft Basic Render
+ *  Driver"): WebGPU's fallback adapters; the flag where the browser reports it, else the name). */
 export function isCpuAdapter(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean }): boolean {
   if (info.isFallbackAdapter === true) return true;
-  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp/i.test(`${info.device ?? ''} ${info.description ?? ''} ${info.architecture ?? ''}`);
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|basic render driver/i.test(`${info.device ?? ''} ${info.description ?? ''} ${info.architecture ?? ''}`);
 }
 
 /**

@@ -15,6 +15,8 @@ describe('adapterKey', () => {
     expect(isCpuAdapter({ ...lavapipe, isFallbackAdapter: undefined })).toBe(true); // by architecture
     expect(isCpuAdapter(swiftshader)).toBe(true); // by name
     expect(isCpuAdapter(gpu)).toBe(false);
+    expect(isCpuAdapter({ vendor: 'microsoft', architecture: '', device: '', description: 'Microsoft Basic Render Driver' })).toBe(true);
+    expect(isCpuAdapter({ ...gpu, description: 'NVIDIA GeForce RTX 4090 (warp-aware)' })).toBe(false);
     expect(adapterKey(lavapipe, 'AMD EPYC')).toBe('mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) on AMD EPYC');
     expect(adapterKey(lavapipe, '  Intel(R) Xeon(R)   Processor @ 2.80GHz ')).toBe('mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) on Intel(R) Xeon(R) Processor @ 2.80GHz');
     expect(adapterKey(gpu, 'AMD EPYC')).toBe('nvidia/hopper/0x2330/NVIDIA H100');
