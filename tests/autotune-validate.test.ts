@@ -96,7 +96,10 @@ describe('validatePicks', () => {
       expect(v.defaultMs).toBe(10);
       expect(v.tunedMs).toBe(5);
       expect(v.samples).toHaveLength(4);
-      expect(ran).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']); // A B A B ..., one untimed pair first
+      expect(v.wins).toBe(4);
+      // one untimed pair first, then A B, B A, A B, B A: neither arm always runs second
+      expect(ran).toEqual(['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+      expect(v.samples.every((p) => p.default === 10 && p.tuned === 5)).toBe(true);
       expect(tunedChoice('vfake', 'n1024')).toBe('b');
     } finally {
       x.dispose();
@@ -128,6 +131,38 @@ describe('validatePicks', () => {
       const c = fakeClock({ a: 10, b: 9.9 }); // 1 % faster: inside minGain (2 %)
       const v2 = await validatePicks(c.step(x), [{ name: 'vfake', shapeClass: 'n1024' }], { now: c.now });
       expect(v2.kept).toBe(false);
+    } finally {
+      x.dispose();
+    }
+  });
+
+  it('drops picks whose median gain comes from some pairs only: the tuned step must win 3 of every 4 pairs', async () => {
+    const x = rand([1024], 2, -1, 1);
+    try {
+      // per timed round (after the untimed pair): default 10 throughout; tuned 5 in three rounds, 11 in two.
+      // Medians say 10 vs 5 (50 % faster), but the tuned step won 3 pairs of 5 (< 4 = ceil(0.75 * 5)).
+      const tunedCost = [5, 11, 5, 11, 5];
+      const run = async (costs: number[]) => {
+        setTuneStore(new MemoryTuneStore()); // a fresh cache: the tuned arm is b again
+        getTuneStore().set(cacheKey('vfake', 'n1024'), stampChoice('vfake', 'b'));
+        let t = 0, nb = 0;
+        const step = () => {
+          const start = ran.length;
+          const y = op(x);
+          for (const m of ran.slice(start)) t += m === 'a' ? 10 : (nb++ === 0 ? 10 : costs[nb - 2]!);
+          return y;
+        };
+        return validatePicks(step, [{ name: 'vfake', shapeClass: 'n1024' }], { rounds: 5, now: () => t });
+      };
+      const v = await run(tunedCost);
+      expect(v.tunedMs).toBe(5);
+      expect(v.defaultMs).toBe(10);
+      expect(v.wins).toBe(3);
+      expect(v.kept).toBe(false);
+      expect(activeVariant('vfake', 'n1024')).toBe('a');
+      const v2 = await run([5, 11, 5, 5, 5]); // 4 of 5: kept
+      expect(v2.wins).toBe(4);
+      expect(v2.kept).toBe(true);
     } finally {
       x.dispose();
     }

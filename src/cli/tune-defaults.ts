@@ -69,7 +69,7 @@ export async function writeDefaults(opts: { reps?: number; file?: string; worklo
       m.clearGrads();
       const s = (performance.now() - t0) / 1000;
       const v = rep.validation;
-      log(`${label}: ${rep.tuned.length} classes tuned in ${s.toFixed(1)} s` + (v ? `; step default ${v.defaultMs.toFixed(1)} ms vs tuned ${v.tunedMs.toFixed(1)} ms (medians): picks ${v.kept ? 'kept' : `dropped (${v.dropped.length})`}` : ''));
+      log(`${label}: ${rep.tuned.length} classes tuned in ${s.toFixed(1)} s` + (v ? `; step default ${v.defaultMs.toFixed(1)} ms vs tuned ${v.tunedMs.toFixed(1)} ms (medians), tuned faster in ${v.wins} of ${v.samples.length} pairs: picks ${v.kept ? 'kept' : `dropped (${v.dropped.length})`}` : ''));
       steps.push({ label, tuned: rep.tuned.length, ...(v ? { validation: v } : {}), seconds: s });
     } finally {
       m.dispose();

@@ -509,14 +509,18 @@ export interface ValidateOptions {
   now?: () => number;
   /** The tuned step must be faster than the default step by more than this fraction to keep the picks (default 0.02). */
   minGain?: number;
+  /** ... and faster than the default step of its own round in at least this fraction of the rounds (default 0.75). */
+  minWins?: number;
 }
 
 export interface ValidationResult {
   /** Median ms of the step with the default variants for the picks, and with the picks. */
   defaultMs: number;
   tunedMs: number;
-  /** Every timed step, in order: [default, tuned] per round. */
+  /** Every timed pair, one per round (run default first in even rounds, tuned first in odd ones). */
   samples: { default: number; tuned: number }[];
+  /** Rounds in which the tuned step beat the default step of its pair. */
+  wins: number;
   kept: boolean;
   /** The picks reset to the default variant (every pick when kept is false). */
   dropped: { name: string; shapeClass: string; variant: string }[];
@@ -531,10 +535,15 @@ const median = (xs: number[]) => {
 /**
  * End-to-end check that the autotuner's picks do not make the step slower: times fn (a forward or
  * a whole training step) with the picks and with the default variant for those same classes,
- * interleaved A B A B ... (`rounds` pairs after one untimed pair that compiles both), each timed
- * call synced, and compares the medians. The picks are kept only if the tuned median beats the
- * default median by more than minGain; otherwise every pick is reset to the default variant (the
- * cache then holds "default" for it, so it is not tuned again).
+ * interleaved A B, B A, A B, ... (`rounds` pairs after one untimed pair that compiles both; the order
+ * alternates so that neither arm always runs second, after the other has warmed the caches), each
+ * timed call synced. The picks are kept only if the tuned median beats the default median by more
+ * than minGain and the tuned step beat the default step of its own pair in at least minWins of the
+ * rounds: the two steps of a pair run seconds apart, so a pair sees one state of the machine, where
+ * two medians over minutes can be moved by a few slow pairs on a host whose speed swings (an Intel
+ * Xeon host, 2026-12-07: lavapipe's peak 60 and 82 GFLOP/s an hour apart, the same step 1006–1749 ms
+ * over four runs). Otherwise every pick is reset to the default variant (the cache then holds
+ * "default" for it, so it is not tuned again).
  *
  * All together, not per pick: a per-pick ablation costs one A/B series per pick (an EdgeFace-XXS
  * training step tunes ~50 classes: 50 x 2 x rounds steps, minutes again), and picks interact through
@@ -548,6 +557,7 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   const rounds = Math.max(3, opts.rounds ?? 5);
   const now = opts.now ?? (() => performance.now());
   const minGain = opts.minGain ?? 0.02;
+  const minWins = opts.minWins ?? 0.75;
   const eng = getEngine();
   const chosen = picks.map((p) => ({ ...p, variant: activeVariant(p.name, p.shapeClass) }));
   const arms = {
@@ -567,10 +577,14 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   const samples: { default: number; tuned: number }[] = [];
   try {
     for (let r = -1; r < rounds; r++) {
-      setArm('default');
-      const d = await timeOnce();
-      setArm('tuned');
-      const t = await timeOnce();
+      const tunedFirst = r % 2 === 1;
+      let d = 0, t = 0;
+      for (const which of tunedFirst ? ['tuned', 'default'] as const : ['default', 'tuned'] as const) {
+        setArm(which);
+        const ms = await timeOnce();
+        if (which === 'default') d = ms;
+        else t = ms;
+      }
       if (r >= 0) samples.push({ default: d, tuned: t });
     }
   } finally {
@@ -578,11 +592,12 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   }
   const defaultMs = median(samples.map((s) => s.default));
   const tunedMs = median(samples.map((s) => s.tuned));
-  const kept = tunedMs < defaultMs * (1 - minGain);
+  const wins = samples.filter((s) => s.tuned < s.default).length;
+  const kept = tunedMs < defaultMs * (1 - minGain) && wins >= Math.ceil(minWins * samples.length);
   // Dropped: the cache holds the default variant for each pick (so it is not tuned again).
   if (!kept) for (const p of chosen) store.set(cacheKey(p.name, p.shapeClass), stampChoice(p.name, getTunable(p.name).variants[0]!.id));
   memo.clear();
-  return { defaultMs, tunedMs, samples, kept, dropped: kept ? [] : chosen };
+  return { defaultMs, tunedMs, samples, wins, kept, dropped: kept ? [] : chosen };
 }
 
 /** Every (name, shapeClass) → variant choice that applies on this adapter now (cache + overrides). */
