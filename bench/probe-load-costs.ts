@@ -85,35 +85,26 @@ ${wg ? 'var<workgroup> W: array<f32, 4096>;' : ''}
 // per lane-read either way: no scalar-load path for storage buffers here, in or out of loops.
 {
   const R = 64, G = 4096;
-  const bgl = dev.createBindGroupLayout({ entries: [
-    { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-    { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }] });
   const src = dev.createBuffer({ size: (G * 16 + 8 * 64 + R) * 4, usage: GPUBufferUsage.STORAGE });
   const dst = dev.createBuffer({ size: G * 8 * 4, usage: GPUBufferUsage.STORAGE });
-  const bg = dev.createBindGroup({ layout: bgl, entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-  const straight = async (read: (i: number) => string) => {
+  const straight = async (read: (i: number) => string, readsA: boolean) => {
     const body = Array.from({ length: R }, (_, i) => `  acc = fma(acc, 1.0001, ${read(i)});`).join('\n');
-    const code = `@group(0) @binding(0) var<storage, read> A: array<f32>;
+    const p = pipelineOf(`@group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read_write> O: array<f32>;
 @compute @workgroup_size(8) fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let base = wid.x * 16u;
   var acc = 0.0;
 ${body}
   O[wid.x * 8u + lid] = acc;
-}`;
-    const p = dev.createComputePipeline({ layout: dev.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
-    const ms = await median5(async () => {
-      const e = dev.createCommandEncoder();
-      const c = e.beginComputePass();
-      c.setPipeline(p); c.setBindGroup(0, bg); c.dispatchWorkgroups(G); c.end();
-      dev.queue.submit([e.finish()]);
-      await dev.queue.onSubmittedWorkDone();
-    });
-    return ms * 1e6 / (G * 8 * R);
+}`);
+    // layout 'auto' drops a binding the shader never reads (A in the no-read case)
+    const entries: GPUBindGroupEntry[] = [{ binding: 1, resource: { buffer: dst } }];
+    if (readsA) entries.push({ binding: 0, resource: { buffer: src } });
+    return (await dispatchTime(p, entries, G)) * 1e6 / (G * 8 * R);
   };
-  const none = await straight((i) => `f32(${i})`);
-  const same = await straight((i) => `A[base + ${i}u]`) - none;
-  const lane = await straight((i) => `A[base + lid * 64u + ${i}u]`) - none;
+  const none = await straight((i) => `f32(${i})`, false);
+  const same = await straight((i) => `A[base + ${i}u]`, true) - none;
+  const lane = await straight((i) => `A[base + lid * 64u + ${i}u]`, true) - none;
   console.log(`straight-line storage f32 (no loop): same address ${same.toFixed(2)} ns per lane-read, per-lane address ${lane.toFixed(2)}`);
 }
 

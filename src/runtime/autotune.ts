@@ -577,15 +577,12 @@ export async function validatePicks(fn: () => unknown, picks: { name: string; sh
   const samples: { default: number; tuned: number }[] = [];
   try {
     for (let r = -1; r < rounds; r++) {
-      const tunedFirst = r % 2 === 1;
-      let d = 0, t = 0;
-      for (const which of tunedFirst ? ['tuned', 'default'] as const : ['default', 'tuned'] as const) {
+      const pair = { default: 0, tuned: 0 };
+      for (const which of r % 2 === 1 ? ['tuned', 'default'] as const : ['default', 'tuned'] as const) {
         setArm(which);
-        const ms = await timeOnce();
-        if (which === 'default') d = ms;
-        else t = ms;
+        pair[which] = await timeOnce();
       }
-      if (r >= 0) samples.push({ default: d, tuned: t });
+      if (r >= 0) samples.push(pair);
     }
   } finally {
     arm = null;

@@ -34,9 +34,12 @@ export class NoAdapterError extends Error {
   }
 }
 
+/** What the cache key and the CPU test read of an adapter's info (all optional: a page may report less). */
+type AdapterNameInfo = Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean };
+
 /** Whether the adapter runs its shaders on the CPU (lavapipe, SwiftShader, WARP ("Microsoft Basic Render
  *  Driver"): WebGPU's fallback adapters; the flag where the browser reports it, else the name). */
-export function isCpuAdapter(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean }): boolean {
+export function isCpuAdapter(info: AdapterNameInfo): boolean {
   if (info.isFallbackAdapter === true) return true;
   return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|basic render driver/i.test(`${info.device ?? ''} ${info.description ?? ''} ${info.architecture ?? ''}`);
 }
@@ -49,7 +52,7 @@ export function isCpuAdapter(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'arch
  * EdgeFace-XXS's training step on lavapipe ran at ~0.8x PyTorch's speed on the EPYC and ~0.46x on the
  * Xeon. So the autotuner's cache and its shipped table (tuned-defaults.ts) keep them apart.
  */
-export function adapterKey(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & { isFallbackAdapter?: boolean }, host?: string): string {
+export function adapterKey(info: AdapterNameInfo, host?: string): string {
   const base = [info.vendor ?? '', info.architecture ?? '', info.device ?? '', info.description ?? ''].join('/');
   const h = host?.trim().replace(/\s+/g, ' ').replace(/\|/g, '/');
   return base + (h && isCpuAdapter(info) ? ` on ${h}` : '');
