@@ -25,6 +25,7 @@ import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageSer
 import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
+import { hostProcessor } from '../src/node/host.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pageDir = join(root, 'web/bench');
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const adapterKey = sanitizeKey(r.adapter.key);
     const cpus = os.cpus();
-    const meta = { date, adapterKey, loadavgStart, loadavgEnd: os.loadavg(), browser: browser.version(), cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, flags: ARGS };
+    const meta = { date, adapterKey, loadavgStart, loadavgEnd: os.loadavg(), browser: browser.version(), cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, flags: ARGS };
     console.log(`\nadapter: ${JSON.stringify(r.adapter)}  (Chromium ${browser.version()}, ${r.seconds.toFixed(0)} s in the page)`);
     console.log(wasmLine(r));
     console.log(peakLine(r) + '\n');

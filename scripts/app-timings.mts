@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from '../bench/lib/page-server.js';
+import { hostProcessor } from '../src/node/host.js';
 
 const here = fileURLToPath(import.meta.url);
 const root = join(dirname(here), '..');
@@ -368,7 +369,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const cpus = os.cpus();
   const wallS = ((performance.now() - t0) / 1000).toFixed(0);
-  const meta = { date, command: `npx tsx scripts/app-timings.mts ${process.argv.slice(2).join(' ')}`.trim(), wallS, loadavgStart, loadavgEnd: os.loadavg(), cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, nodeColdCache: o.nodeColdCache, options: o };
+  const meta = { date, command: `npx tsx scripts/app-timings.mts ${process.argv.slice(2).join(' ')}`.trim(), wallS, loadavgStart, loadavgEnd: os.loadavg(), cpu: hostProcessor() ?? 'unknown', cores: cpus.length, nodeColdCache: o.nodeColdCache, options: o };
   const md = markdown(meta, sides, cold);
   console.log(`\n${md}`);
   if (o.write) {

@@ -11,6 +11,7 @@ import { timeImpls, defaultTiming, type Impl, type TimingOptions } from './timin
 import { textTable, writeResults, sanitizeKey, recordCpuShare, type CaseResult, type RunInfo } from './report.js';
 import { measurePeak } from './peak.js';
 import { sampleCpu } from './cpu-share.js';
+import { hostProcessor } from '../../src/node/host.js';
 
 export interface MainOptions {
   only?: string[];
@@ -198,7 +199,7 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   const cpus = os.cpus();
   const info: RunInfo = {
     date: new Date().toISOString(),
-    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
+    machine: { cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
     node: process.version,
     adapter: { vendor: summary.vendor, architecture: summary.architecture, device: summary.device, description: summary.description, key: summary.key, features: summary.features },
     adapterKey: sanitizeKey(summary.key),

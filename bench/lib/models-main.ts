@@ -36,6 +36,7 @@ import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.j
 import { TorchPeer, torchMissing, torchTrainRss, TORCH_THREADS } from './peer-torch.js';
 import { loadOrt, ortRun, ORT_THREADS } from './peer-ort.js';
 import { allModels, MAX_BATCH, type ModelBench, type OursRun, type PeerRun } from './models-cases.js';
+import { hostProcessor } from '../../src/node/host.js';
 import {
   textTable, writeModelResults, type ImplName, type ImplResult, type MemoryResult, type ModelCaseResult, type Mode, type RepeatResult,
 } from './models-report.js';
@@ -700,7 +701,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     const cpus = os.cpus();
     const info: RunInfo = {
       date: new Date().toISOString(),
-      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
+      machine: { cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
       node: process.version,
       adapter: { vendor: summary.vendor, architecture: summary.architecture, device: summary.device, description: summary.description, key: summary.key },
       adapterKey: sanitizeKey(summary.key),

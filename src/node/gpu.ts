@@ -2,12 +2,13 @@
 // Dawn's create() result must stay referenced for the life of the process: if it is garbage
 // collected, the process segfaults or deadlocks. It is held in a module variable and on globalThis.
 import * as fs from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDevice, NoAdapterError } from '../runtime/device.js';
 import { getEngine } from '../runtime/engine.js';
 import { useNodeTuneCache } from './tune-cache.js';
 import { throttleDawnPolling } from './dawn-poll.js';
+import { hostProcessor } from './host.js';
 
 let dawnGPU: GPU | null = null;
 let tuneCacheInstalled = false;
@@ -39,7 +40,7 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
   // workers get the cores (src/node/dawn-poll.ts; LRFR_POLL=spin keeps the spin).
   throttleDawnPolling();
   // The processor goes into a CPU adapter's cache key (device.ts adapterKey): lavapipe's name does not say it.
-  const device = await initDevice({ gpu: dawnGPU, host: cpus()[0]?.model });
+  const device = await initDevice({ gpu: dawnGPU, host: hostProcessor() });
   // Plain awaiting is the default: measured 2026-12-02 (EdgeFace-XXS, batch 32) it gave 72-75 img/s
   // forward and 25-26 img/s training in every run, where sleeping through the estimated time first
   // (engine.ts waitFor) swung 22-98 / 13-28 between identical runs. LRFR_POLL=sleep opts back in.

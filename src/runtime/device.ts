@@ -85,7 +85,7 @@ export interface InitOptions {
   /** The GPU entry point; defaults to navigator.gpu. */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
-  /** The host's processor (Node: os.cpus()[0].model), for the key of a CPU adapter (adapterKey). */
+  /** The host's processor (Node: src/node/host.ts hostProcessor), for the key of a CPU adapter (adapterKey). */
   host?: string;
 }
 

@@ -4,10 +4,9 @@
 // `variant@signature` (autotune.ts tunableSignature). A (tunable, shape class) with no entry here,
 // or an entry naming a variant or tunable that no longer exists or made under another signature
 // (the tunable's default or variants changed since), uses the default variant. Browser-safe: data only.
-// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on Intel(R) Xeon(R) Processor @ 2.80GHz: 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
-// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC: 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
+// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512): 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
 export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
-  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC": {
+  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512)": {
     "conv-dgrad|k3x3.s1x1.ci32.co4.hw64.n32": "px8@c8e329c0",
     "conv-wgrad|k3x3.s1x1.ci32.co4.hw64.n32": "no-winograd@4592354c",
     "matmul|nn.m32.k128.n1024.b32": "sg-64x32-k4@88ad45e7",
@@ -15,7 +14,5 @@ export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
     "reduce|o1.r1048576": "split-wide@85ce7000",
     "reduce|o1024.r256": "one-pass@85ce7000",
     "reduce|o4.r524288": "one-pass@85ce7000",
-  },
-  "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on Intel(R) Xeon(R) Processor @ 2.80GHz": {
   },
 };
