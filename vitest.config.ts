@@ -1,4 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { filterWrites } from './src/node/dawn-output.js';
+
+// Dawn prints its adapter limit notes natively in every test process; a fork worker's fd 2 is a
+// socket, which src/node/gpu.ts cannot capture, and vitest copies it onto this process's stderr:
+// the notes are dropped here (LRFR_VERBOSE=1 keeps them).
+filterWrites(process.stderr);
 
 export default defineConfig({
   test: {

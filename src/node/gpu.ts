@@ -9,6 +9,9 @@ import { getEngine } from '../runtime/engine.js';
 import { useNodeTuneCache } from './tune-cache.js';
 import { throttleDawnPolling } from './dawn-poll.js';
 import { hostProcessor } from './host.js';
+import { filterDawnOutput, verbose } from './dawn-output.js';
+
+export { BENIGN_DAWN_LINES, filterDawnOutput, verbose } from './dawn-output.js';
 
 let dawnGPU: GPU | null = null;
 let tuneCacheInstalled = false;
@@ -51,21 +54,6 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
     tuneCacheInstalled = true;
   }
   return device;
-}
-
-/** Lines Dawn prints on every run that say nothing a user can act on (shown with LRFR_VERBOSE=1). */
-export const BENIGN_DAWN_LINES: RegExp[] = [
-  /^Warning: max\w+ artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.?$/,
-];
-
-export function verbose(): boolean {
-  return process.env.LRFR_VERBOSE === '1' || process.env.LRFR_VERBOSE === 'true';
-}
-
-/** The captured text minus the benign lines (all of it when verbose). */
-export function filterDawnOutput(text: string, showAll = verbose()): string {
-  if (showAll) return text;
-  return text.split(/(?<=\n)/).filter((l) => !BENIGN_DAWN_LINES.some((re) => re.test(l.replace(/\r?\n$/, '')))).join('');
 }
 
 /** Whether fd was opened O_APPEND (/proc/self/fdinfo: then a reopened 'a' description writes where it would). */
