@@ -71,7 +71,8 @@ function appendOnly(fd: number): boolean {
  * there), restores fd 2, and writes the captured text back through filterDawnOutput. Only where
  * it is safe: Linux, stderr a terminal, pipe or /dev/null (reopened through /proc/self/fd; a regular
  * file is left alone, since a reopened description would not share the offset stdout may share
- * with it), and not in verbose mode; anywhere else fn just runs.
+ * with it, unless opened O_APPEND; a socket, as in vitest's fork workers, cannot be reopened at all:
+ * vitest.config.ts filters the copy instead), and not in verbose mode; anywhere else fn just runs.
  */
 export async function withNativeStderrFiltered<T>(fn: () => Promise<T>): Promise<T> {
   if (process.platform !== 'linux' || verbose()) return fn();
