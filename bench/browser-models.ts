@@ -21,6 +21,7 @@ import { initNodeGPU } from '../src/node/gpu.js';
 import { codeCommit } from '../src/cli/train.js';
 import { encodeSafetensors, type NamedArray } from '../src/nn/safetensors.js';
 import { sanitizeKey } from './lib/report.js';
+import { freeStem } from './lib/result-files.js';
 import { CHROMIUM_ARGS, CHROMIUM_INSTALL_HINT } from '../src/node/chromium.js';
 import { edgefaceBench, dsrBench, type ModelBench } from './lib/models-cases.js';
 import { TorchPeer, torchMissing } from './lib/peer-torch.js';
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
     const key = `browser-models-${sanitizeKey(`${result.adapter.vendor}/${result.adapter.architecture}//${result.adapter.description}`)}`;
     const dir = join(root, 'bench/results');
     mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${key}-${date}`);
+    const base = freeStem(join(dir, `${key}-${date}`), new Date().toISOString());
     writeFileSync(`${base}.json`, JSON.stringify({ date, commit: rev, options: o, impls: IMPLS, result }, null, 1));
     writeFileSync(`${base}.md`, md);
     console.log(`wrote ${base}.{json,md}`);

@@ -26,6 +26,7 @@ import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
 import { hostProcessor } from '../src/node/host.js';
+import { freeStem } from './lib/result-files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pageDir = join(root, 'web/bench');
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
     if (o.write) {
       const dir = join(root, 'bench/results');
       mkdirSync(dir, { recursive: true });
-      const base = join(dir, `browser-${adapterKey}-${date.slice(0, 10)}`);
+      const base = freeStem(join(dir, `browser-${adapterKey}-${date.slice(0, 10)}`), date);
       writeFileSync(`${base}.json`, JSON.stringify({ ...meta, ...r }, null, 2) + '\n');
       writeFileSync(`${base}.md`, markdown(r, meta));
       console.log(`\nwrote ${base}.json, ${base}.md`);

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { byRunOrder } from './lib/result-files.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -20,7 +21,7 @@ interface Case {
 interface Run { date?: string; peakGflops?: number; peak?: { gflops: number }; cases: Case[] }
 
 function newest(prefix: string): string {
-  const files = readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.json')).sort();
+  const files = byRunOrder(readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.json')));
   if (!files.length) throw new Error(`bench/summary: no ${prefix}*.json in ${dir} (run the benchmark first)`);
   return join(dir, files.at(-1)!);
 }

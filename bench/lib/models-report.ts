@@ -1,6 +1,7 @@
 // Result table of the model benchmark: stdout, bench/results/models-<adapter>-<date>.json and .md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freeStem } from './result-files.js';
 import type { TimingResult } from './timing.js';
 import { cpuShareText, type RunInfo } from './report.js';
 
@@ -247,7 +248,7 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
 
 export function writeModelResults(dir: string, adapterKey: string, results: ModelCaseResult[], info: RunInfo): { json: string; md: string } {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `models-${adapterKey}-${info.date.slice(0, 10)}`);
+  const base = freeStem(join(dir, `models-${adapterKey}-${info.date.slice(0, 10)}`), info.date);
   const json = `${base}.json`, md = `${base}.md`;
   writeFileSync(json, JSON.stringify({ ...info, cases: results }, null, 2) + '\n');
   writeFileSync(md, markdown(results, info));

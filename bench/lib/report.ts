@@ -1,6 +1,7 @@
 // Result table: stdout, bench/results/<adapter>-<date>.json and .md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freeStem } from './result-files.js';
 import type { TimingResult } from './timing.js';
 import { otherShare, disturbedNote, type CpuSample } from './cpu-share.js';
 
@@ -143,7 +144,7 @@ export function sanitizeKey(key: string): string {
 
 export function writeResults(dir: string, fileKey: string, results: CaseResult[], info: RunInfo): { json: string; md: string } {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${fileKey}-${info.date.slice(0, 10)}`);
+  const base = freeStem(join(dir, `${fileKey}-${info.date.slice(0, 10)}`), info.date);
   const json = `${base}.json`, md = `${base}.md`;
   writeFileSync(json, JSON.stringify({ ...info, cases: results }, null, 2) + '\n');
   writeFileSync(md, markdown(results, info));
