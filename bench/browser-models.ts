@@ -162,7 +162,8 @@ async function main(): Promise<void> {
     server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
-  const date = new Date().toISOString().slice(0, 10);
+  const now = new Date().toISOString();
+  const date = now.slice(0, 10);
   const rev = codeCommit();
   const md = report(result, o, date, rev, `torch ${hello.torch}, onnx ${String(hello.onnx)}`);
   console.log(`\n${md}`);
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     const key = `browser-models-${sanitizeKey(`${result.adapter.vendor}/${result.adapter.architecture}//${result.adapter.description}`)}`;
     const dir = join(root, 'bench/results');
     mkdirSync(dir, { recursive: true });
-    const base = freeStem(join(dir, `${key}-${date}`), new Date().toISOString());
+    const base = freeStem(join(dir, `${key}-${date}`), now);
     writeFileSync(`${base}.json`, JSON.stringify({ date, commit: rev, options: o, impls: IMPLS, result }, null, 1));
     writeFileSync(`${base}.md`, md);
     console.log(`wrote ${base}.{json,md}`);
