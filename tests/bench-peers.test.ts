@@ -20,7 +20,7 @@ import { randomizeEdgeFaceForTest } from './reference/edgeface-tfjs.js';
 import { writePeerFiles, readPeerOutputs, type TorchSpec } from '../bench/lib/peer-files.js';
 import { TorchPeer, torchMissing, torchTrainRss, TORCH_PYTHON, TORCH_SCRIPT } from '../bench/lib/peer-torch.js';
 import { parseArgs } from '../bench/lib/models-main.js';
-import { markdown, textTable, type ModelCaseResult } from '../bench/lib/models-report.js';
+import { markdown, pairedRatios, perHostSpeed, rangeOf, textTable, type ImplResult, type ModelCaseResult } from '../bench/lib/models-report.js';
 import type { RunInfo } from '../bench/lib/report.js';
 import { loadOrt, ortRun } from '../bench/lib/peer-ort.js';
 import { compare, TOL } from '../bench/lib/compare.js';
@@ -204,5 +204,25 @@ describe('bench:models options and the repeats table (no timing)', () => {
     const md = markdown([c], info);
     expect(md).toContain('| torch img/s |');
     expect(md).toContain('VmHWM');
+  });
+
+  it('pairs repeats by round: per-round ratios to a peer and ours divided by the host speed', () => {
+    const rep = (ms: number, round: number) => ({ method: 'benny' as const, ms, k: 1, samples: 5, round });
+    // The host slows by 2x in round 1 and both implementations with it; torch skipped round 2.
+    const ours: ImplResult = { impl: 'ours', status: 'ok', repeats: [rep(100, 0), rep(200, 1), rep(110, 2)], msPerImage: 110 / 32, imagesPerS: 32000 / 110, imagesPerSMin: 160, imagesPerSMax: 320, spread: 160 / (32000 / 110) };
+    const torch: ImplResult = { impl: 'torch', status: 'ok', repeats: [rep(50, 0), rep(100, 1)], msPerImage: 75 / 32, imagesPerS: 32000 / 75 };
+    const c: ModelCaseResult = { model: 'M', mode: 'forward', batch: 32, input: 'x', params: 1, ours, peers: { torch }, hostGflops: [100, 50, 100] };
+    expect(pairedRatios(ours, torch)).toEqual([0.5, 0.5]); // round 2 has no torch repeat: not paired
+    // Without rounds (older results files) a repeat's index is its round.
+    expect(pairedRatios({ ...ours, repeats: ours.repeats!.map(({ round: _, ...r }) => r) }, torch)).toEqual([0.5, 0.5]);
+    expect(perHostSpeed(c).map((v) => +v.toFixed(3))).toEqual([3.2, 3.2, 2.909]); // 320, 160, 290.9 img/s over 100, 50, 100 GFLOP/s
+    expect(rangeOf([1, 2, 4])).toEqual({ median: 2, min: 1, max: 4, spread: 1.5 });
+    expect(rangeOf([])).toBeUndefined();
+    const text = textTable([c]);
+    expect(text).toContain('0.68× (0.50–0.50)'); // ratio of the medians (75 / 110 ms), then the per-round range
+    expect(text).toContain('100.0 (50.0–100.0, 50%)'); // host GFLOP/s per round
+    expect(text).toContain(' 9.1% '); // ours ÷ host spread: (3.2 − 2.909) / 3.2, against 55% for ours alone
+    expect(text).toContain('0.50 (0.50–0.50, 0.0%)'); // ours vs torch per round
+    expect(markdown([c], { date: '2026-12-07T00:00:00Z', machine: { cpu: 'c', cores: 2, os: 'o', memGiB: 1, loadavgStart: [0, 0, 0] }, node: 'v20', adapter: {}, adapterKey: 'k', peers: {}, timing: { repeats: 3 } } as RunInfo)).toContain('| ours vs torch per round |');
   });
 });

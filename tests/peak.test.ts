@@ -1,8 +1,9 @@
 // The peak-FMA probe (shaders/peak_fma.wgsl, bench/lib/peak.ts): it compiles, really does the FMA
-// chain (its output equals a CPU evaluation for small trip counts), and measurePeak returns a rate.
+// chain (its output equals a CPU evaluation for small trip counts), and measurePeak and hostGflops
+// return a rate.
 import { describe, it, expect } from 'vitest';
 import { empty } from '../src/runtime/index.js';
-import { launchPeakFma, cpuPeakFma, measurePeak, type PeakVariant } from '../bench/lib/peak.js';
+import { launchPeakFma, cpuPeakFma, hostGflops, measurePeak, type PeakVariant } from '../bench/lib/peak.js';
 
 async function gpu(v: PeakVariant, iters: number, n: number): Promise<Float32Array> {
   const out = empty([n]);
@@ -49,5 +50,12 @@ describe('peak-FMA probe', () => {
     expect(Number.isFinite(p.gflops) && p.gflops > 0).toBe(true);
     expect(p.ms > 0 && p.invocations === 64 * 64 && p.iters >= 1).toBe(true);
     expect(lines.at(-1)).toMatch(/^peak: [\d.]+ GFLOP\/s/);
+  });
+
+  it('hostGflops relaunches the winning variant and returns a rate; rejects a bad launch count', async () => {
+    const p = await measurePeak({ targetMs: 10, runs: 1, variants: [{ nacc: 2, unroll: 4, wg: 64, groups: 16 }], log: () => undefined });
+    const g = await hostGflops(p, 2);
+    expect(Number.isFinite(g) && g > 0).toBe(true);
+    await expect(hostGflops(p, 0)).rejects.toThrow(/launches must be a positive integer/);
   });
 });

@@ -15,7 +15,9 @@
 //     hits them all alike and the python peer never runs while another is being timed. One repeat =
 //     one timed launch; if it took < fastS, benny (timing.ts: K launches per iteration calibrated to
 //     targetMs, one await each, median over samples) gives the repeat's figure, else that launch does.
-//     Reported: median, min and max over the repeats, and their spread. A case whose estimated launch
+//     Before each round, the peak-FMA kernel runs 3 launches (peak.ts hostGflops): the host's speed
+//     at that moment. Reported: median, min and max over the repeats, and their spread; the per-round
+//     ratios to each peer; ours divided by the host's speed. A case whose estimated launch
 //     time is over maxSampleS (60 s; ours: maxSampleOursS, 120 s) (from the batch-1 time x 32, or 3 x
 //     the batch-32 forward for training) is recorded as "skipped: too slow (est. X s)" without running
 //     it, and anything that would overrun the total time budget as "skipped: time budget" (repeats
@@ -30,7 +32,7 @@ import { initPeers, tf, useBackend, tfFinish, type PeerName } from './peers.js';
 import { timeImpls, type Impl, type TimingResult, type TimingOptions } from './timing.js';
 import { sanitizeKey, recordCpuShare, type RunInfo } from './report.js';
 import { sampleCpu } from './cpu-share.js';
-import { measurePeak } from './peak.js';
+import { hostGflops, measurePeak, type PeakResult } from './peak.js';
 import { compare, compareL2, TOL, WINOGRAD_L2_TOL } from './compare.js';
 import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.js';
 import { TorchPeer, torchMissing, torchTrainRss, TORCH_THREADS } from './peer-torch.js';
@@ -316,6 +318,8 @@ interface Ctx {
   only?: string[];
   batches: number[];
   tune: boolean;
+  /** The adapter's measured peak: its variant, launched before each round, follows the host's speed. */
+  peak?: PeakResult;
 }
 
 /** The peers of a mode in table order (ort has no training step). */
@@ -590,7 +594,16 @@ async function runModel(m: ModelBench, ctx: Ctx): Promise<ModelCaseResult[]> {
 
       // Repeats, interleaved: every live implementation once per round.
       for (let rep = 0; rep < b.repeats && live.length; rep++) {
-        console.log(`  repeat ${rep + 1}/${b.repeats}`);
+        let host = '';
+        if (ctx.peak) {
+          try {
+            (row.hostGflops ??= [])[rep] = await hostGflops(ctx.peak);
+            host = ` (host ${row.hostGflops[rep]!.toFixed(1)} GFLOP/s)`;
+          } catch (e) {
+            host = ` (host speed: ERROR ${firstLine(e)})`;
+          }
+        }
+        console.log(`  repeat ${rep + 1}/${b.repeats}${host}`);
         for (const L of live) {
           if (L.res.status !== 'ok') continue;
           if (rep > 0 && L.lastMs * 1.5 > left() - 10_000) {
@@ -599,7 +612,7 @@ async function runModel(m: ModelBench, ctx: Ctx): Promise<ModelCaseResult[]> {
           }
           const t0 = performance.now();
           try {
-            L.reps.push(await timeRepeat(label, L.made.impl, b));
+            L.reps.push({ ...await timeRepeat(label, L.made.impl, b), round: rep });
             L.lastMs = performance.now() - t0;
           } catch (e) {
             console.log(`    ${L.name.padEnd(12)} ERROR ${firstLine(e)}`);
@@ -718,7 +731,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     const budget: Budget = { deadline: started + opts.budgetS * 1000, maxSampleMs: opts.maxSampleS * 1000, maxSampleOursMs: opts.maxSampleOursS * 1000, timing, fastMs: 1500, repeats: opts.repeats };
     info.timing = {
       repeats: opts.repeats,
-      order: 'per case: set-up (build, warm-up, memory) of every implementation, then the repeats, each timing ours and every peer once, in turn',
+      order: 'per case: set-up (build, warm-up, memory) of every implementation, then the repeats, each round measuring the host speed (peak-FMA kernel, 3 launches) and timing ours and every peer once, in turn',
       benny: { ...timing, warmup: 'one untimed launch (or the batch-1 correctness run), then per repeat one timed launch that picks the method' },
       loop: 'launches of >= 1.5 s: the repeat is that single timed launch',
       maxSampleS: opts.maxSampleS,
@@ -733,6 +746,7 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
     try {
       const peak = await measurePeak(opts.quick ? { targetMs: 80, runs: 3 } : {});
       info.peakGflops = peak.gflops;
+      ctx.peak = peak;
       info.peak = { ...peak, variant: { ...peak.variant } };
       console.log(`peak: ${peak.gflops.toFixed(1)} GFLOP/s`);
     } catch (e) {

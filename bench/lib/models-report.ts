@@ -18,6 +18,8 @@ export interface RepeatResult {
   ms: number;
   k: number;
   samples: number;
+  /** The round of the repeats it ran in (0-based; older results files lack it: then its index). */
+  round?: number;
 }
 
 export interface ImplResult {
@@ -76,6 +78,8 @@ export interface ModelCaseResult {
   /** The kernel variants our run used (autotuned on this adapter). */
   variants?: { name: string; shapeClass: string; variant: string }[];
   memory?: MemoryResult;
+  /** The host's speed before each round of repeats (bench/lib/peak.ts hostGflops, GFLOP/s), by round. */
+  hostGflops?: number[];
 }
 
 const fmtRate = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
@@ -97,10 +101,46 @@ function cell(r?: ImplResult): string {
   return r.detail ? `n/a: ${r.detail}` : 'n/a';
 }
 
-/** ours img/s ÷ peer img/s, from the medians (> 1: ours is faster). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b), n = s.length;
+  return n % 2 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+/** Median, min, max and spread ((max − min) / median) of some positive figures. */
+export function rangeOf(xs: number[]): { median: number; min: number; max: number; spread: number } | undefined {
+  if (!xs.length) return undefined;
+  const m = median(xs), min = Math.min(...xs), max = Math.max(...xs);
+  return { median: m, min, max, spread: (max - min) / m };
+}
+const roundOf = (r: RepeatResult, i: number) => r.round ?? i;
+
+/**
+ * ours ÷ peer speed in each round where both ran (peer ms ÷ our ms per launch, the same batch): the
+ * two timings of a round are seconds apart, so the host's slower drift cancels in their ratio.
+ */
+export function pairedRatios(ours: ImplResult, peer?: ImplResult): number[] {
+  if (!peer || ours.status !== 'ok' || peer.status !== 'ok' || !ours.repeats || !peer.repeats) return [];
+  const mine = new Map(ours.repeats.map((r, i) => [roundOf(r, i), r.ms]));
+  return peer.repeats.flatMap((r, i) => {
+    const o = mine.get(roundOf(r, i));
+    return o ? [r.ms / o] : [];
+  });
+}
+
+/** Our img/s ÷ the host's GFLOP/s measured before the same round (a speed the host's drift divides out of). */
+export function perHostSpeed(c: ModelCaseResult): number[] {
+  const reps = c.ours.status === 'ok' ? c.ours.repeats ?? [] : [];
+  return reps.flatMap((r, i) => {
+    const h = c.hostGflops?.[roundOf(r, i)];
+    return h ? [(1000 * c.batch) / r.ms / h] : [];
+  });
+}
+
+/** ours img/s ÷ peer img/s from the medians (> 1: ours is faster), then the range of the per-round ratios. */
 function ratio(ours: ImplResult, peer?: ImplResult): string {
   if (!peer || ours.status !== 'ok' || peer.status !== 'ok' || !ours.msPerImage || !peer.msPerImage) return '—';
-  return `${(peer.msPerImage / ours.msPerImage).toFixed(2)}×`;
+  const r = rangeOf(pairedRatios(ours, peer));
+  const range = r && pairedRatios(ours, peer).length > 1 ? ` (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '';
+  return `${(peer.msPerImage / ours.msPerImage).toFixed(2)}×${range}`;
 }
 
 function checkCell(c: ModelCaseResult, peers: ImplName[]): string {
@@ -165,6 +205,19 @@ export function rows(results: ModelCaseResult[], peak: number | undefined, peers
   ]);
 }
 
+/** Where the spread comes from: the host's speed over the rounds, ours divided by it, and each per-round ratio. */
+export function stabilityRows(results: ModelCaseResult[], peers: ImplName[]): string[][] {
+  const fmt = (r: ReturnType<typeof rangeOf>, digits: number) => (r ? `${r.median.toFixed(digits)} (${r.min.toFixed(digits)}–${r.max.toFixed(digits)}, ${pct(r.spread)})` : '—');
+  return results.filter((c) => c.ours.status === 'ok' && (c.ours.repeats?.length ?? 0) > 1).map((c) => [
+    c.model, c.mode === 'train' ? 'train step' : 'forward', String(c.batch),
+    c.ours.spread === undefined ? '—' : pct(c.ours.spread),
+    fmt(rangeOf(c.hostGflops ?? []), 1),
+    (() => { const r = rangeOf(perHostSpeed(c)); return r ? pct(r.spread) : '—'; })(),
+    ...peers.map((p) => fmt(rangeOf(pairedRatios(c.ours, c.peers[p])), 2)),
+  ]);
+}
+const stabilityHeader = (peers: ImplName[]) => ['model', 'step', 'batch', 'ours spread', 'host GFLOP/s per round', 'ours ÷ host spread', ...peers.map((p) => `ours vs ${SHORT[p]} per round`)];
+
 const MiB = (b?: number) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)} MiB`);
 
 /** Rows of the memory table: one per training case that measured something. */
@@ -185,6 +238,8 @@ function align(all: string[][], left: (i: number) => boolean): string {
 export function textTable(results: ModelCaseResult[], peak?: number): string {
   const peers = peersIn(results);
   const out = [align([header(peers), ...rows(results, peak, peers)], leftCols(peers))];
+  const st = stabilityRows(results, peers);
+  if (st.length) out.push('', align([stabilityHeader(peers), ...st], (i) => i < 2));
   const mem = memoryRows(results);
   if (mem.length) out.push('', align([MEM_HEADER, ...mem], (i) => i < 2 || i === 7));
   return out.join('\n');
@@ -208,11 +263,23 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
   out.push(`|${hdr.map((_, i) => (left(i) ? '---' : '---:')).join('|')}|`);
   for (const r of rows(results, info.peakGflops, peers)) out.push(`| ${r.map(esc).join(' | ')} |`);
   out.push('');
-  out.push(`img/s: median over the repeats (min–max over the repeats, spread = (max − min) / median); each repeat is one timing of that implementation, the implementations taking turns (ours, then each peer, then ours again, ...; ${String(info.timing.repeats ?? 1)} repeats asked). "ours vs X" = our median img/s ÷ X's median img/s (> 1: ours is faster). `
+  out.push(`img/s: median over the repeats (min–max over the repeats, spread = (max − min) / median); each repeat is one timing of that implementation, the implementations taking turns (ours, then each peer, then ours again, ...; ${String(info.timing.repeats ?? 1)} repeats asked). "ours vs X" = our median img/s ÷ X's median img/s (> 1: ours is faster), then in brackets the min–max of the per-round ratios (table below). `
     + 'Check: at batch 1, our output (train step: the loss and every parameter gradient) vs that peer\'s own output on the same weights and input, '
     + 'max |ours − peer| / max |peer| over the worst output tensor; tolerance 1e-3; a peer that disagrees is not timed. '
     + 'Repeats column: repeats × (b N = benny with N samples, ×K launches per sample when K > 1; L = one single launch per repeat, for launches ≥ 1.5 s), in column order.');
   out.push('');
+  const st = stabilityRows(results, peers);
+  if (st.length) {
+    const sh = stabilityHeader(peers);
+    out.push(`| ${sh.join(' | ')} |`);
+    out.push(`|${sh.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+    for (const r of st) out.push(`| ${r.map(esc).join(' | ')} |`);
+    out.push('');
+    out.push('Where the spread comes from. Host GFLOP/s per round: before each round of repeats, the peak-FMA kernel\'s winning variant is launched 3 times (bench/lib/peak.ts hostGflops, the median); median (min–max, spread) over the rounds. '
+      + 'Ours ÷ host spread: the spread of our img/s divided by the host GFLOP/s of the same round (what is left of ours when the host\'s speed is divided out). '
+      + '"ours vs X per round": X\'s ms ÷ our ms per launch within each round, the two timed seconds apart; median (min–max, spread) over the rounds. The ratio columns above show the ratio of the medians, then the min–max of these per-round ratios.');
+    out.push('');
+  }
   out.push(`GFLOP/s = step FLOPs per image (forward GFLOP/img below; a training step counted as 3× the forward) / our ms per image. % of peak: of the adapter's measured peak${info.peakGflops ? `, ${info.peakGflops.toFixed(1)} GFLOP/s (shaders/peak_fma.wgsl, bench/lib/peak.ts, measured in this run)` : ' (not measured)'}. `
     + 'Before timing, our run is autotuned (rt.autotune on one step: every kernel variant of each shape class it uses timed once, the fastest correct one cached per adapter); the variants used are in the JSON.');
   out.push('');

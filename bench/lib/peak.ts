@@ -151,3 +151,26 @@ export async function measurePeak(opts: PeakOptions = {}): Promise<PeakResult> {
   log(`peak: ${best.gflops.toFixed(1)} GFLOP/s (vec4 FMA, acc=${v.nacc} unroll=${v.unroll} wg=${v.wg}, ${best.invocations} invocations, ${best.ms.toFixed(1)} ms)`);
   return best;
 }
+
+/**
+ * The host's speed now: the median GFLOP/s of `launches` launches of a measured peak's winning
+ * variant at its calibrated trip count (~targetMs each). Timed beside other measurements, it says
+ * how much of their spread is the host's (a shared machine's speed moves from minute to minute).
+ */
+export async function hostGflops(peak: PeakResult, launches = 3): Promise<number> {
+  if (!Number.isInteger(launches) || launches < 1) throw new Error(`hostGflops: launches must be a positive integer, got ${launches}`);
+  const engine = getEngine();
+  const savedPoll = engine.pollStrategy;
+  engine.pollStrategy = 'await';
+  const out = empty([peak.invocations]);
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < launches; i++) ms.push(await timeLaunch(out, peak.variant, peak.iters, peak.ms));
+  } finally {
+    engine.pollStrategy = savedPoll;
+    out.dispose();
+  }
+  ms.sort((a, b) => a - b);
+  const median = launches % 2 ? ms[(launches - 1) >> 1]! : (ms[launches / 2 - 1]! + ms[launches / 2]!) / 2;
+  return (peak.invocations * flopsPerInvocation(peak.variant, peak.iters)) / (median * 1e6);
+}
