@@ -25,7 +25,7 @@ import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageSer
 import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
-import { hostProcessor } from '../src/node/host.js';
+import { machineInfo } from './lib/machine.js';
 import { freeStem } from './lib/result-files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   const server = await serve(js, served);
   const browser = await chromium.launch({ executablePath: o.chromium, args: ARGS, headless: !o.headed });
   try {
-    const loadavgStart = os.loadavg();
+    const machine = machineInfo();
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
     page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     if (o.probe) {
       const variants = Object.fromEntries(o.probe.map((id) => [id, PROBE_VARIANTS[id]!]));
       const p = await page.evaluate((q) => window.lrfrBench.probeMatmul(q), { variants, n: o.n, rounds: o.rounds });
-      console.log(`\nmatmul ${p.n}³ probe (load average ${loadavgStart.map((v) => v.toFixed(2)).join(', ')} → ${os.loadavg().map((v) => v.toFixed(2)).join(', ')})\n`);
+      console.log(`\nmatmul ${p.n}³ probe (load average ${machine.loadavgStart.map((v) => v.toFixed(2)).join(', ')} → ${os.loadavg().map((v) => v.toFixed(2)).join(', ')})\n`);
       console.log(probeTable(p));
       return;
     }
@@ -224,8 +224,7 @@ async function main(): Promise<void> {
     if (r.wasm && served.length) r.wasm.build = [...new Set(served)].join(', ');
     const date = new Date().toISOString();
     const adapterKey = sanitizeKey(r.adapter.key);
-    const cpus = os.cpus();
-    const meta = { date, adapterKey, loadavgStart, loadavgEnd: os.loadavg(), browser: browser.version(), cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, flags: ARGS };
+    const meta = { date, adapterKey, ...machine, loadavgEnd: os.loadavg(), browser: browser.version(), flags: ARGS };
     console.log(`\nadapter: ${JSON.stringify(r.adapter)}  (Chromium ${browser.version()}, ${r.seconds.toFixed(0)} s in the page)`);
     console.log(wasmLine(r));
     console.log(peakLine(r) + '\n');

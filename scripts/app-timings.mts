@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from '../bench/lib/page-server.js';
-import { hostProcessor } from '../src/node/host.js';
+import { machineInfo } from '../bench/lib/machine.js';
 
 const here = fileURLToPath(import.meta.url);
 const root = join(dirname(here), '..');
@@ -354,7 +354,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--child-cold') return childCold(process.argv[3] as Impl);
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
-  const loadavgStart = os.loadavg();
+  const machine = machineInfo();
   const sides: SideResult[] = [];
   const cold: ColdRow[] = [];
   if (o.only !== 'browser') {
@@ -367,9 +367,8 @@ async function main(): Promise<void> {
     cold.push(...b.cold);
   }
   const date = new Date().toISOString();
-  const cpus = os.cpus();
   const wallS = ((performance.now() - t0) / 1000).toFixed(0);
-  const meta = { date, command: `npx tsx scripts/app-timings.mts ${process.argv.slice(2).join(' ')}`.trim(), wallS, loadavgStart, loadavgEnd: os.loadavg(), cpu: hostProcessor() ?? 'unknown', cores: cpus.length, nodeColdCache: o.nodeColdCache, options: o };
+  const meta = { date, command: `npx tsx scripts/app-timings.mts ${process.argv.slice(2).join(' ')}`.trim(), wallS, ...machine, loadavgEnd: os.loadavg(), nodeColdCache: o.nodeColdCache, options: o };
   const md = markdown(meta, sides, cold);
   console.log(`\n${md}`);
   if (o.write) {

@@ -11,7 +11,7 @@ import { timeImpls, defaultTiming, type Impl, type TimingOptions } from './timin
 import { textTable, writeResults, sanitizeKey, recordCpuShare, type CaseResult, type RunInfo } from './report.js';
 import { measurePeak } from './peak.js';
 import { sampleCpu } from './cpu-share.js';
-import { hostProcessor } from '../../src/node/host.js';
+import { machineInfo, machineLine } from './machine.js';
 
 export interface MainOptions {
   only?: string[];
@@ -196,17 +196,16 @@ export async function main(opts: MainOptions): Promise<CaseResult[]> {
   const summary = rt.adapterSummary();
   const peers = await initPeers();
   const cpuStart = sampleCpu();
-  const cpus = os.cpus();
   const info: RunInfo = {
     date: new Date().toISOString(),
-    machine: { cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
+    machine: machineInfo(),
     node: process.version,
     adapter: { vendor: summary.vendor, architecture: summary.architecture, device: summary.device, description: summary.description, key: summary.key, features: summary.features },
     adapterKey: sanitizeKey(summary.key),
     peers: { ...peers, tfjs: tf.version.tfjs },
     timing: {},
   };
-  console.log(`lrfr kernel bench — ${info.machine.cpu} (${info.machine.cores} cores, load ${info.machine.loadavgStart.map((v) => v.toFixed(2)).join(' ')}), Node ${info.node}`);
+  console.log(`lrfr kernel bench — ${machineLine(info.machine)}, Node ${info.node}`);
   console.log(`adapter: ${summary.key}`);
   console.log(`tfjs ${tf.version.tfjs}: webgpu ${peers.webgpu ?? `ok (${peers.webgpuAdapter})`}, wasm ${peers.wasm ?? `ok (simd ${peers.wasmSimd}, threads ${peers.wasmThreads})`}`);
   // The adapter's measured peak (peak-FMA shader), the denominator of "% of peak".

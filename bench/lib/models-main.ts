@@ -38,7 +38,7 @@ import { writePeerFiles, readPeerOutputs, type PeerExport } from './peer-files.j
 import { TorchPeer, torchMissing, torchTrainRss, TORCH_THREADS } from './peer-torch.js';
 import { loadOrt, ortRun, ORT_THREADS } from './peer-ort.js';
 import { allModels, MAX_BATCH, type ModelBench, type OursRun, type PeerRun } from './models-cases.js';
-import { hostProcessor } from '../../src/node/host.js';
+import { machineInfo, machineLine } from './machine.js';
 import {
   textTable, writeModelResults, type ImplName, type ImplResult, type MemoryResult, type ModelCaseResult, type Mode, type RepeatResult,
 } from './models-report.js';
@@ -711,17 +711,16 @@ export async function main(opts: ModelsOptions): Promise<ModelCaseResult[]> {
   const { env, versions } = await initPeerEnv(opts);
   const cpuStart = sampleCpu([env.torch?.pid]);
   try {
-    const cpus = os.cpus();
     const info: RunInfo = {
       date: new Date().toISOString(),
-      machine: { cpu: hostProcessor() ?? 'unknown', cores: cpus.length, os: `${os.type()} ${os.release()} ${os.arch()}`, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: os.loadavg() },
+      machine: machineInfo(),
       node: process.version,
       adapter: { vendor: summary.vendor, architecture: summary.architecture, device: summary.device, description: summary.description, key: summary.key },
       adapterKey: sanitizeKey(summary.key),
       peers: versions,
       timing: {},
     };
-    console.log(`lrfr model bench — ${info.machine.cpu} (${info.machine.cores} cores, load ${info.machine.loadavgStart.map((v) => v.toFixed(2)).join(' ')}), Node ${info.node}`);
+    console.log(`lrfr model bench — ${machineLine(info.machine)}, Node ${info.node}`);
     console.log(`adapter: ${summary.key}`);
     const on = [env.torch && env.torchTimed ? `torch ${String(versions.torch)} (${TORCH_THREADS} threads)` : '', env.ort ? `onnxruntime-node ${String(versions.ort)} (${ORT_THREADS} threads)` : '', ...env.tfjs.map((b) => `tfjs ${tf.version.tfjs} ${b}`)].filter(Boolean);
     console.log(`peers: ${on.join(', ') || 'none'}${Object.keys(env.off).length ? `; off: ${Object.entries(env.off).map(([k, why]) => `${k} (${why})`).join('; ')}` : ''}`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { freeStem } from './result-files.js';
 import type { TimingResult } from './timing.js';
 import { otherShare, disturbedNote, type CpuSample } from './cpu-share.js';
+import type { MachineInfo } from './machine.js';
 
 export type CaseStatus = 'ok' | 'FAIL' | 'ERROR' | 'n/a';
 
@@ -41,7 +42,7 @@ export function cpuShareText(info: RunInfo): string {
 
 export interface RunInfo {
   date: string;
-  machine: { cpu: string; cores: number; os: string; memGiB: number; loadavgStart: number[]; loadavgEnd?: number[]; otherCpuShare?: number };
+  machine: MachineInfo;
   node: string;
   adapter: Record<string, unknown>;
   adapterKey: string;
