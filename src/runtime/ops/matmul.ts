@@ -256,13 +256,13 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs, vec4: sgVec4,
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
-  const sgDefines = (e: boolean) => sgVec4
-    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs, e) }
-    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1, e) };
+  const sgDefines = (e: boolean, withBias: boolean) => sgVec4
+    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs, e, withBias) }
+    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1, e, withBias) };
   // The epilogue in the product's stores (not in split-K partials: see below).
   const epiDefines = (on: boolean) => ({ GELU: on && epi?.kind === 'gelu', GELU_KEEP: on && epi?.kind === 'gelu-keep', DGELU: on && !!pre });
   const product = (splitK: boolean, withBias: boolean) => sg
-    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...epiDefines(!splitK), ...sgDefines(!splitK && !!epi) } }
+    ? { shader: 'matmul_subgroup', defines: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: withBias, SPLIT_K: splitK, ROW_SUMS: rs, ...epiDefines(!splitK), ...sgDefines(!splitK && !!epi, withBias) } }
     : { shader: 'matmul', defines: { ...defines, HAS_BIAS: withBias, SPLIT_K: splitK, REDUCE: false, ...epiDefines(!splitK) } };
   const uni = (b0: number) =>
     [u32(Mk), u32(N), u32(K), u32(tilesN), u32(tiles), u32(sA), u32(d.sB), u32(b0), u32(splits), u32(kChunk), u32(0), u32(0)];
