@@ -46,13 +46,30 @@ fn a_kx(off: u32, m: u32, k: u32, kx: u32) -> f32 { return wt[off + m * u.K + k 
 
 #include "conv_x_at.wgsl"
 
-fn store_px(m: u32, n: u32, v: f32) {
+// Row m's bias and PReLU slope, read once per row of a tile (SG_STORE) and passed to its stores.
+fn bias_of(m: u32) -> f32 {
+#if ${HAS_BIAS}
+  return bias[m];
+#else
+  return 0.0;
+#endif
+}
+fn slope_of(m: u32) -> f32 {
+#if ${HAS_PRELU}
+  return alpha[m];
+#else
+  return 1.0;
+#endif
+}
+
+// out at (m, n) = v + bm, then PReLU with slope am (bm = bias_of(m), am = slope_of(m)).
+fn store_px(m: u32, n: u32, v: f32, bm: f32, am: f32) {
   var y = v;
 #if ${HAS_BIAS}
-  y += bias[m];
+  y += bm;
 #endif
 #if ${HAS_PRELU}
-  y = select(alpha[m] * y, y, y > 0.0);
+  y = select(am * y, y, y > 0.0);
 #endif
   let b = n / u.HWo;
 #if ${SHUFFLE}

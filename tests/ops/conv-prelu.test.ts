@@ -19,6 +19,8 @@ const cases: Case[] = [
   { name: 'direct 3x3 s1 p1 (conv_fwd)', x: [2, 5, 7, 9], w: [6, 5, 3, 3], o: { padding: 1 }, bias: true },
   { name: 'direct 3x3 s2, no bias (conv_fwd)', x: [2, 4, 8, 7], w: [9, 4, 3, 3], o: { stride: 2, padding: 1 }, bias: false },
   { name: 'direct 1x1, 20 output channels (two channel blocks)', x: [3, 6, 5, 5], w: [20, 6, 1, 1], o: {}, bias: true },
+  // On 8-lane subgroup adapters the implicit GEMM (conv_subgroup: bias and slope read once per row of a tile); else conv_fwd.
+  { name: 'implicit GEMM 3x3 s1 p1, 6 of a tile\'s 16 rows (conv_subgroup)', x: [2, 5, 7, 9], w: [6, 5, 3, 3], o: { padding: 1 }, bias: true, variants: { subgroupMinM: 1 } },
   { name: 'GEMM 1x1 (matmul, then the channel pass)', x: [2, 6, 6, 6], w: [10, 6, 1, 1], o: {}, bias: true, variants: { gemm: true } },
   { name: 'GEMM 1x1, no bias, pixels not a multiple of 4', x: [2, 6, 5, 5], w: [7, 6, 1, 1], o: {}, bias: false, variants: { gemm: true } },
   { name: 'GEMM 3x3 s2 (im2col)', x: [2, 3, 9, 9], w: [8, 3, 3, 3], o: { stride: 2, padding: 1 }, bias: true, variants: { gemm: true } },

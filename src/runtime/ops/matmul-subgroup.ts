@@ -196,7 +196,8 @@ const convCache = new Map<string, Defines>();
  * x_at(xb<j> + cio, iy<j> + kyd, ix<j> + kxd) (0 outside the image). kw > 0: a step takes a whole
  * kernel row, kx = 0 .. kw - 1 (the shader's SG_KW loop, for convolutions of that kernel width),
  * each accumulator written once per row (chainStep); 0: one k per step. The stores write
- * out[(b·Co + m)·HoWo + p] (+ bias[m], PReLU with alpha[m] where the shader has them).
+ * out[(b·Co + m)·HoWo + p] (+ bias[m], PReLU with alpha[m] where the shader has them; both read once
+ * per row, not per store: bias_of / slope_of).
  */
 export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
   const key = `${tm}x${tb}w${kw}`;
@@ -217,7 +218,9 @@ export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
   for (let i = 0; i < tm; i++) {
     store.push(`  if (m0 + ${L * i}u < u.M) {`);
     store.push(`    let m = m0 + ${L * i}u;`);
-    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, n0 + ${j}u, c${i}_${j}); }`);
+    store.push('    let bm = bias_of(m);');
+    store.push('    let am = slope_of(m);');
+    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, n0 + ${j}u, c${i}_${j}, bm, am); }`);
     store.push('  }');
   }
   const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KW: kw, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
