@@ -11,6 +11,10 @@
 // KW > 0: stride 1 and dilation 1 along W with kernel width KW: the PX + KW - 1 inputs of a row are
 // read once per (ky, ci) and used for every kx (PX + KW - 1 reads instead of KW·PX; the sums then run
 // ky, ci, kx instead of ky, kx, ci).
+// X4 (with KW; W and PX multiples of 4): the row segment is read as X4N aligned vec4s from column
+// ow0 − 4·ceil(pw / 4) (whole vec4s lie inside or outside the row, since W % 4 == 0), strip input s
+// being element s + X4OFF of them (X4OFF = 4·ceil(pw / 4) − pw): on lavapipe a read costs per lane
+// whatever its width, so 6 vec4 reads replace 18 scalar ones for PX 16, KW 3, pw 1. x is bound as vec4s.
 struct U {
   total: u32, wBlocks: u32, Hout: u32, cbPerGroup: u32,
   vecs: u32, cig: u32, cog: u32, Cin: u32,
@@ -18,7 +22,11 @@ struct U {
   kh: u32, kw: u32, sh: i32, sw: i32,
   ph: i32, pw: i32, dh: i32, dw: i32,
 }
+#if ${X4}
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+#else
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 #if ${HAS_PRELU}
@@ -55,25 +63,47 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let iwb = i32(ow0) * u.sw - u.pw;
 #if ${KW}
   const S = PX + KW - 1u;
+#if ${X4}
+  const NV = ${X4N}u;
+  var sidx: array<u32, NV>;
+  var smsk: array<f32, NV>;
+  let cb = i32(ow0) - i32(${X4OFF}u) - u.pw; // the first vec4's column: ow0 − 4·ceil(pw / 4)
+#else
   var sidx: array<u32, S>;
   var smsk: array<f32, S>;
+#endif
   var xs: array<f32, S>;
   for (var ky = 0u; ky < u.kh; ky++) {
     let ih = i32(oh) * u.sh - u.ph + i32(ky) * u.dh;
     if (ih < 0 || ih >= i32(u.H)) { continue; }
     let xrow = xn + u32(ih) * u.W;
+#if ${X4}
+    for (var v = 0u; v < NV; v++) {
+      let c = cb + i32(4u * v);
+      let ok = c >= 0 && c < i32(u.W);
+      sidx[v] = (xrow + u32(select(0, c, ok))) >> 2u;
+      smsk[v] = select(0.0, 1.0, ok);
+    }
+#else
     for (var s = 0u; s < S; s++) {
       let c = iwb + i32(s);
       let ok = c >= 0 && c < i32(u.W);
       sidx[s] = xrow + u32(select(0, c, ok));
       smsk[s] = select(0.0, 1.0, ok);
     }
+#endif
     // wt[g][ky·KW + kx][ci][·]: kx steps cig·vecs vec4s
     var wi = ((g * K + ky * KW) * u.cig) * u.vecs + b * CV;
     let kxs = u.cig * u.vecs;
     var xo = 0u;
     for (var ci = 0u; ci < u.cig; ci++) {
+#if ${X4}
+      var xv4: array<vec4<f32>, NV>;
+      for (var v = 0u; v < NV; v++) { xv4[v] = x[sidx[v] + (xo >> 2u)] * smsk[v]; }
+      for (var s = 0u; s < S; s++) { xs[s] = xv4[(s + ${X4OFF}u) >> 2u][(s + ${X4OFF}u) & 3u]; }
+#else
       for (var s = 0u; s < S; s++) { xs[s] = x[sidx[s] + xo] * smsk[s]; }
+#endif
       for (var kx = 0u; kx < KW; kx++) {
         for (var v = 0u; v < CV; v++) { wv[v] = wt[wi + kx * kxs + v]; }
         for (var j = 0u; j < PX; j++) {

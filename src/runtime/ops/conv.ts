@@ -111,6 +111,8 @@ export const convVariants = {
   /** conv_fwd and conv_wgrad: stride 1, dilation 1 along W, kernel width up to this: each input of a
    *  row segment read once per (ky, ci) for every kx (the shaders' KW; 0: off). */
   stripMaxKw: 7,
+  /** conv_fwd's row strips read as aligned vec4s where W is a multiple of 4 (stripX4). */
+  stripX4: true,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
   /** conv_fwd / conv_tgather: output channels per invocation at most, 4, 8 or 16 (0: automatic). */
@@ -228,6 +230,18 @@ function blockFor(channels: number, pixels: number): { px: number; cb: number } 
 
 /** conv_fwd's and conv_wgrad's KW: the kernel width where a row segment's inputs serve every kx (convVariants.stripMaxKw), else 0. */
 const stripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.stripMaxKw ? g.kw : 0);
+
+/**
+ * conv_fwd's vec4 row segments (X4): with row strips, W and px multiples of 4 and convVariants.stripX4,
+ * the segment's PX + KW − 1 inputs come from X4N aligned vec4s starting 4·ceil(pw / 4) columns left
+ * of the block (input s is element s + X4OFF of them).
+ */
+function stripX4(g: Geom, px: number): { X4: boolean; X4OFF: number; X4N: number } {
+  const kw = stripKw(g);
+  if (!convVariants.stripX4 || !kw || g.W % 4 !== 0 || px % 4 !== 0 || g.pw < 0) return { X4: false, X4OFF: 0, X4N: 0 };
+  const left = 4 * Math.ceil(g.pw / 4), right = 4 * Math.ceil(Math.max(0, kw - 1 - g.pw) / 4);
+  return { X4: true, X4OFF: left - g.pw, X4N: (left + px + right) / 4 };
+}
 
 /** conv_wgrad's output pixels per step in its row-strip form (8 measured 4x slower than 2: spills). */
 const WGRAD_STRIP_PX = 2;
@@ -424,7 +438,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
   // x: pixel blocks (folded into z past the limit); y: channel blocks (uniform weight loads).
   const [gx, gz] = grid1d(total, 64);
   e.run({
-    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB, KW: stripKw(g) },
+    name: 'conv2d_forward', shader: 'conv_fwd', defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, PX: px, CB, KW: stripKw(g), ...stripX4(g, px) },
     inputs: [x, packed, bias ?? packed, alpha ?? packed], outputs: [out],
     uniforms: [u32(total), u32(wBlocks), u32(g.Ho), u32(cbPerGroup), u32(blocks), u32(g.Ci / g.G), u32(g.Co / g.G), u32(g.Ci),
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
