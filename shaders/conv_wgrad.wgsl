@@ -9,7 +9,11 @@
 // J input channels x all KW kx of one ky, and takes the output pixels of a row PX at a time: the PX + KW - 1
 // inputs of each channel's row segment read once serve every kx (PX + KW - 1 reads for PX·KW products,
 // where the default reads one input per product). The sums run over (n, oh, ow) in the same order.
-// Defines: KX_BLOCK, CB (multiple of 4), J, KW, PX.
+// X4 (with KW; W, Wo and PX multiples of 4): dy and x bound as vec4s; each channel's PX pixels of dy
+// are PX / 4 vec4 reads and each x row segment X4N aligned vec4s from column ow0 − 4·ceil(pw / 4),
+// strip input s being element s + X4OFF of them (as in conv_fwd.wgsl): on lavapipe a read costs per
+// lane whatever its width. The sums are the same products in the same order.
+// Defines: KX_BLOCK, CB (multiple of 4), J, KW, PX, X4, X4OFF, X4N.
 struct U {
   items: u32, rowsPerSplit: u32, rows: u32, Ho: u32,
   Wo: u32, Co: u32, Ci: u32, H: u32,
@@ -18,8 +22,13 @@ struct U {
   sw: i32, ph: i32, pw: i32, dh: i32,
   dw: i32, wsize: u32,
 }
+#if ${X4}
+@group(0) @binding(0) var<storage, read> dy: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+#else
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
 @group(0) @binding(3) var<uniform> u: U;
 
@@ -102,6 +111,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let d0 = (n * u.Co + co0) * HWo + oh * u.Wo;
 #if ${KW}
     for (var ow0 = 0u; ow0 < u.Wo; ow0 += PX) {
+#if ${X4}
+      // dy of the PX pixels, 4 at a time per channel (a whole vec4 past the row's end reads 0)
+      for (var q = 0u; q < PX / 4u; q++) {
+        let live = select(0.0, 1.0, ow0 + 4u * q < u.Wo);
+        let ow = min(ow0 + 4u * q, u.Wo - 4u);
+        for (var v = 0u; v < CV; v++) {
+          let d0v = live * dy[(d0 + doff[4u * v] + ow) >> 2u];
+          let d1v = live * dy[(d0 + doff[4u * v + 1u] + ow) >> 2u];
+          let d2v = live * dy[(d0 + doff[4u * v + 2u] + ow) >> 2u];
+          let d3v = live * dy[(d0 + doff[4u * v + 3u] + ow) >> 2u];
+          for (var i = 0u; i < 4u; i++) { dv[(4u * q + i) * CV + v] = vec4<f32>(d0v[i], d1v[i], d2v[i], d3v[i]); }
+        }
+      }
+      let cb = i32(ow0) - i32(${X4OFF}u) - u.pw; // the first vec4's column: ow0 − 4·ceil(pw / 4)
+      for (var j = 0u; j < J; j++) {
+        var xv4: array<vec4<f32>, ${X4N}u>;
+        for (var w = 0u; w < ${X4N}u; w++) {
+          let c = cb + i32(4u * w);
+          let ok = c >= 0 && c < Wi;
+          xv4[w] = select(vec4<f32>(0.0), x[(xrow + xoff[j] + u32(select(0, c, ok))) >> 2u], ok);
+        }
+        for (var s = 0u; s < PX + KW - 1u; s++) { xs[s] = xv4[(s + ${X4OFF}u) >> 2u][(s + ${X4OFF}u) & 3u]; }
+        for (var kx = 0u; kx < KW; kx++) {
+          for (var p = 0u; p < PX; p++) {
+            for (var v = 0u; v < CV; v++) { acc[(j * KW + kx) * CV + v] += xs[p + kx] * dv[p * CV + v]; }
+          }
+        }
+      }
+#else
       // dy of the PX pixels (0 past the row's end: those products add nothing)
       for (var p = 0u; p < PX; p++) {
         let ow = min(ow0 + p, u.Wo - 1u);
@@ -123,6 +161,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
           }
         }
       }
+#endif
     }
 #else
     for (var ow = 0u; ow < u.Wo; ow++) {

@@ -39,11 +39,12 @@ describe('conv2d vs tfjs (groups = 1)', () => {
     ['no padding, stride 3 (unused border)', [1, 2, 8, 8], [3, 2, 3, 3], { stride: 3 }, true],
     ['7x7 p3 on a 6x21 row (row strips past both borders)', [2, 5, 6, 21], [3, 5, 7, 7], { padding: 3 }, true],
     // conv_fwd reads row strips as aligned vec4s where W % 4 == 0 (X4): borders of 1, 2, 3 and 0
-    // columns, a pixel block wider than the row (12 of 16), several blocks (20 wide: 8 + 8 + 4).
+    // columns, a pixel block wider than the row (12 of 16), several blocks (20 wide: 16 + 4); and
+    // conv_wgrad (fewer than 8 outputs, 4+ inputs) dy and x where W and Wo are multiples of 4.
     ['3x3 p1, 3 outputs, 12-wide rows (vec4 strips)', [2, 6, 5, 12], [3, 6, 3, 3], { padding: 1 }, true],
     ['5x5 p2 on 8-wide rows (vec4 strips)', [1, 4, 6, 8], [5, 4, 5, 5], { padding: 2 }, false],
-    ['7x7 p3 on 20-wide rows (vec4 strips)', [1, 3, 7, 20], [2, 3, 7, 7], { padding: 3 }, true],
-    ['3x3 p0 on 16-wide rows (vec4 strips)', [2, 2, 5, 16], [4, 2, 3, 3], {}, true],
+    ['7x7 p3 on 20-wide rows (vec4 strips)', [1, 4, 7, 20], [2, 4, 7, 7], { padding: 3 }, true],
+    ['5x5 p0 on 12-wide rows (vec4 strips)', [2, 4, 6, 12], [4, 4, 5, 5], {}, true],
   ];
   for (const [label, xs, ws, o, b] of cases) {
     it(label, () => testOp({ name: `conv2d ${label}`, shapes: b ? [xs, ws, [ws[0]!]] : [xs, ws], ours: ours(o), ref: tfConv(o), ...tol }));

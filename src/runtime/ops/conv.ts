@@ -238,13 +238,15 @@ const stripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.s
  */
 function stripX4(g: Geom, px: number): { X4: boolean; X4OFF: number; X4N: number } {
   const kw = stripKw(g);
-  if (!convVariants.stripX4 || !kw || g.W % 4 !== 0 || px % 4 !== 0 || g.pw < 0) return { X4: false, X4OFF: 0, X4N: 0 };
+  if (!convVariants.stripX4 || !kw || g.W % 4 !== 0 || px <= 0 || px % 4 !== 0 || g.pw < 0) return { X4: false, X4OFF: 0, X4N: 0 };
   const left = 4 * Math.ceil(g.pw / 4), right = 4 * Math.ceil(Math.max(0, kw - 1 - g.pw) / 4);
   return { X4: true, X4OFF: left - g.pw, X4N: (left + px + right) / 4 };
 }
 
 /** conv_wgrad's output pixels per step in its row-strip form (8 measured 4x slower than 2: spills). */
 const WGRAD_STRIP_PX = 2;
+/** The same with vec4 reads (X4): one vec4 of dy per channel (8 measured 4-7x slower than 4, 2026-12-07: spills). */
+const WGRAD_X4_PX = 4;
 
 function geomUniforms(g: Geom) {
   return [u32(g.kh), u32(g.kw), i32(g.sh), i32(g.sw), i32(g.ph), i32(g.pw), i32(g.dh), i32(g.dw)];
@@ -543,6 +545,8 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null 
   const KW = !kxBlock && g.sw === 1 && g.dw === 1 && g.kw * (CB / 4) <= 16 ? stripKw(g) : 0;
   const J = KW ? Math.max(1, Math.min(4, Math.floor(16 / (KW * (CB / 4))), cig))
     : kxBlock ? Math.min(convVariants.wgradKxJ, g.kw) : Math.min(convVariants.wgradCiJ, 4 * Math.ceil(cig / 4));
+  // vec4 reads of dy and x (the shader's X4) where rows are whole vec4s: 4 pixels a step.
+  const x4 = KW && g.Wo % 4 === 0 ? stripX4(g, WGRAD_X4_PX) : stripX4(g, 0);
   const cbPerGroup = Math.ceil(cog / CB);
   const jBlocks = kxBlock ? Math.ceil(g.kw / J) : Math.ceil(cig / J);
   const items = g.kh * (kxBlock ? cig * jBlocks : KW ? jBlocks : jBlocks * g.kw);
@@ -553,7 +557,7 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null 
   const { splits, rowsPerSplit } = rowSplits(rows, Math.min(want, maxSplits, 65535));
   const part = empty(splits === 1 ? wshape : [splits, wsize]);
   getEngine().run({
-    name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J, KW, PX: WGRAD_STRIP_PX },
+    name: 'conv2d_weight_grad', shader: 'conv_wgrad', defines: { KX_BLOCK: kxBlock, CB, J, KW, PX: x4.X4 ? WGRAD_X4_PX : WGRAD_STRIP_PX, ...x4 },
     inputs: [dy, x], outputs: [part],
     uniforms: [u32(items), u32(rowsPerSplit), u32(rows), u32(g.Ho), u32(g.Wo), u32(g.Co), u32(g.Ci), u32(g.H),
       u32(g.W), u32(cig), u32(cog), u32(cbPerGroup), u32(jBlocks), u32(g.kh), u32(g.kw), i32(g.sh),
