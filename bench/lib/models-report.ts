@@ -138,8 +138,9 @@ export function perHostSpeed(c: ModelCaseResult): number[] {
 /** ours img/s ÷ peer img/s from the medians (> 1: ours is faster), then the range of the per-round ratios. */
 function ratio(ours: ImplResult, peer?: ImplResult): string {
   if (!peer || ours.status !== 'ok' || peer.status !== 'ok' || !ours.msPerImage || !peer.msPerImage) return '—';
-  const r = rangeOf(pairedRatios(ours, peer));
-  const range = r && pairedRatios(ours, peer).length > 1 ? ` (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '';
+  const rounds = pairedRatios(ours, peer);
+  const r = rangeOf(rounds);
+  const range = r && rounds.length > 1 ? ` (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '';
   return `${(peer.msPerImage / ours.msPerImage).toFixed(2)}×${range}`;
 }
 

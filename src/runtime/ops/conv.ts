@@ -111,7 +111,7 @@ export const convVariants = {
   /** conv_fwd and conv_wgrad: stride 1, dilation 1 along W, kernel width up to this: each input of a
    *  row segment read once per (ky, ci) for every kx (the shaders' KW; 0: off). */
   stripMaxKw: 7,
-  /** conv_fwd's row strips read as aligned vec4s where W is a multiple of 4 (stripX4). */
+  /** conv_fwd's and conv_wgrad's row strips read as aligned vec4s where the rows are multiples of 4 (stripX4). */
   stripX4: true,
   /** conv_fwd / conv_tgather: output pixels per invocation at most (0: automatic). */
   px: 0,
@@ -232,9 +232,9 @@ function blockFor(channels: number, pixels: number): { px: number; cb: number } 
 const stripKw = (g: Geom) => (g.sw === 1 && g.dw === 1 && g.kw <= convVariants.stripMaxKw ? g.kw : 0);
 
 /**
- * conv_fwd's vec4 row segments (X4): with row strips, W and px multiples of 4 and convVariants.stripX4,
- * the segment's PX + KW − 1 inputs come from X4N aligned vec4s starting 4·ceil(pw / 4) columns left
- * of the block (input s is element s + X4OFF of them).
+ * The vec4 row segments (X4) of conv_fwd and conv_wgrad: with row strips, W and px multiples of 4 and
+ * convVariants.stripX4, the segment's PX + KW − 1 inputs come from X4N aligned vec4s starting
+ * 4·ceil(pw / 4) columns left of the block (input s is element s + X4OFF of them); px 0: off.
  */
 function stripX4(g: Geom, px: number): { X4: boolean; X4OFF: number; X4N: number } {
   const kw = stripKw(g);

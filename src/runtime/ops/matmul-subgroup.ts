@@ -101,10 +101,10 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
  * a<i>_<x> (the tiles of the first column store them to rows[offO / N + row]), and the stores of row
  * i (at the expression row(i)): out[offO + row·N + n0 + j] = c<i>_<j> (+ bias_at(n0 + j) with bias); with epi
  * four columns at a time through the shader's store_epi4 (matmul_epi.wgsl: GELU and its derivative).
- * The bias is read once per tile: lane l reads columns n0 + 8j + l (j < tb), and every column's value
- * reaches all lanes by subgroupBroadcast (bc<j>), before any row's branch. Read per store, as before,
- * each lane fetched every column's bias once per row (a per-lane fetch on lavapipe: 16-29 % of a
- * linear's time on EdgeFace-XXS's shapes, 2026-12-07).
+ * The bias is read once per tile: lane l reads columns n0 + 8j + l (j < tb, bq<j>), and column c's value
+ * reaches all lanes by subgroupBroadcast (bc<c>), before any row's branch. Read per store, as before,
+ * each lane fetched every column's bias once per row (per-lane fetches on lavapipe: linear with a bias
+ * took 1.19-1.29x linear without on EdgeFace-XXS's shapes, 1.02-1.11x after, 2026-12-07).
  */
 function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, epi: boolean, bias: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
   const cols = SUBGROUP_LANES * tb;
