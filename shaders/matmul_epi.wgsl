@@ -5,10 +5,25 @@
 //   DGELU      out = v · gelu'(pre), pre [M, N] like out      (the input gradient of a linear whose input
 //                                                              was gelu(pre), times GELU's derivative)
 //   else       out = v
-// The including shader binds out, and act / pre where used, and has u.N.
+// The including shader binds out, and act / pre where used, and has u.N. OUT4: they are vec4s
+// (matmul_io.wgsl), one store each (the subgroup kernel, N % 4 == 0).
 #include "gelu.wgsl"
 
 fn store_epi4(i: u32, n: u32, v: vec4<f32>) {
+#if ${OUT4}
+  // out, act and pre as vec4s: i % 4 == 0 and N % 4 == 0, so the 4 columns are all < N.
+  let q = i >> 2u;
+#if ${GELU}
+  out[q] = f_gelu(v);
+#elif ${GELU_KEEP}
+  act[q] = f_gelu(v);
+  out[q] = v;
+#elif ${DGELU}
+  out[q] = d_gelu(v, pre[q]);
+#else
+  out[q] = v;
+#endif
+#else
 #if ${GELU}
   let r = f_gelu(v);
 #elif ${GELU_KEEP}
@@ -28,4 +43,5 @@ fn store_epi4(i: u32, n: u32, v: vec4<f32>) {
   if (n + 1u < u.N) { out[i + 1u] = r.y; }
   if (n + 2u < u.N) { out[i + 2u] = r.z; }
   if (n + 3u < u.N) { out[i + 3u] = r.w; }
+#endif
 }

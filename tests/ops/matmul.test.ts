@@ -173,11 +173,50 @@ describe.runIf(SG8)('matmul subgroup kernel (8-lane subgroups)', () => {
     expect(fused.map((e) => e.vec4)).toEqual([true]);
     expect(fused[0]!.splits).toBeGreaterThan(1);
   });
+  // vec4 stores (out4, N % 4 == 0): out, and act / pre of the GELU epilogues, four columns a store. The
+  // same values are stored, so every output equals the scalar stores' to the bit: a linear with a bias
+  // (44 columns: a partial column tile), split-K partials, the MLP's GELU forward (inference) and under
+  // autograd its GELU-keeping forward and the GELU-derivative epilogue of its backward.
+  it('vec4 stores: linear with a bias, split-K, the MLP forward and backward, equal to scalar stores', async () => {
+    const init: [Float32Array, number[]][] = [[L.randnArray(37 * 36, 7), [37, 36]], [L.randnArray(44 * 36, 8), [44, 36]],
+      [L.randnArray(44, 9), [44]], [L.randnArray(20 * 44, 10), [20, 44]], [L.randnArray(20, 11), [20]]];
+    const [x, w, b, w2, b2] = init.map(([d, sh]) => L.tensor(d, sh)) as [L.Tensor, L.Tensor, L.Tensor, L.Tensor, L.Tensor];
+    const run = async () => {
+      const out: Float32Array[] = [await L.linear(x, w, b).data(), await L.mlp(x, w, b, w2, b2).data()];
+      const saved = L.matmulTuning.splitK;
+      L.matmulTuning.splitK = { minK: 8, workgroups: 64, minChunk: 4 };
+      out.push(await L.matmul(x, w, { transB: true }).data());
+      L.matmulTuning.splitK = saved;
+      const ps = init.map(([d, sh]) => L.requireGrad(L.tensor(d, sh)));
+      const y = L.keep(L.mlp(ps[0]!, ps[1]!, ps[2]!, ps[3]!, ps[4]!));
+      L.backward(L.sum(L.mul(y, y)));
+      out.push(await y.data());
+      for (const p of ps) out.push(await p.grad!.data());
+      y.dispose();
+      ps.forEach((p) => p.dispose());
+      return out;
+    };
+    const seen = await kernelsOf(async () => {
+      const vec = await run();
+      L.matmulTuning.subgroup = { ...L.matmulTuning.subgroup!, out4: false };
+      const scalar = await run();
+      expect(vec.length).toBe(scalar.length);
+      vec.forEach((v, i) => expect(v).toEqual(scalar[i]));
+    });
+    const n = seen.length / 2;
+    // In the first run every product with N % 4 == 0 stored vec4s and no other did; in the second none did.
+    expect(seen.slice(0, n).some((e) => e.out4 && e.N === 44)).toBe(true);
+    expect(seen.slice(0, n).every((e) => e.out4 === (e.N % 4 === 0))).toBe(true);
+    expect(seen.slice(n).every((e) => !e.out4)).toBe(true);
+    expect(seen.some((e) => e.out4 && e.splits > 1)).toBe(true);
+  });
   it('bad block', () => {
     L.matmulTuning.subgroup = { tm: 3, tb: 4 };
     expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4/);
     L.matmulTuning.subgroup = { tm: 4, tb: 4, ku: 3 };
-    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/and ku 1, 2 or 4 \(vec4 a boolean\), got \{"tm":4,"tb":4,"ku":3\}/);
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/and ku 1, 2 or 4 \(vec4 and out4 booleans\), got \{"tm":4,"tb":4,"ku":3\}/);
+    L.matmulTuning.subgroup = { tm: 4, tb: 4, out4: 1 as unknown as boolean };
+    expect(() => L.matmul(L.zeros([2, 2]), L.zeros([2, 2]))).toThrow(/out4 booleans\), got \{"tm":4,"tb":4,"out4":1\}/);
   });
 });
 

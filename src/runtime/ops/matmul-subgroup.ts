@@ -86,12 +86,12 @@ function blockDecl(tm: number, tb: number): { decl: string[] } {
  * with rowSums also s<i> = Σ_k op(A)[row i, k], stored to rows[offO / N + row] by the tiles of the first
  * column (the shader's ROW_SUMS); with bias the stores add bias_at(n) (the shader's HAS_BIAS).
  */
-export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, ku = 1, epi = false, bias = false): Defines {
-  const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}${epi ? 'e' : ''}${bias ? 'b' : ''}`;
+export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, ku = 1, epi = false, bias = false, out4 = false): Defines {
+  const key = `${tm}x${tb}${rowSums ? 'r' : ''}k${ku}${epi ? 'e' : ''}${bias ? 'b' : ''}${out4 ? 'o' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const { decl, step } = subgroupBlock(tm, tb, ku);
-  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, bias, (i) => `m0 + ${SUBGROUP_LANES * i}u`, decl, step);
+  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, bias, out4, (i) => `m0 + ${SUBGROUP_LANES * i}u`, decl, step);
   cache.set(key, d);
   return d;
 }
@@ -100,13 +100,14 @@ export function subgroupMatmulDefines(tm: number, tb: number, rowSums = false, k
  * The matmul kernels' defines from a block's decl / step: with rowSums the sums s<i> of the step's
  * a<i>_<x> (the tiles of the first column store them to rows[offO / N + row]), and the stores of row
  * i (at the expression row(i)): out[offO + row·N + n0 + j] = c<i>_<j> (+ bias_at(n0 + j) with bias); with epi
- * four columns at a time through the shader's store_epi4 (matmul_epi.wgsl: GELU and its derivative).
+ * four columns at a time through the shader's store_epi4 (matmul_epi.wgsl: GELU and its derivative);
+ * with out4 (the shader's OUT4: out bound as vec4s, N % 4 == 0) four columns per store.
  * The bias is read once per tile: lane l reads columns n0 + 8j + l (j < tb, bq<j>), and column c's value
  * reaches all lanes by subgroupBroadcast (bc<c>), before any row's branch. Read per store, as before,
  * each lane fetched every column's bias once per row (per-lane fetches on lavapipe: linear with a bias
  * took 1.19-1.29x linear without on EdgeFace-XXS's shapes, 1.02-1.11x after, 2026-12-07).
  */
-function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, epi: boolean, bias: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
+function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, epi: boolean, bias: boolean, out4: boolean, row: (i: number) => string, decl: string[], step: string[]): Defines {
   const cols = SUBGROUP_LANES * tb;
   const L = SUBGROUP_LANES;
   if (rowSums) {
@@ -127,6 +128,9 @@ function matmulEpilogue(tm: number, tb: number, ku: number, rowSums: boolean, ep
     if (epi) {
       const v = (j: number) => Array.from({ length: 4 }, (_, t) => `c${i}_${j + t}${plus(j + t)}`).join(', ');
       for (let j = 0; j < cols; j += 4) store.push(`    if (n0 + ${j}u < u.N) { store_epi4(o + ${j}u, n0 + ${j}u, vec4<f32>(${v(j)})); }`);
+    } else if (out4) {
+      const v = (j: number) => Array.from({ length: 4 }, (_, t) => `c${i}_${j + t}${plus(j + t)}`).join(', ');
+      for (let j = 0; j < cols; j += 4) store.push(`    if (n0 + ${j}u < u.N) { out[(o + ${j}u) >> 2u] = vec4<f32>(${v(j)}); }`);
     } else {
       for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { out[o + ${j}u] = c${i}_${j}${plus(j)}; }`);
     }
@@ -150,8 +154,8 @@ const vec4Cache = new Map<string, Defines>();
  * K % 4 == 0 (no partial step), M % 4 / N % 4 == 0 and tm / tb multiples of 4 for the m / n reads,
  * batch strides multiples of 4.
  */
-export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolean, transB: boolean, rowSums = false, epi = false, bias = false): Defines {
-  const key = `${tm}x${tb}${transA ? 't' : 'n'}${transB ? 't' : 'n'}${rowSums ? 'r' : ''}${epi ? 'e' : ''}${bias ? 'b' : ''}`;
+export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolean, transB: boolean, rowSums = false, epi = false, bias = false, out4 = false): Defines {
+  const key = `${tm}x${tb}${transA ? 't' : 'n'}${transB ? 't' : 'n'}${rowSums ? 'r' : ''}${epi ? 'e' : ''}${bias ? 'b' : ''}${out4 ? 'o' : ''}`;
   const hit = vec4Cache.get(key);
   if (hit) return hit;
   const L = SUBGROUP_LANES;
@@ -182,7 +186,7 @@ export function subgroupMatmulVec4Defines(tm: number, tb: number, transA: boolea
   const bRead = (j: number, x: number) => (transB ? `bv${j}[${x}]` : `bg${j >> 2}_${x}[${j & 3}]`);
   const colOf = (j: number, l: number) => (transB ? L * j + l : 32 * (j >> 2) + 4 * l + (j & 3));
   step.push(...chainStep(tm, tb, ku, aRead, bRead, colOf));
-  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, bias, row, decl, step);
+  const d = matmulEpilogue(tm, tb, ku, rowSums, epi, bias, out4, row, decl, step);
   vec4Cache.set(key, d);
   return d;
 }

@@ -52,8 +52,9 @@ export interface MatmulTuning {
    *  8·tb columns (tm 2, 4, 8 or 16; tb 1, 2, 4 or 8), ku k's per loop step (1, 2 or 4; default 1).
    *  Ignored elsewhere, and under tiled / tiledVec4; split-K applies as for the register-blocked
    *  kernel. vec4 (default on): with ku 4, read both operands as vec4 where they are aligned
-   *  (matmul-subgroup.ts, subgroupMatmulVec4Defines); false: scalar reads. null: off. */
-  subgroup: { tm: number; tb: number; ku?: number; vec4?: boolean } | null;
+   *  (matmul-subgroup.ts, subgroupMatmulVec4Defines); false: scalar reads. out4 (default on): store
+   *  four columns at a time as a vec4 where N % 4 == 0; false: scalar stores. null: off. */
+  subgroup: { tm: number; tb: number; ku?: number; vec4?: boolean; out4?: boolean } | null;
 }
 
 // Measured on lavapipe (bench/probe-matmul.ts): one k at a time with 8 x 16 blocks (8 x 8 for transB);
@@ -76,7 +77,7 @@ function checkTuning(t: MatmulTuning): void {
   const v4 = t.tiledVec4;
   if (v4 && (![4, 8].includes(v4.tm) || ![1, 2].includes(v4.tnv))) throw new Error(`matmul: tuning.tiledVec4 must have tm 4 or 8 and tnv 1 or 2, got tm ${v4.tm}, tnv ${v4.tnv}`);
   const sg = t.subgroup;
-  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb) || ![undefined, 1, 2, 4].includes(sg.ku) || ![undefined, true, false].includes(sg.vec4))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4 (vec4 a boolean), got ${JSON.stringify(sg)}`);
+  if (sg && (![2, 4, 8, 16].includes(sg.tm) || ![1, 2, 4, 8].includes(sg.tb) || ![undefined, 1, 2, 4].includes(sg.ku) || ![undefined, true, false].includes(sg.vec4) || ![undefined, true, false].includes(sg.out4))) throw new Error(`matmul: tuning.subgroup must have tm 2, 4, 8 or 16, tb 1, 2, 4 or 8 and ku 1, 2 or 4 (vec4 and out4 booleans), got ${JSON.stringify(sg)}`);
   const sk = t.splitK;
   if (sk && !([sk.minK, sk.workgroups, sk.minChunk].every((x) => Number.isInteger(x) && x >= 1))) {
     throw new Error(`matmul: tuning.splitK needs positive integers minK, workgroups, minChunk, got ${JSON.stringify(sk)}`);
@@ -94,6 +95,8 @@ export interface MatmulTraceEntry {
   rowSums: boolean;
   /** The subgroup kernel read both operands as vec4 (tuning.subgroup.vec4 and the alignment it needs). */
   vec4: boolean;
+  /** The subgroup kernel stored four columns at a time (tuning.subgroup.out4, N % 4 == 0). */
+  out4: boolean;
 }
 
 /** Diagnostics: when set, called once per matmul program run (bench/probe-edgeface-matmul.ts pairs
@@ -232,6 +235,7 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
     B_VEC_N: !transB && vecB,
     HAS_BIAS: bias !== null,
     ROW_SUMS: false, // the subgroup kernel's (shaders/matmul_io.wgsl)
+    OUT4: false, // likewise
     TILED: t.tiled && !v4,
     TILED_V4: !!v4,
     TM: v4 ? v4.tm : blk.tm,
@@ -250,15 +254,17 @@ function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, trans
   // The subgroup kernel's vec4 reads (subgroupMatmulVec4Defines): 4 k per step, every vec4 aligned and whole.
   const sgVec4 = !!sg && t.subgroup!.vec4 !== false && (t.subgroup!.ku ?? 1) === 4 && K % 4 === 0 && sA % 4 === 0 && d.sB % 4 === 0 &&
     (!transA || (Mk % 4 === 0 && sg.tm % 4 === 0)) && (transB || (N % 4 === 0 && sg.tb % 4 === 0));
+  // The subgroup kernel's vec4 stores (OUT4): out, act and pre as vec4s where rows are whole vec4s.
+  const out4 = !!sg && t.subgroup!.out4 !== false && N % 4 === 0;
   matmulTrace.fn?.({
     op, cls: matmulClass(Mk, K, N, transA, transB, batch), batch, M: Mk, K, N, transA, transB,
     kernel: v4 ? 'v4' : t.tiled ? 'tiled' : sg ? 'sg' : 'reg', tm: sg ? sg.tm : defines.TM, tnv: sg ? 2 * sg.tb : defines.TNV,
-    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs, vec4: sgVec4,
+    wgx: sg ? SUBGROUP_LANES : blk.wgx, wgy: sg ? 1 : blk.wgy, splits, tiles, rowSums: rs, vec4: sgVec4, out4,
   });
   // The product's program (the split-K reduce below is matmul.wgsl's either way).
   const sgDefines = (e: boolean, withBias: boolean) => sgVec4
-    ? { VEC4: true, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs, e, withBias) }
-    : { VEC4: false, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1, e, withBias) };
+    ? { VEC4: true, OUT4: out4, ...subgroupMatmulVec4Defines(sg!.tm, sg!.tb, transA, transB, rs, e, withBias, out4) }
+    : { VEC4: false, OUT4: out4, ...subgroupMatmulDefines(sg!.tm, sg!.tb, rs, t.subgroup!.ku ?? 1, e, withBias, out4) };
   // The epilogue in the product's stores (not in split-K partials: see below).
   const epiDefines = (on: boolean) => ({ GELU: on && epi?.kind === 'gelu', GELU_KEEP: on && epi?.kind === 'gelu-keep', DGELU: on && !!pre });
   const product = (splitK: boolean, withBias: boolean) => sg
