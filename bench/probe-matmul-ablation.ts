@@ -1,6 +1,7 @@
 // Where the subgroup matmul's time goes on this adapter, by taking parts out:
 //   npx tsx bench/probe-matmul-ablation.ts [rounds]
-// On EdgeFace-XXS's largest training-step products (the default block, vec4 reads), four programs
+// On EdgeFace-XXS's largest training-step products (the default block, vec4 reads and, where N % 4
+// == 0, vec4 stores; autotuned choices off), four programs
 // take turns (bench/lib/alternate.ts): the kernel as shipped; its operand reads hoisted out of the
 // k-loop (read once at the first k, then reused: the same multiply-adds and broadcasts, no reads per
 // step); its stores cut to one per row (the sum of the row's accumulators: the same arithmetic, 1/32
@@ -13,9 +14,10 @@
 // Needs an adapter with fixed 8-lane subgroups (lavapipe).
 import { initNodeGPU } from '../src/node/gpu.js';
 import { alternate, msPerCall } from './lib/alternate.js';
-import { fixedSubgroupSize, getEngine, linear, matmul, randnArray, tensor, type Program } from '../src/runtime/index.js';
+import { fixedSubgroupSize, getEngine, linear, matmul, randnArray, setAutotuneMode, tensor, type Program } from '../src/runtime/index.js';
 
 await initNodeGPU();
+setAutotuneMode('off'); // the default block on every product (the shipped table may pick others)
 const rounds = Number(process.argv[2] ?? 7);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`probe-matmul-ablation: rounds must be a positive integer, got ${process.argv[2]}`);
 if (fixedSubgroupSize() !== 8) {
@@ -24,8 +26,10 @@ if (fixedSubgroupSize() !== 8) {
 }
 
 type Mode = { hoist: boolean; oneStore: boolean };
-const READ = /^\s*let (av|bv|ag|bg)\w* = [AB]\[/;
-const STORE = /^\s*if \(n0 \+ \d+u < u\.N\) \{ out\[o \+ \d+u\] = (c\d+_\d+)( \+ bc\d+)?; \}$/;
+// An operand read of a step: vec4 (av, bv, ag, bg = A[...] / B[...]) or scalar (a<i>_<x> = a_at(...), v<j>_<x> = b_at(...)).
+const READ = /^\s*let ((av|bv|ag|bg)\w* = [AB]\[|(a|v)\d+_\d+ = (select\(0\.0, )?[ab]_at\()/;
+// A row's stores: one column (out[o + j] = c<i>_<j> (+ bc<j>)) or four (OUT4: out[(o + j) >> 2u] = vec4<f32>(...)).
+const STORE = /^\s*if \(n0 \+ \d+u < u\.N\) \{ out\[(o \+ \d+u|\(o \+ \d+u\) >> 2u)\] = .*; \}$/;
 
 /** The operand reads of one k-step moved to the end of the declarations (read once, at the first k). */
 function hoistReads(decl: string, step: string): { decl: string; step: string } {
@@ -35,17 +39,25 @@ function hoistReads(decl: string, step: string): { decl: string; step: string } 
   return { decl: `${decl}\n${reads.map((l) => l.replace(/^ {4}/, '  ')).join('\n')}`, step: lines.filter((l) => !READ.test(l)).join('\n') };
 }
 
-/** Each row's stores replaced by one store of the sum of its accumulators. */
+/** Each row's stores replaced by one store of the sum of its accumulators (as a vec4 where out is vec4s). */
 function oneStorePerRow(store: string): string {
   const out: string[] = [];
   let acc: string[] = [];
+  let vec = false;
   for (const l of store.split('\n')) {
-    const m = STORE.exec(l);
-    if (m) { acc.push(m[1]!); continue; }
-    if (l.trim() === '} }' && acc.length) { out.push(`    out[o] = ${acc.join(' + ')};`); acc = []; }
+    if (STORE.test(l)) {
+      acc.push(...(l.split('=').slice(1).join('=').match(/c\d+_\d+/g) ?? []));
+      vec ||= l.includes('>> 2u');
+      continue;
+    }
+    if (l.trim() === '} }' && acc.length) {
+      const sum = acc.join(' + ');
+      out.push(vec ? `    out[o >> 2u] = vec4<f32>(${sum});` : `    out[o] = ${sum};`);
+      acc = [];
+    }
     out.push(l);
   }
-  if (!out.some((l) => l.includes('out[o] ='))) throw new Error('probe-matmul-ablation: no stores found in SG_STORE (has the generator changed?)');
+  if (!out.some((l) => l.includes('out[o] =') || l.includes('out[o >> 2u] ='))) throw new Error('probe-matmul-ablation: no stores found in SG_STORE (has the generator changed?)');
   return out.join('\n');
 }
 
