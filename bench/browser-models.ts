@@ -12,7 +12,7 @@
 // a provider that differs is reported and not timed), then times interleaved rounds (web/bench/
 // models-page.ts). Writes bench/results/browser-models-<adapter-key>-<date>.{json,md}.
 import os from 'node:os';
-import { readFileSync, existsSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -21,7 +21,7 @@ import { initNodeGPU } from '../src/node/gpu.js';
 import { codeCommit } from '../src/cli/train.js';
 import { encodeSafetensors, type NamedArray } from '../src/nn/safetensors.js';
 import { sanitizeKey } from './lib/report.js';
-import { freeStem } from './lib/result-files.js';
+import { writeResultFiles } from './lib/result-files.js';
 import { CHROMIUM_ARGS, CHROMIUM_INSTALL_HINT } from '../src/node/chromium.js';
 import { edgefaceBench, dsrBench, type ModelBench } from './lib/models-cases.js';
 import { TorchPeer, torchMissing } from './lib/peer-torch.js';
@@ -169,12 +169,8 @@ async function main(): Promise<void> {
   console.log(`\n${md}`);
   if (o.write) {
     const key = `browser-models-${sanitizeKey(`${result.adapter.vendor}/${result.adapter.architecture}//${result.adapter.description}`)}`;
-    const dir = join(root, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const base = freeStem(join(dir, `${key}-${date}`), now);
-    writeFileSync(`${base}.json`, JSON.stringify({ date, commit: rev, options: o, impls: IMPLS, result }, null, 1));
-    writeFileSync(`${base}.md`, md);
-    console.log(`wrote ${base}.{json,md}`);
+    const files = writeResultFiles(join(root, 'bench/results'), key, now, JSON.stringify({ date, commit: rev, options: o, impls: IMPLS, result }, null, 1), md);
+    console.log(`wrote ${files.json}, ${files.md}`);
   }
 }
 

@@ -16,7 +16,7 @@
 // Needs a Chromium: `apt-get install -y chromium` (Debian) gives /usr/bin/chromium. Flags: see ARGS;
 // --enable-unsafe-webgpu alone gives the SwiftShader adapter in headless mode on Linux (Chromium 156).
 import os from 'node:os';
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
@@ -26,7 +26,7 @@ import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
 import { machineInfo } from './lib/machine.js';
-import { freeStem } from './lib/result-files.js';
+import { writeResultFiles } from './lib/result-files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pageDir = join(root, 'web/bench');
@@ -230,12 +230,8 @@ async function main(): Promise<void> {
     console.log(peakLine(r) + '\n');
     console.log(textTable(HEADER, rows(r.cases, r.peak?.gflops), new Set([0, 1, HEADER.length - 1])));
     if (o.write) {
-      const dir = join(root, 'bench/results');
-      mkdirSync(dir, { recursive: true });
-      const base = freeStem(join(dir, `browser-${adapterKey}-${date.slice(0, 10)}`), date);
-      writeFileSync(`${base}.json`, JSON.stringify({ ...meta, ...r }, null, 2) + '\n');
-      writeFileSync(`${base}.md`, markdown(r, meta));
-      console.log(`\nwrote ${base}.json, ${base}.md`);
+      const files = writeResultFiles(join(root, 'bench/results'), `browser-${adapterKey}`, date, JSON.stringify({ ...meta, ...r }, null, 2) + '\n', markdown(r, meta));
+      console.log(`\nwrote ${files.json}, ${files.md}`);
     }
     if (r.cases.some((c) => c.status === 'FAIL' || c.status === 'ERROR')) process.exitCode = 1;
   } finally {

@@ -67,7 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   const NV = ${X4N}u;
   var sidx: array<u32, NV>;
   var smsk: array<f32, NV>;
-  let cb = i32(ow0) - i32(${X4OFF}u) - u.pw; // the first vec4's column: ow0 − 4·ceil(pw / 4)
+  let cb = iwb - i32(${X4OFF}u); // the first vec4's column: ow0 − 4·ceil(pw / 4) (sw = 1 here)
 #else
   var sidx: array<u32, S>;
   var smsk: array<f32, S>;

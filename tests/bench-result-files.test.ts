@@ -2,10 +2,10 @@
 // committed figures the README cites) writes beside the first, and bench/summary's "newest" still
 // finds the later run.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freeStem, byRunOrder } from '../bench/lib/result-files.js';
+import { dirname, join } from 'node:path';
+import { freeStem, byRunOrder, writeResultFiles } from '../bench/lib/result-files.js';
 
 describe('freeStem', () => {
   it("keeps the day's name for the first run, then the start time, then a counter", () => {
@@ -23,6 +23,22 @@ describe('freeStem', () => {
       expect(freeStem(stem, 'no time here')).toBe(`${stem}-run`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('writeResultFiles', () => {
+  it('creates the folder, writes both files under the day name, and a second run beside them', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lrfr-results-')), 'results');
+    try {
+      const first = writeResultFiles(dir, 'models-k', '2026-12-07T04:22:45.602Z', '{"a":1}\n', '# first\n');
+      expect(first).toEqual({ json: join(dir, 'models-k-2026-12-07.json'), md: join(dir, 'models-k-2026-12-07.md') });
+      const second = writeResultFiles(dir, 'models-k', '2026-12-07T04:58:16.277Z', '{"a":2}\n', '# second\n');
+      expect(second.json).toBe(join(dir, 'models-k-2026-12-07-0458.json'));
+      expect(readFileSync(first.md, 'utf8')).toBe('# first\n');
+      expect(readFileSync(second.json, 'utf8')).toBe('{"a":2}\n');
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
     }
   });
 });

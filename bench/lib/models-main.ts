@@ -39,6 +39,7 @@ import { TorchPeer, torchMissing, torchTrainRss, TORCH_THREADS } from './peer-to
 import { loadOrt, ortRun, ORT_THREADS } from './peer-ort.js';
 import { allModels, MAX_BATCH, type ModelBench, type OursRun, type PeerRun } from './models-cases.js';
 import { machineInfo, machineLine } from './machine.js';
+import { median } from './stats.js';
 import {
   textTable, writeModelResults, type ImplName, type ImplResult, type MemoryResult, type ModelCaseResult, type Mode, type RepeatResult,
 } from './models-report.js';
@@ -233,12 +234,12 @@ async function timeRepeat(label: string, impl: Impl, b: Budget): Promise<RepeatR
 function summarise(r: ImplResult, reps: RepeatResult[], batch: number): void {
   const ms = reps.map((x) => x.ms).sort((a, b) => a - b);
   const n = ms.length;
-  const median = n % 2 ? ms[(n - 1) >> 1]! : (ms[n / 2 - 1]! + ms[n / 2]!) / 2;
+  const med = median(ms);
   const mean = ms.reduce((a, b) => a + b, 0) / n;
   r.repeats = reps;
   r.method = reps[0]!.method;
-  r.timing = { name: r.impl, k: reps[0]!.k, samples: reps.reduce((a, x) => a + x.samples, 0), msMedian: median, msMean: mean, msMin: ms[0]!, rme: NaN };
-  r.msPerImage = median / batch;
+  r.timing = { name: r.impl, k: reps[0]!.k, samples: reps.reduce((a, x) => a + x.samples, 0), msMedian: med, msMean: mean, msMin: ms[0]!, rme: NaN };
+  r.msPerImage = med / batch;
   r.imagesPerS = 1000 / r.msPerImage;
   r.imagesPerSMin = (1000 * batch) / ms[n - 1]!;
   r.imagesPerSMax = (1000 * batch) / ms[0]!;

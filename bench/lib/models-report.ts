@@ -1,7 +1,6 @@
 // Result table of the model benchmark: stdout, bench/results/models-<adapter>-<date>.json and .md.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { freeStem } from './result-files.js';
+import { writeResultFiles } from './result-files.js';
+import { median } from './stats.js';
 import type { TimingResult } from './timing.js';
 import { cpuShareText, type RunInfo } from './report.js';
 
@@ -101,10 +100,6 @@ function cell(r?: ImplResult): string {
   return r.detail ? `n/a: ${r.detail}` : 'n/a';
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b), n = s.length;
-  return n % 2 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
 /** Median, min, max and spread ((max − min) / median) of some positive figures. */
 export function rangeOf(xs: number[]): { median: number; min: number; max: number; spread: number } | undefined {
   if (!xs.length) return undefined;
@@ -315,10 +310,5 @@ export function markdown(results: ModelCaseResult[], info: RunInfo): string {
 }
 
 export function writeModelResults(dir: string, adapterKey: string, results: ModelCaseResult[], info: RunInfo): { json: string; md: string } {
-  mkdirSync(dir, { recursive: true });
-  const base = freeStem(join(dir, `models-${adapterKey}-${info.date.slice(0, 10)}`), info.date);
-  const json = `${base}.json`, md = `${base}.md`;
-  writeFileSync(json, JSON.stringify({ ...info, cases: results }, null, 2) + '\n');
-  writeFileSync(md, markdown(results, info));
-  return { json, md };
+  return writeResultFiles(dir, `models-${adapterKey}`, info.date, JSON.stringify({ ...info, cases: results }, null, 2) + '\n', markdown(results, info));
 }

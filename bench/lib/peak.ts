@@ -4,6 +4,7 @@
 // FLOPs: a vec4 fma is 4 multiply-adds = 8 FLOPs.
 import { getEngine, type BufferRef } from '../../src/runtime/engine.js';
 import { empty } from '../../src/runtime/tensor.js';
+import { median } from './stats.js';
 
 export interface PeakVariant {
   /** Independent vec4 accumulators per invocation. */
@@ -104,15 +105,21 @@ async function timeLaunch(out: BufferRef, v: PeakVariant, iters: number, expectM
   return performance.now() - t0;
 }
 
+/** Sets the engine's plain-await polling (timeLaunch sleeps through the launches itself); returns the undo. */
+function awaitPolling(): () => void {
+  const engine = getEngine();
+  const saved = engine.pollStrategy;
+  engine.pollStrategy = 'await';
+  return () => { engine.pollStrategy = saved; };
+}
+
 /** Measures the adapter's peak FMA throughput: the best GFLOP/s over the variants. */
 export async function measurePeak(opts: PeakOptions = {}): Promise<PeakResult> {
   const targetMs = opts.targetMs ?? 150;
   const runs = opts.runs ?? 5;
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const log = opts.log ?? ((l: string) => console.log(l));
-  const engine = getEngine();
-  const savedPoll = engine.pollStrategy;
-  engine.pollStrategy = 'await';
+  const restorePolling = awaitPolling();
   const live: { v: PeakVariant; out: ReturnType<typeof empty>; iters: number; ms: number }[] = [];
   try {
     // Per variant: warm-up (pipeline compile) and calibration of the trip count to ~targetMs.
@@ -136,7 +143,7 @@ export async function measurePeak(opts: PeakOptions = {}): Promise<PeakResult> {
       for (const x of live) x.ms = Math.min(x.ms, await timeLaunch(x.out, x.v, x.iters, x.ms));
     }
   } finally {
-    engine.pollStrategy = savedPoll;
+    restorePolling();
     for (const x of live) x.out.dispose();
   }
   let best: PeakResult | null = null;
@@ -159,18 +166,14 @@ export async function measurePeak(opts: PeakOptions = {}): Promise<PeakResult> {
  */
 export async function hostGflops(peak: PeakResult, launches = 3): Promise<number> {
   if (!Number.isInteger(launches) || launches < 1) throw new Error(`hostGflops: launches must be a positive integer, got ${launches}`);
-  const engine = getEngine();
-  const savedPoll = engine.pollStrategy;
-  engine.pollStrategy = 'await';
+  const restorePolling = awaitPolling();
   const out = empty([peak.invocations]);
   const ms: number[] = [];
   try {
     for (let i = 0; i < launches; i++) ms.push(await timeLaunch(out, peak.variant, peak.iters, peak.ms));
   } finally {
-    engine.pollStrategy = savedPoll;
+    restorePolling();
     out.dispose();
   }
-  ms.sort((a, b) => a - b);
-  const median = launches % 2 ? ms[(launches - 1) >> 1]! : (ms[launches / 2 - 1]! + ms[launches / 2]!) / 2;
-  return (peak.invocations * flopsPerInvocation(peak.variant, peak.iters)) / (median * 1e6);
+  return (peak.invocations * flopsPerInvocation(peak.variant, peak.iters)) / (median(ms) * 1e6);
 }

@@ -1,7 +1,5 @@
 // Result table: stdout, bench/results/<adapter>-<date>.json and .md.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { freeStem } from './result-files.js';
+import { writeResultFiles } from './result-files.js';
 import type { TimingResult } from './timing.js';
 import { otherShare, disturbedNote, type CpuSample } from './cpu-share.js';
 import type { MachineInfo } from './machine.js';
@@ -144,10 +142,5 @@ export function sanitizeKey(key: string): string {
 }
 
 export function writeResults(dir: string, fileKey: string, results: CaseResult[], info: RunInfo): { json: string; md: string } {
-  mkdirSync(dir, { recursive: true });
-  const base = freeStem(join(dir, `${fileKey}-${info.date.slice(0, 10)}`), info.date);
-  const json = `${base}.json`, md = `${base}.md`;
-  writeFileSync(json, JSON.stringify({ ...info, cases: results }, null, 2) + '\n');
-  writeFileSync(md, markdown(results, info));
-  return { json, md };
+  return writeResultFiles(dir, fileKey, info.date, JSON.stringify({ ...info, cases: results }, null, 2) + '\n', markdown(results, info));
 }

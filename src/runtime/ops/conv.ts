@@ -546,7 +546,7 @@ function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null 
   const J = KW ? Math.max(1, Math.min(4, Math.floor(16 / (KW * (CB / 4))), cig))
     : kxBlock ? Math.min(convVariants.wgradKxJ, g.kw) : Math.min(convVariants.wgradCiJ, 4 * Math.ceil(cig / 4));
   // vec4 reads of dy and x (the shader's X4) where rows are whole vec4s: 4 pixels a step.
-  const x4 = KW && g.Wo % 4 === 0 ? stripX4(g, WGRAD_X4_PX) : stripX4(g, 0);
+  const x4 = stripX4(g, KW && g.Wo % 4 === 0 ? WGRAD_X4_PX : 0);
   const cbPerGroup = Math.ceil(cog / CB);
   const jBlocks = kxBlock ? Math.ceil(g.kw / J) : Math.ceil(cig / J);
   const items = g.kh * (kxBlock ? cig * jBlocks : KW ? jBlocks : jBlocks * g.kw);
