@@ -4,11 +4,13 @@
 // fused kernels do the same float32 operations in the same order as conv2d, only the store address
 // differs, so the result must equal pixelShuffle(conv2d(...)) exactly (any difference is a bug in the
 // index), with one dispatch fewer; and the float64 conv shuffled on the CPU (atol 1e-4 + rtol 1e-4 ·
-// |ref|, as tests/ops/conv.test.ts). With autograd recording, values and gradients equal the two ops'.
+// |ref|, as tests/ops/conv.test.ts). With autograd recording, values and gradients equal the two ops',
+// the Winograd backward reading dy through the shuffle (no unshuffle pass).
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
 import { conv64, randn, withConvVariants, type Cfg } from '../helpers/conv-ref.js';
+import { programs } from '../helpers/op.js';
 
 const SG8 = L.fixedSubgroupSize() === 8;
 const toF64 = (a: Float32Array) => Float64Array.from(a);
@@ -57,26 +59,44 @@ describe('conv2dPixelShuffle: the shuffle folded into the conv stores', () => {
     }));
   }
 
-  it('with autograd recording: the same values and gradients as pixelShuffle(conv2d)', async () => {
-    const x = L.tensor(randn(2 * 8 * 6 * 7, 4), [2, 8, 6, 7]), w = L.tensor(randn(16 * 8 * 9, 5), [16, 8, 3, 3]);
-    const b = L.tensor(randn(16, 6), [16]);
-    const params = [x, w, b];
-    for (const p of params) p.requiresGrad = true;
-    const rw = L.tensor(randn(2 * 4 * 12 * 14, 7), [2, 4, 12, 14]);
-    const run = async (fused: boolean) => {
+  // The backward reads dy through the shuffle where Winograd computes the gradient (no unshuffle pass:
+  // OutGrad in conv.ts); the other kernels get it unshuffled, once. Either way the gradients equal the
+  // two ops' exactly: the same float32 operations, only the read addresses differ (both bias gradients
+  // come from the same kernel: Winograd's tile sums, or sum(dy) of the unshuffled dy).
+  interface GradCase { name: string; x: Shape; w: Shape; r: number; unshuffles: number; variants?: Partial<typeof L.convVariants> }
+  const gradCases: GradCase[] = [
+    { name: 'Winograd backward, r 2, partial tiles', x: [2, 8, 6, 7], w: [16, 8, 3, 3], r: 2, unshuffles: 0 },
+    { name: 'Winograd backward, r 3, in chunks of one image', x: [2, 8, 5, 6], w: [18, 8, 3, 3], r: 3, unshuffles: 0, variants: { winogradMaxBytes: 36 * 18 * 4 * 4 } },
+    { name: 'Winograd backward-data, subgroup weight gradient', x: [2, 8, 6, 7], w: [16, 8, 3, 3], r: 2, unshuffles: 1, variants: { winogradWgrad: false } },
+    { name: 'no Winograd: unshuffled once for both kernels', x: [2, 8, 6, 7], w: [16, 8, 3, 3], r: 2, unshuffles: 1, variants: { winograd: false, winogradDgrad: false, winogradWgrad: false } },
+  ];
+  for (const c of gradCases) {
+    it(`with autograd recording (${c.name}): the same values and gradients as pixelShuffle(conv2d)`, () => withConvVariants(c.variants, async () => {
+      const [N, Ci, H, W] = c.x as [number, number, number, number];
+      const Co = c.w[0]!, r = c.r;
+      const x = L.tensor(randn(N * Ci * H * W, 4), c.x), w = L.tensor(randn(Co * Ci * 9, 5), c.w);
+      const b = L.tensor(randn(Co, 6), [Co]);
+      const params = [x, w, b];
+      for (const p of params) p.requiresGrad = true;
+      const rw = L.tensor(randn(N * Co * H * W, 7), [N, Co / (r * r), H * r, W * r]);
+      const run = async (fused: boolean) => {
+        L.zeroGrad(params, true);
+        const y = fused ? L.conv2dPixelShuffle(x, w, b, r, { padding: 1 }) : L.pixelShuffle(L.conv2d(x, w, b, { padding: 1 }), r);
+        expect(y.requiresGrad).toBe(true);
+        const loss = L.sum(L.mul(y, rw));
+        const names = programs(() => L.backward(loss));
+        const out = [await y.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
+        L.dispose([y, loss]);
+        return { out, unshuffles: names.filter((n) => n === 'pixel_unshuffle').length };
+      };
+      const ref = await run(false), got = await run(true);
+      for (let i = 0; i < ref.out.length; i++) expect([...got.out[i]!], ['y', 'dx', 'dw', 'dbias'][i]).toEqual([...ref.out[i]!]);
+      expect(ref.unshuffles, 'pixelShuffle(conv2d): its own backward unshuffles').toBe(1);
+      expect(got.unshuffles, 'unshuffle passes in the fused backward').toBe(c.unshuffles);
       L.zeroGrad(params, true);
-      const y = fused ? L.conv2dPixelShuffle(x, w, b, 2, { padding: 1 }) : L.pixelShuffle(L.conv2d(x, w, b, { padding: 1 }), 2);
-      expect(y.requiresGrad).toBe(true);
-      L.backward(L.sum(L.mul(y, rw)));
-      const out = [await y.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
-      y.dispose();
-      return out;
-    };
-    const ref = await run(false), got = await run(true);
-    for (let i = 0; i < ref.length; i++) expect([...got[i]!], ['y', 'dx', 'dw', 'dbias'][i]).toEqual([...ref[i]!]);
-    L.zeroGrad(params, true);
-    L.dispose([...params, rw]);
-  });
+      L.dispose([...params, rw]);
+    }));
+  }
 
   it('names bad arguments', () => {
     const x = L.rand([1, 3, 4, 4], 1), w = L.rand([6, 3, 3, 3], 2);

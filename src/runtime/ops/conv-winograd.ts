@@ -11,6 +11,9 @@
 // weight gradient is the transpose of the forward: dU[e] [Co, Ci] = D[e] [Co, T] · V[e]ᵀ with
 // D = A dY Aᵀ the transform of each 4x4 tile of dy (shaders/winograd_dy.wgsl), then dw = Gᵀ dU G
 // (shaders/winograd_wback.wgsl).
+// The gradient of a conv2dPixelShuffle (the upsampler: conv, then pixelShuffle(r)) is read through the
+// shuffle by the transforms of dy (the plane_of addressing of shaders/winograd_common.wgsl): no
+// unshuffle pass over it (at batch 32, DSR-cpu's two upsamplers' unshuffles took ~50 ms of a ~2 s step).
 // The transform domain's buffers (V: 36·Ci·T floats, M: 36·Co·T) are chunked over whole images to
 // stay within convVariants.winogradMaxBytes and the storage-binding limit.
 // Rounding: the transforms' coefficients (up to 8 and 1/24) cost precision against the direct sum:
@@ -22,6 +25,7 @@ import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { noGrad } from '../autograd.js';
 import { matmulNoGrad } from './matmul.js';
 import { addInPlace } from './elementwise.js';
+import { sum } from './reduce.js';
 import type { Geom } from './conv.js';
 
 /** The geometry of the conv this path computes: input [N, Cin, H, W] -> output [N, Cout, Ho, Wo]. */
@@ -58,26 +62,38 @@ export function winogradOk(g: Geom, minChannels: number, maxBytes: number): bool
   return perImageBytes(winoGeom(g, false)) <= lim && perImageBytes(winoGeom(g, true)) <= lim;
 }
 
-/** V [36, Cin, T]: the input transform of the chunk's T tiles from global tile t0 (shaders/winograd_in.wgsl). */
-function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: number, perImage: number): Tensor {
+/**
+ * V [36, Cin, T]: the input transform of the chunk's T tiles from global tile t0 (shaders/winograd_in.wgsl);
+ * r > 1: x holds pixelShuffle(input, r).
+ */
+function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: number, perImage: number, r = 1): Tensor {
   const V = empty([36, q.Cin, T]);
   const ni = q.Cin * T;
   getEngine().run({
     name: 'winograd_input', shader: 'winograd_in', defines: {},
     inputs: [x], outputs: [V],
-    uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
+    uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(r), u32(0)],
     workgroups: grid1d(ni, 64),
   });
   return V;
 }
 
+export interface WinogradOpts {
+  /** r > 1: write pixelShuffle(out, r) (the stores of shaders/winograd_out.wgsl's SHUFFLE). */
+  shuffle?: number;
+  /** r > 1: x holds pixelShuffle(input, r) (a conv2dPixelShuffle's gradient), read through it. */
+  inShuffle?: number;
+  /** Where the forward leaves its input transforms for the weight gradient (wgradWinograd's savedV). */
+  keepV?: Tensor[] | null;
+}
+
 /**
  * out = conv(x, w) + bias (then PReLU with alpha) by F(4x4, 3x3); transposed: the backward-data at
- * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full;
- * shuffle r > 1: as pixelShuffle(out, r) (the stores of shaders/winograd_out.wgsl's SHUFFLE).
+ * stride 1 (x is dy [N, Co, Ho, Wo], the result [N, Ci, H, W], bias per Ci). out is written in full.
  */
 export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom,
-  transposed: boolean, maxBytes: number, shuffle = 1, keepV: Tensor[] | null = null): void {
+  transposed: boolean, maxBytes: number, o: WinogradOpts = {}): void {
+  const { shuffle = 1, inShuffle = 1, keepV = null } = o;
   const q = winoGeom(g, transposed);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
@@ -93,7 +109,7 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
     });
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
-      const V = inputTransform(x, q, T, t0, tw, perImage);
+      const V = inputTransform(x, q, T, t0, tw, perImage, inShuffle);
       const M = matmulNoGrad(U, V, false, false);
       if (keepV && !transposed) keepV.push(V);
       else V.dispose();
@@ -114,9 +130,12 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
 /**
  * dw [Co, Ci, 3, 3] = the weight gradient of conv(x, w) for dy [N, Co, Ho, Wo], by F(4x4, 3x3).
  * savedV: the forward's input transforms of x, one per chunk (corrWinograd's keepV), used when they
- * are all there with this chunking's shapes; else x is transformed again.
+ * are all there with this chunking's shapes; else x is transformed again. dyShuffle r > 1: dy holds
+ * pixelShuffle(dy, r) (a conv2dPixelShuffle's gradient), read through it. bias: gets the bias gradient,
+ * sum(dy, [0, 2, 3]), from the transform's tile sums.
  */
-export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, savedV: readonly Tensor[] | null = null): Tensor {
+export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, savedV: readonly Tensor[] | null = null, dyShuffle = 1,
+  bias?: { gb: Tensor | null }): Tensor {
   const q = winoGeom(g, false);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
@@ -131,13 +150,24 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, 
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
       const V = saved ? saved[n0 / nb]! : inputTransform(x, q, T, t0, tw, perImage);
       const D = empty([36, q.Cout, T]);
+      const S = bias ? empty([q.Cout, T]) : null;
       const nd = q.Cout * T;
       e.run({
-        name: 'winograd_dy', shader: 'winograd_dy', defines: {},
-        inputs: [dy], outputs: [D],
-        uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
+        name: 'winograd_dy', shader: 'winograd_dy', defines: { TILE_SUMS: !!S },
+        inputs: [dy], outputs: S ? [D, S] : [D],
+        uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo), u32(dyShuffle), u32(0), u32(0), u32(0)],
         workgroups: grid1d(nd, 64),
       });
+      if (bias && S) {
+        const gb = sum(S, 1);
+        S.dispose();
+        if (bias.gb) {
+          addInPlace(bias.gb, gb);
+          gb.dispose();
+        } else {
+          bias.gb = gb;
+        }
+      }
       const part = matmulNoGrad(D, V, false, true);
       if (!saved) V.dispose();
       D.dispose();

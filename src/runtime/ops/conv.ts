@@ -393,7 +393,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     }
     const out = empty(shuffled);
     if (winogradFwd(g, recorded)) {
-      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, shuffle, keepV);
+      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { shuffle, keepV });
     } else {
       corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false, shuffle);
     }
@@ -425,7 +425,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     return corrGemm(x, w, bias, g, alpha);
   }
   if (winogradFwd(g, recorded)) {
-    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, 1, keepV);
+    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { keepV });
     return out;
   }
   if (subgroupFor(g)) {
@@ -472,9 +472,41 @@ function corrSubgroup(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor |
 }
 
 /** x'[N,Ci,H,W] = conv^T(y[N,Co,Ho,Wo], w) + bias[Ci] (gather form, no atomics) */
-function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+/**
+ * The output gradient a conv's backward reads: dy itself, or (r > 1) pixelShuffle(dy, r), the gradient
+ * of a conv2dPixelShuffle. The Winograd kernels read it through the shuffle; plain() unshuffles it, once,
+ * for the others.
+ */
+class OutGrad {
+  private unshuffled: Tensor | null = null;
+  constructor(readonly t: Tensor, readonly r = 1) {}
+  plain(): Tensor {
+    if (this.r === 1) return this.t;
+    return (this.unshuffled ??= pixelShuffleNoGrad(this.t, this.r, false));
+  }
+  /** sum(dy, [0, 2, 3]): the bias gradient, where the weight gradient's kernel did not give it. */
+  biasGrad(): Tensor {
+    return sum(this.plain(), [0, 2, 3]);
+  }
+  /** Frees the unshuffled copy, if one was made (not t). */
+  dispose(): void {
+    this.unshuffled?.dispose();
+    this.unshuffled = null;
+  }
+}
+
+/** Whether corrT runs g by Winograd. */
+const winogradDgradFor = (g: Geom) => !isDepthwise(g) && !(convVariants.gemm && gemmOk(g)) && convVariants.winogradDgrad && winogradFor(g);
+
+function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   const out = empty([g.N, g.Ci, g.H, g.W]);
   if (out.size === 0) return out;
+  const src = dy instanceof OutGrad ? dy : new OutGrad(dy);
+  if (winogradDgradFor(g)) {
+    corrWinograd(src.t, w, bias, null, out, g, true, convVariants.winogradMaxBytes, { inShuffle: src.r });
+    return out;
+  }
+  const y = src.plain();
   const e = getEngine();
   const qBlocks = Math.ceil(Math.ceil(g.W / g.sw) / 4);
   const pxBlocks = g.sw * qBlocks;
@@ -494,10 +526,6 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   if (convVariants.gemm && gemmOk(g)) {
     out.dispose();
     return corrTGemm(y, w, bias, g);
-  }
-  if (convVariants.winogradDgrad && winogradFor(g)) {
-    corrWinograd(y, w, bias, null, out, g, true, convVariants.winogradMaxBytes);
-    return out;
   }
   if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.Ci >= convVariants.subgroupMinM && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(y, w, bias, null, out, g, convVariants.subgroup, true);
@@ -525,11 +553,13 @@ function corrT(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
  * dw[Co, Ci/G, kh, kw] = sum_{n,oh,ow} dy[n,co,oh,ow] x[n,ci,ih,iw]; savedV: the Winograd forward's
  * input transforms of x (corr's keepV), used where they match instead of transforming x again.
  */
-function wgrad(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
-  if (dwFastOk(g)) return depthwiseWgrad(dy, x, g, bias);
+function wgrad(dyIn: Tensor | OutGrad, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
+  const src = dyIn instanceof OutGrad ? dyIn : new OutGrad(dyIn);
   if (convVariants.winogradWgrad && winogradFor(g)) {
-    return wgradWinograd(dy, x, g, convVariants.winogradMaxBytes, savedV);
+    return wgradWinograd(src.t, x, g, convVariants.winogradMaxBytes, savedV, src.r, bias);
   }
+  const dy = src.plain();
+  if (dwFastOk(g)) return depthwiseWgrad(dy, x, g, bias);
   if (convVariants.gemm && !isDepthwise(g) && gemmOk(g)) return wgradGemm(dy, x, g);
   const sg = convVariants.subgroupWgrad;
   if (sg && g.G === 1 && g.Co >= convVariants.subgroupMinM && fixedSubgroupSize() === SUBGROUP_LANES) return wgradSubgroup(dy, x, g, sg);
@@ -611,12 +641,12 @@ function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOp
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
-function corrTTuned(y: Tensor, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+function corrTTuned(y: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   return withVariant(isDepthwise(g) ? 'depthwise' : 'conv-dgrad', fwdClass(g), () => corrT(y, w, bias, g));
 }
 
 /** wgrad with the tuned variant ('conv-wgrad' / 'depthwise-wgrad'). */
-function wgradTuned(dy: Tensor, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
+function wgradTuned(dy: Tensor | OutGrad, x: Tensor, g: Geom, savedV: readonly Tensor[] | null = null, bias?: BiasGrad): Tensor {
   return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g, savedV, bias));
 }
 
@@ -639,7 +669,8 @@ const convMacs = (g: Geom) => g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g
 
 /**
  * conv2d's forward (shuffle r > 1: then pixelShuffle(·, r), folded into the kernel's stores where it
- * can be), recorded as op with conv2d's backward (dy unshuffled first).
+ * can be), recorded as op with conv2d's backward (dy read through the shuffle by the Winograd kernels,
+ * unshuffled first for the others: OutGrad).
  */
 function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geom, shuffle = 1): Tensor {
   addMacs('conv2d', convMacs(g));
@@ -649,15 +680,15 @@ function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
   let keepV: Tensor[] | null = recorded && weight.requiresGrad && convVariants.winogradKeepV ? [] : null;
   const out = corrTuned(x, weight, bias, g, { recorded, shuffle, keepV });
   return record(op, inputs, out, (dyOut) => {
-    const dy = shuffle > 1 ? pixelShuffleNoGrad(dyOut, shuffle, false) : dyOut;
+    const dy = new OutGrad(dyOut, shuffle);
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const bg: BiasGrad | undefined = bias?.requiresGrad ? { gb: null } : undefined;
     const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null, bg) : null;
     // Used once: a second backward through this graph transforms x again.
     for (const v of keepV ?? []) v.dispose();
     keepV = null;
-    const gb = bg ? bg.gb ?? sum(dy, [0, 2, 3]) : null;
-    if (dy !== dyOut) dy.dispose();
+    const gb = bg ? bg.gb ?? dy.biasGrad() : null;
+    dy.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
 }
@@ -666,7 +697,7 @@ function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
  * pixelShuffle(conv2d(x, weight, bias, opts), r): the upsampler of EDSR / DSR (a conv to C·r² channels,
  * then the shuffle to [N, C, H·r, W·r]), with the shuffle folded into the conv kernel's stores where
  * the Winograd or the subgroup kernel runs the conv (no pass of its own over the output; a shuffle
- * pass after the other kernels). Backward: dy unshuffled, then conv2d's backward.
+ * pass after the other kernels). Backward: conv2d's, dy read through the shuffle (OutGrad).
  */
 export function conv2dPixelShuffle(x: Tensor, weight: Tensor, bias: Tensor | null, r: number, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2dPixelShuffle';
