@@ -10,17 +10,6 @@ fn tile_of(i: u32, T: u32, t0: u32, tilesHW: u32, tilesW: u32) -> Tile {
   return Tile(ct.x, ct.y, nt.x, yx.x, yx.y);
 }
 
-// Where channel c of image n lies in a tensor of logical shape [N, C, H, W]: stored as is (r = 1), or
-// (r > 1) as its pixelShuffle(r), [N, C / r², H·r, W·r], which holds (c, y, x) at channel c / r², row
-// y·r + (c / r) % r, column x·r + c % r (the gradient of a conv2dPixelShuffle, read without an
-// unshuffle pass). Element (y, x) of the plane is at base + y·row + x·col.
-struct Plane { base: u32, row: u32, col: u32 }
-fn plane_of(n: u32, c: u32, C: u32, H: u32, W: u32, r: u32) -> Plane {
-  let r2 = r * r;
-  let wr = W * r;
-  return Plane(((n * (C / r2) + c / r2) * H * r + (c / r) % r) * wr + c % r, wr * r, r);
-}
-
 fn bt6(d: array<f32, 6>) -> array<f32, 6> {
   return array<f32, 6>(
     4.0 * d[0] - 5.0 * d[2] + d[4],

@@ -1,6 +1,6 @@
 // Winograd F(4x4, 3x3) weight gradient, output-gradient transform (src/runtime/ops/conv-winograd.ts):
 // for channel c < C and tile t < T of a chunk (global tile t0 + t = (n, ty, tx)), the 4x4 tile d of
-// dy [N, C, Ho, Wo] (or its pixelShuffle(r) for r > 1: plane_of) at rows 4·ty + 0..3, columns 4·tx + 0..3 (0 past Ho, Wo) goes to
+// dy [N, C, Ho, Wo] (or its pixelShuffle(r): IN_SHUFFLE, winograd_plane.wgsl) at rows 4·ty + 0..3, columns 4·tx + 0..3 (0 past Ho, Wo) goes to
 // D[e, c, t] = (A d Aᵀ)[e / 6, e % 6], D [36, C, T]: with the input transform V [36, Ci, T] of the
 // same tiles, dU[e] = D[e] · V[e]ᵀ is the gradient of the transformed kernels. One invocation per
 // (c, t), t fastest; the flat index is folded into 2-D past 65,535 workgroups.
@@ -8,10 +8,10 @@
 // gradient (the sum of S over t: 16x fewer elements than dy, and no pass over dy of its own).
 #include "common.wgsl"
 #include "winograd_common.wgsl"
+#include "winograd_plane.wgsl"
 struct U {
   total: u32, T: u32, C: u32, t0: u32,
   tilesW: u32, tilesHW: u32, Ho: u32, Wo: u32,
-  r: u32, p0: u32, p1: u32, p2: u32,
 }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> D: array<f32>;
@@ -34,7 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let tl = tile_of(i, u.T, u.t0, u.tilesHW, u.tilesW);
   let c = tl.c;
   let t = tl.t;
-  let plane = plane_of(tl.n, c, u.C, u.Ho, u.Wo, u.r);
+  let plane = plane_of(tl.n, c, u.C, u.Ho, u.Wo);
   let oy = tl.ty * 4u;
   let ox = tl.tx * 4u;
   // A along each of the 4 rows (4 -> 6), then A down each of the 6 columns.

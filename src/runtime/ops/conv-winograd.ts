@@ -12,7 +12,7 @@
 // D = A dY Aᵀ the transform of each 4x4 tile of dy (shaders/winograd_dy.wgsl), then dw = Gᵀ dU G
 // (shaders/winograd_wback.wgsl).
 // The gradient of a conv2dPixelShuffle (the upsampler: conv, then pixelShuffle(r)) is read through the
-// shuffle by the transforms of dy (the plane_of addressing of shaders/winograd_common.wgsl): no
+// shuffle by the transforms of dy (IN_SHUFFLE: the plane_of of shaders/winograd_plane.wgsl): no
 // unshuffle pass over it (at batch 32, DSR-cpu's two upsamplers' unshuffles took ~50 ms of a ~2 s step).
 // The transform domain's buffers (V: 36·Ci·T floats, M: 36·Co·T) are chunked over whole images to
 // stay within convVariants.winogradMaxBytes and the storage-binding limit.
@@ -70,9 +70,9 @@ function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: numbe
   const V = empty([36, q.Cin, T]);
   const ni = q.Cin * T;
   getEngine().run({
-    name: 'winograd_input', shader: 'winograd_in', defines: {},
+    name: 'winograd_input', shader: 'winograd_in', defines: { IN_SHUFFLE: r > 1 ? r : 0 },
     inputs: [x], outputs: [V],
-    uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(r), u32(0)],
+    uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
     workgroups: grid1d(ni, 64),
   });
   return V;
@@ -153,9 +153,9 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, 
       const S = bias ? empty([q.Cout, T]) : null;
       const nd = q.Cout * T;
       e.run({
-        name: 'winograd_dy', shader: 'winograd_dy', defines: { TILE_SUMS: !!S },
+        name: 'winograd_dy', shader: 'winograd_dy', defines: { TILE_SUMS: !!S, IN_SHUFFLE: dyShuffle > 1 ? dyShuffle : 0 },
         inputs: [dy], outputs: S ? [D, S] : [D],
-        uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo), u32(dyShuffle), u32(0), u32(0), u32(0)],
+        uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
         workgroups: grid1d(nd, 64),
       });
       if (bias && S) {
