@@ -62,25 +62,8 @@ fn slope_of(m: u32) -> f32 {
 #endif
 }
 
-// A column's output pixel n = (b, p = oy·Wo + ox): SG_STORE steps it from the tile's first pixel, so the
-// stores divide nothing (an integer division is one scalar division per lane on a CPU adapter: 688 of
-// them in DSR's tail backward-data kernel, 2026-12-07).
-struct Px { b: u32, p: u32, oy: u32, ox: u32 }
-fn px_first(n: u32) -> Px {
-  let b = n / u.HWo;
-  let p = n - b * u.HWo;
-  let oy = p / u.Wo;
-  return Px(b, p, oy, p - oy * u.Wo);
-}
-fn px_next(q: Px) -> Px {
-  var r = Px(q.b, q.p + 1u, q.oy, q.ox + 1u);
-  if (r.ox == u.Wo) { r.ox = 0u; r.oy += 1u; }
-  if (r.p == u.HWo) { r.p = 0u; r.oy = 0u; r.b += 1u; }
-  return r;
-}
-
-// out at (m, pixel q) = v + bm, then PReLU with slope am (bm = bias_of(m), am = slope_of(m)).
-fn store_px(m: u32, q: Px, v: f32, bm: f32, am: f32) {
+// out at (m, n) = v + bm, then PReLU with slope am (bm = bias_of(m), am = slope_of(m)).
+fn store_px(m: u32, n: u32, v: f32, bm: f32, am: f32) {
   var y = v;
 #if ${HAS_BIAS}
   y += bm;
@@ -88,13 +71,16 @@ fn store_px(m: u32, q: Px, v: f32, bm: f32, am: f32) {
 #if ${HAS_PRELU}
   y = select(am * y, y, y > 0.0);
 #endif
+  let b = n / u.HWo;
 #if ${SHUFFLE}
   // pixelShuffle(r = SHUFFLE) folded in (conv2dPixelShuffle): channel m = c·r² + i·r + j of pixel
   // (oy, ox) goes to [b, c, oy·r + i, ox·r + j] of out [N, M / r², Ho·r, Wo·r].
   let r = ${SHUFFLE}u;
-  out[(q.b * (u.M / (r * r)) + m / (r * r)) * u.HWo * r * r + (q.oy * r + (m / r) % r) * u.Wo * r + q.ox * r + m % r] = y;
+  let p = n - b * u.HWo;
+  let oy = p / u.Wo;
+  out[(b * (u.M / (r * r)) + m / (r * r)) * u.HWo * r * r + (oy * r + (m / r) % r) * u.Wo * r + (p - oy * u.Wo) * r + m % r] = y;
 #else
-  out[(q.b * u.M + m) * u.HWo + q.p] = y;
+  out[(b * u.M + m) * u.HWo + n - b * u.HWo] = y;
 #endif
 }
 

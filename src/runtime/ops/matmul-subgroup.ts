@@ -201,8 +201,7 @@ const convCache = new Map<string, Defines>();
  * kernel row, kx = 0 .. kw - 1 (the shader's SG_KW loop, for convolutions of that kernel width),
  * each accumulator written once per row (chainStep); 0: one k per step. The stores write
  * out[(b·Co + m)·HoWo + p] (+ bias[m], PReLU with alpha[m] where the shader has them; both read once
- * per row, not per store: bias_of / slope_of), each column's (b, p) stepped from the tile's first
- * pixel (px_first / px_next), not divided out per store.
+ * per row, not per store: bias_of / slope_of).
  */
 export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
   const key = `${tm}x${tb}w${kw}`;
@@ -219,15 +218,13 @@ export function subgroupConvDefines(tm: number, tb: number, kw = 0): Defines {
     decl.push(`  let iy${j} = i32((q${j} % u.HWo) / u.Wo) * u.sh - u.ph;`);
     decl.push(`  let ix${j} = i32(q${j} % u.Wo) * u.sw - u.pw;`);
   }
-  // Column j's pixel, stepped from the first (px_first / px_next: no division per store).
-  const store: string[] = ['  let px0 = px_first(n0);'];
-  for (let j = 1; j < cols; j++) store.push(`  let px${j} = px_next(px${j - 1});`);
+  const store: string[] = [];
   for (let i = 0; i < tm; i++) {
     store.push(`  if (m0 + ${L * i}u < u.M) {`);
     store.push(`    let m = m0 + ${L * i}u;`);
     store.push('    let bm = bias_of(m);');
     store.push('    let am = slope_of(m);');
-    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, px${j}, c${i}_${j}, bm, am); }`);
+    for (let j = 0; j < cols; j++) store.push(`    if (n0 + ${j}u < u.N) { store_px(m, n0 + ${j}u, c${i}_${j}, bm, am); }`);
     store.push('  }');
   }
   const d: Defines = { TILE_M: L * tm, TILE_N: cols, SG_KW: kw, SG_DECL: decl.join('\n'), SG_STEP: step.join('\n'), SG_STORE: store.join('\n') };
