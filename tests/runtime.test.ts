@@ -2,6 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../src/runtime/index.js';
 import { getEngine, tensor, tidy, keep, backward, noGrad, zeroGrad } from '../src/runtime/index.js';
+import { shaderKey, type Defines } from '../src/runtime/shaders.js';
 
 const stats = () => getEngine().pool.getStats();
 
@@ -132,6 +133,35 @@ describe('engine', () => {
     expect(e.stats.pipelines).toBe(n);
     L.sub(a, a); // other defines: a new pipeline
     expect(e.stats.pipelines).toBe(n + 1);
+  });
+
+  it('makes one bind group per combination of buffers, the uniforms at a dynamic offset', async () => {
+    const e = getEngine();
+    const x = tensor([1, 2, 3, 4], [4]);
+    const round = async (s0: number) => {
+      const ys = [1, 2, 3].map((i) => L.addScalar(x, s0 + i)); // one submit, three uniform offsets
+      const got = await Promise.all(ys.map(async (y) => [...(await y.data())]));
+      L.dispose(ys); // back to the pool, handed out again (in reverse) next round
+      return got;
+    };
+    await round(0);
+    const n = e.stats.bindGroups;
+    expect(await round(10)).toEqual([11, 12, 13].map((s) => [1, 2, 3, 4].map((v) => v + s)));
+    expect(e.stats.bindGroups).toBe(n); // the same (input, output) buffers: no new bind group
+    e.trim(); // buffers destroyed: their bind groups go
+    expect(await round(20)).toEqual([21, 22, 23].map((s) => [1, 2, 3, 4].map((v) => v + s)));
+    expect(e.stats.bindGroups).toBe(n + 3);
+    x.dispose();
+  });
+
+  it('keys shaders by their defines in any order, long strings by content', () => {
+    const long = (c: string) => 'let a = 1.0;'.repeat(8) + c;
+    expect(shaderKey('m', { A: 1, B: true, C: 'x' })).toBe(shaderKey('m', { C: 'x', B: true, A: 1 }));
+    expect(shaderKey('m', { S: long('b') })).toBe(shaderKey('m', { S: [long('b')].join('') })); // another string object
+    const keys = ([{ A: 1 }, { A: '1' }, { A: true }, { A: 'true' }, { S: long('b') }, { S: long('c') }, { A: 1, B: 2 }, {}] as Defines[])
+      .map((d) => shaderKey('m', d));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(shaderKey('m', { A: 1 })).not.toBe(shaderKey('n', { A: 1 }));
   });
 
   it('rejects grids over the per-dimension workgroup limit with a clear message', () => {

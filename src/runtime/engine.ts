@@ -9,7 +9,7 @@
 //    dispatch gets its own compute pass with timestampWrites; off, nothing differs.
 import { getDevice } from './device.js';
 import { BufferPool } from './buffers.js';
-import { loadShader, type Defines } from './shaders.js';
+import { loadShader, shaderKey, type Defines } from './shaders.js';
 
 export type UniformValue =
   | { t: 'u32' | 'i32' | 'f32'; v: number }
@@ -48,6 +48,9 @@ export interface Program {
 
 const ARENA_BYTES = 1 << 18; // 256 KiB of uniforms per submit
 const UNIFORM_ALIGN = 256;
+/** Bind groups kept (Engine.bindGroup); a training step of EdgeFace-XXS uses ~650. */
+const BIND_GROUP_CACHE_MAX = 8192;
+const NO_OFFSETS: readonly number[] = [];
 const STAGED_UPLOAD_MAX = 1 << 16;
 
 /** One profiled dispatch (engine.stopProfile). */
@@ -92,11 +95,17 @@ export interface EngineStats {
   submits: number;
   pipelines: number;
   readbacks: number;
+  /** Bind groups created (Engine.bindGroup: one per combination of buffers, then reused). */
+  bindGroups: number;
 }
 
 export class Engine {
   readonly pool: BufferPool;
   private pipelines = new Map<string, GPUComputePipeline>();
+  private specs = new Map<string, PipelineSpec>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -122,7 +131,7 @@ export class Engine {
   private collecting: Map<string, PipelineSpec> | null = null;
   /** Non-null while profiling: query sets (chunks of PROFILE_CHUNK) and one entry per dispatch. */
   private prof: { chunks: ProfileChunk[]; meta: Omit<ProfileRecord, 'ms'>[] } | null = null;
-  readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0 };
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, readbacks: 0, bindGroups: 0 };
   private readonly writes = new WeakMap<GPUBuffer, number>();
   readonly maxWorkgroups: number;
   readonly maxBinding: number;
@@ -145,7 +154,8 @@ export class Engine {
       const entries: GPUBindGroupLayoutEntry[] = [];
       for (let i = 0; i < nIn; i++) entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
       for (let i = 0; i < nOut; i++) entries.push({ binding: nIn + i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
-      if (hasUniform) entries.push({ binding: nIn + nOut, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      // The uniforms' offset in the arena is dynamic (setBindGroup), so a bind group outlives its dispatch.
+      if (hasUniform) entries.push({ binding: nIn + nOut, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
       const bgl = this.device.createBindGroupLayout({ entries });
       l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
       this.layouts.set(key, l);
@@ -153,10 +163,22 @@ export class Engine {
     return l;
   }
 
+  /**
+   * The program's pipeline spec, made once per (name, shader, defines, entry point, layout): every
+   * dispatch asks for it, and its key (layout + the full WGSL text) is then the same string object,
+   * hashed once, instead of a fresh 10–50 KB string per dispatch.
+   */
   private spec(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): PipelineSpec {
-    const code = loadShader(p.shader, p.defines ?? {});
     const entryPoint = p.entryPoint ?? 'main';
-    return { key: `${nIn}:${nOut}:${hasUniform}:${entryPoint}\n${code}`, label: p.name, code, entryPoint, nIn, nOut, hasUniform };
+    const sk = shaderKey(p.shader, p.defines);
+    const specKey = `${p.name}|${nIn}:${nOut}:${hasUniform}:${entryPoint}|${sk}`;
+    let s = this.specs.get(specKey);
+    if (!s) {
+      const code = loadShader(p.shader, p.defines, sk);
+      s = { key: `${nIn}:${nOut}:${hasUniform}:${entryPoint}\n${code}`, label: p.name, code, entryPoint, nIn, nOut, hasUniform };
+      this.specs.set(specKey, s);
+    }
+    return s;
   }
 
   /** Compiles (or fetches from the cache) the pipeline for a program. */
@@ -301,21 +323,15 @@ export class Engine {
     }
     const pipe = this.pipeline(p, p.inputs.length, p.outputs.length, hasU);
     const uni = hasU ? this.writeUniforms(p.uniforms!) : null;
-    const entries: GPUBindGroupEntry[] = [];
-    let b = 0;
-    for (const t of p.inputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
-    for (const t of p.outputs) {
-      entries.push({ binding: b++, resource: { buffer: t.buffer } });
-      this.wrote(t.buffer);
-    }
-    if (uni) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: uni.offset, size: uni.size } });
-    const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, hasU).bgl, entries });
+    for (const t of p.outputs) this.wrote(t.buffer);
+    const bindGroup = this.bindGroup(p, uni?.size ?? 0);
+    const offsets = uni ? [uni.offset] : NO_OFFSETS;
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    if (this.prof) this.profiledDispatch(p, pipe, bindGroup, x, y, z);
+    if (this.prof) this.profiledDispatch(p, pipe, bindGroup, offsets, x, y, z);
     else {
       if (!this.pass) this.pass = this.encoder.beginComputePass();
       this.pass.setPipeline(pipe);
-      this.pass.setBindGroup(0, bindGroup);
+      this.pass.setBindGroup(0, bindGroup, offsets);
       this.pass.dispatchWorkgroups(x, y, z);
     }
     this.stats.dispatches++;
@@ -345,7 +361,39 @@ export class Engine {
     this.prof = { chunks: [], meta: [] };
   }
 
-  private profiledDispatch(p: Program, pipe: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {
+  /**
+   * The bind group of a dispatch's buffers (inputs, outputs, then the uniform arena at a dynamic
+   * offset, uniformBytes long), made once per combination: createBindGroup cost 17–33 µs a call in
+   * Dawn on lavapipe (.scratch-measured, 2026-12-07), ~15 ms of recording an EdgeFace-XXS training
+   * step, and the pool hands the same buffers to the same ops step after step. Kept up to
+   * BIND_GROUP_CACHE_MAX, then started afresh; emptied when the pool destroys buffers (trim).
+   */
+  private bindGroup(p: Program, uniformBytes: number): GPUBindGroup {
+    let key = `${p.inputs.length}:${p.outputs.length}:${uniformBytes}`;
+    for (const t of p.inputs) key += `,${this.bufferId(t.buffer)}`;
+    for (const t of p.outputs) key += `,${this.bufferId(t.buffer)}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      const entries: GPUBindGroupEntry[] = [];
+      let b = 0;
+      for (const t of p.inputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
+      for (const t of p.outputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
+      if (uniformBytes > 0) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: 0, size: uniformBytes } });
+      bg = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, uniformBytes > 0).bgl, entries });
+      this.stats.bindGroups++;
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
+  }
+
+  private bufferId(buf: GPUBuffer): number {
+    let id = this.bufferIds.get(buf);
+    if (id === undefined) this.bufferIds.set(buf, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private profiledDispatch(p: Program, pipe: GPUComputePipeline, bindGroup: GPUBindGroup, offsets: readonly number[], x: number, y: number, z: number): void {
     const prof = this.prof!;
     const enc = this.encoder!;
     if (this.pass) {
@@ -367,7 +415,7 @@ export class Engine {
       timestampWrites: { querySet: c.set, beginningOfPassWriteIndex: c.used, endOfPassWriteIndex: c.used + 1 },
     });
     pass.setPipeline(pipe);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, offsets);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
     c.used += 2;
@@ -548,6 +596,7 @@ export class Engine {
   trim(): void {
     this.flush();
     this.pool.trim();
+    this.bindGroups.clear();
   }
 }
 

@@ -18,10 +18,33 @@ function expandIncludes(name: string, seen: Set<string>): string {
 }
 
 const cache = new Map<string, string>();
+/** Long string defines (generated kernel bodies, kilobytes each) by number, for shaderKey. */
+const interned = new Map<string, number>();
+
+/**
+ * A short key naming shaders/<name>.wgsl under these defines: equal keys, equal text. Long string
+ * values enter it as a number (the generators cache their strings, so the lookup hashes a string
+ * V8 has hashed before): it is built for every dispatch, and JSON of the defines copied ~10–50 KB.
+ */
+export function shaderKey(name: string, defines: Defines = {}): string {
+  let key = name;
+  for (const k of Object.keys(defines).sort()) {
+    const v = defines[k]!;
+    let s: string;
+    if (typeof v !== 'string') s = typeof v === 'number' ? `n${v}` : v ? 'T' : 'F';
+    else if (v.length <= 32) s = JSON.stringify(v);
+    else {
+      let id = interned.get(v);
+      if (id === undefined) interned.set(v, (id = interned.size));
+      s = `#${id}`;
+    }
+    key += `|${k}=${s}`;
+  }
+  return key;
+}
 
 /** Returns the final WGSL text of shaders/<name>.wgsl under the given defines. */
-export function loadShader(name: string, defines: Defines = {}): string {
-  const key = name + '|' + JSON.stringify(Object.entries(defines).sort());
+export function loadShader(name: string, defines: Defines = {}, key = shaderKey(name, defines)): string {
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const text = expandIncludes(name, new Set([name]));
