@@ -151,6 +151,13 @@ describe('engine', () => {
     e.trim(); // buffers destroyed: their bind groups go
     expect(await round(20)).toEqual([21, 22, 23].map((s) => [1, 2, 3, 4].map((v) => v + s)));
     expect(e.stats.bindGroups).toBe(n + 3);
+    e.recordingCaches = false; // every dispatch makes its bind group (and spec) afresh: same values
+    try {
+      expect(await round(30)).toEqual([31, 32, 33].map((s) => [1, 2, 3, 4].map((v) => v + s)));
+      expect(e.stats.bindGroups).toBe(n + 6);
+    } finally {
+      e.recordingCaches = true;
+    }
     x.dispose();
   });
 

@@ -126,6 +126,13 @@ export class Engine {
    * a pending promise busy-polls a core; src/node/gpu.ts selects it). See waitFor().
    */
   pollStrategy: 'await' | 'sleep-then-await' = 'await';
+  /**
+   * Whether recording reuses pipeline specs and bind groups (spec(), bindGroup()). Off, every
+   * dispatch builds both afresh and finds its shader text by JSON of its defines, as before commit
+   * c044c62 (the pipelines themselves stay cached either way): for measuring what the caches save
+   * (bench/probe-recording.ts), and for ruling them out when something looks wrong.
+   */
+  recordingCaches = true;
   private errors: string[] = [];
   /** Non-null inside collectPipelines: the pipelines met there that are not compiled yet. */
   private collecting: Map<string, PipelineSpec> | null = null;
@@ -170,13 +177,14 @@ export class Engine {
    */
   private spec(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): PipelineSpec {
     const entryPoint = p.entryPoint ?? 'main';
-    const sk = shaderKey(p.shader, p.defines);
+    // Off: the shader text looked up by JSON of the defines, the way it was (measuring what it cost).
+    const sk = this.recordingCaches ? shaderKey(p.shader, p.defines) : `${p.shader}|${JSON.stringify(Object.entries(p.defines ?? {}).sort())}`;
     const specKey = `${p.name}|${nIn}:${nOut}:${hasUniform}:${entryPoint}|${sk}`;
-    let s = this.specs.get(specKey);
+    let s = this.recordingCaches ? this.specs.get(specKey) : undefined;
     if (!s) {
       const code = loadShader(p.shader, p.defines, sk);
       s = { key: `${nIn}:${nOut}:${hasUniform}:${entryPoint}\n${code}`, label: p.name, code, entryPoint, nIn, nOut, hasUniform };
-      this.specs.set(specKey, s);
+      if (this.recordingCaches) this.specs.set(specKey, s);
     }
     return s;
   }
@@ -369,10 +377,13 @@ export class Engine {
    * BIND_GROUP_CACHE_MAX, then started afresh; emptied when the pool destroys buffers (trim).
    */
   private bindGroup(p: Program, uniformBytes: number): GPUBindGroup {
-    let key = `${p.inputs.length}:${p.outputs.length}:${uniformBytes}`;
-    for (const t of p.inputs) key += `,${this.bufferId(t.buffer)}`;
-    for (const t of p.outputs) key += `,${this.bufferId(t.buffer)}`;
-    let bg = this.bindGroups.get(key);
+    let key = '';
+    if (this.recordingCaches) {
+      key = `${p.inputs.length}:${p.outputs.length}:${uniformBytes}`;
+      for (const t of p.inputs) key += `,${this.bufferId(t.buffer)}`;
+      for (const t of p.outputs) key += `,${this.bufferId(t.buffer)}`;
+    }
+    let bg = key ? this.bindGroups.get(key) : undefined;
     if (!bg) {
       const entries: GPUBindGroupEntry[] = [];
       let b = 0;
@@ -381,8 +392,10 @@ export class Engine {
       if (uniformBytes > 0) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: 0, size: uniformBytes } });
       bg = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, uniformBytes > 0).bgl, entries });
       this.stats.bindGroups++;
-      if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
-      this.bindGroups.set(key, bg);
+      if (key) {
+        if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
+        this.bindGroups.set(key, bg);
+      }
     }
     return bg;
   }
