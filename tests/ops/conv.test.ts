@@ -84,6 +84,51 @@ describe('conv2d vs tfjs (groups = 1)', () => {
   }
 });
 
+describe("a patchify conv's backward-data (kernel = stride) as a product and a pixel shuffle", () => {
+  // convVariants.patchifyDgrad: dx = pixelShuffle(wᵀ·dy, s) by the matmul and the shuffle kernel;
+  // off (or where the patches do not tile the input) conv_tgather. Both against tf.grads above
+  // ('2x2 s2 downsample', the stem); here which kernels ran, and the two agreeing.
+  const cases: [string, number[], number[], number, boolean][] = [
+    ['2x2 s2, 8 -> 12', [2, 8, 6, 6], [12, 8, 2, 2], 2, true],
+    ['4x4 s4, 3 -> 24 (the stem)', [2, 3, 16, 12], [24, 3, 4, 4], 4, true],
+    ['2x2 s2 on 7x7 (the last row and column unused)', [2, 8, 7, 7], [12, 8, 2, 2], 2, false],
+  ];
+  const dgrad = async (xs: number[], ws: number[], s: number, on: boolean) => {
+    const saved = L.convVariants.patchifyDgrad;
+    const e = L.getEngine();
+    const run = e.run.bind(e);
+    const ran: string[] = [];
+    e.run = (p) => { ran.push(`${p.name}:${p.shader}`); run(p); };
+    L.convVariants.patchifyDgrad = on;
+    try {
+      const x = L.tensor(Float32Array.from({ length: xs.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.37)), xs);
+      const w = L.tensor(Float32Array.from({ length: ws.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.11)), ws);
+      x.requiresGrad = true;
+      const y = L.conv2d(x, w, null, { stride: s });
+      const r = L.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.91 + 1)), y.shape);
+      L.backward(L.sum(L.mul(y, r)));
+      const gx = await x.grad!.data();
+      L.dispose([x, w, y, r]);
+      return { gx, ran };
+    } finally {
+      e.run = run;
+      L.convVariants.patchifyDgrad = saved;
+    }
+  };
+  for (const [label, xs, ws, s, tiled] of cases) {
+    it(label, async () => {
+      const on = await dgrad(xs, ws, s, true), off = await dgrad(xs, ws, s, false);
+      expect(on.ran.includes('pixel_shuffle:pixelshuffle')).toBe(tiled);
+      expect(on.ran.some((r) => r.startsWith('matmul:'))).toBe(tiled);
+      expect(on.ran.some((r) => r.endsWith(':conv_tgather'))).toBe(!tiled);
+      expect(off.ran.some((r) => r.endsWith(':conv_tgather'))).toBe(true);
+      const scale = Math.max(...off.gx.map(Math.abs));
+      const worst = Math.max(...on.gx.map((v, i) => Math.abs(v - off.gx[i]!)));
+      expect(worst / scale).toBeLessThan(1e-6); // two summation orders of the same 12-24 products
+    });
+  }
+});
+
 describe('depthwise conv2d vs tfjs', () => {
   for (const k of [3, 5, 7, 9]) {
     it(`k=${k} same padding, odd 9x11`, () =>

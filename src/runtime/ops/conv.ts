@@ -17,6 +17,7 @@ import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record, isGradEnabled } from '../autograd.js';
 import { prelu } from './activation.js';
 import { pixelShuffleNoGrad } from './pixelshuffle.js';
+import { matmulNoGrad } from './matmul.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
@@ -68,6 +69,12 @@ export const convVariants = {
    *  channels): 1.31-1.36x conv_tgather's speed on 3x3 convs at batch 32 with row steps (one k per
    *  step: 0.85-0.93x; `bench/probe-conv-subgroup.ts --dgrad`). */
   subgroupDgrad: true,
+  /** The backward-data of a patchify conv (kernel = stride s > 1, no padding or dilation, the input
+   *  tiled exactly: EdgeFace-XXS's downsamplers) as one batched product wᵀ·dy (the tuned matmul) and
+   *  a pixel shuffle by s, instead of conv_tgather. EdgeFace-XXS's two at batch 32 (28 -> 14, 24 -> 48
+   *  channels; 14 -> 7, 48 -> 88): 20.0 -> 10.3 and 11.5 -> 7.0 ms of kernel time, where the subgroup
+   *  conv as a 1x1 conv with shuffled stores took 12.5 and 9.7 (profiled, median of 9, 2026-12-07). */
+  patchifyDgrad: true,
   /** The subgroup kernels only for at least this many output channels (the kernel's rows: 3 of a
    *  block's 16 in use measured 0.48x conv_tgather's speed on a 3 -> 64 conv's backward-data). */
   subgroupMinM: SUBGROUP_LANES,
@@ -498,6 +505,10 @@ class OutGrad {
 /** Whether corrT runs g by Winograd. */
 const winogradDgradFor = (g: Geom) => !isDepthwise(g) && !(convVariants.gemm && gemmOk(g)) && convVariants.winogradDgrad && winogradFor(g);
 
+/** Whether corrT runs g as a product and a pixel shuffle (convVariants.patchifyDgrad). */
+const patchifyDgradFor = (g: Geom) => convVariants.patchifyDgrad && g.G === 1 && g.sh > 1 && g.sh === g.sw && g.kh === g.sh &&
+  g.kw === g.sw && g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 && g.H === g.Ho * g.sh && g.W === g.Wo * g.sw;
+
 function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
   const out = empty([g.N, g.Ci, g.H, g.W]);
   if (out.size === 0) return out;
@@ -526,6 +537,16 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): T
   if (convVariants.gemm && gemmOk(g)) {
     out.dispose();
     return corrTGemm(y, w, bias, g);
+  }
+  if (!bias && patchifyDgradFor(g)) {
+    // dx[n, ci, y·s + i, x·s + j] = Σ_co w[co, ci, i, j] dy[n, co, y, x]: row (ci·s + i)·s + j of
+    // wᵀ·dy_n (w as [Co, Ci·s²], transposed in the read), pixel-shuffled by s.
+    out.dispose();
+    const s = g.sh, rows = g.Ci * s * s;
+    const prod = matmulNoGrad(w.viewAs([g.Co, rows]), y.viewAs([g.N, g.Co, g.Ho * g.Wo]), true, false);
+    const dx = pixelShuffleNoGrad(prod.viewAs([g.N, rows, g.Ho, g.Wo]), s, true);
+    prod.dispose();
+    return dx;
   }
   if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.Ci >= convVariants.subgroupMinM && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
     corrSubgroup(y, w, bias, null, out, g, convVariants.subgroup, true);
