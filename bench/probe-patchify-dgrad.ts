@@ -1,5 +1,5 @@
 // The backward-data of a patchify conv (kernel = stride, no padding, the input tiled exactly) two
-// ways: conv_tgather (convVariants.patchifyDgrad off) and one batched product wᵀ·dy plus a pixel
+// ways: conv_tgather (convPaths.patchifyDgrad off) and one batched product wᵀ·dy plus a pixel
 // shuffle (on, the default). GPU time of the backward-data's kernels from timestamp queries, the two
 // alternating in one process, median of the rounds; the two gradients compared first.
 //   npx tsx bench/probe-patchify-dgrad.ts [rounds]
@@ -27,7 +27,7 @@ for (const [xs, ws] of shapes) {
   const yShape = [xs[0]!, ws[0]!, xs[2]! / 2, xs[3]! / 2];
   const r = rt.tensor(values(yShape.reduce((a, b) => a * b), 0.91), yShape);
   const once = async (product: boolean) => {
-    rt.convVariants.patchifyDgrad = product;
+    rt.convPaths.patchifyDgrad = product;
     engine.startProfile();
     const gx = rt.tidy(() => {
       rt.backward(rt.sum(rt.mul(rt.conv2d(x, w, null, { stride: 2 }), r)));
@@ -52,5 +52,5 @@ for (const [xs, ws] of shapes) {
   console.log(`  ${b.kernels}: ${median(t.on).toFixed(2)} ms (${Math.min(...t.on).toFixed(2)}–${Math.max(...t.on).toFixed(2)})`);
   rt.dispose([x, w, r]);
 }
-rt.convVariants.patchifyDgrad = true;
+rt.convPaths.patchifyDgrad = true;
 process.exit(0);

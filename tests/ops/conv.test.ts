@@ -85,7 +85,7 @@ describe('conv2d vs tfjs (groups = 1)', () => {
 });
 
 describe("a patchify conv's backward-data (kernel = stride) as a product and a pixel shuffle", () => {
-  // convVariants.patchifyDgrad: dx = pixelShuffle(wᵀ·dy, s) by the matmul and the shuffle kernel;
+  // convPaths.patchifyDgrad: dx = pixelShuffle(wᵀ·dy, s) by the matmul and the shuffle kernel;
   // off (or where the patches do not tile the input) conv_tgather. Both against tf.grads above
   // ('2x2 s2 downsample', the stem); here which kernels ran, and the two agreeing.
   const cases: [string, number[], number[], number, boolean][] = [
@@ -94,12 +94,12 @@ describe("a patchify conv's backward-data (kernel = stride) as a product and a p
     ['2x2 s2 on 7x7 (the last row and column unused)', [2, 8, 7, 7], [12, 8, 2, 2], 2, false],
   ];
   const dgrad = async (xs: number[], ws: number[], s: number, on: boolean) => {
-    const saved = L.convVariants.patchifyDgrad;
+    const saved = L.convPaths.patchifyDgrad;
     const e = L.getEngine();
     const run = e.run.bind(e);
     const ran: string[] = [];
     e.run = (p) => { ran.push(`${p.name}:${p.shader}`); run(p); };
-    L.convVariants.patchifyDgrad = on;
+    L.convPaths.patchifyDgrad = on;
     try {
       const x = L.tensor(Float32Array.from({ length: xs.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.37)), xs);
       const w = L.tensor(Float32Array.from({ length: ws.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.11)), ws);
@@ -112,7 +112,7 @@ describe("a patchify conv's backward-data (kernel = stride) as a product and a p
       return { gx, ran };
     } finally {
       e.run = run;
-      L.convVariants.patchifyDgrad = saved;
+      L.convPaths.patchifyDgrad = saved;
     }
   };
   for (const [label, xs, ws, s, tiled] of cases) {

@@ -54,6 +54,23 @@ export interface Geom {
 export interface SubgroupConvBlock { tm: number; tb: number; rowStep: boolean }
 const MAX_ROW_STEP = 7;
 
+/**
+ * Paths the autotuner does not choose between: not in convVariants, whose contents go into the
+ * signature of every conv tunable (autotune.ts), so that a change here leaves the shipped table's
+ * entries valid.
+ */
+export const convPaths = {
+  /**
+   * The backward-data of a patchify conv (kernel = stride s > 1, no padding or dilation, the input
+   * tiled exactly: EdgeFace-XXS's downsamplers) as one batched product wᵀ·dy (the tuned matmul) and
+   * a pixel shuffle by s, instead of conv_tgather. EdgeFace-XXS's two at batch 32 (28 -> 14, 24 -> 48
+   * channels; 14 -> 7, 48 -> 88): 16.95 -> 5.23 and 10.22 -> 4.99 ms of kernel time (2026-12-07,
+   * `npx tsx bench/probe-patchify-dgrad.ts 9`); the subgroup conv as a 1x1 conv with shuffled stores
+   * was slower than the product (12.5 and 9.7 against 20.0 and 11.5 for conv_tgather, a scratch run).
+   */
+  patchifyDgrad: true,
+};
+
 /** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 export const convVariants = {
   /** Groups-1 convolutions as im2col + matmul (conv-gemm.ts) where gemmOk; depthwise never. */
@@ -69,12 +86,6 @@ export const convVariants = {
    *  channels): 1.31-1.36x conv_tgather's speed on 3x3 convs at batch 32 with row steps (one k per
    *  step: 0.85-0.93x; `bench/probe-conv-subgroup.ts --dgrad`). */
   subgroupDgrad: true,
-  /** The backward-data of a patchify conv (kernel = stride s > 1, no padding or dilation, the input
-   *  tiled exactly: EdgeFace-XXS's downsamplers) as one batched product wᵀ·dy (the tuned matmul) and
-   *  a pixel shuffle by s, instead of conv_tgather. EdgeFace-XXS's two at batch 32 (28 -> 14, 24 -> 48
-   *  channels; 14 -> 7, 48 -> 88): 20.0 -> 10.3 and 11.5 -> 7.0 ms of kernel time, where the subgroup
-   *  conv as a 1x1 conv with shuffled stores took 12.5 and 9.7 (profiled, median of 9, 2026-12-07). */
-  patchifyDgrad: true,
   /** The subgroup kernels only for at least this many output channels (the kernel's rows: 3 of a
    *  block's 16 in use measured 0.48x conv_tgather's speed on a 3 -> 64 conv's backward-data). */
   subgroupMinM: SUBGROUP_LANES,
@@ -505,8 +516,8 @@ class OutGrad {
 /** Whether corrT runs g by Winograd. */
 const winogradDgradFor = (g: Geom) => !isDepthwise(g) && !(convVariants.gemm && gemmOk(g)) && convVariants.winogradDgrad && winogradFor(g);
 
-/** Whether corrT runs g as a product and a pixel shuffle (convVariants.patchifyDgrad). */
-const patchifyDgradFor = (g: Geom) => convVariants.patchifyDgrad && g.G === 1 && g.sh > 1 && g.sh === g.sw && g.kh === g.sh &&
+/** Whether corrT runs g as a product and a pixel shuffle (convPaths.patchifyDgrad). */
+const patchifyDgradFor = (g: Geom) => convPaths.patchifyDgrad && g.G === 1 && g.sh > 1 && g.sh === g.sw && g.kh === g.sh &&
   g.kw === g.sw && g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 && g.H === g.Ho * g.sh && g.W === g.Wo * g.sw;
 
 function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
