@@ -4,6 +4,7 @@ import { testOp } from '../helpers/op.js';
 import { tfConv, conv64, convT64, ours, oursT, two, type Cfg } from '../helpers/conv-ref.js';
 import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
+import { convKernels } from '../../src/runtime/ops/conv.js';
 
 // Tolerances. Forward: each output is a dot product of Cin/groups*kh*kw <= ~200 float32 terms of
 // N(0,1) inputs, summed in a different order than the reference: atol 1e-4, rtol 1e-4.
@@ -104,17 +105,33 @@ describe("a patchify conv's backward-data (kernel = stride) as a product and a p
       const x = L.tensor(Float32Array.from({ length: xs.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.37)), xs);
       const w = L.tensor(Float32Array.from({ length: ws.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.11)), ws);
       x.requiresGrad = true;
-      const y = L.conv2d(x, w, null, { stride: s });
-      const r = L.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.91 + 1)), y.shape);
-      L.backward(L.sum(L.mul(y, r)));
-      const gx = await x.grad!.data();
-      L.dispose([x, w, y, r]);
+      const yShape = [xs[0]!, ws[0]!, Math.floor(xs[2]! / s), Math.floor(xs[3]! / s)];
+      const r = L.tensor(Float32Array.from({ length: yShape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.91 + 1)), yShape);
+      const y = L.conv2d(x, w, null, { stride: s }), m = L.mul(y, r), loss = L.sum(m);
+      L.backward(loss);
+      const g = x.grad!;
+      x.grad = null;
+      const gx = await g.data();
+      L.dispose([g, y, m, loss, x, w, r]);
       return { gx, ran };
     } finally {
       e.run = run;
       L.convPaths.patchifyDgrad = saved;
     }
   };
+  it('frees every temporary when called outside any scope (as a tuning workload might)', async () => {
+    const pool = L.getEngine().pool;
+    const g = { N: 2, Ci: 8, H: 6, W: 6, Co: 12, Ho: 3, Wo: 3, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, dh: 1, dw: 1, G: 1 };
+    const dy = L.tensor(Float32Array.from({ length: 2 * 12 * 9 }, (_, i) => Math.sin(i)), [2, 12, 3, 3]);
+    const w = L.tensor(Float32Array.from({ length: 12 * 8 * 4 }, (_, i) => Math.cos(i)), [12, 8, 2, 2]);
+    const before = pool.getStats().bytesInUse;
+    const dx = convKernels.corrT(dy, w, null, g);
+    expect(dx.shape).toEqual([2, 8, 6, 6]);
+    await dx.data();
+    dx.dispose();
+    expect(pool.getStats().bytesInUse).toBe(before);
+    L.dispose([dy, w]);
+  });
   for (const [label, xs, ws, s, tiled] of cases) {
     it(label, async () => {
       const on = await dgrad(xs, ws, s, true), off = await dgrad(xs, ws, s, false);

@@ -554,9 +554,12 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): T
     // wᵀ·dy_n (w as [Co, Ci·s²], transposed in the read), pixel-shuffled by s.
     out.dispose();
     const s = g.sh, rows = g.Ci * s * s;
-    const prod = matmulNoGrad(w.viewAs([g.Co, rows]), y.viewAs([g.N, g.Co, g.Ho * g.Wo]), true, false);
-    const dx = pixelShuffleNoGrad(prod.viewAs([g.N, rows, g.Ho, g.Wo]), s, true);
-    prod.dispose();
+    const w2 = w.viewAs([g.Co, rows]), y3 = y.viewAs([g.N, g.Co, g.Ho * g.Wo]);
+    const prod = matmulNoGrad(w2, y3, true, false);
+    const p4 = prod.viewAs([g.N, rows, g.Ho, g.Wo]);
+    const dx = pixelShuffleNoGrad(p4, s, true);
+    // Views hold their base's buffer until disposed, scope or not.
+    for (const t of [w2, y3, p4, prod]) t.dispose();
     return dx;
   }
   if (convVariants.subgroup && convVariants.subgroupDgrad && g.G === 1 && g.Ci >= convVariants.subgroupMinM && g.sh === 1 && g.sw === 1 && fixedSubgroupSize() === SUBGROUP_LANES) {
