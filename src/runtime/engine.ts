@@ -372,8 +372,9 @@ export class Engine {
   /**
    * The bind group of a dispatch's buffers (inputs, outputs, then the uniform arena at a dynamic
    * offset, uniformBytes long), made once per combination: createBindGroup cost 17–33 µs a call in
-   * Dawn on lavapipe (.scratch-measured, 2026-12-07), ~15 ms of recording an EdgeFace-XXS training
-   * step, and the pool hands the same buffers to the same ops step after step. Kept up to
+   * Dawn on lavapipe (650 calls timed in a loop, 2026-12-07), ~15 ms of recording an EdgeFace-XXS
+   * training step, and the pool hands the same buffers to the same ops step after step
+   * (bench/probe-recording.ts measures what this and the spec cache save). Kept up to
    * BIND_GROUP_CACHE_MAX, then started afresh; emptied when the pool destroys buffers (trim).
    */
   private bindGroup(p: Program, uniformBytes: number): GPUBindGroup {
