@@ -7,7 +7,7 @@
 // tile its input and keeps conv_tgather).
 import { initNodeGPU } from '../src/node/gpu.js';
 import * as rt from '../src/runtime/index.js';
-import { median } from './lib/stats.js';
+import { medianRange } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 9);
 if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`probe-patchify-dgrad: rounds "${process.argv[2]}" is not a positive integer`);
@@ -48,8 +48,8 @@ for (const [xs, ws] of shapes) {
     for (const product of i % 2 ? [true, false] : [false, true]) t[product ? 'on' : 'off'].push((await once(product)).ms);
   }
   console.log(`x ${xs.join('x')}, w ${ws.join('x')}, stride 2 (max diff ${(worst / scale).toExponential(1)} of the largest):`);
-  console.log(`  ${a.kernels}: ${median(t.off).toFixed(2)} ms (${Math.min(...t.off).toFixed(2)}–${Math.max(...t.off).toFixed(2)})`);
-  console.log(`  ${b.kernels}: ${median(t.on).toFixed(2)} ms (${Math.min(...t.on).toFixed(2)}–${Math.max(...t.on).toFixed(2)})`);
+  console.log(`  ${a.kernels}: ${medianRange(t.off, 2, 2, ' ms')}`);
+  console.log(`  ${b.kernels}: ${medianRange(t.on, 2, 2, ' ms')}`);
   rt.dispose([x, w, r]);
 }
 rt.convPaths.patchifyDgrad = true;

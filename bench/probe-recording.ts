@@ -9,7 +9,7 @@
 import { initNodeGPU } from '../src/node/gpu.js';
 import * as rt from '../src/runtime/index.js';
 import { edgefaceBench, dsrBench } from './lib/models-cases.js';
-import { median } from './lib/stats.js';
+import { medianRange } from './lib/stats.js';
 
 const [which = 'edgeface', mode = 'train', batchArg = '32', roundsArg = '20'] = process.argv.slice(2);
 if (which !== 'edgeface' && which !== 'dsr') throw new Error(`probe-recording: model "${which}" is not edgeface or dsr`);
@@ -60,10 +60,10 @@ for (let r = 0; r < rounds; r++) {
   process.stderr.write(`\rround ${r + 1}/${rounds}`);
 }
 process.stderr.write('\n');
-const fmt = (v: number[]) => `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
+const fmt = (v: number[]) => medianRange(v, 1);
 const ratio = (k: 'rec' | 'step') => {
   const q = on.map((x, i) => x[k] / off[i]![k]);
-  return `${median(q).toFixed(3)}× (${Math.min(...q).toFixed(2)}–${Math.max(...q).toFixed(2)})`;
+  return medianRange(q, 3, 2, '×');
 };
 console.log(`${mb.name} ${mode} batch ${batch}, ${rounds} rounds, ${engine.stats.dispatches} dispatches in all, ms median (range):`);
 console.log(`  recording  caches off ${fmt(off.map((x) => x.rec))}  on ${fmt(on.map((x) => x.rec))}  on/off ${ratio('rec')}`);

@@ -24,6 +24,7 @@ import { markdown, pairedRatios, perHostSpeed, rangeOf, textTable, type ImplResu
 import type { RunInfo } from '../bench/lib/report.js';
 import { loadOrt, ortRun } from '../bench/lib/peer-ort.js';
 import { compare, TOL } from '../bench/lib/compare.js';
+import { medianRange } from '../bench/lib/stats.js';
 
 const missing = torchMissing();
 if (missing) console.warn(`tests/bench-peers.test.ts: torch tests skipped: ${missing}`);
@@ -218,6 +219,8 @@ describe('bench:models options and the repeats table (no timing)', () => {
     expect(perHostSpeed(c).map((v) => +v.toFixed(3))).toEqual([3.2, 3.2, 2.909]); // 320, 160, 290.9 img/s over 100, 50, 100 GFLOP/s
     expect(rangeOf([1, 2, 4])).toEqual({ median: 2, min: 1, max: 4, spread: 1.5 });
     expect(rangeOf([])).toBeUndefined();
+    expect(medianRange([4, 1, 2.5], 1)).toBe('2.5 (1.0–4.0)'); // the probes' "median (min–max)"
+    expect(medianRange([0.9, 1.2], 3, 2, '×')).toBe('1.050× (0.90–1.20)');
     const text = textTable([c]);
     expect(text).toContain('0.68× (0.50–0.50)'); // ratio of the medians (75 / 110 ms), then the per-round range
     expect(text).toContain('100.0 (50.0–100.0, 50%)'); // host GFLOP/s per round
