@@ -7,12 +7,16 @@
 // SHUFFLE = r > 0: pixelShuffle(r) folded into the stores (conv2dPixelShuffle): channel c = c'·r² + i·r + j
 // of output pixel (oy, ox) goes to [n, c', oy·r + i, ox·r + j] of out [N, C / r², Ho·r, Wo·r] (r a
 // constant: the channel split is shifts for r = 2, once per invocation).
-// Defines: HAS_BIAS, HAS_PRELU, SHUFFLE.
+// RELU: max(y, 0) after the bias (a conv followed by ReLU, inference only: src/runtime/ops/conv.ts
+// conv2dFused). RESIDUAL: out = res + u.rscale · y, res [N, C, Ho, Wo] (a residual block's last conv:
+// x + s · conv(h), and DSR's body end; inference only, not with SHUFFLE).
+// Defines: HAS_BIAS, HAS_PRELU, RELU, RESIDUAL, SHUFFLE.
 #include "common.wgsl"
 #include "winograd_common.wgsl"
 struct U {
   total: u32, T: u32, C: u32, t0: u32,
   tilesW: u32, tilesHW: u32, Ho: u32, Wo: u32,
+  rscale: f32, p0: u32, p1: u32, p2: u32,
 }
 @group(0) @binding(0) var<storage, read> M: array<f32>;
 #if ${HAS_BIAS}
@@ -21,8 +25,11 @@ struct U {
 #if ${HAS_PRELU}
 @group(0) @binding(2) var<storage, read> alpha: array<f32>;
 #endif
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
+#if ${RESIDUAL}
+@group(0) @binding(3) var<storage, read> res: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -64,7 +71,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${HAS_PRELU}
       v = select(alpha[c] * v, v, v > 0.0);
 #endif
-      if (ox0 + s < u.Wo) { out[first + oy * sr * wr + (ox0 + s) * sr] = v; }
+#if ${RELU}
+      v = max(v, 0.0);
+#endif
+      let at = first + oy * sr * wr + (ox0 + s) * sr;
+#if ${RESIDUAL}
+      if (ox0 + s < u.Wo) { out[at] = res[at] + u.rscale * v; }
+#else
+      if (ox0 + s < u.Wo) { out[at] = v; }
+#endif
     }
   }
 }

@@ -46,7 +46,7 @@
 //
 // Supported input sizes: 7 <= S <= 112 (S >= 7 so that 'resize-input' has T = 112/2^k >= 7).
 import {
-  Tensor, Rng, relu, add, affine, scale, resizeBicubic, concat, split, getEngine,
+  Tensor, Rng, add, affine, resizeBicubic, concat, split, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
 import { Conv2d } from './layers.js';
@@ -168,8 +168,9 @@ export class ResBlock extends Module {
     this.conv2 = this.child('conv2', new Conv2d(channels, channels, 3, { padding: 1, rng }));
   }
   forward(x: Tensor): Tensor {
-    const r = this.conv2.forward(relu(this.conv1.forward(x)));
-    return add(x, this.resScale === 1 ? r : scale(r, this.resScale));
+    // conv2dFused: in inference the ReLU, the scale and the add ride in the convs' stores.
+    const h = this.conv1.forwardFused(x, { relu: true });
+    return this.conv2.forwardFused(h, { residual: x, residualScale: this.resScale });
   }
 }
 
@@ -231,7 +232,7 @@ export class DSR extends Module {
     const h0 = this.head.forward(affine(x, 1, -0.5));
     let f = h0;
     for (const b of this.body) f = b.forward(f);
-    f = add(this.bodyEnd.forward(f), h0);
+    f = this.bodyEnd.forwardFused(f, { residual: h0 });
     for (const u of this.up) f = u.forwardPixelShuffle(f, 2);
     const y = fitTo(this.tail.forward(f), O);
     return this.config.bicubicSkip ? add(y, resizeBicubic(lr, [O, O])) : affine(y, 1, 0.5);

@@ -2,7 +2,7 @@
 // Linear/Conv weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (kaiming_uniform with a = sqrt(5)),
 // norms gamma = 1, beta = 0.
 import {
-  Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPixelShuffle, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
+  Tensor, Rng, tensor, zeros, ones, linear, conv2d, conv2dPixelShuffle, conv2dFused, conv2dPrelu, convTranspose2d, layerNorm, layerNorm2d, batchNorm2d, prelu, full, weightNorm,
   pow, addScalar, mul, sub, add, reshape, isGradEnabled, keep, tidy, getEngine,
 } from '../runtime/index.js';
 import { Module } from './module.js';
@@ -60,6 +60,11 @@ export class Conv2d extends Module {
   forwardPixelShuffle(x: Tensor, r: number): Tensor {
     const { stride, padding, dilation, groups } = this.opts;
     return conv2dPixelShuffle(x, this.weight, this.bias, r, { stride, padding, dilation, groups });
+  }
+  /** forward(x), then ReLU and / or residual + residualScale · y, fused where it can be (conv2dFused). */
+  forwardFused(x: Tensor, epi: { relu?: boolean; residual?: Tensor; residualScale?: number }): Tensor {
+    const { stride, padding, dilation, groups } = this.opts;
+    return conv2dFused(x, this.weight, this.bias, { stride, padding, dilation, groups, ...epi });
   }
 }
 

@@ -226,6 +226,11 @@ export class Engine {
     return [...found.values()];
   }
 
+  /** Whether collectPipelines is running its function (dispatches are not recorded: outputs hold garbage). */
+  get collectingPipelines(): boolean {
+    return this.collecting !== null;
+  }
+
   /** Whether the pipeline with this cache key (PipelineSpec.key) is compiled. */
   hasPipeline(key: string): boolean {
     return this.pipelines.has(key);

@@ -2,7 +2,7 @@
 // reading it back is async only. Lifetime is explicit: dispose(), or tidy() scopes (scope.ts).
 import { getEngine } from './engine.js';
 import type { GradNode } from './autograd.js';
-import { trackTensor, untrackTensor } from './scope.js';
+import { keep, trackTensor, untrackTensor } from './scope.js';
 
 export type Shape = readonly number[];
 
@@ -53,6 +53,8 @@ export class Tensor {
   kept = false;
   /** Optional label (parameter name) for errors and checkpoints. */
   name?: string;
+  /** Tensors computed from this one and kept with it (derived()), by key. */
+  private derivedCache: Map<string, { writes: number; t: Tensor }> | null = null;
 
   /** A new tensor with a fresh pooled buffer, or a view sharing `storage` (reshape). */
   constructor(shape: Shape, storage?: Storage) {
@@ -104,6 +106,30 @@ export class Tensor {
       this.grad.dispose();
       this.grad = null;
     }
+    if (this.derivedCache) {
+      for (const { t } of this.derivedCache.values()) t.dispose();
+      this.derivedCache = null;
+    }
+  }
+
+  /**
+   * A tensor that make() computes from this one, kept with it and handed out again while this
+   * tensor's buffer has had no write since (Engine.writeCount: dispatch outputs, clears, copies,
+   * uploads): an inference conv's transformed weights, computed once instead of on every forward.
+   * After a write (loaded weights, an optimizer step) make() runs again and the old one is disposed;
+   * all are disposed with this tensor. The result belongs to this tensor: do not dispose it.
+   */
+  derived(key: string, make: () => Tensor): Tensor {
+    const engine = getEngine();
+    // Under collectPipelines nothing runs: what make() returned would be kept holding garbage.
+    if (engine.collectingPipelines) throw new Error(`tensor #${this.id}: derived("${key}") while collecting pipelines (nothing is computed then)`);
+    const writes = engine.writeCount(this.buffer);
+    const hit = this.derivedCache?.get(key);
+    if (hit && hit.writes === writes && !hit.t.disposed) return hit.t;
+    hit?.t.dispose();
+    const t = keep(make());
+    (this.derivedCache ??= new Map()).set(key, { writes, t });
+    return t;
   }
 
   /** Reads the data back to the CPU (flushes recorded work; one await). */

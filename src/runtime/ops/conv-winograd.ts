@@ -21,7 +21,7 @@
 // (float64 reference, 32-128 channels; tests/ops/conv-winograd.test.ts checks against tf.grads).
 // No autograd here: conv.ts records conv2d and calls corrWinograd in forward and backward.
 import { Tensor, empty } from '../tensor.js';
-import { getEngine, grid1d, u32, i32 } from '../engine.js';
+import { getEngine, grid1d, u32, i32, f32 } from '../engine.js';
 import { noGrad } from '../autograd.js';
 import { matmulNoGrad } from './matmul.js';
 import { addInPlace } from './elementwise.js';
@@ -85,6 +85,15 @@ export interface WinogradOpts {
   inShuffle?: number;
   /** Where the forward leaves its input transforms for the weight gradient (wgradWinograd's savedV). */
   keepV?: Tensor[] | null;
+  /** The epilogue of an inference conv (conv.ts conv2dFused): max(y, 0) after the bias. */
+  relu?: boolean;
+  /** The epilogue of an inference conv: out = residual.t + residual.scale · y (not with shuffle). */
+  residual?: { t: Tensor; scale: number } | null;
+  /**
+   * Keep the weight transform U with w (Tensor.derived) and reuse it while w is unwritten: for an
+   * inference forward, whose weights stay the same from one batch to the next.
+   */
+  cacheWeights?: boolean;
 }
 
 /**
@@ -93,20 +102,25 @@ export interface WinogradOpts {
  */
 export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, g: Geom,
   transposed: boolean, maxBytes: number, o: WinogradOpts = {}): void {
-  const { shuffle = 1, inShuffle = 1, keepV = null } = o;
+  const { shuffle = 1, inShuffle = 1, keepV = null, relu = false, residual = null, cacheWeights = false } = o;
+  if (residual && shuffle > 1) throw new Error('corrWinograd: a residual epilogue with a pixel shuffle');
   const q = winoGeom(g, transposed);
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
   const nb = imagesPerChunk(q, maxBytes);
   const e = getEngine();
   noGrad(() => {
-    const U = empty([36, q.Cout, q.Cin]);
-    const nw = q.Cout * q.Cin;
-    e.run({
-      name: 'winograd_weight', shader: 'winograd_w', defines: { FLIP: transposed },
-      inputs: [w], outputs: [U], uniforms: [u32(nw), u32(q.Cin), u32(q.Cout), u32(0)],
-      workgroups: grid1d(nw, 64),
-    });
+    const transform = () => {
+      const U = empty([36, q.Cout, q.Cin]);
+      const nw = q.Cout * q.Cin;
+      e.run({
+        name: 'winograd_weight', shader: 'winograd_w', defines: { FLIP: transposed },
+        inputs: [w], outputs: [U], uniforms: [u32(nw), u32(q.Cin), u32(q.Cout), u32(0)],
+        workgroups: grid1d(nw, 64),
+      });
+      return U;
+    };
+    const U = cacheWeights ? w.derived(transposed ? 'winograd-U-flipped' : 'winograd-U', transform) : transform();
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
       const V = inputTransform(x, q, T, t0, tw, perImage, inShuffle);
@@ -116,14 +130,15 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       const no = q.Cout * T;
       e.run({
         name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
-        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, SHUFFLE: shuffle > 1 ? shuffle : 0 },
-        inputs: [M, bias ?? M, alpha ?? M], outputs: [out],
-        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
+        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, RELU: relu, RESIDUAL: !!residual, SHUFFLE: shuffle > 1 ? shuffle : 0 },
+        inputs: [M, bias ?? M, alpha ?? M, residual?.t ?? M], outputs: [out],
+        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo),
+          f32(residual?.scale ?? 1), u32(0), u32(0), u32(0)],
         workgroups: grid1d(no, 64),
       });
       M.dispose();
     }
-    U.dispose();
+    if (!cacheWeights) U.dispose();
   });
 }
 

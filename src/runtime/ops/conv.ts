@@ -14,8 +14,9 @@
 //                  geometry with Co = Cin, Ci = Cout), backward-data corr, backward-weight wgrad(x, dy).
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
-import { record, isGradEnabled } from '../autograd.js';
-import { prelu } from './activation.js';
+import { record, isGradEnabled, noGrad } from '../autograd.js';
+import { prelu, relu as reluOp } from './activation.js';
+import { add, scale } from './elementwise.js';
 import { pixelShuffleNoGrad } from './pixelshuffle.js';
 import { matmulNoGrad } from './matmul.js';
 import { sum } from './reduce.js';
@@ -69,6 +70,16 @@ export const convPaths = {
    * was slower than the product (12.5 and 9.7 against 20.0 and 11.5 for conv_tgather, a scratch run).
    */
   patchifyDgrad: true,
+  /**
+   * conv2dFused's epilogues (ReLU, residual + scale · y) in the Winograd output transform's stores
+   * where no gradient is recorded; off: conv2dFused is the composition of the ops.
+   */
+  fuseEpilogues: true,
+  /**
+   * An inference forward (no gradient recorded) keeps each weight's Winograd transform, or conv_fwd's
+   * packed weight, with the weight (Tensor.derived) and reuses it while the weight is unwritten.
+   */
+  cacheWeightTransforms: true,
 };
 
 /** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
@@ -388,6 +399,9 @@ interface CorrOpts {
   recorded?: boolean;
   shuffle?: number;
   keepV?: Tensor[] | null;
+  /** Inference epilogues (conv2dFused): ReLU after the bias, then residual.t + residual.scale · y. */
+  relu?: boolean;
+  residual?: { t: Tensor; scale: number } | null;
 }
 
 /**
@@ -398,7 +412,30 @@ interface CorrOpts {
  * (wgrad's savedV) instead of freeing them.
  */
 function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = {}): Tensor {
-  const { alpha = null, recorded = false, shuffle = 1, keepV = null } = o;
+  const { alpha = null, recorded = false, shuffle = 1, keepV = null, relu = false, residual = null } = o;
+  // An inference forward (not recorded) keeps the Winograd weight transform or conv_fwd's packed weight
+  // with w: a model's weights stay the same from one batch to the next (Tensor.derived; made again
+  // after a write). Not while collecting pipelines: nothing is computed then.
+  const cacheWeights = !recorded && !isGradEnabled() && convPaths.cacheWeightTransforms && !getEngine().collectingPipelines;
+  if (relu || residual) {
+    // The epilogues ride in the Winograd output transform; elsewhere they follow as their own passes.
+    if (shuffle === 1 && !alpha && !isDepthwise(g) && !(convVariants.gemm && gemmOk(g)) && winogradFwd(g, recorded)) {
+      const out = empty([g.N, g.Co, g.Ho, g.Wo]);
+      corrWinograd(x, w, bias, null, out, g, false, convVariants.winogradMaxBytes, { keepV, relu, residual, cacheWeights });
+      return out;
+    }
+    return noGrad(() => {
+      const y = corr(x, w, bias, g, { ...o, relu: false, residual: null });
+      const r = relu ? reluOp(y) : y;
+      if (r !== y) y.dispose();
+      if (!residual) return r;
+      const s = residual.scale === 1 ? r : scale(r, residual.scale);
+      const out = add(residual.t, s);
+      if (s !== r) s.dispose();
+      r.dispose();
+      return out;
+    });
+  }
   if (shuffle > 1) {
     const shuffled = [g.N, g.Co / (shuffle * shuffle), g.Ho * shuffle, g.Wo * shuffle];
     const fused = g.N * g.Co * g.Ho * g.Wo > 0 && !(convVariants.gemm && gemmOk(g)) &&
@@ -411,7 +448,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     }
     const out = empty(shuffled);
     if (winogradFwd(g, recorded)) {
-      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { shuffle, keepV });
+      corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { shuffle, keepV, cacheWeights });
     } else {
       corrSubgroup(x, w, bias, alpha, out, g, convVariants.subgroup!, false, shuffle);
     }
@@ -443,7 +480,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     return corrGemm(x, w, bias, g, alpha);
   }
   if (winogradFwd(g, recorded)) {
-    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { keepV });
+    corrWinograd(x, w, bias, alpha, out, g, false, convVariants.winogradMaxBytes, { keepV, cacheWeights });
     return out;
   }
   if (subgroupFor(g)) {
@@ -451,7 +488,10 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     return out;
   }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
-  const { packed, blocks } = packWeight(w, g, false, CB);
+  // The packed weight depends on w, the groups and CB only (w's shape fixes the rest).
+  const blocks = Math.ceil(g.Co / g.G / CB) * CB / 4;
+  const pack = () => packWeight(w, g, false, CB).packed;
+  const packed = cacheWeights ? w.derived(`conv-pack-g${g.G}-cb${CB}`, pack) : pack();
   const wBlocks = Math.ceil(g.Wo / px);
   const cbPerGroup = Math.ceil(g.Co / g.G / CB);
   const total = g.N * g.Ho * wBlocks;
@@ -464,7 +504,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
     workgroups: [gx, g.G * cbPerGroup, gz],
   });
-  packed.dispose();
+  if (!cacheWeights) packed.dispose();
   return out;
 }
 
@@ -760,6 +800,45 @@ export function conv2dPrelu(x: Tensor, weight: Tensor, bias: Tensor | null, alph
   const g = conv2dGeom(op, x, weight, bias, opts);
   addMacs('conv2d', convMacs(g));
   return corrTuned(x, weight, bias, g, { alpha });
+}
+
+/** conv2dFused's options: conv2d's, and the epilogues. */
+export interface Conv2dFusedOptions extends Conv2dOptions {
+  /** ReLU after the bias. */
+  relu?: boolean;
+  /** Added to the (scaled) result: out = residual + residualScale · y; the output's shape. */
+  residual?: Tensor | null;
+  /** Default 1. */
+  residualScale?: number;
+}
+
+/**
+ * conv2d(x, weight, bias), then ReLU (relu), then residual + residualScale · y (residual): the convs
+ * of a residual block (DSR's conv → ReLU → conv → × s → + x). Where no gradient is recorded and the
+ * Winograd path takes the conv, the epilogues ride in its output transform's stores: one pass over
+ * the output instead of up to four (convPaths.fuseEpilogues). Elsewhere, and under recording, it is
+ * the composition of conv2d, relu, scale and add, with their gradients.
+ */
+export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
+  const op = 'conv2dFused';
+  const { relu: withRelu = false, residual = null, residualScale = 1, ...convOpts } = opts;
+  const g = conv2dGeom(op, x, weight, bias, convOpts);
+  if (residual) {
+    residual.check(op, 'residual');
+    const want = [g.N, g.Co, g.Ho, g.Wo];
+    if (residual.shape.length !== 4 || residual.shape.some((d, i) => d !== want[i])) {
+      throw new Error(`${op}: residual ${fmtShape(residual.shape)} must have the output's shape ${fmtShape(want)}`);
+    }
+  }
+  if (!Number.isFinite(residualScale)) throw new Error(`${op}: residualScale must be a finite number, got ${residualScale}`);
+  if (!convPaths.fuseEpilogues || (isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad))) {
+    const y = conv2d(x, weight, bias, convOpts);
+    const r = withRelu ? reluOp(y) : y;
+    if (!residual) return r;
+    return add(residual, residualScale === 1 ? r : scale(r, residualScale));
+  }
+  addMacs('conv2d', convMacs(g));
+  return corrTuned(x, weight, bias, g, { relu: withRelu, residual: residual ? { t: residual, scale: residualScale } : null });
 }
 
 /** Checks conv2d's arguments (errors named after op) and returns the geometry. */

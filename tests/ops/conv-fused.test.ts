@@ -1,0 +1,179 @@
+// conv2dFused (src/runtime/ops/conv.ts): conv2d, then ReLU and / or residual + scale · y. Where no
+// gradient is recorded and the Winograd path takes the conv, the epilogues ride in the output
+// transform's stores (shaders/winograd_out.wgsl RELU, RESIDUAL); elsewhere, and under recording, it is
+// conv2d → relu → scale → add. Reference: that composition of our own ops, which the fused stores
+// must equal exactly for the ReLU (the same float32 values, max(y, 0) on both sides) and to within
+// one rounding for the residual (res + s · y in one expression, which a driver may contract into an
+// FMA; lavapipe does not, and gives the same bits). And the inference forward's cached Winograd
+// weight transform (Tensor.derived): made once, made again after the weight is written, disposed with it.
+import { describe, it, expect } from 'vitest';
+import * as L from '../../src/runtime/index.js';
+import type { Shape } from '../../src/runtime/index.js';
+import { randn, withConvVariants } from '../helpers/conv-ref.js';
+import { programs } from '../helpers/op.js';
+
+interface Case { name: string; x: Shape; w: Shape; bias: boolean; relu: boolean; residual: number | null; variants?: Partial<typeof L.convVariants>; fused: boolean }
+
+const W3: Shape = [8, 8, 3, 3];
+const cases: Case[] = [
+  { name: 'Winograd, ReLU', x: [2, 8, 9, 11], w: W3, bias: true, relu: true, residual: null, fused: true },
+  { name: 'Winograd, residual × 0.1', x: [2, 8, 9, 11], w: W3, bias: true, relu: false, residual: 0.1, fused: true },
+  { name: 'Winograd, residual × 1, no bias', x: [3, 8, 8, 8], w: W3, bias: false, relu: false, residual: 1, fused: true },
+  { name: 'Winograd, ReLU then residual × -0.5, two chunks', x: [3, 8, 9, 7], w: W3, bias: true, relu: true, residual: -0.5, fused: true,
+    variants: { winogradMaxBytes: 36 * 8 * 9 * 4 * 4 } },
+  { name: 'no Winograd (conv_fwd / conv_subgroup), ReLU then residual × 0.1', x: [2, 8, 9, 11], w: W3, bias: true, relu: true, residual: 0.1, fused: false,
+    variants: { winograd: false } },
+  { name: '1x1 conv (not Winograd), residual × 2', x: [2, 8, 5, 6], w: [8, 8, 1, 1], bias: true, relu: false, residual: 2, fused: false },
+];
+
+const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+
+describe('conv2dFused: conv → ReLU → residual + s · y (inference epilogues)', () => {
+  for (const c of cases) {
+    it(`${c.name}: equals conv2d, relu, scale and add`, () => withConvVariants(c.variants, async () => {
+      const Co = c.w[0]!;
+      const pad = c.w[2] === 3 ? 1 : 0;
+      const x = L.tensor(randn(size(c.x), 1), c.x), w = L.tensor(randn(size(c.w), 2), c.w);
+      const b = c.bias ? L.tensor(randn(Co, 3), [Co]) : null;
+      const outShape = [c.x[0]!, Co, c.x[2]!, c.x[3]!];
+      const res = c.residual === null ? null : L.tensor(randn(size(outShape), 4), outShape);
+      const opts = { padding: pad, relu: c.relu, residual: res, residualScale: c.residual ?? 1 };
+      const composed = () => {
+        const y = L.conv2d(x, w, b, { padding: pad });
+        const r = c.relu ? L.relu(y) : y;
+        return res ? L.add(res, c.residual === 1 ? r : L.scale(r, c.residual!)) : r;
+      };
+      // (the weight's Winograd transform runs in the first of the two only: it is kept with w)
+      const kernels = (names: string[]) => names.filter((n) => n !== 'winograd_weight');
+      const fusedNames = kernels(programs(() => { L.noGrad(() => L.conv2dFused(x, w, b, opts)); }));
+      const apartNames = kernels(programs(() => { L.noGrad(composed); }));
+      if (c.fused) {
+        expect(fusedNames).toContain('conv2d_winograd');
+        expect(fusedNames.filter((n) => /relu|add|affine/.test(n)), 'no epilogue passes of their own').toEqual([]);
+        expect(fusedNames.length).toBeLessThan(apartNames.length);
+      } else {
+        expect(fusedNames).not.toContain('conv2d_winograd');
+        expect(fusedNames.length).toBe(apartNames.length);
+      }
+      const got = await L.noGrad(() => L.conv2dFused(x, w, b, opts)).data();
+      const want = await L.noGrad(composed).data();
+      expect(got.length).toBe(want.length);
+      let worst = 0, negatives = 0;
+      for (let i = 0; i < got.length; i++) {
+        worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (Math.abs(want[i]!) + 1e-30));
+        if (want[i]! < 0) negatives++;
+      }
+      if (c.residual === null || !c.fused) expect(worst, 'relative difference').toBe(0);
+      else expect(worst, 'relative difference').toBeLessThanOrEqual(2 ** -22);
+      if (c.residual === null) expect(got.filter((v) => v === 0).length, 'ReLU zeroed about half').toBeGreaterThan(got.length / 4);
+      else expect(negatives).toBeGreaterThan(got.length / 8);
+      L.dispose([x, w, ...(b ? [b] : []), ...(res ? [res] : [])]);
+    }));
+  }
+
+  it('checks its arguments: a residual of another shape, a scale that is not finite', () => {
+    const x = L.zeros([1, 8, 4, 4]), w = L.zeros([8, 8, 3, 3]);
+    expect(() => L.conv2dFused(x, w, null, { padding: 1, residual: L.zeros([1, 8, 4, 5]) })).toThrow(/residual \[1, 8, 4, 5\] must have the output's shape \[1, 8, 4, 4\]/);
+    expect(() => L.conv2dFused(x, w, null, { padding: 1, residual: x, residualScale: Number.NaN })).toThrow(/residualScale must be a finite number/);
+  });
+
+  it('with autograd recording: the ops apart, the same values and gradients', async () => {
+    const x = L.tensor(randn(2 * 8 * 6 * 6, 5), [2, 8, 6, 6]), w = L.tensor(randn(8 * 8 * 9, 6), [8, 8, 3, 3]);
+    const b = L.tensor(randn(8, 7), [8]), res = L.tensor(randn(2 * 8 * 6 * 6, 8), [2, 8, 6, 6]);
+    const params = [x, w, b, res];
+    for (const p of params) p.requiresGrad = true;
+    const r = L.tensor(randn(2 * 8 * 6 * 6, 9), [2, 8, 6, 6]);
+    const run = async (fused: boolean) => {
+      L.zeroGrad(params, true);
+      const y = fused ? L.conv2dFused(x, w, b, { padding: 1, relu: true, residual: res, residualScale: 0.3 })
+        : L.add(res, L.scale(L.relu(L.conv2d(x, w, b, { padding: 1 })), 0.3));
+      L.backward(L.sum(L.mul(y, r)));
+      return [await y.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
+    };
+    const fused = await run(true), apart = await run(false);
+    for (let i = 0; i < fused.length; i++) expect(Array.from(fused[i]!)).toEqual(Array.from(apart[i]!));
+  });
+});
+
+describe('the inference forward keeps the Winograd weight transform with the weight', () => {
+  const x = () => L.tensor(randn(2 * 8 * 8 * 8, 10), [2, 8, 8, 8]);
+
+  it('is made once, made again after the weight is written, and disposed with the weight', async () => {
+    const xs = x();
+    const w = L.tensor(randn(8 * 8 * 9, 11), [8, 8, 3, 3]);
+    const fwd = () => L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 }));
+    const first = programs(() => { fwd(); });
+    const again = programs(() => { fwd(); });
+    expect(first).toContain('winograd_weight');
+    expect(again).not.toContain('winograd_weight');
+    expect(again).toContain('conv2d_winograd');
+    const before = await fwd().data();
+    // a write into the weight (as loading weights or an optimizer step does): the transform follows
+    L.copyInto(w, L.tensor(randn(8 * 8 * 9, 12), [8, 8, 3, 3]));
+    expect(programs(() => { fwd(); })).toContain('winograd_weight');
+    const after = await fwd().data();
+    const fresh = L.tensor(randn(8 * 8 * 9, 12), [8, 8, 3, 3]);
+    const want = await L.noGrad(() => L.conv2d(xs, fresh, null, { padding: 1 })).data();
+    expect(Array.from(after)).toEqual(Array.from(want));
+    expect(Array.from(after)).not.toEqual(Array.from(before));
+    // disposing the weight disposes what was kept with it
+    const live = L.liveTensors().length;
+    w.dispose();
+    expect(L.liveTensors().length).toBe(live - 2); // w and its transform
+    L.dispose([xs, fresh]);
+  });
+
+  it('is not kept from a forward run under collectPipelines (which computes nothing)', async () => {
+    for (const [Co, seed] of [[8, 16], [3, 17]] as const) { // Winograd; conv_fwd's packed weight
+      const xs = x();
+      const w = L.tensor(randn(Co * 8 * 9, seed), [Co, 8, 3, 3]);
+      const fwd = () => L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 }));
+      L.getEngine().collectPipelines(() => { L.tidy(fwd); });
+      const got = await fwd().data();
+      L.convPaths.cacheWeightTransforms = false;
+      try {
+        expect(Array.from(got)).toEqual(Array.from(await fwd().data()));
+      } finally {
+        L.convPaths.cacheWeightTransforms = true;
+      }
+      L.dispose([xs, w]);
+    }
+  });
+
+  it("conv_fwd's packed weight likewise (a conv of 3 output channels: not Winograd, not the subgroup kernel)", async () => {
+    const xs = x();
+    const w = L.tensor(randn(3 * 8 * 9, 14), [3, 8, 3, 3]);
+    const fwd = () => L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 }));
+    const first = programs(() => { fwd(); });
+    expect(first).toContain('conv2d_forward');
+    expect(first).toContain('conv_pack');
+    expect(programs(() => { fwd(); })).not.toContain('conv_pack');
+    L.copyInto(w, L.tensor(randn(3 * 8 * 9, 15), [3, 8, 3, 3]));
+    const after = await fwd().data();
+    L.convPaths.cacheWeightTransforms = false;
+    try {
+      expect(Array.from(after)).toEqual(Array.from(await fwd().data()));
+    } finally {
+      L.convPaths.cacheWeightTransforms = true;
+    }
+    L.dispose([xs, w]);
+  });
+
+  it('is not kept while autograd records, nor with convPaths.cacheWeightTransforms off', () => {
+    const xs = x();
+    const w = L.tensor(randn(8 * 8 * 9, 13), [8, 8, 3, 3]);
+    w.requiresGrad = true;
+    const recorded = () => programs(() => { L.conv2d(xs, w, null, { padding: 1 }); });
+    expect(recorded()).toContain('winograd_weight');
+    expect(recorded()).toContain('winograd_weight');
+    L.convPaths.cacheWeightTransforms = false;
+    try {
+      const plain = () => programs(() => { L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 })); });
+      expect(plain()).toContain('winograd_weight');
+      expect(plain()).toContain('winograd_weight');
+    } finally {
+      L.convPaths.cacheWeightTransforms = true;
+    }
+    L.dispose([xs, w]);
+  });
+});
