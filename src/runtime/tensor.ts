@@ -54,7 +54,7 @@ export class Tensor {
   /** Optional label (parameter name) for errors and checkpoints. */
   name?: string;
   /** Tensors computed from this one and kept with it (derived()), by key. */
-  private derivedCache: Map<string, { writes: number; t: Tensor }> | null = null;
+  private derivedCache: Map<string, { writes: number[]; deps: readonly Tensor[]; t: Tensor }> | null = null;
 
   /** A new tensor with a fresh pooled buffer, or a view sharing `storage` (reshape). */
   constructor(shape: Shape, storage?: Storage) {
@@ -113,22 +113,25 @@ export class Tensor {
   }
 
   /**
-   * A tensor that make() computes from this one, kept with it and handed out again while this
-   * tensor's buffer has had no write since (Engine.writeCount: dispatch outputs, clears, copies,
-   * uploads): an inference conv's transformed weights, computed once instead of on every forward.
+   * A tensor that make() computes from this one (and from deps), kept with it and handed out again
+   * while neither this tensor's buffer nor a dep's has had a write since (Engine.writeCount: dispatch
+   * outputs, clears, copies, uploads) and the deps are the same tensors: an inference conv's
+   * transformed weights, or a weight-normalised kernel, computed once instead of on every forward.
    * After a write (loaded weights, an optimizer step) make() runs again and the old one is disposed;
-   * all are disposed with this tensor. The result belongs to this tensor: do not dispose it.
+   * all are disposed with this tensor. The result belongs to this tensor: read it, do not write or
+   * dispose it.
    */
-  derived(key: string, make: () => Tensor): Tensor {
+  derived(key: string, make: () => Tensor, deps: readonly Tensor[] = []): Tensor {
     const engine = getEngine();
     // Under collectPipelines nothing runs: what make() returned would be kept holding garbage.
     if (engine.collectingPipelines) throw new Error(`tensor #${this.id}: derived("${key}") while collecting pipelines (nothing is computed then)`);
-    const writes = engine.writeCount(this.buffer);
+    const writes = [this, ...deps].map((t) => engine.writeCount(t.buffer));
     const hit = this.derivedCache?.get(key);
-    if (hit && hit.writes === writes && !hit.t.disposed) return hit.t;
+    if (hit && !hit.t.disposed && hit.deps.length === deps.length && hit.deps.every((d, i) => d === deps[i]) &&
+      hit.writes.every((w, i) => w === writes[i])) return hit.t;
     hit?.t.dispose();
     const t = keep(make());
-    (this.derivedCache ??= new Map()).set(key, { writes, t });
+    (this.derivedCache ??= new Map()).set(key, { writes, deps: [...deps], t });
     return t;
   }
 

@@ -11,6 +11,7 @@ import * as L from '../../src/runtime/index.js';
 import type { Shape } from '../../src/runtime/index.js';
 import { randn, withConvVariants } from '../helpers/conv-ref.js';
 import { programs } from '../helpers/op.js';
+import { WnConv2d } from '../../src/nn/layers.js';
 
 interface Case { name: string; x: Shape; w: Shape; bias: boolean; relu: boolean; residual: number | null; variants?: Partial<typeof L.convVariants>; fused: boolean }
 
@@ -157,6 +158,50 @@ describe('the inference forward keeps the Winograd weight transform with the wei
       L.convPaths.cacheWeightTransforms = true;
     }
     L.dispose([xs, w]);
+  });
+
+  it("convTranspose2d's packed weight (conv_tgather, stride 2) likewise", async () => {
+    const xs = L.tensor(randn(2 * 8 * 5 * 5, 18), [2, 8, 5, 5]);
+    const w = L.tensor(randn(8 * 6 * 9, 19), [8, 6, 3, 3]);
+    const fwd = () => L.noGrad(() => L.convTranspose2d(xs, w, null, { stride: 2, padding: 1, outputPadding: 1 }));
+    const first = programs(() => { fwd(); });
+    expect(first).toContain('conv2d_transposed_gather');
+    expect(first).toContain('conv_pack');
+    expect(programs(() => { fwd(); })).not.toContain('conv_pack');
+    L.copyInto(w, L.tensor(randn(8 * 6 * 9, 20), [8, 6, 3, 3]));
+    const after = await fwd().data();
+    L.convPaths.cacheWeightTransforms = false;
+    try {
+      expect(Array.from(after)).toEqual(Array.from(await fwd().data()));
+    } finally {
+      L.convPaths.cacheWeightTransforms = true;
+    }
+    L.dispose([xs, w]);
+  });
+
+  it("WnConv2d's weight-normalised kernel: kept while weight_v and weight_g are unwritten", async () => {
+    const conv = new WnConv2d(8, 8, 3, { padding: 1, rng: new L.Rng(3) });
+    const xs = x();
+    const fwd = () => L.noGrad(() => conv.forward(xs));
+    expect(programs(() => { fwd(); })).toContain('weight_norm');
+    const again = programs(() => { fwd(); });
+    expect(again).not.toContain('weight_norm');
+    expect(again).not.toContain('winograd_weight'); // the conv's transform of that kept kernel, kept too
+    for (const p of [conv.weightG, conv.weightV]) {
+      // a write into either parameter: the kernel (and its transform) follow
+      L.copyInto(p, L.noGrad(() => L.scale(p, 1.5)));
+      const names = programs(() => { fwd(); });
+      expect(names).toContain('weight_norm');
+      expect(names).toContain('winograd_weight');
+      const got = await fwd().data();
+      L.convPaths.cacheWeightTransforms = false;
+      try {
+        expect(Array.from(got)).toEqual(Array.from(await fwd().data()));
+      } finally {
+        L.convPaths.cacheWeightTransforms = true;
+      }
+    }
+    L.dispose([xs]);
   });
 
   it('is not kept while autograd records, nor with convPaths.cacheWeightTransforms off', () => {

@@ -76,11 +76,21 @@ export const convPaths = {
    */
   fuseEpilogues: true,
   /**
-   * An inference forward (no gradient recorded) keeps each weight's Winograd transform, or conv_fwd's
-   * packed weight, with the weight (Tensor.derived) and reuses it while the weight is unwritten.
+   * An inference forward (no gradient recorded) keeps each weight's Winograd transform, or conv_fwd's /
+   * conv_tgather's packed weight (convTranspose2d), and WnConv2d's weight-normalised kernel, with the
+   * weight (Tensor.derived) and reuses it while the weight is unwritten (inferenceWeightCache).
    */
   cacheWeightTransforms: true,
 };
+
+/**
+ * Whether a weight's transforms (Winograd's U, packed layouts, a weight-normalised kernel) are kept
+ * with it now (Tensor.derived): no gradient is recorded (inference), convPaths.cacheWeightTransforms is
+ * on, and no collectPipelines is running (it computes nothing).
+ */
+export function inferenceWeightCache(): boolean {
+  return convPaths.cacheWeightTransforms && !isGradEnabled() && !getEngine().collectingPipelines;
+}
 
 /** Kernel knobs; src/runtime/tunables.ts defines the autotuner's variants over them. */
 export const convVariants = {
@@ -416,7 +426,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
   // An inference forward (not recorded) keeps the Winograd weight transform or conv_fwd's packed weight
   // with w: a model's weights stay the same from one batch to the next (Tensor.derived; made again
   // after a write). Not while collecting pipelines: nothing is computed then.
-  const cacheWeights = !recorded && !isGradEnabled() && convPaths.cacheWeightTransforms && !getEngine().collectingPipelines;
+  const cacheWeights = !recorded && inferenceWeightCache();
   if (relu || residual) {
     // The epilogues ride in the Winograd output transform; elsewhere they follow as their own passes.
     if (shuffle === 1 && !alpha && !isDepthwise(g) && !(convVariants.gemm && gemmOk(g)) && winogradFwd(g, recorded)) {
@@ -560,12 +570,12 @@ const winogradDgradFor = (g: Geom) => !isDepthwise(g) && !(convVariants.gemm && 
 const patchifyDgradFor = (g: Geom) => convPaths.patchifyDgrad && g.G === 1 && g.sh > 1 && g.sh === g.sw && g.kh === g.sh &&
   g.kw === g.sw && g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 && g.H === g.Ho * g.sh && g.W === g.Wo * g.sw;
 
-function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
+function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, cacheWeights = false): Tensor {
   const out = empty([g.N, g.Ci, g.H, g.W]);
   if (out.size === 0) return out;
   const src = dy instanceof OutGrad ? dy : new OutGrad(dy);
   if (winogradDgradFor(g)) {
-    corrWinograd(src.t, w, bias, null, out, g, true, convVariants.winogradMaxBytes, { inShuffle: src.r });
+    corrWinograd(src.t, w, bias, null, out, g, true, convVariants.winogradMaxBytes, { inShuffle: src.r, cacheWeights });
     return out;
   }
   const y = src.plain();
@@ -609,7 +619,9 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): T
   const { px, cb } = blockFor(g.Ci / g.G, Math.ceil(g.W / g.sw));
   const qBlocksP = Math.ceil(Math.ceil(g.W / g.sw) / px);
   const pxBlocksP = g.sw * qBlocksP;
-  const { packed, blocks } = packWeight(w, g, true, cb);
+  const blocks = Math.ceil(g.Ci / g.G / cb) * cb / 4;
+  const pack = () => packWeight(w, g, true, cb).packed;
+  const packed = cacheWeights ? w.derived(`conv-packT-g${g.G}-cb${cb}`, pack) : pack();
   const cbPerGroup = Math.ceil(g.Ci / g.G / cb);
   const total = g.N * g.H * pxBlocksP;
   const [gx, gz] = grid1d(total, 64);
@@ -620,7 +632,7 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): T
       u32(g.Ho), u32(g.Wo), u32(g.W), u32(g.Ci), ...geomUniforms(g), u32(qBlocksP)],
     workgroups: [gx, g.G * cbPerGroup, gz],
   });
-  packed.dispose();
+  if (!cacheWeights) packed.dispose();
   return out;
 }
 
@@ -716,8 +728,8 @@ function corrTuned(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOp
 }
 
 /** corrT with the tuned variant ('conv-dgrad' / 'depthwise': the same kernel, rotated weights). */
-function corrTTuned(y: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom): Tensor {
-  return withVariant(isDepthwise(g) ? 'depthwise' : 'conv-dgrad', fwdClass(g), () => corrT(y, w, bias, g));
+function corrTTuned(y: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, cacheWeights = false): Tensor {
+  return withVariant(isDepthwise(g) ? 'depthwise' : 'conv-dgrad', fwdClass(g), () => corrT(y, w, bias, g, cacheWeights));
 }
 
 /** wgrad with the tuned variant ('conv-wgrad' / 'depthwise-wgrad'). */
@@ -905,7 +917,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   // The conv whose backward-data this is: conv input = our output, conv output = our input.
   const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
   addMacs(op, N * Cin * H * W * cog * kh * kw);
-  const out = corrTTuned(x, weight, bias, g);
+  // In inference the weight's packed (or Winograd) form is kept with it (inferenceWeightCache).
+  const out = corrTTuned(x, weight, bias, g, inferenceWeightCache());
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {
     const gx = x.requiresGrad ? corrTuned(dy, weight, null, g) : null;
