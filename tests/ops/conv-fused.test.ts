@@ -96,6 +96,59 @@ describe('conv2dFused: conv → ReLU → residual + s · y (inference epilogues)
   });
 });
 
+describe('convTranspose2d, kernel 4, stride 2, padding 1, in inference: a 3x3 conv of 4·Cout channels, pixel-shuffled', () => {
+  // Reference: the same transposed conv on conv_tgather (convPaths.subpixelConvT off). The sums run in
+  // another order (and by Winograd where it takes the 3x3 conv), so within 1e-5 of the output's scale.
+  const cases: { name: string; x: Shape; co: number; bias: boolean; variants?: Partial<typeof L.convVariants> }[] = [
+    { name: '16 -> 8 channels, 5x7, bias (Winograd)', x: [2, 16, 5, 7], co: 8, bias: true },
+    { name: '32 -> 3 channels, 6x6, no bias (the subgroup kernel or conv_fwd)', x: [2, 32, 6, 6], co: 3, bias: false },
+    { name: '8 -> 4 channels, 6x6, bias, Winograd off', x: [2, 8, 6, 6], co: 4, bias: true, variants: { winograd: false } },
+  ];
+  for (const c of cases) {
+    it(c.name, () => withConvVariants(c.variants, async () => {
+      const ci = c.x[1]!;
+      const xs = L.tensor(randn(size(c.x), 21), c.x), w = L.tensor(randn(ci * c.co * 16, 22), [ci, c.co, 4, 4]);
+      const b = c.bias ? L.tensor(randn(c.co, 23), [c.co]) : null;
+      const fwd = () => L.noGrad(() => L.convTranspose2d(xs, w, b, { stride: 2, padding: 1 }));
+      const first = programs(() => { fwd(); });
+      expect(first).toContain('convT_subpixel_weight');
+      expect(first).not.toContain('conv2d_transposed_gather');
+      expect(programs(() => { fwd(); })).not.toContain('convT_subpixel_weight');
+      const y = fwd();
+      expect(y.shape).toEqual([c.x[0], c.co, 2 * c.x[2]!, 2 * c.x[3]!]);
+      const got = await y.data();
+      L.convPaths.subpixelConvT = false;
+      let want: Float32Array;
+      try {
+        const names = programs(() => { fwd(); });
+        expect(names).not.toContain('convT_subpixel_weight');
+        want = await fwd().data();
+      } finally {
+        L.convPaths.subpixelConvT = true;
+      }
+      const scale = Math.max(...Array.from(want, Math.abs));
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      expect(worst / scale, 'max |diff| / max |y|').toBeLessThan(1e-5);
+      L.dispose([xs, w, ...(b ? [b] : [])]);
+    }));
+  }
+
+  it('is not taken under recording, for other geometries, nor for small inputs', () => {
+    const xs = L.tensor(randn(8 * 4 * 4, 24), [1, 8, 4, 4]);
+    const w = L.tensor(randn(8 * 4 * 16, 25), [8, 4, 4, 4]);
+    w.requiresGrad = true;
+    expect(programs(() => { L.convTranspose2d(xs, w, null, { stride: 2, padding: 1 }); })).toContain('conv2d_transposed_gather');
+    const w3 = L.tensor(randn(8 * 4 * 9, 26), [8, 4, 3, 3]);
+    expect(programs(() => { L.noGrad(() => L.convTranspose2d(xs, w3, null, { stride: 2, padding: 1 })); })).not.toContain('convT_subpixel_weight');
+    // fewer input pixels over the batch than convPaths.subpixelMinPixels: conv_tgather
+    const small = L.tensor(randn(8 * 2 * 2, 27), [1, 8, 2, 2]);
+    expect(L.convPaths.subpixelMinPixels).toBeGreaterThan(4);
+    expect(programs(() => { L.noGrad(() => L.convTranspose2d(small, w, null, { stride: 2, padding: 1 })); })).toContain('conv2d_transposed_gather');
+    L.dispose([xs, w, w3, small]);
+  });
+});
+
 describe('the inference forward keeps the Winograd weight transform with the weight', () => {
   const x = () => L.tensor(randn(2 * 8 * 8 * 8, 10), [2, 8, 8, 8]);
 

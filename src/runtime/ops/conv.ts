@@ -16,7 +16,7 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record, isGradEnabled, noGrad } from '../autograd.js';
 import { prelu, relu as reluOp } from './activation.js';
-import { add, scale } from './elementwise.js';
+import { add, scale, broadcastTo } from './elementwise.js';
 import { pixelShuffleNoGrad } from './pixelshuffle.js';
 import { matmulNoGrad } from './matmul.js';
 import { sum } from './reduce.js';
@@ -81,6 +81,19 @@ export const convPaths = {
    * weight (Tensor.derived) and reuses it while the weight is unwritten (inferenceWeightCache).
    */
   cacheWeightTransforms: true,
+  /**
+   * In inference, a transposed conv with kernel 4, stride 2, padding 1 (pix2pix's, the UNet's decoder)
+   * as a 3x3 conv of 4·Cout channels and a pixel shuffle (convTSubpixel), its weight rearranged once.
+   */
+  subpixelConvT: true,
+  /**
+   * ... where the input has at least this many pixels over the batch (N·H·W): below it, the 3x3 conv's
+   * larger weight (2.25x, and Winograd's transform of it 4x the transposed kernel) costs more to read than
+   * the few pixels save. The UNet at batch 1 (`npx lrfr profile --model unet --batch 1 --size 16`, GPU ms
+   * per level, conv_tgather against sub-pixel): inputs 1x1 0.27 / 3.5+, 2x2 1.2 / 5.1, 4x4 2.8 / 5.1,
+   * 8x8 5.5 / 4.0, 16x16 5.2 / 1.7, 32x32 6.4 / 1.4, 64x64 3.2 / 1.5 (2026-12-07).
+   */
+  subpixelMinPixels: 64,
 };
 
 /**
@@ -743,6 +756,33 @@ export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTun
 // ---- conv2d -------------------------------------------------------------------------------------
 
 /**
+ * convTranspose2d with kernel 4, stride 2, padding 1 (groups 1) in inference, as pixelShuffle(conv3x3(x,
+ * w3, padding 1), 2) (shaders/convt_subpixel.wgsl): the conv then runs on the forward paths (Winograd or
+ * the subgroup kernel, the shuffle in their stores) instead of conv_tgather, whose grid at the UNet's
+ * small middle levels was a few workgroups. w3 [4·Cout, Cin, 3, 3] (2.25x the taps, 5 of 9 zero per
+ * output phase) and the repeated bias are kept with the weight and the bias (Tensor.derived).
+ */
+function convTSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null, N: number, Cin: number, H: number, W: number, Cout: number): Tensor {
+  const w3 = weight.derived('convT-subpixel-k4s2p1', () => {
+    const t = empty([4 * Cout, Cin, 3, 3]);
+    const n = t.size;
+    getEngine().run({
+      name: 'convT_subpixel_weight', shader: 'convt_subpixel', inputs: [weight], outputs: [t],
+      uniforms: [u32(n), u32(Cin), u32(Cout), u32(0)], workgroups: grid1d(n, 64),
+    });
+    return t;
+  });
+  const b3 = bias ? bias.derived('convT-subpixel-bias', () => {
+    const col = bias.viewAs([Cout, 1]), rep = broadcastTo(col, [Cout, 4]), flat = rep.viewAs([4 * Cout]);
+    col.dispose();
+    rep.dispose(); // flat keeps the buffer
+    return flat;
+  }) : null;
+  const g: Geom = { N, Ci: Cin, H, W, Co: 4 * Cout, Ho: H, Wo: W, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, G: 1 };
+  return corrTuned(x, w3, b3, g, { shuffle: 2 });
+}
+
+/**
  * 2-D convolution (cross-correlation), PyTorch semantics: x [N,Cin,H,W], weight [Cout, Cin/groups,
  * kh, kw], bias [Cout] or null. Output [N, Cout, (H+2ph-dh(kh-1)-1)/sh+1, (W+2pw-dw(kw-1)-1)/sw+1].
  */
@@ -917,8 +957,13 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   // The conv whose backward-data this is: conv input = our output, conv output = our input.
   const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
   addMacs(op, N * Cin * H * W * cog * kh * kw);
+  const cache = inferenceWeightCache();
+  if (cache && convPaths.subpixelConvT && G === 1 && kh === 4 && kw === 4 && sh === 2 && sw === 2 && ph === 1 && pw === 1 &&
+    dh === 1 && dw === 1 && oph === 0 && opw === 0 && N * H * W >= convPaths.subpixelMinPixels) {
+    return convTSubpixel(x, weight, bias, N, Cin, H, W, Cout);
+  }
   // In inference the weight's packed (or Winograd) form is kept with it (inferenceWeightCache).
-  const out = corrTTuned(x, weight, bias, g, inferenceWeightCache());
+  const out = corrTTuned(x, weight, bias, g, cache);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(op, inputs, out, (dy) => {
     const gx = x.requiresGrad ? corrTuned(dy, weight, null, g) : null;
