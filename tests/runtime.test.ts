@@ -301,3 +301,40 @@ describe('autograd', () => {
     x.dispose();
   });
 });
+
+describe('Tensor.derived: a tensor kept with the one it was computed from', () => {
+  it('is made once, made again after a write into the tensor or a dependency or for another dependency, and disposed with the tensor', async () => {
+    const w = L.tensor([1, 2, 3], [3]), g = L.tensor([10], [1]), g2 = L.tensor([20], [1]);
+    let made = 0;
+    const make = (dep: L.Tensor) => () => { made++; return L.noGrad(() => L.add(w, dep)); };
+    let a!: L.Tensor;
+    L.tidy(() => { a = w.derived('plus', make(g), [g]); }); // made inside a scope: the scope leaves it
+    expect(a.disposed).toBe(false);
+    expect(Array.from(await a.data())).toEqual([11, 12, 13]);
+    expect(w.derived('plus', make(g), [g])).toBe(a);
+    expect(made).toBe(1);
+    L.copyInto(g, L.tensor([100], [1])); // a write into the dependency
+    const b = w.derived('plus', make(g), [g]);
+    expect(made).toBe(2);
+    expect(a.disposed).toBe(true);
+    expect(Array.from(await b.data())).toEqual([101, 102, 103]);
+    L.copyInto(w, L.tensor([4, 5, 6], [3])); // a write into the tensor itself
+    expect(Array.from(await w.derived('plus', make(g), [g]).data())).toEqual([104, 105, 106]);
+    expect(made).toBe(3);
+    const c = w.derived('plus', make(g2), [g2]); // another dependency
+    expect(made).toBe(4);
+    expect(Array.from(await c.data())).toEqual([24, 25, 26]);
+    const other = w.derived('other', () => L.noGrad(() => L.scale(w, 2)));
+    w.dispose();
+    expect(c.disposed).toBe(true);
+    expect(other.disposed).toBe(true);
+    L.dispose([g, g2]);
+  });
+
+  it('refuses to make anything while pipelines are being collected (nothing is computed then)', () => {
+    const w = L.tensor([1, 2], [2]);
+    expect(() => L.getEngine().collectPipelines(() => { w.derived('k', () => L.noGrad(() => L.scale(w, 2))); }))
+      .toThrow(/derived\("k"\) while collecting pipelines/);
+    w.dispose();
+  });
+});
