@@ -29,6 +29,16 @@ const cases: Case[] = [
 
 const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
+/** fn with convPaths.cacheWeightTransforms off (the transforms made on every forward). */
+async function withoutCache<T>(fn: () => Promise<T>): Promise<T> {
+  L.convPaths.cacheWeightTransforms = false;
+  try {
+    return await fn();
+  } finally {
+    L.convPaths.cacheWeightTransforms = true;
+  }
+}
+
 describe('conv2dFused: conv → ReLU → residual + s · y (inference epilogues)', () => {
   for (const c of cases) {
     it(`${c.name}: equals conv2d, relu, scale and add`, () => withConvVariants(c.variants, async () => {
@@ -184,53 +194,32 @@ describe('the inference forward keeps the Winograd weight transform with the wei
       const fwd = () => L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 }));
       L.getEngine().collectPipelines(() => { L.tidy(fwd); });
       const got = await fwd().data();
-      L.convPaths.cacheWeightTransforms = false;
-      try {
-        expect(Array.from(got)).toEqual(Array.from(await fwd().data()));
-      } finally {
-        L.convPaths.cacheWeightTransforms = true;
-      }
+      expect(Array.from(got)).toEqual(Array.from(await withoutCache(() => fwd().data())));
       L.dispose([xs, w]);
     }
   });
 
-  it("conv_fwd's packed weight likewise (a conv of 3 output channels: not Winograd, not the subgroup kernel)", async () => {
-    const xs = x();
-    const w = L.tensor(randn(3 * 8 * 9, 14), [3, 8, 3, 3]);
-    const fwd = () => L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 }));
-    const first = programs(() => { fwd(); });
-    expect(first).toContain('conv2d_forward');
-    expect(first).toContain('conv_pack');
-    expect(programs(() => { fwd(); })).not.toContain('conv_pack');
-    L.copyInto(w, L.tensor(randn(3 * 8 * 9, 15), [3, 8, 3, 3]));
-    const after = await fwd().data();
-    L.convPaths.cacheWeightTransforms = false;
-    try {
-      expect(Array.from(after)).toEqual(Array.from(await fwd().data()));
-    } finally {
-      L.convPaths.cacheWeightTransforms = true;
-    }
-    L.dispose([xs, w]);
-  });
-
-  it("convTranspose2d's packed weight (conv_tgather, stride 2) likewise", async () => {
-    const xs = L.tensor(randn(2 * 8 * 5 * 5, 18), [2, 8, 5, 5]);
-    const w = L.tensor(randn(8 * 6 * 9, 19), [8, 6, 3, 3]);
-    const fwd = () => L.noGrad(() => L.convTranspose2d(xs, w, null, { stride: 2, padding: 1, outputPadding: 1 }));
-    const first = programs(() => { fwd(); });
-    expect(first).toContain('conv2d_transposed_gather');
-    expect(first).toContain('conv_pack');
-    expect(programs(() => { fwd(); })).not.toContain('conv_pack');
-    L.copyInto(w, L.tensor(randn(8 * 6 * 9, 20), [8, 6, 3, 3]));
-    const after = await fwd().data();
-    L.convPaths.cacheWeightTransforms = false;
-    try {
-      expect(Array.from(after)).toEqual(Array.from(await fwd().data()));
-    } finally {
-      L.convPaths.cacheWeightTransforms = true;
-    }
-    L.dispose([xs, w]);
-  });
+  // A packed weight kept like the Winograd transform: conv_fwd's (a conv of 3 output channels: neither
+  // Winograd nor the subgroup kernel) and conv_tgather's (convTranspose2d at stride 2).
+  const packed: { name: string; kernel: string; x: Shape; w: Shape; run: (x: L.Tensor, w: L.Tensor) => L.Tensor }[] = [
+    { name: "conv_fwd's", kernel: 'conv2d_forward', x: [2, 8, 8, 8], w: [3, 8, 3, 3], run: (x, w) => L.conv2d(x, w, null, { padding: 1 }) },
+    { name: "convTranspose2d's (conv_tgather, stride 2)", kernel: 'conv2d_transposed_gather', x: [2, 8, 5, 5], w: [8, 6, 3, 3],
+      run: (x, w) => L.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 }) },
+  ];
+  for (const c of packed) {
+    it(`${c.name} packed weight likewise`, async () => {
+      const xs = L.tensor(randn(size(c.x), 18), c.x), w = L.tensor(randn(size(c.w), 19), c.w);
+      const fwd = () => L.noGrad(() => c.run(xs, w));
+      const first = programs(() => { fwd(); });
+      expect(first).toContain(c.kernel);
+      expect(first).toContain('conv_pack');
+      expect(programs(() => { fwd(); })).not.toContain('conv_pack');
+      L.copyInto(w, L.tensor(randn(size(c.w), 20), c.w));
+      const after = await fwd().data();
+      expect(Array.from(after)).toEqual(Array.from(await withoutCache(() => fwd().data())));
+      L.dispose([xs, w]);
+    });
+  }
 
   it("WnConv2d's weight-normalised kernel: kept while weight_v and weight_g are unwritten", async () => {
     const conv = new WnConv2d(8, 8, 3, { padding: 1, rng: new L.Rng(3) });
@@ -247,31 +236,23 @@ describe('the inference forward keeps the Winograd weight transform with the wei
       expect(names).toContain('weight_norm');
       expect(names).toContain('winograd_weight');
       const got = await fwd().data();
-      L.convPaths.cacheWeightTransforms = false;
-      try {
-        expect(Array.from(got)).toEqual(Array.from(await fwd().data()));
-      } finally {
-        L.convPaths.cacheWeightTransforms = true;
-      }
+      expect(Array.from(got)).toEqual(Array.from(await withoutCache(() => fwd().data())));
     }
     L.dispose([xs]);
   });
 
-  it('is not kept while autograd records, nor with convPaths.cacheWeightTransforms off', () => {
+  it('is not kept while autograd records, nor with convPaths.cacheWeightTransforms off', async () => {
     const xs = x();
     const w = L.tensor(randn(8 * 8 * 9, 13), [8, 8, 3, 3]);
     w.requiresGrad = true;
     const recorded = () => programs(() => { L.conv2d(xs, w, null, { padding: 1 }); });
     expect(recorded()).toContain('winograd_weight');
     expect(recorded()).toContain('winograd_weight');
-    L.convPaths.cacheWeightTransforms = false;
-    try {
-      const plain = () => programs(() => { L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 })); });
+    const plain = () => programs(() => { L.noGrad(() => L.conv2d(xs, w, null, { padding: 1 })); });
+    await withoutCache(async () => {
       expect(plain()).toContain('winograd_weight');
       expect(plain()).toContain('winograd_weight');
-    } finally {
-      L.convPaths.cacheWeightTransforms = true;
-    }
+    });
     L.dispose([xs, w]);
   });
 });
