@@ -144,6 +144,20 @@ describe('convTranspose2d, kernel 4, stride 2, padding 1, in inference: a 3x3 co
     }));
   }
 
+  it('a collecting forward (collectPipelines) takes the same path, so the page compiles its pipelines ahead, and keeps nothing', () => {
+    const big = L.tensor(randn(2 * 8 * 8 * 8, 29), [2, 8, 8, 8]);
+    const w = L.tensor(randn(8 * 4 * 16, 30), [8, 4, 4, 4]);
+    const fwd = () => { L.noGrad(() => L.convTranspose2d(big, w, null, { stride: 2, padding: 1 })); };
+    let collected: string[] = [];
+    L.getEngine().collectPipelines(() => { collected = programs(fwd); });
+    expect(collected).toContain('convT_subpixel_weight');
+    expect(collected).not.toContain('conv2d_transposed_gather');
+    // nothing kept from it: the first real forward makes the weight
+    expect(programs(fwd)).toContain('convT_subpixel_weight');
+    expect(programs(fwd)).not.toContain('convT_subpixel_weight');
+    L.dispose([big, w]);
+  });
+
   it('is not taken under recording, for other geometries, nor for small inputs', () => {
     const xs = L.tensor(randn(8 * 4 * 4, 24), [1, 8, 4, 4]);
     const w = L.tensor(randn(8 * 4 * 16, 25), [8, 4, 4, 4]);

@@ -760,10 +760,12 @@ export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTun
  * w3, padding 1), 2) (shaders/convt_subpixel.wgsl): the conv then runs on the forward paths (Winograd or
  * the subgroup kernel, the shuffle in their stores) instead of conv_tgather, whose grid at the UNet's
  * small middle levels was a few workgroups. w3 [4·Cout, Cin, 3, 3] (2.25x the taps, 5 of 9 zero per
- * output phase) and the repeated bias are kept with the weight and the bias (Tensor.derived).
+ * output phase) and the repeated bias are kept with the weight and the bias (Tensor.derived) unless
+ * keepWeights is false (under collectPipelines: made, used and dropped).
  */
-function convTSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null, N: number, Cin: number, H: number, W: number, Cout: number): Tensor {
-  const w3 = weight.derived('convT-subpixel-k4s2p1', () => {
+function convTSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null, N: number, Cin: number, H: number, W: number, Cout: number,
+  keepWeights: boolean): Tensor {
+  const makeW3 = () => {
     const t = empty([4 * Cout, Cin, 3, 3]);
     const n = t.size;
     getEngine().run({
@@ -771,15 +773,22 @@ function convTSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null, N: number
       uniforms: [u32(n), u32(Cin), u32(Cout), u32(0)], workgroups: grid1d(n, 64),
     });
     return t;
-  });
-  const b3 = bias ? bias.derived('convT-subpixel-bias', () => {
-    const col = bias.viewAs([Cout, 1]), rep = broadcastTo(col, [Cout, 4]), flat = rep.viewAs([4 * Cout]);
+  };
+  const makeB3 = (b: Tensor) => {
+    const col = b.viewAs([Cout, 1]), rep = broadcastTo(col, [Cout, 4]), flat = rep.viewAs([4 * Cout]);
     col.dispose();
     rep.dispose(); // flat keeps the buffer
     return flat;
-  }) : null;
+  };
+  const w3 = keepWeights ? weight.derived('convT-subpixel-k4s2p1', makeW3) : makeW3();
+  const b3 = !bias ? null : keepWeights ? bias.derived('convT-subpixel-bias', () => makeB3(bias)) : makeB3(bias);
   const g: Geom = { N, Ci: Cin, H, W, Co: 4 * Cout, Ho: H, Wo: W, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, G: 1 };
-  return corrTuned(x, w3, b3, g, { shuffle: 2 });
+  const out = corrTuned(x, w3, b3, g, { shuffle: 2 });
+  if (!keepWeights) {
+    w3.dispose();
+    b3?.dispose();
+  }
+  return out;
 }
 
 /**
@@ -958,9 +967,12 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   const g: Geom = { N, Ci: Cout, H: Ho, W: Wo, Co: Cin, Ho: H, Wo: W, kh, kw, sh, sw, ph, pw, dh, dw, G };
   addMacs(op, N * Cin * H * W * cog * kh * kw);
   const cache = inferenceWeightCache();
-  if (cache && convPaths.subpixelConvT && G === 1 && kh === 4 && kw === 4 && sh === 2 && sw === 2 && ph === 1 && pw === 1 &&
+  // The sub-pixel form is taken in inference whether or not pipelines are being collected (so that
+  // collectPipelines finds its pipelines); only keeping its weight waits for a real forward.
+  const inference = convPaths.cacheWeightTransforms && !isGradEnabled();
+  if (inference && convPaths.subpixelConvT && G === 1 && kh === 4 && kw === 4 && sh === 2 && sw === 2 && ph === 1 && pw === 1 &&
     dh === 1 && dw === 1 && oph === 0 && opw === 0 && N * H * W >= convPaths.subpixelMinPixels) {
-    return convTSubpixel(x, weight, bias, N, Cin, H, W, Cout);
+    return convTSubpixel(x, weight, bias, N, Cin, H, W, Cout, cache);
   }
   // In inference the weight's packed (or Winograd) form is kept with it (inferenceWeightCache).
   const out = corrTTuned(x, weight, bias, g, cache);
