@@ -33,6 +33,17 @@ export function checkShape(shape: Shape, what = 'tensor'): void {
 
 const live = new Set<Tensor>();
 
+/**
+ * owner.derived(key, make) where keep, else make(): the tensor, and release(), which disposes it
+ * unless it is kept with owner. For ops that keep a weight's transforms in inference and make them
+ * afresh otherwise.
+ */
+export function derivedIf(keep: boolean, owner: Tensor, key: string, make: () => Tensor): { t: Tensor; release: () => void } {
+  if (keep) return { t: owner.derived(key, make), release: () => {} };
+  const t = make();
+  return { t, release: () => t.dispose() };
+}
+
 /** Tensors not yet disposed (for leak checks). */
 export function liveTensors(): Tensor[] {
   return [...live];

@@ -20,7 +20,7 @@
 // ~4-7e-6 of the output's largest value in float32 (direct: ~1e-6), ~1-3e-5 for the weight gradient
 // (float64 reference, 32-128 channels; tests/ops/conv-winograd.test.ts checks against tf.grads).
 // No autograd here: conv.ts records conv2d and calls corrWinograd in forward and backward.
-import { Tensor, empty } from '../tensor.js';
+import { Tensor, empty, derivedIf } from '../tensor.js';
 import { getEngine, grid1d, u32, i32, f32 } from '../engine.js';
 import { noGrad } from '../autograd.js';
 import { matmulNoGrad } from './matmul.js';
@@ -120,7 +120,7 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       });
       return U;
     };
-    const U = cacheWeights ? w.derived(transposed ? 'winograd-U-flipped' : 'winograd-U', transform) : transform();
+    const { t: U, release } = derivedIf(cacheWeights, w, transposed ? 'winograd-U-flipped' : 'winograd-U', transform);
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
       const V = inputTransform(x, q, T, t0, tw, perImage, inShuffle);
@@ -138,7 +138,7 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
       });
       M.dispose();
     }
-    if (!cacheWeights) U.dispose();
+    release();
   });
 }
 

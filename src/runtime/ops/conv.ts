@@ -12,7 +12,7 @@
 // conv2d:          forward corr, backward-data corrT, backward-weight wgrad(dy, x).
 // convTranspose2d: forward corrT (its weight [Cin, Cout/G, kh, kw] is the conv weight of the
 //                  geometry with Co = Cin, Ci = Cout), backward-data corr, backward-weight wgrad(x, dy).
-import { Tensor, empty, fmtShape } from '../tensor.js';
+import { Tensor, empty, fmtShape, derivedIf } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record, isGradEnabled, noGrad } from '../autograd.js';
 import { prelu, relu as reluOp } from './activation.js';
@@ -25,6 +25,7 @@ import { withVariant } from '../autotune.js';
 import { corrWinograd, wgradWinograd, winogradOk } from './conv-winograd.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
+import { sameShape } from '../shape.js';
 import { fixedSubgroupSize } from '../device.js';
 import { SUBGROUP_LANES, subgroupConvDefines, subgroupGrid, subgroupWgradDefines } from './matmul-subgroup.js';
 
@@ -305,22 +306,29 @@ function geomUniforms(g: Geom) {
 }
 
 /** Weight [Co, Ci/G, kh, kw] repacked for vec4 loads over output (forTranspose: input) channels. */
-function packWeight(w: Tensor, g: Geom, forTranspose: boolean, multiple = 4): { packed: Tensor; blocks: number } {
+/**
+ * keep: the packed weight is kept with w (Tensor.derived: it depends on w, the groups and the multiple,
+ * w's shape fixing the rest); release() disposes it unless kept.
+ */
+function packWeight(w: Tensor, g: Geom, forTranspose: boolean, multiple = 4, keep = false): { packed: Tensor; blocks: number; release: () => void } {
   const cig = g.Ci / g.G, cog = g.Co / g.G, K = g.kh * g.kw;
   const P = forTranspose ? cig : cog;
   const Q = forTranspose ? cog : cig;
   const Ppad = Math.ceil(P / multiple) * multiple;
   const n = g.G * K * Q * Ppad;
-  const packed = empty([n]);
   const sG = cog * cig * K;
   const sP = forTranspose ? K : cig * K;
   const sQ = forTranspose ? cig * K : K;
-  getEngine().run({
-    name: 'conv_pack', shader: 'conv_pack', inputs: [w], outputs: [packed],
-    uniforms: [u32(n), u32(K), u32(Q), u32(P), u32(Ppad), u32(sG), u32(sQ), u32(sP)],
-    workgroups: grid1d(n, 64),
+  const { t: packed, release } = derivedIf(keep, w, `conv-pack${forTranspose ? 'T' : ''}-g${g.G}-m${multiple}`, () => {
+    const t = empty([n]);
+    getEngine().run({
+      name: 'conv_pack', shader: 'conv_pack', inputs: [w], outputs: [t],
+      uniforms: [u32(n), u32(K), u32(Q), u32(P), u32(Ppad), u32(sG), u32(sQ), u32(sP)],
+      workgroups: grid1d(n, 64),
+    });
+    return t;
   });
-  return { packed, blocks: Ppad / 4 };
+  return { packed, blocks: Ppad / 4, release };
 }
 
 /** The register-blocked depthwise kernels apply: stride 1, dilation 1, a kernel they unroll. */
@@ -447,17 +455,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
       corrWinograd(x, w, bias, null, out, g, false, convVariants.winogradMaxBytes, { keepV, relu, residual, cacheWeights });
       return out;
     }
-    return noGrad(() => {
-      const y = corr(x, w, bias, g, { ...o, relu: false, residual: null });
-      const r = relu ? reluOp(y) : y;
-      if (r !== y) y.dispose();
-      if (!residual) return r;
-      const s = residual.scale === 1 ? r : scale(r, residual.scale);
-      const out = add(residual.t, s);
-      if (s !== r) s.dispose();
-      r.dispose();
-      return out;
-    });
+    return noGrad(() => epiloguesApart(corr(x, w, bias, g, { ...o, relu: false, residual: null }), relu, residual, true));
   }
   if (shuffle > 1) {
     const shuffled = [g.N, g.Co / (shuffle * shuffle), g.Ho * shuffle, g.Wo * shuffle];
@@ -511,10 +509,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
     return out;
   }
   const { px, cb: CB } = blockFor(g.Co / g.G, g.Wo);
-  // The packed weight depends on w, the groups and CB only (w's shape fixes the rest).
-  const blocks = Math.ceil(g.Co / g.G / CB) * CB / 4;
-  const pack = () => packWeight(w, g, false, CB).packed;
-  const packed = cacheWeights ? w.derived(`conv-pack-g${g.G}-cb${CB}`, pack) : pack();
+  const { packed, blocks, release } = packWeight(w, g, false, CB, cacheWeights);
   const wBlocks = Math.ceil(g.Wo / px);
   const cbPerGroup = Math.ceil(g.Co / g.G / CB);
   const total = g.N * g.Ho * wBlocks;
@@ -527,7 +522,7 @@ function corr(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom, o: CorrOpts = 
       u32(g.H), u32(g.W), u32(g.Wo), u32(g.Co), ...geomUniforms(g)],
     workgroups: [gx, g.G * cbPerGroup, gz],
   });
-  if (!cacheWeights) packed.dispose();
+  release();
   return out;
 }
 
@@ -632,9 +627,7 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, ca
   const { px, cb } = blockFor(g.Ci / g.G, Math.ceil(g.W / g.sw));
   const qBlocksP = Math.ceil(Math.ceil(g.W / g.sw) / px);
   const pxBlocksP = g.sw * qBlocksP;
-  const blocks = Math.ceil(g.Ci / g.G / cb) * cb / 4;
-  const pack = () => packWeight(w, g, true, cb).packed;
-  const packed = cacheWeights ? w.derived(`conv-packT-g${g.G}-cb${cb}`, pack) : pack();
+  const { packed, blocks, release } = packWeight(w, g, true, cb, cacheWeights);
   const cbPerGroup = Math.ceil(g.Ci / g.G / cb);
   const total = g.N * g.H * pxBlocksP;
   const [gx, gz] = grid1d(total, 64);
@@ -645,7 +638,7 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, ca
       u32(g.Ho), u32(g.Wo), u32(g.W), u32(g.Ci), ...geomUniforms(g), u32(qBlocksP)],
     workgroups: [gx, g.G * cbPerGroup, gz],
   });
-  if (!cacheWeights) packed.dispose();
+  release();
   return out;
 }
 
@@ -774,20 +767,18 @@ function convTSubpixel(x: Tensor, weight: Tensor, bias: Tensor | null, N: number
     });
     return t;
   };
-  const makeB3 = (b: Tensor) => {
+  const makeB3 = (b: Tensor) => () => {
     const col = b.viewAs([Cout, 1]), rep = broadcastTo(col, [Cout, 4]), flat = rep.viewAs([4 * Cout]);
     col.dispose();
     rep.dispose(); // flat keeps the buffer
     return flat;
   };
-  const w3 = keepWeights ? weight.derived('convT-subpixel-k4s2p1', makeW3) : makeW3();
-  const b3 = !bias ? null : keepWeights ? bias.derived('convT-subpixel-bias', () => makeB3(bias)) : makeB3(bias);
+  const w3 = derivedIf(keepWeights, weight, 'convT-subpixel-k4s2p1', makeW3);
+  const b3 = bias ? derivedIf(keepWeights, bias, 'convT-subpixel-bias', makeB3(bias)) : null;
   const g: Geom = { N, Ci: Cin, H, W, Co: 4 * Cout, Ho: H, Wo: W, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, G: 1 };
-  const out = corrTuned(x, w3, b3, g, { shuffle: 2 });
-  if (!keepWeights) {
-    w3.dispose();
-    b3?.dispose();
-  }
+  const out = corrTuned(x, w3.t, b3?.t ?? null, g, { shuffle: 2 });
+  w3.release();
+  b3?.release();
   return out;
 }
 
@@ -887,19 +878,33 @@ export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, opts
   if (residual) {
     residual.check(op, 'residual');
     const want = [g.N, g.Co, g.Ho, g.Wo];
-    if (residual.shape.length !== 4 || residual.shape.some((d, i) => d !== want[i])) {
+    if (!sameShape(residual.shape, want)) {
       throw new Error(`${op}: residual ${fmtShape(residual.shape)} must have the output's shape ${fmtShape(want)}`);
     }
   }
   if (!Number.isFinite(residualScale)) throw new Error(`${op}: residualScale must be a finite number, got ${residualScale}`);
+  const epi = residual ? { t: residual, scale: residualScale } : null;
   if (!convPaths.fuseEpilogues || (isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad))) {
-    const y = conv2d(x, weight, bias, convOpts);
-    const r = withRelu ? reluOp(y) : y;
-    if (!residual) return r;
-    return add(residual, residualScale === 1 ? r : scale(r, residualScale));
+    return epiloguesApart(conv2d(x, weight, bias, convOpts), withRelu, epi, false);
   }
   addMacs('conv2d', convMacs(g));
-  return corrTuned(x, weight, bias, g, { relu: withRelu, residual: residual ? { t: residual, scale: residualScale } : null });
+  return corrTuned(x, weight, bias, g, { relu: withRelu, residual: epi });
+}
+
+/**
+ * relu(y), then residual.t + residual.scale · y, by the ops themselves (conv2dFused's epilogues where
+ * they are not fused). owned: nothing records these ops, so y and each intermediate are disposed as soon
+ * as the next is made.
+ */
+function epiloguesApart(y: Tensor, relu: boolean, residual: { t: Tensor; scale: number } | null, owned: boolean): Tensor {
+  const then = (prev: Tensor, next: Tensor) => {
+    if (owned) prev.dispose();
+    return next;
+  };
+  let r = relu ? then(y, reluOp(y)) : y;
+  if (residual && residual.scale !== 1) r = then(r, scale(r, residual.scale));
+  if (residual) r = then(r, add(residual.t, r));
+  return r;
 }
 
 /** Checks conv2d's arguments (errors named after op) and returns the geometry. */
