@@ -1,37 +1,35 @@
-// AdamW step in place (PyTorch semantics): p *= 1 - lr·wd; m = b1·m + (1-b1)·g;
-// v = b2·v + (1-b2)·g²; p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps), bc_i = 1 - b_i^t.
-// The step t and everything else are uniforms (bias corrections computed from t in float64 on the
-// CPU and passed as bc1, sbc2 = sqrt(bc2)). VEC4 when n % 4 == 0.
+// AdamW step in place (PyTorch semantics) for up to SLOTS tensors per dispatch (src/train/multi-tensor.ts):
+// p *= 1 - lr·wd; m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps),
+// bc_i = 1 - b_i^t. With CLIP, g is first scaled by min(1, maxNorm / (norm + 1e-6)) (clipGradNorm's
+// factor, the gradients themselves left as they are). The step t and everything else are uniforms
+// (bias corrections computed from each tensor's t in float64 on the CPU: slot.f = (bc1, sqrt(bc2))).
+// VEC4: every tensor of the dispatch has n % 4 == 0.
 #include "common.wgsl"
-struct U { n: u32, t: u32, lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, sbc2: f32, nt: u32 }
+struct Slot { size: vec4<u32>, f: vec4<f32> }
+// h = (lr, b1, b2, eps), h2 = (weight decay, maxNorm, -, -), total invocations
+struct U { h: vec4<f32>, h2: vec4<f32>, total: vec4<u32>, slots: array<Slot, ${SLOTS}> }
 #if ${VEC4}
 alias V = vec4<f32>;
 #else
 alias V = f32;
 #endif
-@group(0) @binding(0) var<storage, read> g: array<V>;
-@group(0) @binding(1) var<storage, read_write> p: array<V>;
-@group(0) @binding(2) var<storage, read_write> m: array<V>;
-@group(0) @binding(3) var<storage, read_write> v: array<V>;
-@group(0) @binding(4) var<uniform> u: U;
+${BINDINGS}
+
+struct R { p: V, m: V, v: V }
+
+fn adamw(p: V, m: V, v: V, g: V, f: vec4<f32>) -> R {
+  let pv = p * (1.0 - u.h.x * u.h2.x);
+  let mv = m + (1.0 - u.h.y) * (g - m);
+  let vv = u.h.z * v + (1.0 - u.h.z) * g * g;
+  return R(pv - (u.h.x / f.x) * mv / (sqrt(vv) / f.y + u.h.w), mv, vv);
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, 64u);
-  // grid-stride over the elements (vec4s) with u.nt invocations
-  if (i >= u.nt) { return; }
-#if ${VEC4}
-  let cnt = u.n / 4u;
-#else
-  let cnt = u.n;
+  if (i >= u.total.x) { return; }
+#if ${CLIP}
+  let c = min(1.0, u.h2.y / (norm[0] + 1e-6));
 #endif
-  for (var j = i; j < cnt; j += u.nt) {
-    let gv = g[j];
-    let pv = p[j] * (1.0 - u.lr * u.wd);
-    let mv = m[j] + (1.0 - u.b1) * (gv - m[j]);
-    let vv = u.b2 * v[j] + (1.0 - u.b2) * gv * gv;
-    m[j] = mv;
-    v[j] = vv;
-    p[j] = pv - (u.lr / u.bc1) * mv / (sqrt(vv) / u.sbc2 + u.eps);
-  }
+  ${SLOTS_BODY}
 }

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../src/runtime/index.js';
-import { SGD, AdamW, clipGradNorm } from '../src/train/optim.js';
+import { SGD, AdamW, clipGradNorm, gradNorm } from '../src/train/optim.js';
+import { optimPaths, slotsPerDispatch } from '../src/train/multi-tensor.js';
 import { assertClose } from './helpers/op.js';
 
 // Optimizers are compared with float64 CPU re-implementations of PyTorch's update rules over 5
@@ -190,6 +191,118 @@ describe('clipGradNorm vs CPU', () => {
   it('no grads at all: norm 0', async () => {
     const p = L.requireGrad(L.zeros([3]));
     expect(await clipGradNorm([p], 1).item()).toBe(0);
+  });
+});
+
+// Multi-tensor dispatches (src/train/multi-tensor.ts): the same numbers as one dispatch per tensor, to
+// the bit, in fewer dispatches. 23 tensors: more than one group of each kind (vec4 and scalar sizes),
+// a padded last group, a 70k-element tensor, one element, and one parameter without a gradient.
+describe('multi-tensor optimizer dispatches', () => {
+  const sizes = [[3], [4], [1], [8, 8], [5, 7], [12], [2, 2], [9], [3, 150, 157], [16], [6], [11], [20], [7], [4, 4, 4], [13], [32], [2], [3, 3, 3, 3], [40], [1, 1], [24], [15]];
+  const SKIP = 5;
+  const make = (seed: number) => sizes.map((s, i) => L.keep(L.requireGrad(L.tensor(L.randnArray(s.reduce((a, b) => a * b, 1), seed + i), s))));
+  const grads = (ps: L.Tensor[], t: number) => ps.forEach((p, i) => {
+    p.grad?.dispose();
+    p.grad = i === SKIP ? null : L.keep(L.tensor(L.randnArray(p.size, 300 + 10 * t + i, 0.5), p.shape));
+  });
+  const withGrad = sizes.length - 1;
+  const vec4s = sizes.filter((s, i) => i !== SKIP && s.reduce((a, b) => a * b, 1) % 4 === 0).length;
+  const groups = (K: number) => Math.ceil(vec4s / K) + Math.ceil((withGrad - vec4s) / K);
+  const withPaths = <T>(multi: boolean, f: () => T): T => {
+    optimPaths.multiTensor = multi;
+    try { return f(); } finally { optimPaths.multiTensor = true; }
+  };
+  const dispatches = (f: () => void) => {
+    const d0 = L.getEngine().stats.dispatches;
+    f();
+    return L.getEngine().stats.dispatches - d0;
+  };
+
+  it('AdamW: equal to one dispatch per tensor to the bit (p, m, v after 3 steps), in fewer dispatches', async () => {
+    const K = slotsPerDispatch(4, 0);
+    expect(K).toBeGreaterThan(1);
+    const [a, b] = [make(7), make(7)];
+    const [oa, ob] = [new AdamW(a, { lr: 1e-2 }), new AdamW(b, { lr: 1e-2 })];
+    for (let t = 0; t < 3; t++) {
+      grads(a, t);
+      grads(b, t);
+      expect(dispatches(() => withPaths(true, () => oa.step()))).toBe(groups(K));
+      expect(dispatches(() => withPaths(false, () => ob.step()))).toBe(withGrad);
+    }
+    const [sa, sb] = [oa.state(), ob.state()];
+    for (let i = 0; i < sizes.length; i++) {
+      assertClose(`p${i}`, await a[i]!.data(), await b[i]!.data(), 0, 0);
+      assertClose(`m${i}`, await sa[`${i}.exp_avg`]!.data(), await sb[`${i}.exp_avg`]!.data(), 0, 0);
+      assertClose(`v${i}`, await sa[`${i}.exp_avg_sq`]!.data(), await sb[`${i}.exp_avg_sq`]!.data(), 0, 0);
+    }
+    expect(oa.steps[SKIP]).toBe(0);
+    [oa, ob].forEach((o) => o.dispose());
+    L.dispose([...a, ...b]);
+  });
+
+  for (const maxNorm of [0.5, 1e6]) {
+    it(`AdamW.step's clip (maxNorm ${maxNorm}) = clipGradNorm then step, to the bit; the gradients left as they are`, async () => {
+      const [a, b] = [make(9), make(9)];
+      const [oa, ob] = [new AdamW(a, { lr: 1e-2 }), new AdamW(b, { lr: 1e-2 })];
+      for (let t = 0; t < 3; t++) {
+        grads(a, t);
+        grads(b, t);
+        const na = clipGradNorm(a, maxNorm);
+        oa.step();
+        const nb = gradNorm(b);
+        const g0 = await b[0]!.grad!.data();
+        expect(dispatches(() => ob.step({ norm: nb, maxNorm }))).toBe(groups(slotsPerDispatch(4, 1)));
+        expect(await nb.item()).toBe(await na.item());
+        expect([...(await b[0]!.grad!.data())]).toEqual([...g0]);
+        [na, nb].forEach((n) => n.dispose());
+      }
+      for (let i = 0; i < sizes.length; i++) assertClose(`p${i}`, await a[i]!.data(), await b[i]!.data(), 0, 0);
+      [oa, ob].forEach((o) => o.dispose());
+      L.dispose([...a, ...b]);
+    });
+  }
+
+  it('gradNorm and clipGradNorm: the same norm and clipped gradients as one dispatch per tensor, to the bit', async () => {
+    const [a, b] = [make(13), make(13)];
+    grads(a, 0);
+    grads(b, 0);
+    const K = slotsPerDispatch(1, 1);
+    // gradNorm: the partial sums (grouped) and the finish
+    expect(dispatches(() => withPaths(true, () => gradNorm(a)).dispose())).toBe(groups(K) + 1);
+    const na = withPaths(true, () => clipGradNorm(a, 0.5));
+    const nb = withPaths(false, () => clipGradNorm(b, 0.5));
+    expect(await na.item()).toBe(await nb.item());
+    for (let i = 0; i < sizes.length; i++) if (i !== SKIP) assertClose(`g${i}`, await a[i]!.grad!.data(), await b[i]!.grad!.data(), 0, 0);
+    [na, nb].forEach((n) => n.dispose());
+    L.dispose([...a, ...b]);
+  });
+
+  it('no allocation after the first step with a clip', async () => {
+    const ps = make(17);
+    const opt = new AdamW(ps, { lr: 1e-3 });
+    grads(ps, 0);
+    const once = () => {
+      const n = gradNorm(ps);
+      opt.step({ norm: n, maxNorm: 1 });
+      n.dispose();
+    };
+    once();
+    await ps[0]!.data();
+    const before = L.getEngine().pool.getStats().bytesAllocated;
+    for (let t = 0; t < 3; t++) once();
+    await ps[0]!.data();
+    expect(L.getEngine().pool.getStats().bytesAllocated).toBe(before);
+    opt.dispose();
+    L.dispose(ps);
+  });
+
+  it('AdamW.step rejects a bad clip', () => {
+    const ps = [L.requireGrad(L.zeros([4]))];
+    ps[0]!.grad = L.zeros([4]);
+    const o = new AdamW(ps, { lr: 1e-3 });
+    expect(() => o.step({ norm: L.zeros([1]), maxNorm: 0 })).toThrow(/AdamW.step: clip.maxNorm must be a number > 0, got 0/);
+    expect(() => o.step({ norm: L.zeros([2]), maxNorm: 1 })).toThrow(/AdamW.step: clip.norm must be a \[1\] tensor/);
+    o.dispose();
   });
 });
 

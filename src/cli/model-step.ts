@@ -9,6 +9,8 @@ export type StepModel = (typeof STEP_MODELS)[number];
 export interface ModelStep {
   /** Input side (112 for the recognizers, the probe size for the super-resolvers). */
   side: number;
+  /** The network's parameters (what a training step's backward gives gradients). */
+  params: Tensor[];
   /** Records one step and returns its output (the caller scopes it: tidy / autotune). */
   step(): Tensor;
   /** Frees the gradients the training steps left on the parameters. */
@@ -29,6 +31,7 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
   const clearGrads = () => zeroGrad(net.parameters(), true);
   return {
     side,
+    params: net.parameters(),
     step() {
       if (!train) return noGrad(() => net.forward(x));
       // as a training step: the last step's gradients dropped (the optimizers' zeroGrad)

@@ -142,12 +142,15 @@ export class Engine {
   private readonly writes = new WeakMap<GPUBuffer, number>();
   readonly maxWorkgroups: number;
   readonly maxBinding: number;
+  /** Storage buffers one shader may bind (the multi-tensor optimizer kernels size their groups by it). */
+  readonly maxStorageBuffers: number;
 
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
     this.arenaGPU = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.maxStorageBuffers = device.limits.maxStorageBuffersPerShaderStage;
     device.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       if (this.errors.length < 20) this.errors.push(msg);

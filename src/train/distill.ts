@@ -36,7 +36,7 @@ import { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { SrNetwork } from '../nn/sr-network.js';
 import { runDsr, runDsrMixed } from './sr-task.js';
 import { stackImages, embedAll } from './batching.js';
-import { AdamW } from './optim.js';
+import { AdamW, type GradClip } from './optim.js';
 import { TrainingState } from './state.js';
 import type { TrainConfig } from './train-config.js';
 import type { TrainTask, ValidationResult } from './trainer.js';
@@ -402,9 +402,9 @@ export class DistillTask implements TrainTask<Batch> {
     if (this.optHeads) this.optHeads.lr = this.baseLr[1] * f;
   }
 
-  stepOptimizers(): void {
-    this.optStudent.step();
-    this.optHeads?.step();
+  stepOptimizers(clip?: GradClip): void {
+    this.optStudent.step(clip);
+    this.optHeads?.step(clip);
   }
 
   zeroGrad(): void {

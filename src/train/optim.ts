@@ -8,7 +8,8 @@ import { zeroGrad as zeroGrads } from '../runtime/autograd.js';
 import { keep } from '../runtime/scope.js';
 import { zeros, copyInto } from '../runtime/ops/elementwise.js';
 import { elementwiseInvocations } from '../runtime/ops/activation.js';
-import { rejectUnknownOptions, sumFinish, sumPartials, sumPartialThreads } from '../runtime/ops/loss.js';
+import { rejectUnknownOptions, sumFinish, sumPartialThreads } from '../runtime/ops/loss.js';
+import { MAX_SLOTS, slotsPerDispatch, slotGroups, slotBindings, slotChain, slotUniforms, padSlots, slotDummies, type SlotItem } from './multi-tensor.js';
 
 function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(params) || params.length === 0) throw new Error(`${op}: params must be a non-empty array of tensors`);
@@ -148,6 +149,8 @@ export class AdamW {
   readonly steps: number[];
   private m: Tensor[];
   private v: Tensor[];
+  /** What the unused slots of a multi-tensor dispatch bind for p, m and v. */
+  private dummies: Tensor[];
 
   constructor(params: readonly Tensor[], opts: AdamWOptions) {
     const op = 'AdamW';
@@ -166,25 +169,44 @@ export class AdamW {
     this.steps = this.params.map(() => 0);
     this.m = this.params.map((p) => keep(zeros(p.shape)));
     this.v = this.params.map((p) => keep(zeros(p.shape)));
+    this.dummies = slotDummies(3 * MAX_SLOTS).map(keep);
   }
 
-  step(): void {
+  /**
+   * One update of every parameter that has a gradient, up to slotsPerDispatch(4, 1) tensors per
+   * dispatch (src/train/multi-tensor.ts). clip: scale the gradients by min(1, maxNorm / (norm + 1e-6)) on
+   * the way in, as clipGradNorm would in place (the same factor, the same update to the bit; the
+   * gradients are left as they are); norm is gradNorm(...)'s [1] tensor, read on the GPU.
+   */
+  step(clip?: GradClip): void {
     this.lr = num('AdamW', 'lr', this.lr, (x) => x >= 0, 'a number >= 0');
+    if (clip) checkClip('AdamW.step', clip);
     const [b1, b2] = this.betas;
+    const items: SlotItem[] = [];
+    const grads: Tensor[] = [];
+    const corr: number[][] = [];
     this.params.forEach((p, i) => {
       const g = gradOf('AdamW', p.check('AdamW.step', `params[${i}]`), i);
       if (!g) return;
       const t = ++this.steps[i]!;
-      const n = p.size;
-      const vec4 = n % 4 === 0;
-      const nt = elementwiseInvocations(vec4 ? n / 4 : n);
-      getEngine().run({
-        name: 'adamw', shader: 'optim_adamw', defines: { VEC4: vec4 },
-        inputs: [g], outputs: [p, this.m[i]!, this.v[i]!],
-        uniforms: [u32(n), u32(t), f32(this.lr), f32(b1), f32(b2), f32(this.eps), f32(this.weightDecay), f32(1 - b1 ** t), f32(Math.sqrt(1 - b2 ** t)), u32(nt)],
-        workgroups: grid1d(nt, 64),
-      });
+      grads[i] = g;
+      corr[i] = [1 - b1 ** t, Math.sqrt(1 - b2 ** t)];
+      items.push({ index: i, size: p.size });
     });
+    const K = slotsPerDispatch(4, clip ? 1 : 0);
+    const e = getEngine();
+    for (const group of slotGroups(items, K)) {
+      const ix = group.items.map((it) => it.index);
+      const { slots, total, invocations } = slotUniforms(group, K, (it) => ({ f: corr[it.index]! }));
+      const g = padSlots(ix.map((i) => grads[i]!), K, () => grads[ix[0]!]!);
+      const pmv = padSlots(ix.map((i) => [this.params[i]!, this.m[i]!, this.v[i]!]), K, (k) => this.dummies.slice(3 * k, 3 * k + 3)).flat();
+      e.run({
+        name: 'adamw', shader: 'optim_adamw', defines: adamwDefines(K, group.vec4, !!clip),
+        inputs: clip ? [...g, clip.norm] : g, outputs: pmv,
+        uniforms: [vec4f(this.lr, b1, b2, this.eps), vec4f(this.weightDecay, clip?.maxNorm ?? 0, 0, 0), total, ...slots],
+        workgroups: grid1d(invocations, 64),
+      });
+    }
   }
 
   /** As SGD.zeroGrad: drops the gradients (setToNull = false: zeroes them in place). */
@@ -212,41 +234,118 @@ export class AdamW {
   }
 
   dispose(): void {
-    [...this.m, ...this.v].forEach((t) => t.dispose());
+    [...this.m, ...this.v, ...this.dummies].forEach((t) => t.dispose());
     this.m = [];
     this.v = [];
+    this.dummies = [];
   }
 }
 
 // ---- gradient clipping --------------------------------------------------------------------------
 
+/** Clip the gradients to a global L2 norm of at most maxNorm: norm is gradNorm(...)'s [1] tensor. */
+export interface GradClip { norm: Tensor; maxNorm: number }
+
+function checkClip(op: string, clip: GradClip): void {
+  num(op, 'clip.maxNorm', clip.maxNorm, (x) => x > 0, 'a number > 0');
+  if (!(clip.norm instanceof Tensor) || clip.norm.size !== 1) throw new Error(`${op}: clip.norm must be a [1] tensor (gradNorm's)`);
+  clip.norm.check(op, 'clip.norm');
+}
+
+const vec4f = (a: number, b: number, c: number, d: number) => ({ t: 'vec4f' as const, v: [a, b, c, d] });
+
+/** The defines of optim_adamw.wgsl for K slots. */
+function adamwDefines(K: number, vec4: boolean, clip: boolean) {
+  const reads: [string, string][] = Array.from({ length: K }, (_, k) => [`g${k}`, 'array<V>']);
+  if (clip) reads.push(['norm', 'array<f32>']);
+  const writes = Array.from({ length: K }, (_, k) => ['p', 'm', 'v'].map((s): [string, string] => [`${s}${k}`, 'array<V>'])).flat();
+  const body = (k: number) => `for (var j = j0; j < s.size.x; j += s.size.y) {
+      let r = adamw(p${k}[j], m${k}[j], v${k}[j], g${k}[j]${clip ? ' * c' : ''}, s.f);
+      p${k}[j] = r.p; m${k}[j] = r.m; v${k}[j] = r.v;
+    }`;
+  return { SLOTS: K, VEC4: vec4, CLIP: clip, BINDINGS: slotBindings(reads, writes), SLOTS_BODY: slotChain(K, body) };
+}
+
+/** The grads of params that have one (checked), with their indices. */
+function gradsOf(op: string, params: readonly Tensor[]): { items: SlotItem[]; grads: Tensor[] } {
+  if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors`);
+  const items: SlotItem[] = [];
+  const grads: Tensor[] = [];
+  params.forEach((p, i) => {
+    const g = gradOf(op, p.check(op, `params[${i}]`), i);
+    if (!g || g.size === 0) return;
+    items.push({ index: grads.length, size: g.size });
+    grads.push(g);
+  });
+  return { items, grads };
+}
+
+/**
+ * The global L2 norm of every parameter's gradient as a [1] tensor, computed on the GPU (no readback):
+ * per-tensor strided partial sums of squares, up to slotsPerDispatch(1, 1) tensors per dispatch
+ * (shaders/grad_sumsq.wgsl), then one sum (loss_finish.wgsl). 0 when no parameter has a gradient.
+ */
+export function gradNorm(params: readonly Tensor[]): Tensor {
+  const op = 'gradNorm';
+  const { items, grads } = gradsOf(op, params);
+  if (grads.length === 0) return zeros([1]);
+  // partials in the parameters' order, whatever the grouping: the sum runs in the same order
+  const off: number[] = [];
+  let T = 0;
+  for (const g of grads) {
+    off.push(T);
+    T += sumPartialThreads(g.size);
+  }
+  const partials = empty([T]);
+  const K = slotsPerDispatch(1, 1);
+  for (const group of slotGroups(items, K)) {
+    const ix = group.items.map((it) => it.index);
+    const { slots, total, invocations } = slotUniforms(group, K, (it) => ({ threads: sumPartialThreads(it.size), extra: off[it.index]! }));
+    const body = (k: number) => `var acc = vec4<f32>(0.0);
+    for (var j = j0; j < s.size.x; j += s.size.y) { acc += sq(g${k}[j]); }
+    partials[s.size.w + j0] = (acc.x + acc.y) + (acc.z + acc.w);`;
+    getEngine().run({
+      name: 'grad_sumsq', shader: 'grad_sumsq',
+      defines: {
+        SLOTS: K, VEC4: group.vec4, SLOTS_BODY: slotChain(K, body),
+        BINDINGS: slotBindings(Array.from({ length: K }, (_, k) => [`g${k}`, 'array<V>']), [['partials', 'array<f32>']]),
+      },
+      inputs: padSlots(ix.map((i) => grads[i]!), K, () => grads[ix[0]!]!), outputs: [partials],
+      uniforms: [total, ...slots], workgroups: grid1d(invocations, 64),
+    });
+  }
+  const norm = sumFinish(op, partials, T, 1, [1], true);
+  partials.dispose();
+  return norm;
+}
+
 /**
  * Scales all gradients in place by min(1, maxNorm / (norm + 1e-6)), norm = the global L2 norm of
- * every grad, computed on the GPU (no readback). Returns the norm (before clipping) as a [1] tensor.
+ * every grad (gradNorm), computed on the GPU (no readback), up to slotsPerDispatch(1, 1) tensors per
+ * dispatch. Returns the norm (before clipping) as a [1] tensor. (A training step can instead give the
+ * norm to AdamW.step's clip, which scales on the way in: no pass over the gradients of its own.)
  */
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor {
   const op = 'clipGradNorm';
   num(op, 'maxNorm', maxNorm, (x) => x > 0, 'a number > 0');
-  if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors`);
-  const grads = params.map((p, i) => gradOf(op, p.check(op, `params[${i}]`), i)).filter((g): g is Tensor => !!g && g.size > 0);
-  if (grads.length === 0) return zeros([1]);
-  const Ts = grads.map((g) => sumPartialThreads(g.size));
-  const partials = empty([Ts.reduce((a, b) => a + b, 0)]);
-  let off = 0;
-  grads.forEach((g, k) => {
-    sumPartials('SUMSQ', g, g, partials, off, Ts[k]!);
-    off += Ts[k]!;
-  });
-  const norm = sumFinish(op, partials, off, 1, [1], true);
-  partials.dispose();
-  for (const g of grads) {
-    const n = g.size;
-    const vec4 = n % 4 === 0;
-    const nt = elementwiseInvocations(vec4 ? n / 4 : n);
+  const norm = gradNorm(params);
+  const { items, grads } = gradsOf(op, params);
+  const K = slotsPerDispatch(1, 1);
+  const dummies = slotDummies(K);
+  for (const group of slotGroups(items, K)) {
+    const ix = group.items.map((it) => it.index);
+    const { slots, total, invocations } = slotUniforms(group, K);
     getEngine().run({
-      name: 'clip_grad', shader: 'optim_clip', defines: { VEC4: vec4 },
-      inputs: [norm], outputs: [g], uniforms: [u32(n), f32(maxNorm), u32(nt)], workgroups: grid1d(nt, 64),
+      name: 'clip_grad', shader: 'optim_clip',
+      defines: {
+        SLOTS: K, VEC4: group.vec4,
+        SLOTS_BODY: slotChain(K, (k) => `for (var j = j0; j < s.size.x; j += s.size.y) { g${k}[j] = g${k}[j] * c; }`),
+        BINDINGS: slotBindings([['norm', 'array<f32>']], Array.from({ length: K }, (_, k) => [`g${k}`, 'array<V>'])),
+      },
+      inputs: [norm], outputs: padSlots(ix.map((i) => grads[i]!), K, (k) => dummies[k]!),
+      uniforms: [vec4f(maxNorm, 0, 0, 0), total, ...slots], workgroups: grid1d(invocations, 64),
     });
   }
+  dummies.forEach((d) => d.dispose());
   return norm;
 }

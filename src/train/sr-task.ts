@@ -32,7 +32,7 @@ import { UNet } from '../nn/unet.js';
 import { EdgeFaceXXS } from '../nn/edgeface.js';
 import type { MobileFaceNet } from '../nn/mobilefacenet.js';
 import type { DlibResNet } from '../nn/dlib-resnet.js';
-import { AdamW } from './optim.js';
+import { AdamW, type GradClip } from './optim.js';
 import { TrainingState } from './state.js';
 import type { SrTrainConfig } from './train-config.js';
 import type { TrainTask, ValidationResult, ExportedModel } from './trainer.js';
@@ -227,9 +227,9 @@ export class SrTask implements TrainTask<Batch> {
     if (this.recOpt) this.recOpt.lr = this.cfg.optim.lr * this.cfg.recognizerLrFactor * f;
   }
 
-  stepOptimizers(): void {
-    this.opt.step();
-    this.recOpt?.step();
+  stepOptimizers(clip?: GradClip): void {
+    this.opt.step(clip);
+    this.recOpt?.step(clip);
   }
 
   zeroGrad(): void {

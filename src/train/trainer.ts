@@ -11,7 +11,7 @@
 //
 // File I/O comes in through TrainIO (src/node/train-io.ts in Node).
 import * as L from '../runtime/index.js';
-import { clipGradNorm } from './optim.js';
+import { gradNorm, type GradClip } from './optim.js';
 import { readTensors } from '../nn/safetensors.js';
 import type { Module } from '../nn/module.js';
 import type { ModelName } from '../nn/registry.js';
@@ -73,7 +73,8 @@ export interface TrainTask<B = unknown> {
   losses(batch: B): StepTerms;
   /** Sets every optimizer's lr to its base lr times `factor`. */
   setLrFactor(factor: number): void;
-  stepOptimizers(): void;
+  /** Steps every optimizer; clip: the gradients scaled to the global norm's limit on the way in (AdamW.step). */
+  stepOptimizers(clip?: GradClip): void;
   zeroGrad(): void;
   validate(): Promise<ValidationResult>;
   /** The trained recognizer (what best.safetensors holds). */
@@ -293,20 +294,26 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
       for (const t of list.slice(1)) total = L.add(total, t);
       L.backward(total);
       if (fault === 'gradient') L.affineInPlace(task.params.find((p) => p.grad)!.grad!, 1, NaN);
-      const norm = clipGradNorm(task.params, o.clip > 0 ? o.clip : 1e30);
+      // the norm for the log and the NaN check; the clip itself rides in the optimizers' update
+      const norm = gradNorm(task.params);
       return { names: [...Object.keys(terms), 'loss', 'gradNorm'], tensors: [...list, total, norm].map((t) => L.keep(t)) };
     });
+    const norm = tensors[tensors.length - 1]!;
     let values: number[];
     try {
       values = (await readTensors(tensors)).map((a) => a[0]!);
+    } catch (e) {
+      norm.dispose();
+      throw e;
     } finally {
-      tensors.forEach((t) => t.dispose());
+      tensors.slice(0, -1).forEach((t) => t.dispose());
     }
     const byName = Object.fromEntries(names.map((n, i) => [n, values[i]!]));
     const bad = names.find((n) => !Number.isFinite(byName[n]!));
     if (bad) {
       const what = bad === 'gradNorm' ? 'the gradient norm' : bad === 'loss' ? 'the total loss' : `the ${bad} loss term`;
       const best = st.extra.best as { step: number } | undefined;
+      norm.dispose();
       await log({ type: 'event', step: stepNo, event: 'diverged', term: bad, value: String(byName[bad]) });
       throw new TrainingDivergedError(
         `${o.name}: step ${stepNo}: ${what} is ${byName[bad]} (${fmtTerms(byName)}). Training stopped before the optimizer step; ` +
@@ -314,7 +321,11 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
         `${best ? `, the best weights (step ${best.step}) at ${files.best}` : ''}. Lower optim.lr or set optim.clip, then --resume.`,
       );
     }
-    task.stepOptimizers();
+    try {
+      task.stepOptimizers(o.clip > 0 ? { norm, maxNorm: o.clip } : undefined);
+    } finally {
+      norm.dispose();
+    }
     st.step = stepNo;
     st.cursor.position += task.batchSize;
     imagesThisRun += task.batchSize;
