@@ -4,7 +4,10 @@
 // kernel: convPaths.cacheWeightTransforms). One process, the two settings alternating round by round
 // (this host's speed drifts too much between processes to resolve a few per cent), after warm-up
 // forwards with both.
-//   npx tsx bench/probe-inference-cache.ts [dsr|dsr-paper|wdsr|unet|edgeface|mobilefacenet] [batch] [rounds] [size]
+//   npx tsx bench/probe-inference-cache.ts [dsr|dsr-paper|wdsr|unet|edgeface|mobilefacenet] [batch] [rounds] [size] [train]
+// With `train`: training steps instead (lrfr profile's: forward, backward of sum(y²)), where only the
+// epilogues apply (conv2dFused's recorded op: ReLU or the residual in the stores, dy taken through them
+// in the backward); the check then also compares every parameter's gradient.
 // "on" is both switches on (the default), "off" both off (the code before them). The models and input
 // are `lrfr profile`'s (src/cli/model-step.ts: seeded weights, eval mode, a random input; size = the
 // SR networks' probe side, default 32). It checks first that both give the same output (to the bit on
@@ -16,7 +19,9 @@ import * as rt from '../src/runtime/index.js';
 import { modelStep, STEP_MODELS, type StepModel } from '../src/cli/model-step.js';
 import { medianRange } from './lib/stats.js';
 
-const [model = 'dsr', batchArg = '1', roundsArg = '20', sizeArg = '32'] = process.argv.slice(2);
+const [model = 'dsr', batchArg = '1', roundsArg = '20', sizeArg = '32', modeArg = 'forward'] = process.argv.slice(2);
+if (modeArg !== 'forward' && modeArg !== 'train') throw new Error(`probe-inference-cache: mode "${modeArg}" is not forward or train`);
+const train = modeArg === 'train';
 if (!(STEP_MODELS as readonly string[]).includes(model)) throw new Error(`probe-inference-cache: model "${model}" is not one of ${STEP_MODELS.join(', ')}`);
 const batch = Number(batchArg), rounds = Number(roundsArg), size = Number(sizeArg);
 if (!(Number.isInteger(batch) && batch >= 1 && batch <= 32)) throw new Error(`probe-inference-cache: batch "${batchArg}" is not 1..32`);
@@ -29,8 +34,8 @@ const set = (on: boolean) => {
   rt.convPaths.fuseEpilogues = on;
   rt.convPaths.cacheWeightTransforms = on;
 };
-const run = modelStep(model as StepModel, batch, size, false);
-const name = `${model} forward b${batch}${['edgeface', 'mobilefacenet'].includes(model) ? '' : ` ${size}x${size}`}`;
+const run = modelStep(model as StepModel, batch, size, train);
+const name = `${model} ${train ? 'training step' : 'forward'} b${batch}${['edgeface', 'mobilefacenet'].includes(model) ? '' : ` ${size}x${size}`}`;
 
 async function once(on: boolean): Promise<{ ms: number; out: Float32Array; dispatches: number }> {
   set(on);
@@ -41,7 +46,13 @@ async function once(on: boolean): Promise<{ ms: number; out: Float32Array; dispa
   const out = await y.data();
   const ms = performance.now() - t0;
   y.dispose();
-  return { ms, out, dispatches };
+  if (!train) return { ms, out, dispatches };
+  // the gradients after the output (the step's timing ends with the output's readback, as a forward's)
+  const grads = await Promise.all(run.params.map((p) => p.grad!.data()));
+  const all = new Float32Array(out.length + grads.reduce((a, g) => a + g.length, 0));
+  let o = 0;
+  for (const a of [out, ...grads]) { all.set(a, o); o += a.length; }
+  return { ms, out: all, dispatches };
 }
 
 process.stderr.write(`${name}: warming up (compiles pipelines)...\n`);
@@ -53,8 +64,8 @@ const [a, f] = [again.off.out, again.on.out];
 let worst = 0, peak = 0;
 for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i]! - f[i]!)); peak = Math.max(peak, Math.abs(a[i]!)); }
 if (a.length !== f.length || !(worst <= 1e-5 * peak)) throw new Error(`probe-inference-cache: the outputs differ (max |diff| ${worst} against max |y| ${peak})`);
-console.log(`check: ${a.length} output values, max |on - off| ${worst.toExponential(1)}${worst === 0 ? ' (equal to the bit)' : ` (max |y| ${peak.toExponential(1)})`}`);
-console.log(`dispatches per forward: off ${again.off.dispatches}, on ${again.on.dispatches} (on's first forward ${first.on.dispatches}: the weights' transforms made)`);
+console.log(`check: ${a.length} ${train ? 'output and gradient' : 'output'} values, max |on - off| ${worst.toExponential(1)}${worst === 0 ? ' (equal to the bit)' : ` (max |y| ${peak.toExponential(1)})`}`);
+console.log(`dispatches per ${train ? 'step' : 'forward'}: off ${again.off.dispatches}, on ${again.on.dispatches} (on's first ${train ? 'step' : 'forward'} ${first.on.dispatches}${train ? '' : ": the weights' transforms made"})`);
 
 const ms = { off: [] as number[], on: [] as number[] };
 const ratio: number[] = [];

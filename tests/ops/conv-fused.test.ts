@@ -1,7 +1,7 @@
 // conv2dFused (src/runtime/ops/conv.ts): conv2d, then ReLU and / or residual + scale · y. Where no
 // gradient is recorded and the Winograd path takes the conv, the epilogues ride in the output
-// transform's stores (shaders/winograd_out.wgsl RELU, RESIDUAL); elsewhere, and under recording, it is
-// conv2d → relu → scale → add. Reference: that composition of our own ops, which the fused stores
+// transform's stores (shaders/winograd_out.wgsl RELU, RESIDUAL), under recording too where one of the
+// two is asked for (its backward takes dy through it); elsewhere it is conv2d → relu → scale → add. Reference: that composition of our own ops, which the fused stores
 // must equal exactly for the ReLU (the same float32 values, max(y, 0) on both sides) and to within
 // one rounding for the residual (res + s · y in one expression, which a driver may contract into an
 // FMA; lavapipe does not, and gives the same bits). And the inference forward's cached Winograd
@@ -88,22 +88,59 @@ describe('conv2dFused: conv → ReLU → residual + s · y (inference epilogues)
     expect(() => L.conv2dFused(x, w, null, { padding: 1, residual: x, residualScale: Number.NaN })).toThrow(/residualScale must be a finite number/);
   });
 
-  it('with autograd recording: the ops apart, the same values and gradients', async () => {
-    const x = L.tensor(randn(2 * 8 * 6 * 6, 5), [2, 8, 6, 6]), w = L.tensor(randn(8 * 8 * 9, 6), [8, 8, 3, 3]);
-    const b = L.tensor(randn(8, 7), [8]), res = L.tensor(randn(2 * 8 * 6 * 6, 8), [2, 8, 6, 6]);
-    const params = [x, w, b, res];
-    for (const p of params) p.requiresGrad = true;
-    const r = L.tensor(randn(2 * 8 * 6 * 6, 9), [2, 8, 6, 6]);
-    const run = async (fused: boolean) => {
-      L.zeroGrad(params, true);
-      const y = fused ? L.conv2dFused(x, w, b, { padding: 1, relu: true, residual: res, residualScale: 0.3 })
-        : L.add(res, L.scale(L.relu(L.conv2d(x, w, b, { padding: 1 })), 0.3));
-      L.backward(L.sum(L.mul(y, r)));
-      return [await y.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
-    };
-    const fused = await run(true), apart = await run(false);
-    for (let i = 0; i < fused.length; i++) expect(Array.from(fused[i]!)).toEqual(Array.from(apart[i]!));
-  });
+  // Under recording: one op with one epilogue (its backward takes dy through it), the composition with
+  // both or off Winograd. Gradients equal the composition's to the bit (the loss sum(y · r) gives every
+  // path the same dy); values too, within one rounding for the residual as above.
+  const recCases = [
+    { name: 'ReLU (Winograd)', relu: true, residual: null, fusedFwd: true },
+    { name: 'residual × 0.3 (Winograd)', relu: false, residual: 0.3, fusedFwd: true },
+    { name: 'residual × 1, no bias (Winograd)', relu: false, residual: 1, fusedFwd: true, noBias: true },
+    { name: 'ReLU then residual × 0.3: the ops apart', relu: true, residual: 0.3, fusedFwd: false },
+    { name: 'residual × 0.3, Winograd off: the epilogue as its own passes', relu: false, residual: 0.3, fusedFwd: false, variants: { winograd: false } },
+  ];
+  for (const c of recCases) {
+    it(`with autograd recording, ${c.name}: the same values and gradients as conv2d, relu, scale and add`, () => withConvVariants(c.variants, async () => {
+      const x = L.tensor(randn(2 * 8 * 6 * 6, 5), [2, 8, 6, 6]), w = L.tensor(randn(8 * 8 * 9, 6), [8, 8, 3, 3]);
+      const b = c.noBias ? null : L.tensor(randn(8, 7), [8]);
+      const res = c.residual === null ? null : L.tensor(randn(2 * 8 * 6 * 6, 8), [2, 8, 6, 6]);
+      const params = [x, w, ...(b ? [b] : []), ...(res ? [res] : [])];
+      for (const p of params) p.requiresGrad = true;
+      const r = L.tensor(randn(2 * 8 * 6 * 6, 9), [2, 8, 6, 6]);
+      const forward = (fused: boolean) => {
+        if (fused) return L.conv2dFused(x, w, b, { padding: 1, relu: c.relu, residual: res, residualScale: c.residual ?? 1 });
+        const y = L.conv2d(x, w, b, { padding: 1 });
+        const a = c.relu ? L.relu(y) : y;
+        return res ? L.add(res, c.residual === 1 ? a : L.scale(a, c.residual!)) : a;
+      };
+      const run = async (fused: boolean) => {
+        L.zeroGrad(params, true);
+        let y: L.Tensor | null = null;
+        // the forward's kernels (not in a tidy: the graph's intermediates must live until the backward)
+        const names: string[] = [];
+        const e = L.getEngine(), orig = e.run;
+        e.run = (p) => { names.push(p.name); orig.call(e, p); };
+        try { y = forward(fused); } finally { e.run = orig; }
+        L.backward(L.sum(L.mul(y!, r)));
+        const out = [await y!.data(), ...(await Promise.all(params.map((p) => p.grad!.data())))];
+        y!.dispose();
+        return { names, out };
+      };
+      const fused = await run(true), apart = await run(false);
+      const epilogues = (n: string[]) => n.filter((k) => /relu|add|affine/.test(k));
+      if (c.fusedFwd) {
+        expect(epilogues(fused.names), 'no epilogue passes in the forward').toEqual([]);
+        expect(fused.names.length).toBeLessThan(apart.names.length);
+      } else {
+        expect(fused.names).toEqual(apart.names);
+      }
+      for (let i = 1; i < fused.out.length; i++) expect(Array.from(fused.out[i]!), `gradient ${i - 1}`).toEqual(Array.from(apart.out[i]!));
+      const [got, want] = [fused.out[0]!, apart.out[0]!];
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (Math.abs(want[i]!) + 1e-30));
+      expect(worst, 'relative difference of the values').toBeLessThanOrEqual(c.residual === null || !c.fusedFwd ? 0 : 2 ** -22);
+      L.dispose([...params, r]);
+    }));
+  }
 });
 
 describe('convTranspose2d, kernel 4, stride 2, padding 1, in inference: a 3x3 conv of 4·Cout channels, pixel-shuffled', () => {

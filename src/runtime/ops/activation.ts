@@ -64,6 +64,13 @@ export function geluBackwardNoGrad(g: Tensor, x: Tensor): Tensor {
   return dx;
 }
 
+/** g · relu'(x) from y = relu(x) (the mask y > 0) without autograd: relu's backward (conv2dFused's under recording). */
+export function reluBackwardNoGrad(g: Tensor, y: Tensor): Tensor {
+  const dx = empty(y.shape);
+  runUnary('unary_grad', 'd_relu', [g, y], dx, 0, 0);
+  return dx;
+}
+
 function finiteParam(op: string, what: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${op}: ${what} must be a finite number, got ${String(v)}`);
   return v;

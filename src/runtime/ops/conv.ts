@@ -15,7 +15,7 @@
 import { Tensor, empty, fmtShape, derivedIf } from '../tensor.js';
 import { getEngine, grid1d, u32, i32 } from '../engine.js';
 import { record, isGradEnabled, noGrad } from '../autograd.js';
-import { prelu, relu as reluOp } from './activation.js';
+import { prelu, relu as reluOp, reluBackwardNoGrad } from './activation.js';
 import { add, scale, broadcastTo } from './elementwise.js';
 import { pixelShuffleNoGrad } from './pixelshuffle.js';
 import { matmulNoGrad } from './matmul.js';
@@ -797,17 +797,25 @@ const convMacs = (g: Geom) => g.N * g.Co * g.Ho * g.Wo * (g.Ci / g.G) * g.kh * g
 /**
  * conv2d's forward (shuffle r > 1: then pixelShuffle(·, r), folded into the kernel's stores where it
  * can be), recorded as op with conv2d's backward (dy read through the shuffle by the Winograd kernels,
- * unshuffled first for the others: OutGrad).
+ * unshuffled first for the others: OutGrad). epi (conv2dFused under recording, not with a shuffle):
+ * relu(y), or residual.t + residual.scale · y, in the forward's stores where Winograd runs it; the
+ * backward takes dy through them first (dy · (out > 0), or residual.scale · dy, the residual's gradient
+ * dy itself), as relu, scale and add would.
  */
-function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geom, shuffle = 1): Tensor {
+function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geom, shuffle = 1,
+  epi: { relu: boolean; residual: { t: Tensor; scale: number } | null } | null = null): Tensor {
+  if (epi && (shuffle > 1 || (epi.relu && epi.residual))) throw new Error(`${op}: a recorded epilogue takes no shuffle and one of relu and residual`);
   addMacs('conv2d', convMacs(g));
-  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const residual = epi?.residual ?? null;
+  const inputs = [x, weight, ...(bias ? [bias] : []), ...(residual ? [residual.t] : [])];
   const recorded = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   // A Winograd forward's input transforms, kept for the weight gradient (convVariants.winogradKeepV).
   let keepV: Tensor[] | null = recorded && weight.requiresGrad && convVariants.winogradKeepV ? [] : null;
-  const out = corrTuned(x, weight, bias, g, { recorded, shuffle, keepV });
+  const out = corrTuned(x, weight, bias, g, { recorded, shuffle, keepV, relu: epi?.relu ?? false, residual });
   return record(op, inputs, out, (dyOut) => {
-    const dy = new OutGrad(dyOut, shuffle);
+    // the gradient at the conv's own output, through the epilogue
+    const dyConv = epi?.relu ? reluBackwardNoGrad(dyOut, out) : residual && residual.scale !== 1 ? scale(dyOut, residual.scale) : dyOut;
+    const dy = new OutGrad(dyConv, shuffle);
     const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const bg: BiasGrad | undefined = bias?.requiresGrad ? { gb: null } : undefined;
     const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null, bg) : null;
@@ -816,7 +824,8 @@ function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
     keepV = null;
     const gb = bg ? bg.gb ?? dy.biasGrad() : null;
     dy.dispose();
-    return bias ? [gx, gw, gb] : [gx, gw];
+    if (dyConv !== dyOut) dyConv.dispose();
+    return [gx, gw, ...(bias ? [gb] : []), ...(residual ? [dyOut] : [])];
   });
 }
 
@@ -868,8 +877,9 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
  * conv2d(x, weight, bias), then ReLU (relu), then residual + residualScale · y (residual): the convs
  * of a residual block (DSR's conv → ReLU → conv → × s → + x). Where no gradient is recorded and the
  * Winograd path takes the conv, the epilogues ride in its output transform's stores: one pass over
- * the output instead of up to four (convPaths.fuseEpilogues). Elsewhere, and under recording, it is
- * the composition of conv2d, relu, scale and add, with their gradients.
+ * the output instead of up to four (convPaths.fuseEpilogues). Under recording too, with one of the two
+ * epilogues (DSR's two convs): one op whose backward takes dy through the epilogue first (convRecorded);
+ * with both, and on the other kernels, it is the composition of conv2d, relu, scale and add.
  */
 export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dFusedOptions = {}): Tensor {
   const op = 'conv2dFused';
@@ -884,9 +894,10 @@ export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, opts
   }
   if (!Number.isFinite(residualScale)) throw new Error(`${op}: residualScale must be a finite number, got ${residualScale}`);
   const epi = residual ? { t: residual, scale: residualScale } : null;
-  if (!convPaths.fuseEpilogues || (isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad))) {
-    return epiloguesApart(conv2d(x, weight, bias, convOpts), withRelu, epi, false);
-  }
+  const recorded = isGradEnabled() && [x, weight, bias, residual].some((t) => t?.requiresGrad);
+  // Recorded: one op with the epilogue's gradient in its backward, where one epilogue is asked for.
+  if (!convPaths.fuseEpilogues || (recorded && withRelu && epi)) return epiloguesApart(conv2d(x, weight, bias, convOpts), withRelu, epi, false);
+  if (recorded) return convRecorded(op, x, weight, bias, g, 1, { relu: withRelu, residual: epi });
   addMacs('conv2d', convMacs(g));
   return corrTuned(x, weight, bias, g, { relu: withRelu, residual: epi });
 }
