@@ -3,13 +3,8 @@
 // (the layout and order of loss_reduce.wgsl's SUMSQ, so the norm is the same to the bit). Stage 2 is
 // loss_finish.wgsl. VEC4: every tensor of the dispatch has n % 4 == 0.
 #include "common.wgsl"
-struct Slot { size: vec4<u32>, f: vec4<f32> }
+#include "multi_tensor.wgsl"
 struct U { total: vec4<u32>, slots: array<Slot, ${SLOTS}> }
-#if ${VEC4}
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
 ${BINDINGS}
 
 fn sq(x: V) -> vec4<f32> {

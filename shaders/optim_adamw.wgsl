@@ -5,14 +5,9 @@
 // (bias corrections computed from each tensor's t in float64 on the CPU: slot.f = (bc1, sqrt(bc2))).
 // VEC4: every tensor of the dispatch has n % 4 == 0.
 #include "common.wgsl"
-struct Slot { size: vec4<u32>, f: vec4<f32> }
+#include "multi_tensor.wgsl"
 // h = (lr, b1, b2, eps), h2 = (weight decay, maxNorm, -, -), total invocations
 struct U { h: vec4<f32>, h2: vec4<f32>, total: vec4<u32>, slots: array<Slot, ${SLOTS}> }
-#if ${VEC4}
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
 ${BINDINGS}
 
 struct R { p: V, m: V, v: V }

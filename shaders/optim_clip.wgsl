@@ -2,14 +2,9 @@
 // g *= min(1, maxNorm / (norm[0] + 1e-6)), norm computed on the GPU (grad_sumsq.wgsl partials +
 // loss_finish.wgsl SQRT); no readback. VEC4: every tensor of the dispatch has n % 4 == 0.
 #include "common.wgsl"
-struct Slot { size: vec4<u32>, f: vec4<f32> }
+#include "multi_tensor.wgsl"
 // h = (maxNorm, -, -, -), total invocations
 struct U { h: vec4<f32>, total: vec4<u32>, slots: array<Slot, ${SLOTS}> }
-#if ${VEC4}
-alias V = vec4<f32>;
-#else
-alias V = f32;
-#endif
 ${BINDINGS}
 
 @compute @workgroup_size(64)
