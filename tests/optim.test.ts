@@ -240,6 +240,26 @@ describe('multi-tensor optimizer dispatches', () => {
     L.dispose([...a, ...b]);
   });
 
+  for (const momentum of [0, 0.9]) {
+    it(`SGD (momentum ${momentum}): equal to one dispatch per tensor to the bit after 3 steps, in fewer dispatches`, async () => {
+      const K = slotsPerDispatch(momentum ? 3 : 2, 0);
+      const [a, b] = [make(11), make(11)];
+      const o = { lr: 0.05, momentum, weightDecay: 1e-2, nesterov: momentum > 0 };
+      const [oa, ob] = [new SGD(a, o), new SGD(b, o)];
+      for (let t = 0; t < 3; t++) {
+        grads(a, t);
+        grads(b, t);
+        expect(dispatches(() => withPaths(true, () => oa.step()))).toBe(groups(K));
+        expect(dispatches(() => withPaths(false, () => ob.step()))).toBe(withGrad);
+      }
+      for (let i = 0; i < sizes.length; i++) assertClose(`p${i}`, await a[i]!.data(), await b[i]!.data(), 0, 0);
+      if (momentum) for (const [k, t] of Object.entries(oa.state())) assertClose(k, await t.data(), await ob.state()[k]!.data(), 0, 0);
+      expect(oa.steps[SKIP]).toBe(0);
+      [oa, ob].forEach((x) => x.dispose());
+      L.dispose([...a, ...b]);
+    });
+  }
+
   for (const maxNorm of [0.5, 1e6]) {
     it(`AdamW.step's clip (maxNorm ${maxNorm}) = clipGradNorm then step, to the bit; the gradients left as they are`, async () => {
       const [a, b] = [make(9), make(9)];

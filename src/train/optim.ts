@@ -1,13 +1,13 @@
-// Optimizers (SGD, AdamW) and gradient-norm clipping as GPU kernels that update tensors in place:
-// no readback, and no recompilation when lr (or the step counter) changes: they are uniforms.
+// Optimizers (SGD, AdamW) and gradient-norm clipping as GPU kernels that update tensors in place,
+// several tensors a dispatch (multi-tensor.ts): no readback, and no recompilation when lr (or the step
+// counter) changes: they are uniforms.
 // State tensors are created once, in the constructor (kept out of every tidy), and exposed through
 // state() for checkpoints. Parameters whose grad is null are skipped.
 import { Tensor, empty, fmtShape } from '../runtime/tensor.js';
-import { getEngine, grid1d, u32, f32 } from '../runtime/engine.js';
+import { getEngine, grid1d } from '../runtime/engine.js';
 import { zeroGrad as zeroGrads } from '../runtime/autograd.js';
 import { keep } from '../runtime/scope.js';
 import { zeros, copyInto } from '../runtime/ops/elementwise.js';
-import { elementwiseInvocations } from '../runtime/ops/activation.js';
 import { rejectUnknownOptions, sumFinish, sumPartialThreads } from '../runtime/ops/loss.js';
 import { MAX_SLOTS, slotsPerDispatch, slotGroups, slotBindings, slotChain, slotUniforms, padSlots, slotDummies, type SlotItem } from './multi-tensor.js';
 
@@ -65,6 +65,8 @@ export class SGD {
   /** Steps taken per parameter (a parameter whose grad was null was not stepped). */
   readonly steps: number[];
   private bufs: Tensor[];
+  /** What the unused slots of a multi-tensor dispatch bind for p (and the momentum buffer). */
+  private dummies: Tensor[];
 
   constructor(params: readonly Tensor[], opts: SGDOptions) {
     const op = 'SGD';
@@ -79,25 +81,36 @@ export class SGD {
     if (this.nesterov && this.momentum === 0) throw new Error(`${op}: nesterov momentum requires momentum > 0`);
     this.steps = this.params.map(() => 0);
     this.bufs = this.momentum > 0 ? this.params.map((p) => keep(zeros(p.shape))) : [];
+    this.dummies = slotDummies(2 * MAX_SLOTS).map(keep);
   }
 
+  /** One update of every parameter that has a gradient, up to slotsPerDispatch(2 or 3, 0) tensors per dispatch. */
   step(): void {
     this.lr = num('SGD', 'lr', this.lr, (x) => x >= 0, 'a number >= 0');
     const mom = this.momentum > 0;
+    const items: SlotItem[] = [];
+    const grads: Tensor[] = [];
     this.params.forEach((p, i) => {
       const g = gradOf('SGD', p.check('SGD.step', `params[${i}]`), i);
       if (!g) return;
-      const n = p.size;
-      const vec4 = n % 4 === 0;
-      const nt = elementwiseInvocations(vec4 ? n / 4 : n);
-      getEngine().run({
-        name: 'sgd', shader: 'optim_sgd', defines: { VEC4: vec4, MOMENTUM: mom },
-        inputs: [g], outputs: mom ? [p, this.bufs[i]!] : [p],
-        uniforms: [u32(n), u32(this.steps[i] === 0 ? 1 : 0), u32(this.nesterov ? 1 : 0), f32(this.lr), f32(this.momentum), f32(this.weightDecay), u32(nt)],
-        workgroups: grid1d(nt, 64),
-      });
-      this.steps[i]!++;
+      grads[i] = g;
+      items.push({ index: i, size: p.size });
     });
+    const per = mom ? 2 : 1;
+    const K = slotsPerDispatch(per + 1, 0);
+    for (const group of slotGroups(items, K)) {
+      const ix = group.items.map((it) => it.index);
+      const { slots, invocations } = slotUniforms(group, K, (it) => ({ extra: this.steps[it.index] === 0 ? 1 : 0 }));
+      const writes = padSlots(ix.map((i) => (mom ? [this.params[i]!, this.bufs[i]!] : [this.params[i]!])), K,
+        (k) => this.dummies.slice(per * k, per * k + per)).flat();
+      getEngine().run({
+        name: 'sgd', shader: 'optim_sgd', defines: sgdDefines(K, group.vec4, mom),
+        inputs: padSlots(ix.map((i) => grads[i]!), K, () => grads[ix[0]!]!), outputs: writes,
+        uniforms: [vec4f(this.lr, this.momentum, this.weightDecay, 0), { t: 'vec4u', v: [invocations, this.nesterov ? 1 : 0, 0, 0] }, ...slots],
+        workgroups: grid1d(invocations, 64),
+      });
+    }
+    for (const it of items) this.steps[it.index]!++;
   }
 
   /**
@@ -123,8 +136,9 @@ export class SGD {
   }
 
   dispose(): void {
-    this.bufs.forEach((b) => b.dispose());
+    [...this.bufs, ...this.dummies].forEach((b) => b.dispose());
     this.bufs = [];
+    this.dummies = [];
   }
 }
 
@@ -253,6 +267,22 @@ function checkClip(op: string, clip: GradClip): void {
 }
 
 const vec4f = (a: number, b: number, c: number, d: number) => ({ t: 'vec4f' as const, v: [a, b, c, d] });
+
+/** The defines of optim_sgd.wgsl for K slots. */
+function sgdDefines(K: number, vec4: boolean, momentum: boolean) {
+  const reads: [string, string][] = Array.from({ length: K }, (_, k) => [`g${k}`, 'array<V>']);
+  const writes = Array.from({ length: K }, (_, k) => (momentum ? ['p', 'buf'] : ['p']).map((s): [string, string] => [`${s}${k}`, 'array<V>'])).flat();
+  const body = (k: number) => `for (var j = j0; j < s.size.x; j += s.size.y) {
+      let pv = p${k}[j];
+      var d = g${k}[j] + u.h.z * pv;${momentum ? `
+      var b = d;
+      if (s.size.w == 0u) { b = u.h.y * buf${k}[j] + d; }
+      buf${k}[j] = b;
+      if (u.flags.y != 0u) { d = d + u.h.y * b; } else { d = b; }` : ''}
+      p${k}[j] = pv - u.h.x * d;
+    }`;
+  return { SLOTS: K, VEC4: vec4, BINDINGS: slotBindings(reads, writes), SLOTS_BODY: slotChain(K, body) };
+}
 
 /** The defines of optim_adamw.wgsl for K slots. */
 function adamwDefines(K: number, vec4: boolean, clip: boolean) {
