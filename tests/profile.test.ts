@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as L from '../src/runtime/index.js';
 import { getEngine, adapterSummary, Engine, rand, tidy, type ProfileRecord } from '../src/runtime/index.js';
+import { slotsPerDispatch } from '../src/train/multi-tensor.js';
 
 const names = (rs: readonly ProfileRecord[]) => rs.map((r) => r.name);
 
@@ -131,6 +132,20 @@ describe('lrfr profile', () => {
     expect(r.stderr).toMatch(/unknown model "resnet"/);
     expect(run([]).stderr).toMatch(/--model is required/);
     expect(run(['--model', 'dsr', '--steps', '0']).status).toBe(2);
+    const f = run(['--model', 'dsr', '--adamw']);
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/--adamw needs --train/);
+  });
+
+  it('--train --adamw: the step ends with the multi-tensor AdamW update', () => {
+    const r = run(['--model', 'dsr', '--batch', '1', '--size', '8', '--steps', '1', '--train', '--adamw']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dsr train step with AdamW at batch 1/);
+    // DSR at input 8 (4 up stages): 19 convs, 38 parameter tensors, all but the tail's 3-element bias
+    // read as vec4s: ceil(37 / K) + 1 dispatches, K tensors each (this adapter's K, as the CLI's)
+    const m = /^adamw\s+(\d+)\s/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBe(Math.ceil(37 / slotsPerDispatch(4, 0)) + 1);
   });
 
   it('prints the per-kernel table for a tiny DSR and writes the JSON', () => {

@@ -2,6 +2,7 @@
 // a seeded input batch, and one step (a forward, or with train a forward + backward of sum(y²)).
 import { rand, noGrad, backward, sum, mul, zeroGrad, type Tensor } from '../runtime/index.js';
 import { buildModel } from '../nn/registry.js';
+import { AdamW } from '../train/optim.js';
 
 export const STEP_MODELS = ['edgeface', 'mobilefacenet', 'dsr', 'dsr-paper', 'wdsr', 'unet'] as const;
 export type StepModel = (typeof STEP_MODELS)[number];
@@ -18,7 +19,11 @@ export interface ModelStep {
   dispose(): void;
 }
 
-export function modelStep(name: StepModel, batch: number, size: number, train: boolean): ModelStep {
+/**
+ * adamw (with train): the step ends with an AdamW update of every parameter (lr 1e-3, weight decay 0.01,
+ * bench:models's training step), its gradients dropped before the next step as its zeroGrad does.
+ */
+export function modelStep(name: StepModel, batch: number, size: number, train: boolean, adamw = false): ModelStep {
   const net = name === 'edgeface' ? buildModel('edgeface-xxs', {}, 1)
     : name === 'mobilefacenet' ? buildModel('mobilefacenet', {}, 1)
     : name === 'wdsr' ? buildModel('wdsr', { inputSize: size }, 1)
@@ -29,6 +34,7 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
   if (!train) net.eval();
   const x = rand([batch, 3, side, side], 2, 0, 1);
   const clearGrads = () => zeroGrad(net.parameters(), true);
+  const opt = train && adamw ? new AdamW(net.parameters(), { lr: 1e-3, weightDecay: 0.01 }) : null;
   return {
     side,
     params: net.parameters(),
@@ -39,10 +45,12 @@ export function modelStep(name: StepModel, batch: number, size: number, train: b
       // the UNet's training-mode dropout draws its masks from a seed per forward
       const y = name === 'unet' ? (net as unknown as { forward(x: Tensor, o: { dropoutSeed: number }): Tensor }).forward(x, { dropoutSeed: 1 }) : net.forward(x);
       backward(sum(mul(y, y)));
+      opt?.step();
       return y;
     },
     clearGrads,
     dispose() {
+      opt?.dispose();
       x.dispose();
       net.dispose();
     },

@@ -7,8 +7,8 @@ import {
 import { modelStep, STEP_MODELS, type StepModel } from './model-step.js';
 import type { Io } from './eval.js';
 
-export const PROFILE_USAGE = `usage: lrfr profile --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr|unet [--batch N] [--size S] [--train] [--steps K]
-                    [--top N] [--json FILE]
+export const PROFILE_USAGE = `usage: lrfr profile --model edgeface|mobilefacenet|dsr|dsr-paper|wdsr|unet [--batch N] [--size S] [--train [--adamw]]
+                    [--steps K] [--top N] [--json FILE]
 
 GPU time per kernel of one forward (--train: forward + backward of sum(y*y)) of a model with seeded
 weights on a random input: one warm-up step, K unprofiled steps (wall time), then K profiled steps
@@ -20,6 +20,7 @@ in which every dispatch is its own compute pass with timestamp queries. Needs th
   --batch N     batch size (default 32)
   --size S      DSR / WDSR / UNet probe size S x S (default 32)
   --train       profile a training step (forward + backward) instead of a forward
+  --adamw       with --train: the step ends with an AdamW update of every parameter (bench:models's step)
   --steps K     profiled steps (default 3); the table shows the mean per step
   --top N       print only the N kernels with the most time (default: all)
   --json FILE   also write the table, step times and every dispatch record as JSON
@@ -68,7 +69,7 @@ const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1
 
 export async function profileCommand(args: readonly string[], io: Io = defaultIo): Promise<number> {
   const out = (l = '') => io.out(l + '\n');
-  let model: string | undefined, batch = 32, size = 32, train = false, steps = 3, top = Infinity;
+  let model: string | undefined, batch = 32, size = 32, train = false, adamw = false, steps = 3, top = Infinity;
   let json: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -82,6 +83,7 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
       else if (a === '--batch') batch = Number(val());
       else if (a === '--size') size = Number(val());
       else if (a === '--train') train = true;
+      else if (a === '--adamw') adamw = true;
       else if (a === '--steps') steps = Number(val());
       else if (a === '--top') top = Number(val());
       else if (a === '--json') json = val();
@@ -96,6 +98,10 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
   }
   if (model === undefined) {
     io.err(`lrfr profile: --model is required\n\n${PROFILE_USAGE}`);
+    return 2;
+  }
+  if (adamw && !train) {
+    io.err(`lrfr profile: --adamw needs --train (a forward has no update)\n\n${PROFILE_USAGE}`);
     return 2;
   }
   if (!(STEP_MODELS as readonly string[]).includes(model)) {
@@ -125,9 +131,9 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
     return 1;
   }
 
-  const m = modelStep(model as StepModel, batch, size, train);
+  const m = modelStep(model as StepModel, batch, size, train, adamw);
   const S = m.side;
-  const what = `${model}${train ? ' train step' : ' forward'} at batch ${batch}, input ${S}x${S}`;
+  const what = `${model}${train ? ` train step${adamw ? ' with AdamW' : ''}` : ' forward'} at batch ${batch}, input ${S}x${S}`;
   const step = () => tidy(() => void m.step());
   /** One step, recorded and awaited: its wall time in ms. */
   const timedStep = async () => {
@@ -186,7 +192,7 @@ export async function profileCommand(args: readonly string[], io: Io = defaultIo
     if (json !== undefined) {
       const doc = {
         adapter: adapterSummary().key,
-        model, batch, inputSize: S, train, steps,
+        model, batch, inputSize: S, train, adamw, steps,
         dispatchesPerStep: dispatches,
         kernelMsPerStep: kernelMs,
         wallMsPerStep: profWall,
