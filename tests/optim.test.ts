@@ -336,6 +336,12 @@ describe('optimizer input checks', () => {
     const t = L.zeros([4]);
     expect(() => new SGD([t, t], { lr: 0.1 })).toThrow(/SGD: params\[1\] \[4\] appears twice/);
   });
+  it('SGD and AdamW reject two views of one buffer', () => {
+    const t = L.zeros([2, 3]);
+    const v = t.viewAs([6]);
+    expect(() => new AdamW([t, v], { lr: 1e-3 })).toThrow(/AdamW: params\[1\] \[6\] shares its buffer with params\[0\] \(a view of it\)/);
+    expect(() => new SGD([t, v], { lr: 0.1 })).toThrow(/SGD: params\[1\] \[6\] shares its buffer with params\[0\]/);
+  });
   it('AdamW rejects an unknown option (amsgrad)', () => expect(() => new AdamW(p(), { lr: 1e-3, amsgrad: true } as { lr: number })).toThrow(/AdamW: unknown option "amsgrad"/));
   it('AdamW rejects beta >= 1', () => expect(() => new AdamW(p(), { lr: 1e-3, betas: [0.9, 1] })).toThrow(/AdamW: betas\[1\] must be in \[0, 1\), got 1/));
   it('AdamW rejects eps <= 0', () => expect(() => new AdamW(p(), { lr: 1e-3, eps: 0 })).toThrow(/AdamW: eps must be a number > 0/));

@@ -14,11 +14,16 @@ import { MAX_SLOTS, slotsPerDispatch, slotGroups, slotBindings, slotChain, slotU
 function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(params) || params.length === 0) throw new Error(`${op}: params must be a non-empty array of tensors`);
   const seen = new Set<Tensor>();
+  const buffers = new Map<GPUBuffer, number>();
   params.forEach((p, i) => {
     if (!(p instanceof Tensor)) throw new Error(`${op}: params[${i}] is not a Tensor`);
     p.check(op, `params[${i}]`);
     if (seen.has(p)) throw new Error(`${op}: params[${i}] ${fmtShape(p.shape)} appears twice`);
+    // one dispatch writes several parameters: two views of one buffer would be written twice at once
+    const j = buffers.get(p.buffer);
+    if (j !== undefined) throw new Error(`${op}: params[${i}] ${fmtShape(p.shape)} shares its buffer with params[${j}] (a view of it): pass one of the two`);
     seen.add(p);
+    buffers.set(p.buffer, i);
   });
   return [...params];
 }
