@@ -4,7 +4,9 @@
 // update ("on": gradNorm, then AdamW.step({ norm, maxNorm }), as src/train/trainer.ts does now). One
 // process, the two alternating round by round (this host's speed drifts too much between processes to
 // resolve a few per cent), after a warm-up of each.
-//   npx tsx bench/probe-optimizer.ts [edgeface|dsr|mobilefacenet|wdsr|unet] [batch] [rounds]
+//   npx tsx bench/probe-optimizer.ts [edgeface|dsr|mobilefacenet|wdsr|unet] [batch] [rounds] [noclip]
+// noclip: AdamW alone, as bench:models's training step has it (off: AdamW.step() one dispatch per tensor;
+// on: AdamW.step() multi-tensor), no norm and no clip.
 // Each round times, for each setting, the update alone (the gradients of one backward, kept; wall ms
 // from recording 5 updates to the parameters read back, per update) and a whole training step (lrfr
 // profile's: forward and backward of sum(y²), then the update; wall ms to a parameter read back).
@@ -16,7 +18,9 @@ import { AdamW, clipGradNorm, gradNorm } from '../src/train/optim.js';
 import { optimPaths } from '../src/train/multi-tensor.js';
 import { medianRange } from './lib/stats.js';
 
-const [model = 'edgeface', batchArg = '32', roundsArg = '15'] = process.argv.slice(2);
+const [model = 'edgeface', batchArg = '32', roundsArg = '15', clipArg = 'clip'] = process.argv.slice(2);
+if (clipArg !== 'clip' && clipArg !== 'noclip') throw new Error(`probe-optimizer: "${clipArg}" is not clip or noclip`);
+const clip = clipArg === 'clip';
 if (!(STEP_MODELS as readonly string[]).includes(model)) throw new Error(`probe-optimizer: model "${model}" is not one of ${STEP_MODELS.join(', ')}`);
 const batch = Number(batchArg), rounds = Number(roundsArg);
 if (!(Number.isInteger(batch) && batch >= 1 && batch <= 64)) throw new Error(`probe-optimizer: batch "${batchArg}" is not 1..64`);
@@ -34,7 +38,8 @@ const opt = new AdamW(ps, { lr: 1e-3, weightDecay: 0.01 });
 function update(on: boolean, o = opt): void {
   optimPaths.multiTensor = on;
   try {
-    if (on) {
+    if (!clip) o.step();
+    else if (on) {
       const n = gradNorm(ps);
       o.step({ norm: n, maxNorm: MAX_NORM });
       n.dispose();
@@ -72,7 +77,7 @@ if (!same) throw new Error('probe-optimizer: the two updates give different para
 restore(w0);
 ps.forEach((p, i) => engine.upload(p.grad!.buffer, grads[i]!));
 console.log(`check: ${ps.length} parameter tensors (${ps.reduce((a, p) => a + p.size, 0)} floats), equal to the bit after one update each way`);
-console.log(`dispatches per update (norm, clip, AdamW): off ${dispatches.off}, on ${dispatches.on}`);
+console.log(`dispatches per update (${clip ? 'norm, clip, AdamW' : 'AdamW'}): off ${dispatches.off}, on ${dispatches.on}`);
 
 async function updateMs(on: boolean): Promise<number> {
   const t0 = performance.now();
