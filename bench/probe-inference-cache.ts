@@ -7,7 +7,9 @@
 //   npx tsx bench/probe-inference-cache.ts [dsr|dsr-paper|wdsr|unet|edgeface|mobilefacenet] [batch] [rounds] [size] [train]
 // With `train`: training steps instead (lrfr profile's: forward, backward of sum(y²)), where only the
 // epilogues apply (conv2dFused's recorded op: ReLU or the residual in the stores, dy taken through them
-// in the backward); the check then also compares every parameter's gradient.
+// in the backward); the check then also compares every parameter's gradient. A last argument names one
+// convPaths switch to alternate instead of the two (e.g. fuseDyTransforms: a 3x3 conv's backward
+// reading dy once for both gradients).
 // "on" is both switches on (the default), "off" both off (the code before them). The models and input
 // are `lrfr profile`'s (src/cli/model-step.ts: seeded weights, eval mode, a random input; size = the
 // SR networks' probe side, default 32). It checks first that both give the same output (to the bit on
@@ -19,7 +21,10 @@ import * as rt from '../src/runtime/index.js';
 import { modelStep, STEP_MODELS, type StepModel } from '../src/cli/model-step.js';
 import { medianRange } from './lib/stats.js';
 
-const [model = 'dsr', batchArg = '1', roundsArg = '20', sizeArg = '32', modeArg = 'forward'] = process.argv.slice(2);
+const [model = 'dsr', batchArg = '1', roundsArg = '20', sizeArg = '32', modeArg = 'forward', switchArg] = process.argv.slice(2);
+if (switchArg !== undefined && !(switchArg in rt.convPaths && typeof rt.convPaths[switchArg as keyof typeof rt.convPaths] === 'boolean')) {
+  throw new Error(`probe-inference-cache: "${switchArg}" is not a switch of convPaths (${Object.keys(rt.convPaths).join(', ')})`);
+}
 if (modeArg !== 'forward' && modeArg !== 'train') throw new Error(`probe-inference-cache: mode "${modeArg}" is not forward or train`);
 const train = modeArg === 'train';
 if (!(STEP_MODELS as readonly string[]).includes(model)) throw new Error(`probe-inference-cache: model "${model}" is not one of ${STEP_MODELS.join(', ')}`);
@@ -31,6 +36,10 @@ if (!(Number.isInteger(size) && size >= 7 && size <= 112)) throw new Error(`prob
 await initNodeGPU();
 const engine = rt.getEngine();
 const set = (on: boolean) => {
+  if (switchArg) {
+    (rt.convPaths as unknown as Record<string, boolean>)[switchArg] = on;
+    return;
+  }
   rt.convPaths.fuseEpilogues = on;
   rt.convPaths.cacheWeightTransforms = on;
 };

@@ -77,7 +77,8 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
         const grads = [Array.from(await w.grad!.data()), Array.from(await x.grad!.data())];
         x.dispose();
         w.dispose();
-        return { inputs: names.filter((n) => n === 'winograd_input').length, grads };
+        // (the backward-data's transform of dy is winograd_input_dy where it also makes the weight gradient's)
+        return { inputs: names.filter((n) => n.startsWith('winograd_input')).length, grads };
       };
       const kept = await run(true), again = await run(false);
       // forward + backward-data (+ weight gradient without keepV), per chunk
@@ -86,6 +87,49 @@ describe('conv2d by Winograd F(4x4, 3x3)', () => {
       expect(kept.grads).toEqual(again.grads);
     }
   }));
+
+  // Both gradients from one pass over dy (convPaths.fuseDyTransforms, backwardWinograd): the same bits as
+  // the backward-data and the weight gradient apart, no winograd_dy pass; with a bias (its tile sums),
+  // chunked, through conv2dPixelShuffle (dy read through the shuffle), and apart where padding is not 1.
+  const dyCases = [
+    { name: 'padding 1, bias', x: [2, 5, 9, 7], w: [6, 5, 3, 3], pad: 1, bias: true, r: 1, fused: true },
+    { name: 'padding 1, no bias, one image per chunk', x: [3, 5, 8, 8], w: [6, 5, 3, 3], pad: 1, bias: false, r: 1, fused: true, maxBytes: 36 * 6 * 4 * 4 },
+    { name: 'conv2dPixelShuffle r 2, bias', x: [2, 4, 6, 5], w: [8, 4, 3, 3], pad: 1, bias: true, r: 2, fused: true },
+    { name: 'padding 0: apart', x: [2, 5, 9, 7], w: [6, 5, 3, 3], pad: 0, bias: true, r: 1, fused: false },
+  ];
+  for (const c of dyCases) {
+    it(`both gradients from one pass over dy, ${c.name}: equal to the two apart`, () => withWinograd(c.maxBytes ? { winogradMaxBytes: c.maxBytes } : {}, async () => {
+      const rng = new L.Rng(21);
+      const data = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+      const xs = data(c.x.reduce((a, b) => a * b, 1)), ws = data(c.w.reduce((a, b) => a * b, 1)), bs = data(c.w[0]!);
+      const run = async (fuse: boolean) => {
+        L.convPaths.fuseDyTransforms = fuse;
+        try {
+          const x = L.requireGrad(L.tensor(xs, c.x)), w = L.requireGrad(L.tensor(ws, c.w));
+          const b = c.bias ? L.requireGrad(L.tensor(bs, [c.w[0]!])) : null;
+          const names = programs(() => {
+            const y = c.r > 1 ? L.conv2dPixelShuffle(x, w, b, c.r, { padding: c.pad }) : L.conv2d(x, w, b, { padding: c.pad });
+            L.backward(L.sum(L.mul(y, y)));
+          });
+          const grads = await Promise.all([x, w, ...(b ? [b] : [])].map(async (t) => Array.from(await t.grad!.data())));
+          L.dispose([x, w, ...(b ? [b] : [])]);
+          return { names, grads };
+        } finally {
+          L.convPaths.fuseDyTransforms = true;
+        }
+      };
+      const fused = await run(true), apart = await run(false);
+      expect(apart.names).toContain('winograd_dy');
+      if (c.fused) {
+        expect(fused.names).toContain('winograd_input_dy');
+        expect(fused.names).not.toContain('winograd_dy');
+        expect(fused.names.length).toBeLessThan(apart.names.length);
+      } else {
+        expect(fused.names).toEqual(apart.names);
+      }
+      fused.grads.forEach((gr, i) => expect(gr, `gradient ${i}`).toEqual(apart.grads[i]));
+    }));
+  }
 
   it('conv2dPrelu fuses the PReLU into the output transform', () => withWinograd({}, async () => {
     const rng = new L.Rng(5);

@@ -70,7 +70,7 @@ function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: numbe
   const V = empty([36, q.Cin, T]);
   const ni = q.Cin * T;
   getEngine().run({
-    name: 'winograd_input', shader: 'winograd_in', defines: { IN_SHUFFLE: r > 1 ? r : 0 },
+    name: 'winograd_input', shader: 'winograd_in', defines: { IN_SHUFFLE: r > 1 ? r : 0, DY_TOO: false, TILE_SUMS: false },
     inputs: [x], outputs: [V],
     uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
     workgroups: grid1d(ni, 64),
@@ -110,35 +110,44 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
   const nb = imagesPerChunk(q, maxBytes);
   const e = getEngine();
   noGrad(() => {
-    const transform = () => {
-      const U = empty([36, q.Cout, q.Cin]);
-      const nw = q.Cout * q.Cin;
-      e.run({
-        name: 'winograd_weight', shader: 'winograd_w', defines: { FLIP: transposed },
-        inputs: [w], outputs: [U], uniforms: [u32(nw), u32(q.Cin), u32(q.Cout), u32(0)],
-        workgroups: grid1d(nw, 64),
-      });
-      return U;
-    };
-    const { t: U, release } = derivedIf(cacheWeights, w, transposed ? 'winograd-U-flipped' : 'winograd-U', transform);
+    const { t: U, release } = derivedIf(cacheWeights, w, transposed ? 'winograd-U-flipped' : 'winograd-U', () => weightTransform(w, q, transposed));
     for (let n0 = 0; n0 < q.N; n0 += nb) {
       const T = Math.min(nb, q.N - n0) * perImage, t0 = n0 * perImage;
       const V = inputTransform(x, q, T, t0, tw, perImage, inShuffle);
       const M = matmulNoGrad(U, V, false, false);
       if (keepV && !transposed) keepV.push(V);
       else V.dispose();
-      const no = q.Cout * T;
-      e.run({
-        name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
-        defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, RELU: relu, RESIDUAL: !!residual, SHUFFLE: shuffle > 1 ? shuffle : 0 },
-        inputs: [M, bias ?? M, alpha ?? M, residual?.t ?? M], outputs: [out],
-        uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo),
-          f32(residual?.scale ?? 1), u32(0), u32(0), u32(0)],
-        workgroups: grid1d(no, 64),
-      });
+      outputTransform(M, bias, alpha, out, q, T, t0, tw, perImage, transposed, { shuffle, relu, residual });
       M.dispose();
     }
     release();
+  });
+}
+
+/** U [36, Cout, Cin]: the transforms of w's 3x3 kernels (shaders/winograd_w.wgsl; flip: rotated, channels swapped). */
+function weightTransform(w: Tensor, q: WinoGeom, flip: boolean): Tensor {
+  const U = empty([36, q.Cout, q.Cin]);
+  const nw = q.Cout * q.Cin;
+  getEngine().run({
+    name: 'winograd_weight', shader: 'winograd_w', defines: { FLIP: flip },
+    inputs: [w], outputs: [U], uniforms: [u32(nw), u32(q.Cin), u32(q.Cout), u32(0)],
+    workgroups: grid1d(nw, 64),
+  });
+  return U;
+}
+
+/** out's chunk of T tiles from global tile t0 = Aᵀ M A (+ bias, then the epilogues; shaders/winograd_out.wgsl). */
+function outputTransform(M: Tensor, bias: Tensor | null, alpha: Tensor | null, out: Tensor, q: WinoGeom, T: number, t0: number,
+  tw: number, perImage: number, transposed: boolean, o: Pick<WinogradOpts, 'shuffle' | 'relu' | 'residual'> = {}): void {
+  const { shuffle = 1, relu = false, residual = null } = o;
+  const no = q.Cout * T;
+  getEngine().run({
+    name: transposed ? 'conv2d_transposed_winograd' : 'conv2d_winograd', shader: 'winograd_out',
+    defines: { HAS_BIAS: !!bias, HAS_PRELU: !!alpha, RELU: relu, RESIDUAL: !!residual, SHUFFLE: shuffle > 1 ? shuffle : 0 },
+    inputs: [M, bias ?? M, alpha ?? M, residual?.t ?? M], outputs: [out],
+    uniforms: [u32(no), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo),
+      f32(residual?.scale ?? 1), u32(0), u32(0), u32(0)],
+    workgroups: grid1d(no, 64),
   });
 }
 
@@ -155,9 +164,7 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, 
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
   const nb = imagesPerChunk(q, maxBytes);
-  const chunks = Math.ceil(q.N / nb);
-  const saved = savedV && savedV.length === chunks && savedV.every((v, i) => !v.disposed &&
-    v.shape.join() === [36, q.Cin, Math.min(nb, q.N - i * nb) * perImage].join()) ? savedV : null;
+  const saved = savedFor(savedV, q, nb, perImage);
   const e = getEngine();
   return noGrad(() => {
     let dU: Tensor | null = null;
@@ -173,34 +180,94 @@ export function wgradWinograd(dy: Tensor, x: Tensor, g: Geom, maxBytes: number, 
         uniforms: [u32(nd), u32(T), u32(q.Cout), u32(t0), u32(tw), u32(perImage), u32(q.Ho), u32(q.Wo)],
         workgroups: grid1d(nd, 64),
       });
-      if (bias && S) {
-        const gb = sum(S, 1);
-        S.dispose();
-        if (bias.gb) {
-          addInPlace(bias.gb, gb);
-          gb.dispose();
-        } else {
-          bias.gb = gb;
-        }
-      }
-      const part = matmulNoGrad(D, V, false, true);
+      if (bias && S) accumulateBiasGrad(bias, S);
+      dU = accumulate(dU, matmulNoGrad(D, V, false, true));
       if (!saved) V.dispose();
       D.dispose();
-      if (dU) {
-        addInPlace(dU, part);
-        part.dispose();
-      } else {
-        dU = part;
-      }
     }
-    const dw = empty([q.Cout, q.Cin, 3, 3]);
-    const nw = q.Cout * q.Cin;
-    e.run({
-      name: 'conv2d_weight_grad_winograd', shader: 'winograd_wback', defines: {},
-      inputs: [dU!], outputs: [dw], uniforms: [u32(nw), u32(0), u32(0), u32(0)],
-      workgroups: grid1d(nw, 64),
-    });
-    dU!.dispose();
-    return dw;
+    return weightBack(dU!, q);
+  });
+}
+
+/** bias.gb += the sum of the chunk's tile sums S [Co, T] over t; S disposed. */
+function accumulateBiasGrad(bias: { gb: Tensor | null }, S: Tensor): void {
+  const gb = sum(S, 1);
+  S.dispose();
+  bias.gb = accumulate(bias.gb, gb);
+}
+
+/** acc + part (part disposed), or part when there is no acc yet. */
+function accumulate(acc: Tensor | null, part: Tensor): Tensor {
+  if (!acc) return part;
+  addInPlace(acc, part);
+  part.dispose();
+  return acc;
+}
+
+/** dw [Co, Ci, 3, 3] = Gᵀ dU G (shaders/winograd_wback.wgsl); dU disposed. */
+function weightBack(dU: Tensor, q: WinoGeom): Tensor {
+  const dw = empty([q.Cout, q.Cin, 3, 3]);
+  const nw = q.Cout * q.Cin;
+  getEngine().run({
+    name: 'conv2d_weight_grad_winograd', shader: 'winograd_wback', defines: {},
+    inputs: [dU], outputs: [dw], uniforms: [u32(nw), u32(0), u32(0), u32(0)],
+    workgroups: grid1d(nw, 64),
+  });
+  dU.dispose();
+  return dw;
+}
+
+/** The forward's kept input transforms when they are all there with this chunking's shapes, else null. */
+function savedFor(savedV: readonly Tensor[] | null, q: WinoGeom, nb: number, perImage: number): readonly Tensor[] | null {
+  const chunks = Math.ceil(q.N / nb);
+  return savedV && savedV.length === chunks && savedV.every((v, i) => !v.disposed &&
+    v.shape.join() === [36, q.Cin, Math.min(nb, q.N - i * nb) * perImage].join()) ? savedV : null;
+}
+
+/**
+ * Both gradients of conv(x, w) (3x3, stride 1, padding 1) from dy at once: per chunk one pass over dy
+ * writes the backward-data's input transform and the weight gradient's transform of dy (shaders/
+ * winograd_in.wgsl DY_TOO: the same tiles of dy, read once instead of twice), then each gradient
+ * goes on as corrWinograd (transposed) and wgradWinograd would. The same values to the bit.
+ * maxBytes of each (their tuned variants may differ); null where the two would chunk differently or
+ * the tile grids differ (padding other than 1): the caller then runs them apart.
+ */
+export function backwardWinograd(dy: Tensor, x: Tensor, w: Tensor, g: Geom, maxBytesData: number, maxBytesWeight: number,
+  savedV: readonly Tensor[] | null, dyShuffle: number, bias?: { gb: Tensor | null }): { gx: Tensor; gw: Tensor } | null {
+  const qT = winoGeom(g, true), qF = winoGeom(g, false);
+  if (g.ph !== 1 || g.pw !== 1 || qT.Ho !== qF.Ho || qT.Wo !== qF.Wo) return null;
+  const nb = imagesPerChunk(qT, maxBytesData);
+  if (nb !== imagesPerChunk(qF, maxBytesWeight)) return null;
+  const { th, tw } = tilesOf(qT);
+  const perImage = th * tw;
+  const saved = savedFor(savedV, qF, nb, perImage);
+  const e = getEngine();
+  return noGrad(() => {
+    const U = weightTransform(w, qT, true);
+    const gx = empty([g.N, g.Ci, g.H, g.W]);
+    let dU: Tensor | null = null;
+    for (let n0 = 0; n0 < g.N; n0 += nb) {
+      const T = Math.min(nb, g.N - n0) * perImage, t0 = n0 * perImage;
+      const Vdy = empty([36, g.Co, T]), D = empty([36, g.Co, T]);
+      const S = bias ? empty([g.Co, T]) : null;
+      const ni = g.Co * T;
+      e.run({
+        name: 'winograd_input_dy', shader: 'winograd_in', defines: { IN_SHUFFLE: dyShuffle > 1 ? dyShuffle : 0, DY_TOO: true, TILE_SUMS: !!S },
+        inputs: [dy], outputs: S ? [Vdy, D, S] : [Vdy, D],
+        uniforms: [u32(ni), u32(T), u32(g.Co), u32(t0), u32(tw), u32(perImage), u32(qT.H), u32(qT.W), i32(qT.ph), i32(qT.pw), u32(0), u32(0)],
+        workgroups: grid1d(ni, 64),
+      });
+      const M = matmulNoGrad(U, Vdy, false, false);
+      Vdy.dispose();
+      outputTransform(M, null, null, gx, qT, T, t0, tw, perImage, true);
+      M.dispose();
+      if (bias && S) accumulateBiasGrad(bias, S);
+      const V = saved ? saved[n0 / nb]! : inputTransform(x, qF, T, t0, tw, perImage);
+      dU = accumulate(dU, matmulNoGrad(D, V, false, true));
+      if (!saved) V.dispose();
+      D.dispose();
+    }
+    U.dispose();
+    return { gx, gw: weightBack(dU!, qF) };
   });
 }

@@ -22,7 +22,7 @@ import { matmulNoGrad } from './matmul.js';
 import { sum } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
-import { corrWinograd, wgradWinograd, winogradOk } from './conv-winograd.js';
+import { corrWinograd, wgradWinograd, winogradOk, backwardWinograd } from './conv-winograd.js';
 import { addMacs } from '../macs.js';
 import { convClass, depthwiseClass } from '../shape-class.js';
 import { sameShape } from '../shape.js';
@@ -73,9 +73,14 @@ export const convPaths = {
   patchifyDgrad: true,
   /**
    * conv2dFused's epilogues (ReLU, residual + scale · y) in the Winograd output transform's stores
-   * where no gradient is recorded; off: conv2dFused is the composition of the ops.
+   * (under recording with one epilogue too); off: conv2dFused is the composition of the ops.
    */
   fuseEpilogues: true,
+  /**
+   * Where Winograd takes both gradients of a 3x3 conv at padding 1, one pass over dy per chunk writes
+   * both transforms of dy (conv-winograd.ts backwardWinograd); off: the two backwards apart.
+   */
+  fuseDyTransforms: true,
   /**
    * An inference forward (no gradient recorded) keeps each weight's Winograd transform, or conv_fwd's /
    * conv_tgather's packed weight (convTranspose2d), and WnConv2d's weight-normalised kernel, with the
@@ -743,6 +748,19 @@ function wgradTuned(dy: Tensor | OutGrad, x: Tensor, g: Geom, savedV: readonly T
   return withVariant(isDepthwise(g) ? 'depthwise-wgrad' : 'conv-wgrad', fwdClass(g), () => wgrad(dy, x, g, savedV, bias));
 }
 
+/**
+ * Both gradients at once where the tuned choices run each by Winograd (convPaths.fuseDyTransforms:
+ * backwardWinograd reads dy once for both); null elsewhere, and then corrTTuned and wgradTuned run apart.
+ */
+function backwardTuned(dy: OutGrad, x: Tensor, w: Tensor, g: Geom, savedV: readonly Tensor[] | null, bias?: BiasGrad): { gx: Tensor; gw: Tensor } | null {
+  if (!convPaths.fuseDyTransforms || isDepthwise(g)) return null;
+  const cls = fwdClass(g);
+  const dataBytes = withVariant('conv-dgrad', cls, () => (winogradDgradFor(g) ? convVariants.winogradMaxBytes : 0));
+  const weightBytes = withVariant('conv-wgrad', cls, () => (convVariants.winogradWgrad && winogradFor(g) ? convVariants.winogradMaxBytes : 0));
+  if (!dataBytes || !weightBytes) return null;
+  return backwardWinograd(dy.t, x, w, g, dataBytes, weightBytes, savedV, dy.r, bias);
+}
+
 /** The three tuned kernels on an explicit geometry, no autograd (the autotuner's workloads). */
 export const convKernels = { corr: corrTuned, corrT: corrTTuned, wgrad: wgradTuned };
 
@@ -816,9 +834,11 @@ function convRecorded(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
     // the gradient at the conv's own output, through the epilogue
     const dyConv = epi?.relu ? reluBackwardNoGrad(dyOut, out) : residual && residual.scale !== 1 ? scale(dyOut, residual.scale) : dyOut;
     const dy = new OutGrad(dyConv, shuffle);
-    const gx = x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
     const bg: BiasGrad | undefined = bias?.requiresGrad ? { gb: null } : undefined;
-    const gw = weight.requiresGrad ? wgradTuned(dy, x, g, keepV?.length ? keepV : null, bg) : null;
+    const saved = keepV?.length ? keepV : null;
+    const both = x.requiresGrad && weight.requiresGrad ? backwardTuned(dy, x, weight, g, saved, bg) : null;
+    const gx = both ? both.gx : x.requiresGrad ? corrTTuned(dy, weight, null, g) : null;
+    const gw = both ? both.gw : weight.requiresGrad ? wgradTuned(dy, x, g, saved, bg) : null;
     // Used once: a second backward through this graph transforms x again.
     for (const v of keepV ?? []) v.dispose();
     keepV = null;
