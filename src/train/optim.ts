@@ -323,6 +323,11 @@ function gradsOf(op: string, params: readonly Tensor[]): { items: SlotItem[]; gr
 export function gradNorm(params: readonly Tensor[]): Tensor {
   const op = 'gradNorm';
   const { items, grads } = gradsOf(op, params);
+  return normOf(op, items, grads);
+}
+
+/** gradNorm of gradsOf's gradients (clipGradNorm has them already). */
+function normOf(op: string, items: readonly SlotItem[], grads: readonly Tensor[]): Tensor {
   if (grads.length === 0) return zeros([1]);
   // partials in the parameters' order, whatever the grouping: the sum runs in the same order
   const off: number[] = [];
@@ -363,8 +368,8 @@ export function gradNorm(params: readonly Tensor[]): Tensor {
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor {
   const op = 'clipGradNorm';
   num(op, 'maxNorm', maxNorm, (x) => x > 0, 'a number > 0');
-  const norm = gradNorm(params);
   const { items, grads } = gradsOf(op, params);
+  const norm = normOf(op, items, grads);
   const K = slotsPerDispatch(1, 1);
   const dummies = slotDummies(K);
   for (const group of slotGroups(items, K)) {

@@ -64,14 +64,18 @@ export function winogradOk(g: Geom, minChannels: number, maxBytes: number): bool
 
 /**
  * V [36, Cin, T]: the input transform of the chunk's T tiles from global tile t0 (shaders/winograd_in.wgsl);
- * r > 1: x holds pixelShuffle(input, r).
+ * r > 1: x holds pixelShuffle(input, r). dyToo (x = dy of a 3x3 conv at padding 1, backwardWinograd):
+ * the same pass also writes the weight gradient's transform of dy into dyToo.D [36, Cin, T] and, given
+ * dyToo.S [Cin, T], its tile sums (the shader's DY_TOO, TILE_SUMS).
  */
-function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: number, perImage: number, r = 1): Tensor {
+function inputTransform(x: Tensor, q: WinoGeom, T: number, t0: number, tw: number, perImage: number, r = 1,
+  dyToo: { D: Tensor; S: Tensor | null } | null = null): Tensor {
   const V = empty([36, q.Cin, T]);
   const ni = q.Cin * T;
   getEngine().run({
-    name: 'winograd_input', shader: 'winograd_in', defines: { IN_SHUFFLE: r > 1 ? r : 0, DY_TOO: false, TILE_SUMS: false },
-    inputs: [x], outputs: [V],
+    name: dyToo ? 'winograd_input_dy' : 'winograd_input', shader: 'winograd_in',
+    defines: { IN_SHUFFLE: r > 1 ? r : 0, DY_TOO: !!dyToo, TILE_SUMS: !!dyToo?.S },
+    inputs: [x], outputs: [V, ...(dyToo ? [dyToo.D] : []), ...(dyToo?.S ? [dyToo.S] : [])],
     uniforms: [u32(ni), u32(T), u32(q.Cin), u32(t0), u32(tw), u32(perImage), u32(q.H), u32(q.W), i32(q.ph), i32(q.pw), u32(0), u32(0)],
     workgroups: grid1d(ni, 64),
   });
@@ -108,7 +112,6 @@ export function corrWinograd(x: Tensor, w: Tensor, bias: Tensor | null, alpha: T
   const { th, tw } = tilesOf(q);
   const perImage = th * tw;
   const nb = imagesPerChunk(q, maxBytes);
-  const e = getEngine();
   noGrad(() => {
     const { t: U, release } = derivedIf(cacheWeights, w, transposed ? 'winograd-U-flipped' : 'winograd-U', () => weightTransform(w, q, transposed));
     for (let n0 = 0; n0 < q.N; n0 += nb) {
@@ -241,22 +244,15 @@ export function backwardWinograd(dy: Tensor, x: Tensor, w: Tensor, g: Geom, maxB
   const { th, tw } = tilesOf(qT);
   const perImage = th * tw;
   const saved = savedFor(savedV, qF, nb, perImage);
-  const e = getEngine();
   return noGrad(() => {
     const U = weightTransform(w, qT, true);
     const gx = empty([g.N, g.Ci, g.H, g.W]);
     let dU: Tensor | null = null;
     for (let n0 = 0; n0 < g.N; n0 += nb) {
       const T = Math.min(nb, g.N - n0) * perImage, t0 = n0 * perImage;
-      const Vdy = empty([36, g.Co, T]), D = empty([36, g.Co, T]);
+      const D = empty([36, g.Co, T]);
       const S = bias ? empty([g.Co, T]) : null;
-      const ni = g.Co * T;
-      e.run({
-        name: 'winograd_input_dy', shader: 'winograd_in', defines: { IN_SHUFFLE: dyShuffle > 1 ? dyShuffle : 0, DY_TOO: true, TILE_SUMS: !!S },
-        inputs: [dy], outputs: S ? [Vdy, D, S] : [Vdy, D],
-        uniforms: [u32(ni), u32(T), u32(g.Co), u32(t0), u32(tw), u32(perImage), u32(qT.H), u32(qT.W), i32(qT.ph), i32(qT.pw), u32(0), u32(0)],
-        workgroups: grid1d(ni, 64),
-      });
+      const Vdy = inputTransform(dy, qT, T, t0, tw, perImage, dyShuffle, { D, S });
       const M = matmulNoGrad(U, Vdy, false, false);
       Vdy.dispose();
       outputTransform(M, null, null, gx, qT, T, t0, tw, perImage, true);
