@@ -5,10 +5,11 @@
 // see PIPELINES) and never autotunes (the cached kernel choices apply; defaults otherwise).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { primeFirstRun, stderrLine } from '../node/prime.js';
 import { initNodeGPU } from '../node/gpu.js';
 import { loadFaceApiDlib } from '../node/dlib.js';
 import {
-  runEvaluation, loadHr, probeImages, loadSuperResolver, BICUBIC, itemKey, evalAutotune,
+  runEvaluation, loadHr, probeImages, loadSuperResolver, BICUBIC, itemKey, evalAutotune, evalPrime,
   type EvalRun, type ProtocolName, type Item, type ResultRow,
 } from '../train/eval.js';
 import { faceGridPng, type GridRow } from '../train/plots.js';
@@ -109,6 +110,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   try {
     await initNodeGPU();
     evalAutotune.enabled = false; // never stop to autotune: cached choices or the defaults
+    evalPrime.fn = (forward) => primeFirstRun(forward, { what: 'lrfr demo', log: stderrLine });
     io.err(`lrfr demo: ${pipe.name}; ${args.protocol} at ${args.size}x${args.size} px (held-out people)\n`);
     const base = {
       recognizer: spec(pipe.recognizer), galleryRecognizer: pipe.gallery === null ? undefined : spec(pipe.gallery),

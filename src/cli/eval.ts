@@ -2,10 +2,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { primeFirstRun, stderrLine } from '../node/prime.js';
 import { initNodeGPU } from '../node/gpu.js';
 import { loadFaceApiDlib } from '../node/dlib.js';
 import {
-  runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes, evalAutotune,
+  runEvaluation, markdownTable, PROTOCOLS, loadHr, probeImages, BICUBIC, itemKey, checkSizes, evalAutotune, evalPrime,
   type EvalRun, type ScoreMetric, type ProtocolName, type Item,
 } from '../train/eval.js';
 import { writeChartPng, faceGridPng, type GridRow } from '../train/plots.js';
@@ -266,6 +267,7 @@ export async function evalCommand(argv: readonly string[], io: Io = defaultIo): 
     await initNodeGPU();
     // Kernel variants per adapter: with --tune, the first forward of each batch shape tunes what is not cached.
     evalAutotune.enabled = args.tune;
+    evalPrime.fn = (forward) => primeFirstRun(forward, { what: 'lrfr eval', log: stderrLine });
     run = await runEvaluation({
       recognizer: args.recognizer, galleryRecognizer: args.galleryRecognizer, sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols,
       dataRoot: args.data, limit: args.limit, cacheDir: args.cache, batch: args.batch, metric: args.metric,
@@ -342,6 +344,7 @@ async function qualityCommand(args: EvalArgs, argv: readonly string[], io: Io): 
   try {
     await initNodeGPU();
     evalAutotune.enabled = args.tune;
+    evalPrime.fn = (forward) => primeFirstRun(forward, { what: 'lrfr eval', log: stderrLine });
     q = await runQualityEvaluation({
       sr: args.sr, sizes: args.sizes, degrade: args.degrade, protocols: args.protocols, dataRoot: args.data, limit: args.limit,
       cacheDir: args.cache, batch: args.batch, progress: !args.quiet, log: (s) => io.err(`${s}\n`),

@@ -7,10 +7,11 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { primeFirstRun, stderrLine } from '../node/prime.js';
 import { initNodeGPU } from '../node/gpu.js';
 import { encodePng, type ChwImage } from '../train/image.js';
 import { resizeBicubicCpu, clamp01, HR_SIZE } from '../train/degrade.js';
-import { loadSuperResolver, evalAutotune } from '../train/eval.js';
+import { loadSuperResolver, evalAutotune, evalPrime } from '../train/eval.js';
 import type { SuperResolver } from '../train/recognizers.js';
 import { decodeImageChecked, IMAGE_EXTENSIONS } from '../gallery/embedder.js';
 import { loadTinyFaceDetectorFromFaceApi, loadLandmarkTinyFromFaceApi } from '../node/face-detect.js';
@@ -170,6 +171,7 @@ export async function srCommand(argv: readonly string[], io: Io = defaultIo): Pr
   const usedNames = new Set<string>();
   try {
     evalAutotune.enabled = args.tune; // --tune: the SR model's kernels for this input shape first (cached per adapter)
+    evalPrime.fn = (forward) => primeFirstRun(forward, { what: 'lrfr sr', log: stderrLine });
     for (const file of files) {
       let img: ChwImage;
       try {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve, basename, relative, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initNodeGPU } from '../node/gpu.js';
+import { primeFirstRun } from '../node/prime.js';
 import { loadFaceApiDlib, loadDlibFromFaceApi } from '../node/dlib.js';
 import { nodeTrainIO, floatCache } from '../node/train-io.js';
 import { parseAnyConfig, configKey, type TrainConfig, type SrTrainConfig, type AnyTrainConfig, type CycleConfig } from '../train/train-config.js';
@@ -243,6 +244,7 @@ async function runPhase(cfg: AnyTrainConfig, configPath: string, args: TrainArgs
       name: cfg.name, outDir, totalSteps, checkpointEvery: cfg.checkpointEvery, validateEvery: cfg.validateEvery,
       warmup: cfg.optim.warmup, minLrFactor: cfg.optim.minLrFactor, clip: cfg.optim.clip, configKey: configKey(cfg),
       resume: args.resume, stopAfter: args.stopAfter, faults: cfg.faults, stop, tune: args.tune,
+      prime: (step) => primeFirstRun(step, { what: `lrfr train: ${cfg.name}`, log: (l) => err(`${l}\n`) }),
       weightsMetadata: { commit },
     });
     const b = summary.best;

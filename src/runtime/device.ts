@@ -14,7 +14,7 @@ export interface AdapterSummary {
   limits: Record<string, number>;
 }
 
-let current: { device: GPUDevice; adapter: GPUAdapter; summary: AdapterSummary; subgroupSize: number | null } | null = null;
+let current: { device: GPUDevice; adapter: GPUAdapter; gpu: GPU; powerPreference: GPUPowerPreference; summary: AdapterSummary; subgroupSize: number | null } | null = null;
 
 export const INSTALL_HINT = [
   'No WebGPU adapter was found.',
@@ -94,9 +94,10 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
   if (current) return current.device;
   const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new NoAdapterError('navigator.gpu is undefined and no GPU object was given');
+  const powerPreference = opts.powerPreference ?? 'high-performance';
   let adapter: GPUAdapter | null = null;
   try {
-    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    adapter = await gpu.requestAdapter({ powerPreference });
   } catch (e) {
     throw new NoAdapterError(`requestAdapter failed: ${(e as Error).message}`);
   }
@@ -107,9 +108,16 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
   if (adapter.features.has('timestamp-query')) want.push('timestamp-query');
   // 'subgroups' lets the matmul use its subgroup-broadcast variant (shaders/matmul_subgroup.wgsl).
   if (adapter.features.has('subgroups' as GPUFeatureName)) want.push('subgroups' as GPUFeatureName);
+  const device = await adapter.requestDevice(deviceDescriptor(adapter, want));
+  current = { device, adapter, gpu, powerPreference, summary: summarize(adapter, opts.host), subgroupSize: readFixedSubgroupSize(device, adapter) };
+  return device;
+}
+
+/** What initDevice asks of the adapter: the given features, and its limits where kernels use them. */
+function deviceDescriptor(adapter: GPUAdapter, features: readonly GPUFeatureName[]): GPUDeviceDescriptor {
   const L = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures: want,
+  return {
+    requiredFeatures: [...features],
     requiredLimits: {
       maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
       maxBufferSize: L.maxBufferSize,
@@ -119,9 +127,21 @@ export async function initDevice(opts: InitOptions = {}): Promise<GPUDevice> {
       maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
     },
-  });
-  current = { device, adapter, summary: summarize(adapter, opts.host), subgroupSize: readFixedSubgroupSize(device, adapter) };
-  return device;
+  };
+}
+
+/**
+ * Another device on the same adapter as the initialized one (asked afresh: an adapter gives one device),
+ * with the same features and limits, so every shader compiles for it as for the main device:
+ * Engine.primePipelines's helpers, each with a queue of its own. Nothing else runs on it.
+ */
+export async function requestHelperDevice(): Promise<GPUDevice> {
+  if (!current) throw new Error('lrfr: the WebGPU device is not initialized; call initDevice() (Node: initNodeGPU()) first');
+  const adapter = await current.gpu.requestAdapter({ powerPreference: current.powerPreference });
+  if (!adapter) throw new Error('lrfr: requestHelperDevice: requestAdapter returned null');
+  const key = summarize(adapter).key, want = summarize(current.adapter).key;
+  if (key !== want) throw new Error(`lrfr: requestHelperDevice: got adapter ${key}, not the main device's ${want}`);
+  return adapter.requestDevice(deviceDescriptor(adapter, [...current.device.features] as GPUFeatureName[]));
 }
 
 export function getDevice(): GPUDevice {

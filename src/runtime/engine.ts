@@ -77,6 +77,77 @@ interface ProfileChunk {
   resolved: boolean;
 }
 
+/** Bindings 0.. nIn − 1 read-only storage, then nOut storage, then the uniforms (if any). */
+function layoutEntries(nIn: number, nOut: number, hasUniform: boolean): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  for (let i = 0; i < nIn; i++) entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
+  for (let i = 0; i < nOut; i++) entries.push({ binding: nIn + i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
+  // The uniforms' offset in the arena is dynamic (setBindGroup), so a bind group outlives its dispatch.
+  if (hasUniform) entries.push({ binding: nIn + nOut, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  return entries;
+}
+
+/** Bytes of each placeholder buffer a Primer binds (no invocation reads them; Dawn checks sizes). */
+const PRIME_BUFFER_BYTES = 4096;
+
+/**
+ * Dispatches pipelines on one device with an indirect count of zero workgroups (Engine.primePipelines),
+ * placeholder buffers bound: one submit per pipeline, awaited before the next. With every submit queued
+ * at once, two devices' queues were measured compiling in turn, not side by side (the forward's 29
+ * pipelines on 2 queues: 21.8 s that way, 12.5 s one at a time).
+ */
+class Primer {
+  private readonly made: GPUBuffer[] = [];
+  private readonly storage: GPUBuffer[] = [];
+  private readonly indirect: GPUBuffer;
+  private readonly uniform: GPUBuffer;
+
+  constructor(readonly device: GPUDevice, private readonly pipeline: (s: PipelineSpec) => GPUComputePipeline,
+    private readonly layout: (s: PipelineSpec) => GPUBindGroupLayout) {
+    this.indirect = this.buffer(GPUBufferUsage.INDIRECT);
+    this.uniform = this.buffer(GPUBufferUsage.UNIFORM);
+  }
+
+  private buffer(usage: number): GPUBuffer {
+    const b = this.device.createBuffer({ size: PRIME_BUFFER_BYTES, usage });
+    this.made.push(b);
+    return b;
+  }
+
+  async prime(s: PipelineSpec): Promise<void> {
+    while (this.storage.length < s.nIn + s.nOut) this.storage.push(this.buffer(GPUBufferUsage.STORAGE));
+    const entries: GPUBindGroupEntry[] = this.storage.slice(0, s.nIn + s.nOut).map((b, i) => ({ binding: i, resource: { buffer: b } }));
+    if (s.hasUniform) entries.push({ binding: s.nIn + s.nOut, resource: { buffer: this.uniform, size: PRIME_BUFFER_BYTES } });
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.pipeline(s));
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: this.layout(s), entries }), s.hasUniform ? [0] : []);
+    pass.dispatchWorkgroupsIndirect(this.indirect, 0);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** A primer for a helper device: its own layouts and pipelines. */
+  static forHelper(dev: GPUDevice): Primer {
+    const layouts = new Map<string, GPUBindGroupLayout>();
+    const layout = (s: PipelineSpec) => {
+      const k = `${s.nIn}:${s.nOut}:${s.hasUniform}`;
+      let l = layouts.get(k);
+      if (!l) layouts.set(k, l = dev.createBindGroupLayout({ entries: layoutEntries(s.nIn, s.nOut, s.hasUniform) }));
+      return l;
+    };
+    return new Primer(dev, (s) => dev.createComputePipeline({
+      label: s.label, layout: dev.createPipelineLayout({ bindGroupLayouts: [layout(s)] }),
+      compute: { module: dev.createShaderModule({ code: s.code, label: s.label }), entryPoint: s.entryPoint },
+    }), layout);
+  }
+
+  dispose(): void {
+    for (const b of this.made) b.destroy();
+  }
+}
+
 /** A pipeline a program needs (Engine.collectPipelines), compiled by Engine.compilePipelines. */
 export interface PipelineSpec {
   /** The pipeline cache key. */
@@ -161,12 +232,7 @@ export class Engine {
     const key = `${nIn}:${nOut}:${hasUniform}`;
     let l = this.layouts.get(key);
     if (!l) {
-      const entries: GPUBindGroupLayoutEntry[] = [];
-      for (let i = 0; i < nIn; i++) entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
-      for (let i = 0; i < nOut; i++) entries.push({ binding: nIn + i, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
-      // The uniforms' offset in the arena is dynamic (setBindGroup), so a bind group outlives its dispatch.
-      if (hasUniform) entries.push({ binding: nIn + nOut, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
-      const bgl = this.device.createBindGroupLayout({ entries });
+      const bgl = this.device.createBindGroupLayout({ entries: layoutEntries(nIn, nOut, hasUniform) });
       l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
       this.layouts.set(key, l);
     }
@@ -194,13 +260,17 @@ export class Engine {
 
   /** Compiles (or fetches from the cache) the pipeline for a program. */
   pipeline(p: Pick<Program, 'name' | 'shader' | 'defines' | 'entryPoint'>, nIn: number, nOut: number, hasUniform: boolean): GPUComputePipeline {
-    const s = this.spec(p, nIn, nOut, hasUniform);
+    return this.pipelineFor(this.spec(p, nIn, nOut, hasUniform));
+  }
+
+  /** The pipeline of a spec, created (createComputePipeline) on first use. */
+  private pipelineFor(s: PipelineSpec): GPUComputePipeline {
     let pipe = this.pipelines.get(s.key);
     if (!pipe) {
       const module = this.device.createShaderModule({ code: s.code, label: s.label });
       pipe = this.device.createComputePipeline({
         label: s.label,
-        layout: this.layoutFor(nIn, nOut, hasUniform).pl,
+        layout: this.layoutFor(s.nIn, s.nOut, s.hasUniform).pl,
         compute: { module, entryPoint: s.entryPoint },
       });
       this.pipelines.set(s.key, pipe);
@@ -246,7 +316,8 @@ export class Engine {
    */
   async compilePipelines(specs: readonly PipelineSpec[], onProgress?: (done: number, total: number, label: string) => void, concurrency = 4): Promise<void> {
     const todo = specs.filter((s, i) => !this.pipelines.has(s.key) && specs.findIndex((t) => t.key === s.key) === i);
-    let next = 0, done = 0;
+    let next = 0, done = 0, doneChars = 0;
+    const chars = todo.reduce((a, s) => a + s.code.length, 0);
     const worker = async (): Promise<void> => {
       while (next < todo.length) {
         const s = todo[next++]!;
@@ -270,6 +341,64 @@ export class Engine {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, worker));
+  }
+
+  /**
+   * Compiles pipelines ahead of first use the way the adapter needs it: each created on this device
+   * and dispatched once with zero workgroups (indirect: a count Dawn cannot see at encode time, so it
+   * does not warn; no invocation runs). Where a driver compiles its machine code when a pipeline is
+   * first dispatched, not when it is created — lavapipe (llvmpipe) does — that dispatch is what takes
+   * the time (up to 7 s of LLVM for one pipeline here, ~0.25 s when Mesa's cache has it), one pipeline
+   * at a time on a queue. So when the first one has taken `coldMs` (default 1000) and is still not
+   * done (the driver's cache did not have it), `helpers()` is asked for other
+   * devices on the same adapter (requestHelperDevice) and each takes pipelines from the same list, longest
+   * shader first, on its own queue: their machine code reaches this device through the driver's disk
+   * cache (Mesa's shader cache), where this device's own dispatch of them later finds it. Without a disk
+   * cache the helpers' work is lost (this device compiles those again on first use): give no helpers
+   * then. The caller destroys the helpers.
+   */
+  async primePipelines(specs: readonly PipelineSpec[], o: {
+    helpers?: () => Promise<readonly GPUDevice[]>; coldMs?: number;
+    /** After each pipeline; `work` is the share of the shader text primed so far (0..1), for an ETA. */
+    onProgress?: (done: number, total: number, label: string, work: number) => void;
+  } = {}): Promise<void> {
+    const seen = new Set<string>();
+    const todo = specs.filter((s) => !this.pipelines.has(s.key) && !seen.has(s.key) && (seen.add(s.key), true))
+      .sort((a, b) => b.code.length - a.code.length); // the text's length stands in for compile time
+    if (todo.length === 0) return;
+    let next = 0, done = 0, doneChars = 0;
+    const chars = todo.reduce((a, s) => a + s.code.length, 0);
+    /** Primes pipelines off the shared list until it is empty; onSlowFirst once the first one runs slow. */
+    const drain = async (p: Primer, onSlowFirst?: () => void): Promise<void> => {
+      for (let first = true; next < todo.length; first = false) {
+        const s = todo[next++]!;
+        const timer = first && onSlowFirst ? setTimeout(onSlowFirst, o.coldMs ?? 1000) : undefined;
+        try {
+          await p.prime(s);
+        } finally {
+          clearTimeout(timer);
+        }
+        doneChars += s.code.length;
+        o.onProgress?.(++done, todo.length, s.label, doneChars / chars);
+      }
+    };
+    const primers = [new Primer(this.device, (s) => this.pipelineFor(s), (s) => this.layoutFor(s.nIn, s.nOut, s.hasUniform).bgl)];
+    let helping: Promise<unknown> = Promise.resolve();
+    const startHelpers = () => {
+      helping = o.helpers!().then((devs) => Promise.all(devs.map((d) => {
+        const p = Primer.forHelper(d);
+        primers.push(p);
+        return drain(p);
+      })));
+    };
+    try {
+      await drain(primers[0]!, o.helpers ? startHelpers : undefined);
+      await helping;
+    } finally {
+      for (const p of primers) p.dispose();
+    }
+    // the helpers' pipelines created here too (their code from the disk cache), ready for the first step
+    for (const sp of todo) this.pipelineFor(sp);
   }
 
   private writeUniforms(values: readonly UniformValue[]): { offset: number; size: number } {

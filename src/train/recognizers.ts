@@ -47,14 +47,28 @@ export const evalCounters = { forwards: 0, batches: 0 };
 export const evalAutotune = { enabled: false };
 const tunedShapes = new WeakMap<object, Set<string>>();
 
-async function tuneFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
-  if (!evalAutotune.enabled) return;
-  const seen = tunedShapes.get(model) ?? new Set<string>();
-  tunedShapes.set(model, seen);
+/**
+ * Compiling a model's pipelines before its first forward of each input shape (Node: src/node/prime.ts
+ * primeFirstRun, which spreads a cold compile over the cores); null: compiled on first dispatch. Given
+ * a function that records the forward, under Engine.collectPipelines. Set by the CLI (lrfr eval, demo).
+ */
+export const evalPrime: { fn: ((forward: () => void) => Promise<unknown>) | null } = { fn: null };
+const primedShapes = new WeakMap<object, Set<string>>();
+
+/** Whether (model, shape) is met for the first time in `seen` (and marks it). */
+function firstUse(seen: WeakMap<object, Set<string>>, model: object, shape: readonly number[]): boolean {
+  const s = seen.get(model) ?? new Set<string>();
+  seen.set(model, s);
   const key = shape.join('x');
-  if (seen.has(key)) return;
-  seen.add(key);
-  await L.autotune(() => L.noGrad(() => fn(L.tensor(x, shape))));
+  if (s.has(key)) return false;
+  s.add(key);
+  return true;
+}
+
+async function tuneFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
+  if (evalAutotune.enabled && firstUse(tunedShapes, model, shape)) await L.autotune(() => L.noGrad(() => fn(L.tensor(x, shape))));
+  const prime = evalPrime.fn;
+  if (prime && firstUse(primedShapes, model, shape)) await prime(() => void L.noGrad(() => fn(L.tensor(x, shape))));
 }
 
 async function runModel(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {

@@ -108,6 +108,12 @@ export interface TrainerOptions {
    * class the step uses that the adapter's cache does not hold yet). Draws no training randomness.
    */
   tune?: boolean;
+  /**
+   * Compiles the shader pipelines of a training step before the first one (Node: src/node/prime.ts
+   * primeFirstRun, which spreads a cold compile over the cores): given a function that records one
+   * step's forward and backward, under Engine.collectPipelines. Draws no training randomness.
+   */
+  prime?: (step: () => void) => Promise<unknown>;
   /** Progress line interval when not on a TTY (ms, default 30 s). */
   logIntervalMs?: number;
 }
@@ -267,6 +273,19 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     task.zeroGrad();
     say(`${o.name}: tuned ${rep.tuned.length} shape classes in ${formatDuration((performance.now() - t) / 1000)} (${rep.used.length} in use)`);
     t0 = performance.now(); // img/s and the summary count training, not tuning
+  }
+  if (o.prime && st.step < o.totalSteps) {
+    const saved = st.rng.getState();
+    const sample = await task.prepare(order.slice(0, task.batchSize));
+    st.rng.setState(saved);
+    await o.prime(() => {
+      const list = Object.values(task.losses(sample).terms);
+      let total = list[0]!;
+      for (const x of list.slice(1)) total = L.add(total, x);
+      L.backward(total);
+    });
+    task.zeroGrad(); // the recorded step's gradients hold garbage
+    t0 = performance.now(); // img/s counts training, not compiling
   }
   while (st.step < o.totalSteps) {
     if (o.stop?.requested || (o.stopAfter && st.step - startStep >= o.stopAfter)) {

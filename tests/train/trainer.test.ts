@@ -76,6 +76,25 @@ describe('lrfr train: exact resume', () => {
     expect(existsSync(join(a, 'loss.png'))).toBe(true);
   }, 600_000);
 
+  it('compiling the step ahead on several queues (primeFirstRun) changes nothing: the same losses and weights as LRFR_PRIME=off', async () => {
+    const cfg = config('prime', { steps: 2, validateEvery: 2 });
+    const a = join(tmp, 'runs', 'prime-on'), b = join(tmp, 'runs', 'prime-off');
+    const saved = process.env.LRFR_PRIME;
+    let rb: { code: number; err: string };
+    const ra = await run(['--config', cfg, '--out', a]);
+    try {
+      process.env.LRFR_PRIME = 'off';
+      rb = await run(['--config', cfg, '--out', b]);
+    } finally {
+      if (saved === undefined) delete process.env.LRFR_PRIME;
+      else process.env.LRFR_PRIME = saved;
+    }
+    expect([ra.code, rb.code]).toEqual([0, 0]);
+    expect(stepLosses(a)).toEqual(stepLosses(b));
+    const [ca, cb] = [checkpoint(a), checkpoint(b)];
+    for (const [k, t] of ca.tensors) { const u = cb.tensors.get(k)!.data; expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(u.buffer, u.byteOffset, u.byteLength)), k).toBe(true); }
+  }, 600_000);
+
   it('refuses to overwrite a run without --resume (naming --resume and --fresh), and a resume with another config', async () => {
     const cfg = config('resume');
     const a = join(tmp, 'runs', 'a');
