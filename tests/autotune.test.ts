@@ -7,7 +7,7 @@ import { matmulTuning } from '../src/runtime/ops/matmul.js';
 import { convVariants } from '../src/runtime/ops/conv.js';
 import {
   registerTunable, tune, autotune, withVariant, activeVariant, setOverride, setTuneStore, getTuneStore, cacheKey, stampChoice, tunableSignature,
-  tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, type TuneStore,
+  tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, tunePrimer, type TuneStore,
 } from '../src/runtime/autotune.js';
 import {
   bucket, matmulClass, parseMatmulClass, convClass, parseConvClass, depthwiseClass, parseDepthwiseClass,
@@ -180,6 +180,49 @@ describe('autotune', () => {
     expect(again.used).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner });
     expect(again.used).toContainEqual({ name: 'elementwise', shapeClass: 'n4096', variant: 'default' });
     expect(tunedChoices()).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner, source: 'cache' });
+    x.dispose();
+  });
+
+  it('hands the pipelines of every variant it will time to tunePrimer first (nothing run), then tunes as before', async () => {
+    // a tunable whose two variants use ops no other test here compiles: square, and abs then mul
+    const k2 = { v: 'sq' as 'sq' | 'abs' };
+    const op = (x: Tensor, cls: string) => withVariant('fake-primed', cls, () => (k2.v === 'sq' ? L.square(x) : L.mul(L.abs(x), L.abs(x))));
+    registerTunable({
+      name: 'fake-primed', target: k2, shapeClasses: ['n2048'],
+      variants: [{ id: 'sq', knobs: { v: 'sq' } }, { id: 'abs', knobs: { v: 'abs' } }],
+      workload(cls) {
+        const x = rand([Number(cls.slice(1))], 6, -1, 1);
+        return { run: () => op(x, cls), dispose: () => x.dispose(), inner: 2 };
+      },
+    });
+    const x = rand([2048], 5);
+    setOverride('elementwise', 'default');
+    const primed: string[][] = [];
+    const e = L.getEngine();
+    let d0 = 0;
+    tunePrimer.fn = async (specs) => {
+      expect(e.stats.dispatches).toBe(d0 + 1); // autotune's own recording of fn, no variant run yet
+      primed.push(specs.map((s) => s.label));
+      await e.primePipelines(specs);
+      for (const s of specs) expect(e.hasPipeline(s.key)).toBe(true);
+    };
+    try {
+      const ref = await tidy(() => op(x, 'n2048')).data();
+      d0 = e.stats.dispatches;
+      const r = (await autotune(() => op(x, 'n2048'), { reps: 1 })).tuned;
+      expect(r.map((t) => `${t.name}|${t.shapeClass}`)).toEqual(['fake-primed|n2048']);
+      expect(r[0]!.rejected).toEqual({});
+      const out = await tidy(() => op(x, 'n2048')).data();
+      expect(Array.from(out)).toEqual(Array.from(ref));
+      // one call, before timing, with the other variant's pipelines (the default's square ran above)
+      expect(primed.length).toBe(1);
+      expect(primed[0]!.sort()).toEqual(['f_abs', 'mul']); // the unary op's program name
+      // a class already cached: nothing to tune, no call
+      await autotune(() => op(x, 'n2048'), { reps: 1 });
+      expect(primed.length).toBe(1);
+    } finally {
+      tunePrimer.fn = null;
+    }
     x.dispose();
   });
 

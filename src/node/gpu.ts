@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDevice, NoAdapterError } from '../runtime/device.js';
 import { getEngine } from '../runtime/engine.js';
+import { tunePrimer } from '../runtime/autotune.js';
 import { useNodeTuneCache } from './tune-cache.js';
 import { throttleDawnPolling } from './dawn-poll.js';
 import { hostProcessor } from './host.js';
@@ -51,6 +52,9 @@ export async function initNodeGPU(flags: string[] = []): Promise<GPUDevice> {
   // The autotuner's per-adapter choices (a JSON file; LRFR_TUNE_CACHE=off keeps them in memory).
   if (!tuneCacheInstalled) {
     useNodeTuneCache();
+    // the autotuner compiles the variants it is about to time on every core first (src/node/prime.ts)
+    const { primeSpecs, stderrLine } = await import('./prime.js');
+    tunePrimer.fn = (specs) => primeSpecs(specs, { what: 'lrfr autotune', log: stderrLine });
     tuneCacheInstalled = true;
   }
   return device;

@@ -6,7 +6,7 @@
 // each queue compiles its share, and Mesa's disk shader cache hands the helpers' code to the main
 // device. Measured in README (Autotuner, time to the first result: scripts/first-result.mts).
 import { availableParallelism } from 'node:os';
-import { getEngine } from '../runtime/engine.js';
+import { getEngine, type PipelineSpec } from '../runtime/engine.js';
 import { tidy } from '../runtime/scope.js';
 import { adapterSummary, requestHelperDevice } from '../runtime/device.js';
 import { withNativeStderrFiltered } from './gpu.js';
@@ -51,10 +51,21 @@ export interface PrimeReport {
  * ~10 s. Returns null when every pipeline was compiled already, or when LRFR_PRIME=off.
  */
 export async function primeFirstRun(step: () => void, o: { log?: (line: string) => void; what?: string } = {}): Promise<PrimeReport | null> {
-  if (/^(0|off|false|no)$/i.test(process.env.LRFR_PRIME ?? '')) return null; // compile on first use instead
+  if (primeOff()) return null;
+  return primeSpecs(getEngine().collectPipelines(() => tidy(() => void step())), o);
+}
+
+/** LRFR_PRIME=off: compile on first use instead. */
+const primeOff = () => /^(0|off|false|no)$/i.test(process.env.LRFR_PRIME ?? '');
+
+/**
+ * Primes pipelines already collected (Engine.collectPipelines), as primeFirstRun does; the autotuner's
+ * hook (autotune.ts tunePrimer: every variant it is about to time). Null when there was nothing new.
+ */
+export async function primeSpecs(specs: readonly PipelineSpec[], o: { log?: (line: string) => void; what?: string } = {}): Promise<PrimeReport | null> {
   const eng = getEngine();
-  const specs = eng.collectPipelines(() => tidy(() => void step()));
-  if (specs.length === 0) return null;
+  specs = specs.filter((s, i) => !eng.hasPipeline(s.key) && specs.findIndex((t) => t.key === s.key) === i);
+  if (primeOff() || specs.length === 0) return null;
   const what = o.what ?? 'lrfr';
   const t0 = performance.now();
   const n = primeHelperCount();

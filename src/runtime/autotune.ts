@@ -18,7 +18,7 @@
 // variant's knobs retuned), the old choice, measured against another default, no longer applies.
 // Browser-safe: no Node API here. The built-in tunables are registered in ./tunables.ts.
 import { adapterSummary } from './device.js';
-import { getEngine } from './engine.js';
+import { getEngine, type PipelineSpec } from './engine.js';
 import { tidy } from './scope.js';
 import type { Tensor } from './tensor.js';
 import { TUNED_DEFAULTS } from './tuned-defaults.js';
@@ -440,6 +440,37 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   return { name, shapeClass, winner, timings, rejected };
 }
 
+/**
+ * Compiles the pipelines of every variant autotune() is about to time, before timing starts (Node:
+ * src/node/prime.ts, which spreads a cold compile over the cores: lavapipe compiles each pipeline at
+ * its first dispatch, one at a time per queue). null: each compiles at its first run in tune().
+ */
+export const tunePrimer: { fn: ((specs: PipelineSpec[]) => Promise<unknown>) | null } = { fn: null };
+
+/** The pipelines of every available variant's workload for these (tunable, shape class) pairs (nothing runs). */
+function variantPipelines(pairs: readonly (readonly [string, string])[]): PipelineSpec[] {
+  const eng = getEngine();
+  const specs: PipelineSpec[] = [];
+  for (const [name, shapeClass] of pairs) {
+    const t = getTunable(name);
+    const w = t.workload(shapeClass);
+    try {
+      for (const v of t.variants) {
+        if (v.when && !v.when()) continue;
+        forced.set(name, v.id);
+        try {
+          specs.push(...eng.collectPipelines(() => tidy(() => void w.run())));
+        } finally {
+          forced.delete(name);
+        }
+      }
+    } finally {
+      w.dispose();
+    }
+  }
+  return specs;
+}
+
 export interface AutotuneReport {
   /** What was timed now (classes without a cached choice). */
   tuned: TuneResult[];
@@ -482,10 +513,10 @@ export async function autotune(fn: () => unknown, opts: AutotuneOptions = {}): P
   await getEngine().sync();
   const tuned: TuneResult[] = [];
   const useShipped = opts.shipped ?? true;
-  for (const key of seen) {
-    const [name, shapeClass] = key.split('|') as [string, string];
-    if (overrides.has(name)) continue;
-    if ((useShipped ? tunedChoice(name, shapeClass) : cachedChoice(name, shapeClass)) !== undefined) continue;
+  const todo = [...seen].map((key) => key.split('|') as [string, string]).filter(([name, shapeClass]) =>
+    !overrides.has(name) && (useShipped ? tunedChoice(name, shapeClass) : cachedChoice(name, shapeClass)) === undefined);
+  if (tunePrimer.fn && todo.length > 0) await tunePrimer.fn(variantPipelines(todo));
+  for (const [name, shapeClass] of todo) {
     const r = await tune(name, shapeClass, opts);
     opts.log?.(r);
     tuned.push(r);
