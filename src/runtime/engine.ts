@@ -316,8 +316,7 @@ export class Engine {
    */
   async compilePipelines(specs: readonly PipelineSpec[], onProgress?: (done: number, total: number, label: string) => void, concurrency = 4): Promise<void> {
     const todo = specs.filter((s, i) => !this.pipelines.has(s.key) && specs.findIndex((t) => t.key === s.key) === i);
-    let next = 0, done = 0, doneChars = 0;
-    const chars = todo.reduce((a, s) => a + s.code.length, 0);
+    let next = 0, done = 0;
     const worker = async (): Promise<void> => {
       while (next < todo.length) {
         const s = todo[next++]!;
@@ -350,12 +349,13 @@ export class Engine {
    * first dispatched, not when it is created — lavapipe (llvmpipe) does — that dispatch is what takes
    * the time (up to 7 s of LLVM for one pipeline here, ~0.25 s when Mesa's cache has it), one pipeline
    * at a time on a queue. So when the first one has taken `coldMs` (default 1000) and is still not
-   * done (the driver's cache did not have it), `helpers()` is asked for other
-   * devices on the same adapter (requestHelperDevice) and each takes pipelines from the same list, longest
-   * shader first, on its own queue: their machine code reaches this device through the driver's disk
-   * cache (Mesa's shader cache), where this device's own dispatch of them later finds it. Without a disk
-   * cache the helpers' work is lost (this device compiles those again on first use): give no helpers
-   * then. The caller destroys the helpers.
+   * done (the driver's cache did not have it), `helpers()` is asked for other devices on the same
+   * adapter (requestHelperDevice), and each takes pipelines from the same list, longest shader first,
+   * on its own queue: their machine code reaches this device through the driver's disk cache (Mesa's
+   * shader cache), where this device's own first dispatch of them finds it. Without a disk cache the
+   * helpers' work is lost (this device compiles those again on first use): give no helpers then. The
+   * caller destroys the helpers. Where a driver compiles at creation instead, this only creates each
+   * pipeline here, one at a time (compilePipelines does that asynchronously).
    */
   async primePipelines(specs: readonly PipelineSpec[], o: {
     helpers?: () => Promise<readonly GPUDevice[]>; coldMs?: number;
