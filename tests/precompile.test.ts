@@ -105,7 +105,7 @@ describe('priming pipelines on several queues', () => {
     let asked = 0;
     try {
       await e.primePipelines(specs, {
-        coldMs: 0, // helpers at once
+        coldMs: 0, // helpers at once, before the first pipeline is primed
         helpers: async () => { asked++; return [helper]; },
         onProgress: (_d, _t, label) => primedOn.push(label),
       });

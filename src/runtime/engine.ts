@@ -348,8 +348,8 @@ export class Engine {
    * does not warn; no invocation runs). Where a driver compiles its machine code when a pipeline is
    * first dispatched, not when it is created — lavapipe (llvmpipe) does — that dispatch is what takes
    * the time (up to 7 s of LLVM for one pipeline here, ~0.25 s when Mesa's cache has it), one pipeline
-   * at a time on a queue. So when the first one has taken `coldMs` (default 1000) and is still not
-   * done (the driver's cache did not have it), `helpers()` is asked for other devices on the same
+   * at a time on a queue. So when the first one has taken `coldMs` (default 1000; 0: at once) and is
+   * still not done (the driver's cache did not have it), `helpers()` is asked for other devices on the same
    * adapter (requestHelperDevice), and each takes pipelines from the same list, longest shader first,
    * on its own queue: their machine code reaches this device through the driver's disk cache (Mesa's
    * shader cache), where this device's own first dispatch of them finds it. Without a disk cache the
@@ -372,7 +372,9 @@ export class Engine {
     const drain = async (p: Primer, onSlowFirst?: () => void): Promise<void> => {
       for (let first = true; next < todo.length; first = false) {
         const s = todo[next++]!;
-        const timer = first && onSlowFirst ? setTimeout(onSlowFirst, o.coldMs ?? 1000) : undefined;
+        const coldMs = o.coldMs ?? 1000;
+        if (first && onSlowFirst && coldMs <= 0) onSlowFirst(); // helpers at once
+        const timer = first && onSlowFirst && coldMs > 0 ? setTimeout(onSlowFirst, coldMs) : undefined;
         try {
           await p.prime(s);
         } finally {
