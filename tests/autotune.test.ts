@@ -172,14 +172,19 @@ describe('autotune', () => {
   it('autotune(fn) tunes the classes fn used, once', async () => {
     const x = rand([4096], 2);
     setOverride('elementwise', 'default'); // the fake op's add would be tuned too
-    const first = (await autotune(() => fakeOp(x, 'n4096'), { reps: 1 })).tuned;
+    const rep = await autotune(() => fakeOp(x, 'n4096'), { reps: 1 });
+    const first = rep.tuned;
     expect(first.map((r) => `${r.name}|${r.shapeClass}`)).toEqual(['fake|n4096']);
     expect(first[0]!.winner).not.toBe('wrong');
+    // a non-default winner is then validated on the whole fn, which may drop it (a timing: with other
+    // test files running beside this one, "fast" failed once to win 3 of 4 pairs, 2026-12-07); what the
+    // validation left is what is cached and used
+    const kept = rep.validation?.kept === false ? 'slow' : first[0]!.winner;
     const again = await autotune(() => fakeOp(x, 'n4096'));
     expect(again.tuned).toEqual([]); // cached now
-    expect(again.used).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner });
+    expect(again.used).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: kept });
     expect(again.used).toContainEqual({ name: 'elementwise', shapeClass: 'n4096', variant: 'default' });
-    expect(tunedChoices()).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: first[0]!.winner, source: 'cache' });
+    expect(tunedChoices()).toContainEqual({ name: 'fake', shapeClass: 'n4096', variant: kept, source: 'cache' });
     x.dispose();
   });
 
