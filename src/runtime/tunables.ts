@@ -130,7 +130,7 @@ registerTunable({
     ...[
       ...convBlocks,
       { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
-      { ...v('sg-32x32-row', { subgroup: { tm: 4, tb: 4, rowStep: true } }), when: sg8 },
+      { ...v('sg-32x64-row', { subgroup: { tm: 4, tb: 8, rowStep: true } }), when: sg8 },
       { ...v('sg-64x32-k1', { subgroup: { tm: 8, tb: 4, rowStep: false } }), when: sg8 },
       { ...v('direct', { subgroup: null }), when: sg8 },
     ].map((x, i) => (i === 0 ? x : { ...x, knobs: { ...x.knobs, winograd: false } })),
@@ -147,6 +147,7 @@ registerTunable({
     ...[
       ...convBlocks, // with 8-lane subgroups, stride 1: conv_subgroup's transposed form
       { ...v('sg-64x32-row', { subgroup: { tm: 8, tb: 4, rowStep: true } }), when: sg8 },
+      { ...v('sg-32x64-row', { subgroup: { tm: 4, tb: 8, rowStep: true } }), when: sg8 },
       { ...v('gather', { subgroupDgrad: false }), when: sg8 },
     ].map((x, i) => (i === 0 ? x : { ...x, knobs: { ...x.knobs, winogradDgrad: false } })),
     v('no-winograd', { winogradDgrad: false }),

@@ -5,18 +5,9 @@
 // or an entry naming a variant or tunable that no longer exists or made under another signature
 // (the tunable's default or variants changed since), uses the default variant. Browser-safe: data only.
 // mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512): 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
+// mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512): 2026-12-07, its 1 conv-dgrad, 3 conv-wgrad, 1 conv, 5 depthwise-wgrad picks removed (not re-measured): the subgroup conv's default block became 32 x 32, which changed those tunables' signature.
 export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
   "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512)": {
-    "conv-dgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@a4098df6",
-    "conv-wgrad|k2x2.s2x2.ci32.co64.hw14.n32": "sg-64x32@01b73bee",
-    "conv-wgrad|k2x2.s2x2.ci64.co128.hw3.n32": "gemm@01b73bee",
-    "conv-wgrad|k2x2.s2x2.ci64.co64.hw7.n32": "gemm@01b73bee",
-    "conv|k3x3.s1x1.ci4.co32.hw32.n32": "sg-32x32-row@190f5b8c",
-    "depthwise-wgrad|k3.c32.hw28.n32": "ky2@d9d48e9e",
-    "depthwise-wgrad|k3.c32.hw3.n32": "seg16@d9d48e9e",
-    "depthwise-wgrad|k5.c64.hw14.n32": "ky2@d9d48e9e",
-    "depthwise-wgrad|k7.c64.hw7.n32": "ky2@d9d48e9e",
-    "depthwise-wgrad|k9.c128.hw3.n32": "ky2@d9d48e9e",
     "elementwise|n524288": "vec4x4@7c6422e0",
     "matmul|nn.m1024.k32.n128": "sg-32x32-k2@88ad45e7",
     "matmul|nn.m1024.k64.n64": "sg-32x32-k2@88ad45e7",

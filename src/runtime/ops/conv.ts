@@ -118,10 +118,12 @@ export const convVariants = {
   /** Groups 1, at least 8 output channels, on devices with fixed 8-lane subgroups (lavapipe): the
    *  forward (and, with subgroupDgrad, the backward-data at stride 1) as the implicit GEMM of
    *  shaders/conv_subgroup.wgsl, 8·tm output channels x 8·tb pixels per subgroup, a kernel row per
-   *  loop step. null: conv_fwd / conv_tgather. 32 x 64 with row steps measured 0.98-1.38x conv_fwd's
-   *  speed on DSR's and EdgeFace-XXS's convs at batch 32, where one k per step (64 x 32) measured
-   *  0.73-1.24x (2026-12-05, bench/probe-conv-subgroup.ts). */
-  subgroup: { tm: 4, tb: 8, rowStep: true } as SubgroupConvBlock | null,
+   *  loop step. null: conv_fwd / conv_tgather. Row steps measured 0.98-1.38x conv_fwd's speed on DSR's
+   *  and EdgeFace-XXS's convs at batch 32, where one k per step (64 x 32) measured 0.73-1.24x
+   *  (2026-12-05, bench/probe-conv-subgroup.ts). 32 x 32 since 2026-12-07 (was 32 x 64): as fast or
+   *  faster in whole steps (MobileFaceNet's forward 0.90x the time, DSR-cpu's training step 0.97x, the
+   *  others 0.99-1.02x) and each pipeline compiles in ~2 s instead of 4-6 s (README, First run). */
+  subgroup: { tm: 4, tb: 4, rowStep: true } as SubgroupConvBlock | null,
   /** The backward-data at stride 1 through the same kernel (with `subgroup`, at least 8 input
    *  channels): 1.31-1.36x conv_tgather's speed on 3x3 convs at batch 32 with row steps (one k per
    *  step: 0.85-0.93x; `bench/probe-conv-subgroup.ts --dgrad`). */
