@@ -149,6 +149,13 @@ function fmtTerms(t: Record<string, number>): string {
   return Object.entries(t).map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)}`).join(' ');
 }
 
+/** The sum of a step's loss terms, in their order (the one term itself when there is one). */
+function sumTerms(list: readonly L.Tensor[]): L.Tensor {
+  let total = list[0]!;
+  for (const t of list.slice(1)) total = L.add(total, t);
+  return total;
+}
+
 /** Runs (or resumes) a training run to totalSteps. */
 export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Promise<TrainSummary> {
   const st = task.state;
@@ -252,19 +259,24 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
   let order = epochOrder(task.epochSize, st.cursor.shuffleSeed, st.cursor.epoch);
   const perEpoch = Math.floor(task.epochSize / task.batchSize);
   if (perEpoch < 1) throw new Error(`${o.name}: ${task.epochSize} training samples are fewer than one batch of ${task.batchSize}`);
+  // Tuning and priming record a step on one sample batch, drawn as the first step's with the RNG
+  // restored after (no training randomness spent), prepared once for both.
+  let sample: { batch: unknown } | null = null;
+  const firstSample = async () => {
+    if (!sample) {
+      const saved = st.rng.getState();
+      sample = { batch: await task.prepare(order.slice(0, task.batchSize)) };
+      st.rng.setState(saved);
+    }
+    return sample.batch;
+  };
+  const recordStep = (batch: unknown) => L.backward(sumTerms(Object.values(task.losses(batch).terms)));
   if (o.tune && st.step < o.totalSteps) {
-    const saved = st.rng.getState();
-    const sample = await task.prepare(order.slice(0, task.batchSize));
-    st.rng.setState(saved);
+    const batch = await firstSample();
     say(`${o.name}: tuning the kernel variants of a training step on this adapter (once: the choices are cached per adapter)...`);
     const t = performance.now();
     let k = 0;
-    const rep = await L.autotune(() => {
-      const list = Object.values(task.losses(sample).terms);
-      let total = list[0]!;
-      for (const x of list.slice(1)) total = L.add(total, x);
-      L.backward(total);
-    }, {
+    const rep = await L.autotune(() => recordStep(batch), {
       log: (r) => {
         const ms = r.timings[r.winner];
         say(`${o.name}: tuned ${++k}: ${r.name} ${r.shapeClass} -> ${r.winner}${ms !== undefined ? ` (${ms.toFixed(2)} ms)` : ''} [${formatDuration((performance.now() - t) / 1000)}]`);
@@ -275,15 +287,8 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
     t0 = performance.now(); // img/s and the summary count training, not tuning
   }
   if (o.prime && st.step < o.totalSteps) {
-    const saved = st.rng.getState();
-    const sample = await task.prepare(order.slice(0, task.batchSize));
-    st.rng.setState(saved);
-    await o.prime(() => {
-      const list = Object.values(task.losses(sample).terms);
-      let total = list[0]!;
-      for (const x of list.slice(1)) total = L.add(total, x);
-      L.backward(total);
-    });
+    const batch = await firstSample();
+    await o.prime(() => recordStep(batch));
     task.zeroGrad(); // the recorded step's gradients hold garbage
     t0 = performance.now(); // img/s counts training, not compiling
   }
@@ -309,8 +314,7 @@ export async function train(task: TrainTask, io: TrainIO, o: TrainerOptions): Pr
       const { terms } = task.losses(batch);
       if (fault && fault in terms) terms[fault] = L.affine(terms[fault]!, 1, NaN);
       const list = Object.values(terms);
-      let total = list[0]!;
-      for (const t of list.slice(1)) total = L.add(total, t);
+      const total = sumTerms(list);
       L.backward(total);
       if (fault === 'gradient') L.affineInPlace(task.params.find((p) => p.grad)!.grad!, 1, NaN);
       // the norm for the log and the NaN check; the clip itself rides in the optimizers' update
