@@ -36,6 +36,9 @@ export function stderrLine(line: string): void {
   process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}\n` : `${line}\n`);
 }
 
+/** LRFR_PRIME=off: compile on first use instead. */
+const primeOff = () => /^(0|off|false|no)$/i.test(process.env.LRFR_PRIME ?? '');
+
 export interface PrimeReport {
   /** Pipelines the step needed that were not compiled yet. */
   pipelines: number;
@@ -55,16 +58,13 @@ export async function primeFirstRun(step: () => void, o: { log?: (line: string) 
   return primeSpecs(getEngine().collectPipelines(() => tidy(() => void step())), o);
 }
 
-/** LRFR_PRIME=off: compile on first use instead. */
-const primeOff = () => /^(0|off|false|no)$/i.test(process.env.LRFR_PRIME ?? '');
-
 /**
  * Primes pipelines already collected (Engine.collectPipelines), as primeFirstRun does; the autotuner's
  * hook (autotune.ts tunePrimer: every variant it is about to time). Null when there was nothing new.
  */
 export async function primeSpecs(specs: readonly PipelineSpec[], o: { log?: (line: string) => void; what?: string } = {}): Promise<PrimeReport | null> {
   const eng = getEngine();
-  specs = specs.filter((s, i) => !eng.hasPipeline(s.key) && specs.findIndex((t) => t.key === s.key) === i);
+  specs = eng.uncompiled(specs);
   if (primeOff() || specs.length === 0) return null;
   const what = o.what ?? 'lrfr';
   const t0 = performance.now();

@@ -87,6 +87,32 @@ function layoutEntries(nIn: number, nOut: number, hasUniform: boolean): GPUBindG
   return entries;
 }
 
+/** A device's bind group and pipeline layouts, one per (inputs, outputs, uniforms) shape, made on first use. */
+class Layouts {
+  private readonly byKey = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  constructor(private readonly device: GPUDevice) {}
+
+  get(nIn: number, nOut: number, hasUniform: boolean): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    const key = `${nIn}:${nOut}:${hasUniform}`;
+    let l = this.byKey.get(key);
+    if (!l) {
+      const bgl = this.device.createBindGroupLayout({ entries: layoutEntries(nIn, nOut, hasUniform) });
+      l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
+      this.byKey.set(key, l);
+    }
+    return l;
+  }
+}
+
+/** The compute pipeline descriptor of a spec on `device` (its shader module made here). */
+function pipelineDescriptor(device: GPUDevice, layouts: Layouts, s: PipelineSpec): GPUComputePipelineDescriptor {
+  return {
+    label: s.label,
+    layout: layouts.get(s.nIn, s.nOut, s.hasUniform).pl,
+    compute: { module: device.createShaderModule({ code: s.code, label: s.label }), entryPoint: s.entryPoint },
+  };
+}
+
 /** Bytes of each placeholder buffer a Primer binds (no invocation reads them; Dawn checks sizes). */
 const PRIME_BUFFER_BYTES = 4096;
 
@@ -103,7 +129,7 @@ class Primer {
   private readonly uniform: GPUBuffer;
 
   constructor(readonly device: GPUDevice, private readonly pipeline: (s: PipelineSpec) => GPUComputePipeline,
-    private readonly layout: (s: PipelineSpec) => GPUBindGroupLayout) {
+    private readonly layouts: Layouts) {
     this.indirect = this.buffer(GPUBufferUsage.INDIRECT);
     this.uniform = this.buffer(GPUBufferUsage.UNIFORM);
   }
@@ -121,7 +147,7 @@ class Primer {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(this.pipeline(s));
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: this.layout(s), entries }), s.hasUniform ? [0] : []);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: this.layouts.get(s.nIn, s.nOut, s.hasUniform).bgl, entries }), s.hasUniform ? [0] : []);
     pass.dispatchWorkgroupsIndirect(this.indirect, 0);
     pass.end();
     this.device.queue.submit([enc.finish()]);
@@ -130,17 +156,8 @@ class Primer {
 
   /** A primer for a helper device: its own layouts and pipelines. */
   static forHelper(dev: GPUDevice): Primer {
-    const layouts = new Map<string, GPUBindGroupLayout>();
-    const layout = (s: PipelineSpec) => {
-      const k = `${s.nIn}:${s.nOut}:${s.hasUniform}`;
-      let l = layouts.get(k);
-      if (!l) layouts.set(k, l = dev.createBindGroupLayout({ entries: layoutEntries(s.nIn, s.nOut, s.hasUniform) }));
-      return l;
-    };
-    return new Primer(dev, (s) => dev.createComputePipeline({
-      label: s.label, layout: dev.createPipelineLayout({ bindGroupLayouts: [layout(s)] }),
-      compute: { module: dev.createShaderModule({ code: s.code, label: s.label }), entryPoint: s.entryPoint },
-    }), layout);
+    const layouts = new Layouts(dev);
+    return new Primer(dev, (s) => dev.createComputePipeline(pipelineDescriptor(dev, layouts, s)), layouts);
   }
 
   dispose(): void {
@@ -177,7 +194,7 @@ export class Engine {
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
-  private layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private readonly layouts: Layouts;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arenaCPU = new ArrayBuffer(ARENA_BYTES);
@@ -218,6 +235,7 @@ export class Engine {
 
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device);
+    this.layouts = new Layouts(device);
     this.arenaGPU = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
@@ -226,17 +244,6 @@ export class Engine {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       if (this.errors.length < 20) this.errors.push(msg);
     });
-  }
-
-  private layoutFor(nIn: number, nOut: number, hasUniform: boolean) {
-    const key = `${nIn}:${nOut}:${hasUniform}`;
-    let l = this.layouts.get(key);
-    if (!l) {
-      const bgl = this.device.createBindGroupLayout({ entries: layoutEntries(nIn, nOut, hasUniform) });
-      l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
-      this.layouts.set(key, l);
-    }
-    return l;
   }
 
   /**
@@ -267,12 +274,7 @@ export class Engine {
   private pipelineFor(s: PipelineSpec): GPUComputePipeline {
     let pipe = this.pipelines.get(s.key);
     if (!pipe) {
-      const module = this.device.createShaderModule({ code: s.code, label: s.label });
-      pipe = this.device.createComputePipeline({
-        label: s.label,
-        layout: this.layoutFor(s.nIn, s.nOut, s.hasUniform).pl,
-        compute: { module, entryPoint: s.entryPoint },
-      });
+      pipe = this.device.createComputePipeline(pipelineDescriptor(this.device, this.layouts, s));
       this.pipelines.set(s.key, pipe);
       this.stats.pipelines++;
     }
@@ -304,6 +306,12 @@ export class Engine {
     return this.collecting !== null;
   }
 
+  /** The specs whose pipelines are not compiled yet, each key once (the first of its specs). */
+  uncompiled(specs: readonly PipelineSpec[]): PipelineSpec[] {
+    const seen = new Set<string>();
+    return specs.filter((s) => !this.pipelines.has(s.key) && !seen.has(s.key) && (seen.add(s.key), true));
+  }
+
   /** Whether the pipeline with this cache key (PipelineSpec.key) is compiled. */
   hasPipeline(key: string): boolean {
     return this.pipelines.has(key);
@@ -315,20 +323,15 @@ export class Engine {
    * in the cache. Compile errors reject with the program's name.
    */
   async compilePipelines(specs: readonly PipelineSpec[], onProgress?: (done: number, total: number, label: string) => void, concurrency = 4): Promise<void> {
-    const todo = specs.filter((s, i) => !this.pipelines.has(s.key) && specs.findIndex((t) => t.key === s.key) === i);
+    const todo = this.uncompiled(specs);
     let next = 0, done = 0;
     const worker = async (): Promise<void> => {
       while (next < todo.length) {
         const s = todo[next++]!;
         if (this.pipelines.has(s.key)) { onProgress?.(++done, todo.length, s.label); continue; }
-        const module = this.device.createShaderModule({ code: s.code, label: s.label });
         let pipe: GPUComputePipeline;
         try {
-          pipe = await this.device.createComputePipelineAsync({
-            label: s.label,
-            layout: this.layoutFor(s.nIn, s.nOut, s.hasUniform).pl,
-            compute: { module, entryPoint: s.entryPoint },
-          });
+          pipe = await this.device.createComputePipelineAsync(pipelineDescriptor(this.device, this.layouts, s));
         } catch (e) {
           throw new Error(`lrfr: compiling the pipeline of ${s.label} failed: ${(e as Error).message}`, { cause: e });
         }
@@ -362,9 +365,7 @@ export class Engine {
     /** After each pipeline; `work` is the share of the shader text primed so far (0..1), for an ETA. */
     onProgress?: (done: number, total: number, label: string, work: number) => void;
   } = {}): Promise<void> {
-    const seen = new Set<string>();
-    const todo = specs.filter((s) => !this.pipelines.has(s.key) && !seen.has(s.key) && (seen.add(s.key), true))
-      .sort((a, b) => b.code.length - a.code.length); // the text's length stands in for compile time
+    const todo = this.uncompiled(specs).sort((a, b) => b.code.length - a.code.length); // the text's length stands in for compile time
     if (todo.length === 0) return;
     let next = 0, done = 0, doneChars = 0;
     const chars = todo.reduce((a, s) => a + s.code.length, 0);
@@ -384,7 +385,7 @@ export class Engine {
         o.onProgress?.(++done, todo.length, s.label, doneChars / chars);
       }
     };
-    const primers = [new Primer(this.device, (s) => this.pipelineFor(s), (s) => this.layoutFor(s.nIn, s.nOut, s.hasUniform).bgl)];
+    const primers = [new Primer(this.device, (s) => this.pipelineFor(s), this.layouts)];
     let helping: Promise<unknown> = Promise.resolve();
     const startHelpers = () => {
       helping = o.helpers!().then((devs) => Promise.all(devs.map((d) => {
@@ -530,7 +531,7 @@ export class Engine {
       for (const t of p.inputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
       for (const t of p.outputs) entries.push({ binding: b++, resource: { buffer: t.buffer } });
       if (uniformBytes > 0) entries.push({ binding: b++, resource: { buffer: this.arenaGPU, offset: 0, size: uniformBytes } });
-      bg = this.device.createBindGroup({ layout: this.layoutFor(p.inputs.length, p.outputs.length, uniformBytes > 0).bgl, entries });
+      bg = this.device.createBindGroup({ layout: this.layouts.get(p.inputs.length, p.outputs.length, uniformBytes > 0).bgl, entries });
       this.stats.bindGroups++;
       if (key) {
         if (this.bindGroups.size >= BIND_GROUP_CACHE_MAX) this.bindGroups.clear();
