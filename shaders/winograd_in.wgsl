@@ -51,18 +51,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${DY_TOO}
   // and A along rows 1..4 of the inner 4x4 (4 -> 6)
   var q: array<array<f32, 6>, 4>;
+#endif
   for (var a = 0; a < 6; a++) {
     let d = array<f32, 6>(x_at(plane, iy + a, ix), x_at(plane, iy + a, ix + 1), x_at(plane, iy + a, ix + 2),
                           x_at(plane, iy + a, ix + 3), x_at(plane, iy + a, ix + 4), x_at(plane, iy + a, ix + 5));
     r[a] = bt6(d);
+#if ${DY_TOO}
     if (a >= 1 && a <= 4) { q[a - 1] = a6(vec4<f32>(d[1], d[2], d[3], d[4])); }
-  }
-#else
-  for (var a = 0; a < 6; a++) {
-    r[a] = bt6(array<f32, 6>(x_at(plane, iy + a, ix), x_at(plane, iy + a, ix + 1), x_at(plane, iy + a, ix + 2),
-                             x_at(plane, iy + a, ix + 3), x_at(plane, iy + a, ix + 4), x_at(plane, iy + a, ix + 5)));
-  }
 #endif
+  }
   let stride = u.C * u.T;
   let o = c * u.T + t;
   for (var b = 0; b < 6; b++) {

@@ -65,14 +65,15 @@ function firstUse(seen: WeakMap<object, Set<string>>, model: object, shape: read
   return true;
 }
 
-async function tuneFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
+/** Before a model's first forward of an input shape: autotune (if on), then prime its pipelines (if set). */
+async function beforeFirstUse(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly number[]): Promise<void> {
   if (evalAutotune.enabled && firstUse(tunedShapes, model, shape)) await L.autotune(() => L.noGrad(() => fn(L.tensor(x, shape))));
   const prime = evalPrime.fn;
   if (prime && firstUse(primedShapes, model, shape)) await prime(() => void L.noGrad(() => fn(L.tensor(x, shape))));
 }
 
 async function runModel(model: object, fn: (x: L.Tensor) => L.Tensor, x: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
-  await tuneFirstUse(model, fn, x, shape);
+  await beforeFirstUse(model, fn, x, shape);
   const y = L.noGrad(() => L.tidy(() => fn(L.tensor(x, shape))));
   evalCounters.forwards += shape[0];
   evalCounters.batches++;
@@ -241,7 +242,7 @@ export async function loadSuperResolver(spec: string): Promise<SuperResolver> {
       const n = lr.length, px = 3 * S * S;
       const x = new Float32Array(n * px);
       lr.forEach((img, k) => x.set(img.data, k * px));
-      await tuneFirstUse(m, (t) => m.forward(t), x, [n, 3, S, S]);
+      await beforeFirstUse(m, (t) => m.forward(t), x, [n, 3, S, S]);
       const y = L.noGrad(() => L.tidy(() => m.forward(L.tensor(x, [n, 3, S, S]))));
       let d: Float32Array;
       try {
