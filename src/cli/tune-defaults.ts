@@ -5,15 +5,16 @@
 // the table, keeping the other adapters' entries (SwiftShader's come from a page run).
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { adapterSummary } from '../runtime/device.js';
-import { autotune, getTunable, liveChoice, setShippedDefaults, setTuneStore, MemoryTuneStore, type TuneResult, type ValidationResult } from '../runtime/autotune.js';
+import { setShippedDefaults } from '../runtime/autotune.js';
 import { TUNED_DEFAULTS } from '../runtime/tuned-defaults.js';
-import { modelStep, type StepModel } from './model-step.js';
+import { tuneTable, type TableTuning, type TableWorkload } from './tune-table.js';
+
+export { tuneTable, type TableTuning, type TableWorkload } from './tune-table.js';
 
 export const DEFAULTS_FILE = fileURLToPath(new URL('../runtime/tuned-defaults.ts', import.meta.url));
 
 /** The model steps whose shape classes the shipped table covers: what npm start, eval, train and bench:models run first. */
-export const DEFAULT_WORKLOADS: { model: StepModel; batch: number; size: number; train: boolean }[] = [
+export const DEFAULT_WORKLOADS: TableWorkload[] = [
   { model: 'edgeface', batch: 32, size: 32, train: false },
   { model: 'edgeface', batch: 1, size: 32, train: false },
   { model: 'edgeface', batch: 32, size: 32, train: true },
@@ -43,53 +44,29 @@ export function renderDefaultsModule(table: Record<string, Record<string, string
   return lines.join('\n');
 }
 
-export interface WriteDefaultsReport {
-  adapter: string;
-  entries: number;
-  nonDefault: number;
-  steps: { label: string; tuned: number; validation?: ValidationResult; seconds: number }[];
+export interface WriteDefaultsReport extends TableTuning {
   file: string;
 }
 
 export async function writeDefaults(opts: { reps?: number; file?: string; workloads?: typeof DEFAULT_WORKLOADS; log?: (s: string) => void } = {}): Promise<WriteDefaultsReport> {
-  const log = opts.log ?? (() => {});
-  const store = new MemoryTuneStore();
-  setTuneStore(store);
-  setShippedDefaults({});
-  const steps: WriteDefaultsReport['steps'] = [];
-  for (const w of opts.workloads ?? DEFAULT_WORKLOADS) {
-    const label = `${w.model}${w.model === 'edgeface' ? '' : ` ${w.size}px`} ${w.train ? 'train step' : 'forward'} batch ${w.batch}`;
-    const t0 = performance.now();
-    const m = modelStep(w.model, w.batch, w.size, w.train);
-    try {
-      const rep = await autotune(() => m.step(), {
-        reps: opts.reps ?? 3,
-        log: (r: TuneResult) => log(`  ${label}: ${r.name} ${r.shapeClass} -> ${r.winner}`),
-      });
-      m.clearGrads();
-      const s = (performance.now() - t0) / 1000;
-      const v = rep.validation;
-      log(`${label}: ${rep.tuned.length} classes tuned in ${s.toFixed(1)} s` + (v ? `; step default ${v.defaultMs.toFixed(1)} ms vs tuned ${v.tunedMs.toFixed(1)} ms (medians), tuned faster in ${v.wins} of ${v.samples.length} pairs: picks ${v.kept ? 'kept' : `dropped (${v.dropped.length})`}` : ''));
-      steps.push({ label, tuned: rep.tuned.length, ...(v ? { validation: v } : {}), seconds: s });
-    } finally {
-      m.dispose();
-    }
-  }
-  const key = adapterSummary().key;
-  const prefix = `${key}|`;
-  const mine: Record<string, string> = {};
-  for (const [k, v] of store.entries()) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = v;
-  // Only non-default picks are written (`id@signature`, as the cache holds them): a class with no
-  // entry uses the default variant anyway.
-  const picks = Object.fromEntries(Object.entries(mine).filter(([k, v]) => liveChoice(k.split('|')[0]!, v) !== firstVariantOf(k)));
-  const table = { ...TUNED_DEFAULTS, [key]: picks };
-  const file = opts.file ?? DEFAULTS_FILE;
+  const t = await tuneTable(opts.workloads ?? DEFAULT_WORKLOADS, opts);
+  const file = writeTableEntry(t, opts.file);
+  return { ...t, file };
+}
+
+/**
+ * Writes one adapter's picks into the table file (the other adapters' entries and header lines kept)
+ * and makes the new table the process's shipped defaults. The page's tuning (scripts/tune-page-defaults.mts)
+ * hands its SwiftShader result here too.
+ */
+export function writeTableEntry(t: Pick<TableTuning, 'adapter' | 'picks' | 'steps'>, file = DEFAULTS_FILE, where = ''): string {
+  const table = { ...TUNED_DEFAULTS, [t.adapter]: t.picks };
   // The other adapters' lines of the header stay (what each entry was tuned on, and when).
-  const previous = fs.existsSync(file) ? otherAdapterNotes(fs.readFileSync(file, 'utf8'), Object.keys(table).filter((k) => k !== key)) : [];
-  const note = [...previous, `${key}: ${new Date().toISOString().slice(0, 10)}, ${steps.map((s) => s.label).join('; ')}.`].join('\n');
+  const previous = fs.existsSync(file) ? otherAdapterNotes(fs.readFileSync(file, 'utf8'), Object.keys(table).filter((k) => k !== t.adapter)) : [];
+  const note = [...previous, `${t.adapter}: ${new Date().toISOString().slice(0, 10)}${where}, ${t.steps.map((s) => s.label).join('; ')}.`].join('\n');
   fs.writeFileSync(file, renderDefaultsModule(table, note));
   setShippedDefaults(table);
-  return { adapter: key, entries: Object.keys(mine).length, nonDefault: Object.keys(picks).length, steps, file };
+  return file;
 }
 
 /** The header lines `// <adapter key>: <date>, <workloads>` of a generated module for these adapters. */
@@ -101,12 +78,4 @@ export function otherAdapterNotes(text: string, keys: string[]): string[] {
     if (keys.some((k) => body.startsWith(`${k}: `))) out.push(body);
   }
   return out;
-}
-
-function firstVariantOf(k: string): string | undefined {
-  try {
-    return getTunable(k.split('|')[0]!).variants[0]!.id;
-  } catch {
-    return undefined;
-  }
 }
