@@ -16,7 +16,7 @@ import { readFileSync, existsSync, writeFileSync, mkdtempSync, rmSync } from 'no
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { bundlePage, servePage, routes, scriptRoute, type PageServer } from './lib/page-server.js';
+import { bundlePage, servePage, routes, scriptRoute, openPage, type PageServer } from './lib/page-server.js';
 import { initNodeGPU } from '../src/node/gpu.js';
 import { codeCommit } from '../src/cli/train.js';
 import { encodeSafetensors, type NamedArray } from '../src/nn/safetensors.js';
@@ -150,11 +150,7 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: o.chromium, args: CHROMIUM_ARGS, headless: !o.headed });
   let result: ModelsPageResult;
   try {
-    const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
-    page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.title.includes('ready'), null, { timeout: 120_000 });
+    const page = await openPage(browser, server.url, () => document.title.includes('ready'), 120_000);
     const opts: ModelsPageOptions = { models, batches: o.batches, repeats: o.repeats, launches: o.launches, wasmThreads: os.availableParallelism() };
     result = await page.evaluate((q) => window.lrfrModels.run(q), opts);
   } finally {

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from './lib/page-server.js';
+import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, openPage, type PageServer } from './lib/page-server.js';
 import { sanitizeKey } from './lib/report.js';
 import type { PageOptions, PageResult, PageCaseResult, PageTiming, ProbeResult } from '../web/bench/bench-page.js';
 import type { MatmulTuning } from '../src/runtime/ops/matmul.js';
@@ -204,11 +204,7 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: o.chromium, args: ARGS, headless: !o.headed });
   try {
     const machine = machineInfo();
-    const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
-    page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    await page.goto(server.url);
-    await page.waitForFunction(() => 'lrfrBench' in window, null, { timeout: 30_000 });
+    const page = await openPage(browser, server.url, () => 'lrfrBench' in window, 30_000);
     if (o.probe) {
       const variants = Object.fromEntries(o.probe.map((id) => [id, PROBE_VARIANTS[id]!]));
       const p = await page.evaluate((q) => window.lrfrBench.probeMatmul(q), { variants, n: o.n, rounds: o.rounds });

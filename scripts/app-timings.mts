@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, type PageServer } from '../bench/lib/page-server.js';
+import { bundlePage, servePage, routes, scriptRoute, tfjsWasmRoute, openPage, type PageServer } from '../bench/lib/page-server.js';
 import { machineInfo } from '../bench/lib/machine.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -295,11 +295,7 @@ async function browserSide(o: Opts): Promise<{ warm: SideResult; cold: ColdRow[]
     }
     const browser = await chromium.launch({ executablePath: o.chromium, args: ARGS, headless: true });
     try {
-      const page = await browser.newPage();
-      page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
-      page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-      await page.goto(server.url);
-      await page.waitForFunction(() => 'lrfrAppTimings' in window, null, { timeout: 60_000 });
+      const page = await openPage(browser, server.url, () => 'lrfrAppTimings' in window, 60_000);
       const r = await page.evaluate((a) => (window as unknown as { lrfrAppTimings: { run(a: unknown): Promise<unknown> } }).lrfrAppTimings.run(a),
         { enrol, probe, person: PERSON, repeats: o.browserRepeats, warmup: o.warmup });
       const w = r as Omit<SideResult, 'where' | 'seconds'>;

@@ -10,7 +10,7 @@
 // Run it on an idle machine; it prints what it tunes as it goes.
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from '../src/node/chromium.js';
-import { bundlePage, servePage, routes, scriptRoute } from '../bench/lib/page-server.js';
+import { bundlePage, servePage, routes, scriptRoute, openPage } from '../bench/lib/page-server.js';
 import { writeTableEntry, renderDefaultsModule } from '../src/cli/tune-defaults.js';
 import { STEP_MODELS, type StepModel } from '../src/cli/model-step.js';
 import type { TableTuning, TableWorkload } from '../src/cli/tune-table.js';
@@ -47,11 +47,7 @@ const server = await servePage(html, routes(scriptRoute('tune-page.js', js), () 
 const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
 let r: TableTuning & { userAgent: string; description: string };
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
-  page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForFunction(() => document.title.includes('ready'), null, { timeout: 120_000 });
+  const page = await openPage(browser, server.url, () => document.title.includes('ready'), 120_000);
   page.setDefaultTimeout(0);
   r = await page.evaluate((q) => window.lrfrTunePage.run(q), { workloads, reps });
 } finally {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
 // @ts-expect-error plain ESM script without types
 import { genShaders } from '../../scripts/gen-shaders.mjs';
 
@@ -62,6 +63,19 @@ export function servePage(html: string, route: (path: string) => Served | null):
     const addr = srv.address() as { port: number };
     resolve({ url: `http://127.0.0.1:${addr.port}/`, close: () => { srv.closeAllConnections(); srv.close(); } });
   }));
+}
+
+/**
+ * A new page of `browser`, its console logs and errors echoed here ("  [page] …"), navigated to `url`
+ * and returned once `ready` (evaluated in the page) holds.
+ */
+export async function openPage(browser: Browser, url: string, ready: () => boolean, timeoutMs: number): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'log' || m.type() === 'error') console.log(`  [page] ${m.text()}`); });
+  page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(ready, null, { timeout: timeoutMs });
+  return page;
 }
 
 /** The page script at /<name>. */
