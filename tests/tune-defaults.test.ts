@@ -3,9 +3,9 @@ import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderDefaultsModule, otherAdapterNotes, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
+import { renderDefaultsModule, otherAdapterNotes, writeTableEntry, DEFAULTS_FILE } from '../src/cli/tune-defaults.js';
 import { TUNED_DEFAULTS } from '../src/runtime/tuned-defaults.js';
-import { liveChoice } from '../src/runtime/index.js';
+import { liveChoice, setShippedDefaults } from '../src/runtime/index.js';
 
 describe('renderDefaultsModule', () => {
   it('writes a module that imports back to the same table, sorted', async () => {
@@ -50,5 +50,38 @@ describe('renderDefaultsModule', () => {
       }
     }
     expect(stale).toEqual([]);
+  });
+
+  // The Node command and the page script (SwiftShader) both write through writeTableEntry: one
+  // adapter's entry and header line replaced or added, everything else of the file kept.
+  it("writes one adapter's entry, keeping the others' entries and header lines", async () => {
+    const dir = fs.mkdtempSync(join(tmpdir(), 'lrfr-defaults-'));
+    const keys = Object.keys(TUNED_DEFAULTS);
+    try {
+      const f = join(dir, 'tuned-defaults.ts');
+      fs.copyFileSync(DEFAULTS_FILE, f);
+      const headerOf = (text: string, k: string) => text.split('\n').filter((l) => l.startsWith(`// ${k}: `));
+      const before = fs.readFileSync(f, 'utf8');
+      const steps = [{ label: 'edgeface forward batch 1', tuned: 3, seconds: 1 }];
+      // a new adapter: added, with its own header line saying where it was tuned
+      writeTableEntry({ adapter: 'test/adapter//', picks: { 'matmul|nt.m8.k8.n8': 'reg-4x4@x' }, steps }, f, ', in a page');
+      let text = fs.readFileSync(f, 'utf8');
+      let mod = (await import(`${f}?a`)) as { TUNED_DEFAULTS: Record<string, Record<string, string>> };
+      expect(mod.TUNED_DEFAULTS).toEqual({ ...TUNED_DEFAULTS, 'test/adapter//': { 'matmul|nt.m8.k8.n8': 'reg-4x4@x' } });
+      for (const k of keys) expect(headerOf(text, k)).toEqual(headerOf(before, k));
+      expect(headerOf(text, 'test/adapter//')).toHaveLength(1);
+      expect(headerOf(text, 'test/adapter//')[0]).toMatch(/^\/\/ test\/adapter\/\/: \d{4}-\d\d-\d\d, in a page, edgeface forward batch 1\.$/);
+      // an adapter already there: its entry and its header lines replaced, the rest as it was
+      writeTableEntry({ adapter: keys[0]!, picks: {}, steps }, f);
+      text = fs.readFileSync(f, 'utf8');
+      mod = (await import(`${f}?b`)) as typeof mod;
+      expect(mod.TUNED_DEFAULTS[keys[0]!]).toEqual({});
+      for (const k of keys.slice(1)) expect(mod.TUNED_DEFAULTS[k]).toEqual(TUNED_DEFAULTS[k]);
+      expect(headerOf(text, keys[0]!)).toHaveLength(1);
+      for (const k of keys.slice(1)) expect(headerOf(text, k)).toEqual(headerOf(before, k));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      setShippedDefaults({}); // as tests/setup.ts leaves it (writeTableEntry installs the table it wrote)
+    }
   });
 });
