@@ -13,7 +13,7 @@
 // --where page runs the same in headless Chromium (web/bench/first-page.ts; SwiftShader without a GPU):
 //   cold: a new browser profile (no Dawn / GPU cache in it); warm: a new browser on that profile;
 //   the clock starts at navigation (the browser's own start is reported beside it). There prime's
-//   helpers are other devices on the page's adapter.
+//   helpers are other devices on the page's adapter; LRFR_TUNED_DEFAULTS=off reaches the page too.
 // Usage: npx tsx scripts/first-result.mts [--repeats N] [--concurrency 4] [--only forward|train]
 //          [--how plain,precompile,prime] [--where node,page] [--batch 32]
 // Prints one table: wall ms from process start (page: navigation) to GPU ready, to pipelines
@@ -124,7 +124,7 @@ async function pageRuns(): Promise<void> {
                 const page = ctx.pages()[0] ?? (await ctx.newPage());
                 const launchMs = performance.now() - t0;
                 page.on('pageerror', (e) => console.error(`  [page error] ${e.message}`));
-                await page.goto(`${server.url}?what=${what}&how=${how}&batch=${batch}&conc=${concurrency}&helpers=1`);
+                await page.goto(`${server.url}?what=${what}&how=${how}&batch=${batch}&conc=${concurrency}&helpers=1${process.env.LRFR_TUNED_DEFAULTS === 'off' ? '&shipped=off' : ''}`);
                 const h = await page.waitForFunction(() => window.lrfrFirst ?? null, null, { timeout: 900_000, polling: 250 });
                 const r = (await h.jsonValue()) as FirstPageResult | { error: string };
                 if ('error' in r) throw new Error(`page ${what} ${how} ${state}: ${r.error}`);

@@ -1,11 +1,14 @@
-// The shipped tuning table's entry for the browser's adapter (SwiftShader in headless Chromium on a
-// machine without a GPU): tunes, in a page, the forwards the browser app runs first — EdgeFace-XXS at
-// batch 1 and DSR-cpu on a 16 px probe at batch 1 (--workloads to change) — from scratch, each
+// The shipped tuning table's entry for a browser's adapter: tunes, in a headless Chromium page, the
+// forwards the browser app runs per face — EdgeFace-XXS at batch 3 (the HR crop, bicubic and DSR images
+// in one batch) and DSR-cpu on a 16 px probe at batch 1 (--workloads to change) — from scratch, each
 // workload's picks validated against its default step (the code of `lrfr tune --write-defaults`,
 // src/cli/tune-table.ts), and writes the non-default picks into src/runtime/tuned-defaults.ts under the
 // page's adapter key (the other adapters' entries kept). A page cannot name the host's processor, so
-// the entry's key is the adapter's alone.
-//   npx tsx scripts/tune-page-defaults.mts [--reps 3] [--workloads edgeface:1,dsr:1:16] [--no-write]
+// the entry's key is the adapter's alone. Before committing an entry, time what it costs a page load
+// (`npx tsx scripts/first-result.mts --where page --batch 3 --only forward`, with and without
+// LRFR_TUNED_DEFAULTS=off): SwiftShader compiles every pipeline anew in each browser, so picks that
+// compile slower cost every page load (README, Autotuner: SwiftShader's entry was measured and not shipped).
+//   npx tsx scripts/tune-page-defaults.mts [--reps 3] [--workloads edgeface:3,dsr:1:16] [--no-write]
 //                                          [--chromium PATH]
 // Run it on an idle machine; it prints what it tunes as it goes.
 import { chromium } from 'playwright-core';
@@ -18,7 +21,7 @@ import type {} from '../web/bench/tune-page.js'; // window.lrfrTunePage
 
 const fail = (msg: string): never => { console.error(`tune-page-defaults: ${msg}`); process.exit(2); };
 let reps = 3, write = true, exe: string | undefined;
-let workloads: TableWorkload[] = [{ model: 'edgeface', batch: 1, size: 32, train: false }, { model: 'dsr', batch: 1, size: 16, train: false }];
+let workloads: TableWorkload[] = [{ model: 'edgeface', batch: 3, size: 32, train: false }, { model: 'dsr', batch: 1, size: 16, train: false }];
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i]!;
   if (a === '--reps') {

@@ -2,7 +2,8 @@
 // winners, for this adapter. It tunes from scratch (an in-memory cache, shipped defaults off) the
 // model steps users run first, validates each step's picks end to end (autotune's validatePicks:
 // the picks that lose against the default step are dropped) and writes this adapter's entries into
-// the table, keeping the other adapters' entries (SwiftShader's come from a page run).
+// the table, keeping the other adapters' entries (a browser adapter's come from a page:
+// scripts/tune-page-defaults.mts).
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setShippedDefaults } from '../runtime/autotune.js';

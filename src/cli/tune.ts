@@ -23,8 +23,8 @@ const USAGE = `usage: lrfr tune [--only NAME] [--shape CLASS] [--reps N] [--vari
                       forward and training step (32) from scratch (cache and shipped table ignored),
                       validates each step's picks against the default step, writes the non-default
                       winners; other adapters' entries are kept. Run it on an idle machine (~15 min).
-                      The browser's adapter (SwiftShader in headless Chromium): npx tsx
-                      scripts/tune-page-defaults.mts (the app's batch-1 forwards, tuned in a page)
+                      A browser's adapter: npx tsx scripts/tune-page-defaults.mts (the app's
+                      forwards, tuned in a headless Chromium page)
 Without --write-defaults the shipped winners for this adapter apply wherever the cache has no entry.
 cache: $LRFR_TUNE_CACHE or \${XDG_CACHE_HOME:-~/.cache}/lrfr/autotune.json
 `;

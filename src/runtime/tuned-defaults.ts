@@ -7,33 +7,7 @@
 // mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512): 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
 // mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512): 2026-12-07, its 1 conv-dgrad, 3 conv-wgrad, 1 conv, 5 depthwise-wgrad picks removed (not re-measured): the subgroup conv's default block became 32 x 32, which changed those tunables' signature.
 // mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 26 model 2, AVX-512): 2026-12-07, edgeface forward batch 32; edgeface forward batch 1; edgeface train step batch 32; dsr 32px forward batch 32; dsr 32px train step batch 32.
-// google/swiftshader//: 2026-12-07, in headless Chromium, edgeface forward batch 1; dsr 16px forward batch 1.
 export const TUNED_DEFAULTS: Record<string, Record<string, string>> = {
-  "google/swiftshader//": {
-    "depthwise|k3.c32.hw14.n1": "generic@7ef2e8da",
-    "depthwise|k3.c32.hw28.n1": "generic@7ef2e8da",
-    "depthwise|k3.c32.hw3.n1": "no-x4@7ef2e8da",
-    "depthwise|k3.c32.hw7.n1": "generic@7ef2e8da",
-    "depthwise|k5.c64.hw14.n1": "generic@7ef2e8da",
-    "depthwise|k7.c64.hw7.n1": "unsplit@7ef2e8da",
-    "depthwise|k9.c128.hw3.n1": "no-x4@7ef2e8da",
-    "elementwise|n512": "vec4x1@7c6422e0",
-    "matmul|nn.m32.k32.n8.b4": "reg-8x8@88ad45e7",
-    "matmul|nt.m1.k128.n512": "reg-4x4@88ad45e7",
-    "matmul|nt.m1024.k128.n32": "reg-16x16@88ad45e7",
-    "matmul|nt.m1024.k32.n128": "reg-16x16@88ad45e7",
-    "matmul|nt.m16.k256.n16.b4": "reg-8x8@88ad45e7",
-    "matmul|nt.m16.k64.n16.b4": "reg-8x8@88ad45e7",
-    "matmul|nt.m256.k256.n64": "v4-8x8@88ad45e7",
-    "matmul|nt.m256.k64.n128": "reg-16x16@88ad45e7",
-    "matmul|nt.m256.k64.n256": "reg-16x16@88ad45e7",
-    "matmul|nt.m256.k64.n64": "v4-8x8@88ad45e7",
-    "matmul|nt.m64.k256.n64": "tiled@88ad45e7",
-    "matmul|nt.m64.k64.n64": "reg-8x8@88ad45e7",
-    "matmul|nt.m8.k128.n128": "reg-4x4@88ad45e7",
-    "matmul|nt.m8.k128.n512": "reg-8x8@88ad45e7",
-    "matmul|nt.m8.k512.n128": "reg-4x4@88ad45e7",
-  },
   "mesa/software/llvmpipe-llvm-15-0-6-256-bits-/llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1 on AMD EPYC (family 25 model 17, AVX-512)": {
     "elementwise|n524288": "vec4x4@7c6422e0",
     "matmul|nn.m1024.k32.n128": "sg-32x32-k2@88ad45e7",

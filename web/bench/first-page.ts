@@ -8,7 +8,8 @@
 //               `conc` at a time (Engine.compilePipelines), then the step;
 //   prime       Engine.primePipelines: each created and dispatched once, empty, helper devices on the
 //               same adapter joining when the first takes over a second (`helpers` of them), then the step.
-// Query: ?what=forward|train&how=plain|precompile|prime&batch=32&conc=4&helpers=1.
+// Query: ?what=forward|train&how=plain|precompile|prime&batch=32&conc=4&helpers=1[&shipped=off] (shipped=off:
+// the default variants, not the shipped tuning table's picks, as LRFR_TUNED_DEFAULTS=off in Node).
 // Result in window.lrfrFirst: ms since navigation start (performance.now()) at GPU ready, at pipelines
 // compiled, at the first result; or { error }.
 import * as L from '../../src/runtime/index.js';
@@ -37,6 +38,7 @@ async function first(q: URLSearchParams): Promise<FirstPageResult> {
   if (what !== 'forward' && what !== 'train') throw new Error(`what=${String(what)}: not forward or train`);
   if (how !== 'plain' && how !== 'precompile' && how !== 'prime') throw new Error(`how=${String(how)}: not plain, precompile or prime`);
   if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled, or not a secure context)');
+  if (q.get('shipped') === 'off') L.setShippedDefaults({});
   await L.initDevice({ gpu: navigator.gpu });
   const gpuMs = performance.now();
   const eng = L.getEngine();
