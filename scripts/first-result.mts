@@ -25,46 +25,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FirstPageResult } from '../web/bench/first-page.js';
+import type { FirstHow, FirstTimes, FirstWhat } from '../bench/lib/first-result.js';
 
 const here = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === '--child') {
-  // One measurement: argv: --child forward|train plain|precompile|prime concurrency
-  const t0 = performance.timeOrigin;
-  const since = () => performance.timeOrigin + performance.now() - t0;
-  const [, , , what, how, conc] = process.argv as [string, string, string, 'forward' | 'train', 'plain' | 'precompile' | 'prime', string];
+  // One measurement (bench/lib/first-result.ts): argv: --child forward|train plain|precompile|prime concurrency
+  const since = () => performance.now(); // ms since the process started
+  const [, , , what, how, conc] = process.argv as [string, string, string, FirstWhat, FirstHow, string];
   // @ts-expect-error: plain JS module without types (bin/lrfr.js runs it the same way)
   const { genShaders } = (await import('./gen-shaders.mjs')) as { genShaders: () => void };
   genShaders();
   const { initNodeGPU } = await import('../src/node/gpu.js');
-  const L = await import('../src/runtime/index.js');
-  await import('../src/runtime/tunables.js');
-  const { modelStep } = await import('../src/cli/model-step.js');
+  const { firstResult } = await import('../bench/lib/first-result.js');
+  const { primeFirstRun } = await import('../src/node/prime.js');
   await initNodeGPU();
-  const gpuMs = since();
-  const m = modelStep('edgeface', Number(process.env.FIRST_BATCH ?? 32), 32, what === 'train');
-  let compiledMs: number | null = null, nPipelines = 0, queues = 1;
-  if (how === 'precompile') {
-    const specs = L.getEngine().collectPipelines(() => { L.tidy(() => m.step()); });
-    m.clearGrads();
-    nPipelines = specs.length;
-    await L.getEngine().compilePipelines(specs, undefined, Number(conc));
-    compiledMs = since();
-  }
-  if (how === 'prime') {
-    const { primeFirstRun } = await import('../src/node/prime.js');
-    const r = await primeFirstRun(() => void m.step());
-    m.clearGrads();
-    nPipelines = r?.pipelines ?? 0;
-    queues = r?.queues ?? 1;
-    compiledMs = since();
-  }
-  const y = L.tidy(() => m.step());
-  const out = await y.data();
-  y.dispose();
-  const firstMs = since();
-  if (!Number.isFinite(out[0]!)) throw new Error('non-finite output');
-  process.stdout.write(JSON.stringify({ gpuMs, compiledMs, firstMs, nPipelines, queues, pipelines: L.getEngine().stats.pipelines }) + '\n');
+  const r = await firstResult({
+    what, how, batch: Number(process.env.FIRST_BATCH ?? 32), concurrency: Number(conc), gpuMs: since(), since,
+    prime: primeFirstRun,
+  });
+  process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }
 
@@ -91,7 +71,7 @@ for (const h of hows) if (!['plain', 'precompile', 'prime'].includes(h)) fail(`-
 for (const w of only) if (!['forward', 'train'].includes(w)) fail(`--only: "${w}" is not forward or train`);
 for (const w of wheres) if (!['node', 'page'].includes(w)) fail(`--where: "${w}" is not node or page`);
 
-interface Measured { gpuMs: number; compiledMs: number | null; firstMs: number; nPipelines: number; queues: number; pipelines: number; launchMs?: number }
+interface Measured extends FirstTimes { launchMs?: number }
 interface Row extends Measured { where: string; what: string; how: string; state: string }
 const rows: Row[] = [];
 const runNode = (what: string, how: string, env: NodeJS.ProcessEnv): Measured => {

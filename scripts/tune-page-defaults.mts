@@ -62,7 +62,7 @@ for (const s of r.steps) {
   const v = s.validation;
   console.log(`${s.label}: ${s.tuned} classes in ${s.seconds.toFixed(1)} s` + (v ? `; step default ${v.defaultMs.toFixed(1)} vs tuned ${v.tunedMs.toFixed(1)} ms, tuned faster in ${v.wins} of ${v.samples.length} pairs: ${v.kept ? 'kept' : 'dropped'}` : '; nothing to validate'));
 }
-console.log(`${r.nonDefault} non-default winners of ${r.entries} shape classes (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(`${Object.keys(r.picks).length} non-default winners of ${r.entries} shape classes (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 if (write) console.log(`wrote ${writeTableEntry(r, undefined, ', in headless Chromium')}`);
 else console.log(renderDefaultsModule({ [r.adapter]: r.picks }));
 process.exit(0);

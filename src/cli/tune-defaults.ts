@@ -10,8 +10,6 @@ import { setShippedDefaults } from '../runtime/autotune.js';
 import { TUNED_DEFAULTS } from '../runtime/tuned-defaults.js';
 import { tuneTable, type TableTuning, type TableWorkload } from './tune-table.js';
 
-export { tuneTable, type TableTuning, type TableWorkload } from './tune-table.js';
-
 export const DEFAULTS_FILE = fileURLToPath(new URL('../runtime/tuned-defaults.ts', import.meta.url));
 
 /** The model steps whose shape classes the shipped table covers: what npm start, eval, train and bench:models run first. */

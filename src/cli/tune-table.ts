@@ -16,7 +16,6 @@ export interface TableTuning {
   entries: number;
   /** The non-default picks left after validation, `name|shapeClass` → `variant@signature`. */
   picks: Record<string, string>;
-  nonDefault: number;
   steps: { label: string; tuned: number; validation?: ValidationResult; seconds: number }[];
 }
 
@@ -55,7 +54,7 @@ export async function tuneTable(workloads: readonly TableWorkload[], opts: { rep
   // Only non-default picks are written (`id@signature`, as the cache holds them): a class with no
   // entry uses the default variant anyway.
   const picks = Object.fromEntries(Object.entries(mine).filter(([k, v]) => liveChoice(k.split('|')[0]!, v) !== firstVariantOf(k)));
-  return { adapter, entries: Object.keys(mine).length, picks, nonDefault: Object.keys(picks).length, steps };
+  return { adapter, entries: Object.keys(mine).length, picks, steps };
 }
 
 function firstVariantOf(k: string): string | undefined {

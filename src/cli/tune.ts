@@ -111,7 +111,7 @@ export async function tuneMain(args: string[]): Promise<number> {
   if (writeDefaultsFlag) {
     const t0 = performance.now();
     const rep = await writeDefaults({ reps, log: (l) => out(l) });
-    out(`\nwrote ${rep.file}: ${rep.nonDefault} non-default winners of ${rep.entries} shape classes for this adapter (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    out(`\nwrote ${rep.file}: ${Object.keys(rep.picks).length} non-default winners of ${rep.entries} shape classes for this adapter (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return 0;
   }
   if (model !== undefined) {

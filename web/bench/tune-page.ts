@@ -2,7 +2,6 @@
 // hand): tunes the given workloads on the page's WebGPU adapter from scratch, validated step by step
 // (src/cli/tune-table.ts, the code `lrfr tune --write-defaults` runs in Node), and hands the picks back.
 import * as L from '../../src/runtime/index.js';
-import '../../src/runtime/tunables.js';
 import { tuneTable, type TableTuning, type TableWorkload } from '../../src/cli/tune-table.js';
 
 async function run(o: { workloads: TableWorkload[]; reps: number }): Promise<TableTuning & { userAgent: string; description: string }> {
