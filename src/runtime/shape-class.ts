@@ -10,13 +10,18 @@ export function bucket(x: number, cap: number): number {
 }
 
 /** Matmul: sizes capped at 1024 (larger problems behave like 1024 on every adapter we measured),
- *  except one more K bucket: K >= MATMUL_LONG_K is "k4096" (split-K, ops/matmul.ts, starts there). */
+ *  except K from MATMUL_LONG_K, where split-K (ops/matmul.ts) starts: its own powers of two up to
+ *  MATMUL_LONG_K_CAP. Whether splitting pays depends on K there: on lavapipe (2026-12-07) a tn
+ *  128 × 4096 × 32 product ran 0.82× as fast split as whole, EdgeFace-XXS's weight gradient tn 96 ×
+ *  25088 × 24 1.19× as fast, so one "k4096" bucket for both made the tuner's pick at 4096 the choice
+ *  at 25088. */
 export const MATMUL_CAP = 1024;
 export const MATMUL_LONG_K = 4096;
+export const MATMUL_LONG_K_CAP = 1 << 20;
 
 export function matmulClass(M: number, K: number, N: number, transA: boolean, transB: boolean, batch = 1): string {
   const b = batch > 1 ? `.b${bucket(batch, 64)}` : '';
-  const k = K >= MATMUL_LONG_K ? MATMUL_LONG_K : bucket(K, MATMUL_CAP);
+  const k = K >= MATMUL_LONG_K ? Math.max(MATMUL_LONG_K, bucket(K, MATMUL_LONG_K_CAP)) : bucket(K, MATMUL_CAP);
   return `${transA ? 't' : 'n'}${transB ? 't' : 'n'}.m${bucket(M, MATMUL_CAP)}.k${k}.n${bucket(N, MATMUL_CAP)}${b}`;
 }
 

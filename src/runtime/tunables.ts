@@ -66,7 +66,7 @@ registerTunable({
     v('splitk-8', { splitK: { minK: 1024, workgroups: 8, minChunk: 256 } }), // fewer splits, from K 1024
     v('no-splitk', { splitK: null }),
   ],
-  shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512', 'tn.m128.k4096.n32'],
+  shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512', 'tn.m128.k32768.n32'],
   workload(shapeClass) {
     const { transA, transB, M, K, N, batch } = parseMatmulClass(shapeClass);
     const lead = batch > 1 ? [batch] : [];

@@ -371,11 +371,14 @@ describe('matmul split-K and fitN knobs', () => {
       matmulCase('fitN 2 lanes', 19, 11, 9, 2, 2, true, true),
     ]);
   });
-  it('shape class: K from 4096 is one bucket (k4096)', () => {
-    expect(L.matmulClass(96, 25088, 24, true, false)).toBe('tn.m128.k4096.n32');
+  it('shape class: K from 4096 in powers of two of its own (split-K pays at 25088, not at 4096)', () => {
+    expect(L.matmulClass(96, 25088, 24, true, false)).toBe('tn.m128.k32768.n32');
+    expect(L.matmulClass(96, 6272, 24, true, false)).toBe('tn.m128.k8192.n32');
+    expect(L.matmulClass(96, 5000, 24, true, false)).toBe('tn.m128.k4096.n32');
     expect(L.matmulClass(96, 4096, 24, true, false)).toBe('tn.m128.k4096.n32');
     expect(L.matmulClass(96, 3000, 24, true, false)).toBe('tn.m128.k1024.n32');
-    expect(L.parseMatmulClass('tn.m128.k4096.n32').K).toBe(4096);
+    expect(L.matmulClass(96, 1 << 22, 24, true, false)).toBe('tn.m128.k1048576.n32');
+    expect(L.parseMatmulClass('tn.m128.k32768.n32').K).toBe(32768);
   });
 });
 
