@@ -7,7 +7,7 @@ import { matmulTuning } from '../src/runtime/ops/matmul.js';
 import { convVariants } from '../src/runtime/ops/conv.js';
 import {
   registerTunable, tune, autotune, withVariant, activeVariant, setOverride, setTuneStore, getTuneStore, cacheKey, stampChoice, tunableSignature,
-  tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, tunePrimer, type TuneStore,
+  tunedChoice, tunedChoices, parseVariantSpec, setAutotuneMode, MemoryTuneStore, tunePrimer, getTunable, type TuneStore,
 } from '../src/runtime/autotune.js';
 import {
   bucket, matmulClass, parseMatmulClass, convClass, parseConvClass, depthwiseClass, parseDepthwiseClass,
@@ -240,6 +240,8 @@ describe('autotune', () => {
     const r = rep.tuned;
     expect(r.map((x) => x.shapeClass)).toEqual(['nn.m128.k128.n128']);
     expect(r[0]!.rejected).toEqual({});
+    // timed on the product fn ran (128 x 96 x 160), not on the class's 128 x 128 x 128
+    expect(r[0]!.sample).toEqual({ M: 128, K: 96, N: 160, transA: false, transB: false, batch: 1 });
     // A non-default winner is validated on the whole fn (validatePicks) and dropped if it loses there.
     expect(rep.validation === undefined).toBe(r[0]!.winner === 'default');
     expect(activeVariant('matmul', 'nn.m128.k128.n128')).toBe(rep.validation?.kept === false ? 'default' : r[0]!.winner);
@@ -250,6 +252,46 @@ describe('autotune', () => {
     expect(JSON.stringify(matmulTuning)).toBe(before);
     a.dispose();
     b.dispose();
+  });
+
+  it('times a class on the sizes of the first op of it that passed them (withVariant sample), else on the class', async () => {
+    const seen: unknown[] = [];
+    const kn = { v: 0 };
+    const op = (x: Tensor, cls: string, sample?: unknown) => withVariant('sampled', cls, () => add(x, x), sample);
+    registerTunable({
+      name: 'sampled', target: kn, variants: [{ id: 'a', knobs: { v: 0 } }, { id: 'b', knobs: { v: 1 } }], shapeClasses: ['c1'],
+      workload(_cls, sample) {
+        seen.push(sample);
+        const x = rand([64], 1);
+        return { run: () => op(x, 'c1'), dispose: () => x.dispose(), inner: 1 };
+      },
+    });
+    setOverride('elementwise', 'default');
+    const x = rand([64], 2);
+    // three ops: c1 with no sample, then c1 with sizes {n: 5} and {n: 7}; c2 never with one
+    await autotune(() => tidy(() => { op(x, 'c1'); op(x, 'c1', { n: 5 }); op(x, 'c1', { n: 7 }); op(x, 'c2'); }), { reps: 1, validate: false });
+    expect(seen).toEqual([{ n: 5 }, undefined]);
+    seen.length = 0;
+    await tune('sampled', 'c3', { reps: 1 });
+    expect(seen).toEqual([undefined]);
+    x.dispose();
+  });
+
+  it("matmul's workload runs the sample's product where it is of the class, else the class's", () => {
+    const w = (cls: string, sample?: unknown) => {
+      const wl = getTunable('matmul').workload(cls, sample);
+      try {
+        return tidy(() => wl.run().shape);
+      } finally {
+        wl.dispose();
+      }
+    };
+    const real = { M: 40, K: 5000, N: 20, transA: true, transB: false, batch: 1 };
+    expect(matmulClass(40, 5000, 20, true, false)).toBe('tn.m32.k4096.n16');
+    expect(w('tn.m32.k4096.n16', real)).toEqual([40, 20]);
+    expect(w('tn.m32.k4096.n16')).toEqual([32, 16]);
+    expect(w('tn.m64.k4096.n16', real)).toEqual([64, 16]); // not of that class: ignored
+    expect(w('tn.m32.k4096.n16', { ...real, K: 2.5 })).toEqual([32, 16]); // not sizes
   });
 
   it('tunes elementwise kernels (binary and unary share the tunable) without changing results', async () => {

@@ -10,7 +10,8 @@
 //
 // First use: `await autotune(fn)` runs fn once (a forward, a training step), collects the shape
 // classes whose choice is not cached yet, times every variant of each (tune) and caches the fastest
-// correct one. The cache is an injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}`
+// correct one. Where an op passes its own sizes (withVariant's sample: the matmuls), a class is timed on
+// the first such op's problem, not on the class's representative sizes. The cache is an injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}`
 // (in memory by default; src/node/tune-cache.ts keeps a JSON file; LocalStorageTuneStore for pages).
 // A variant is only ever chosen if its output matches the default variant's (variants[0]).
 // Each cached (and shipped) choice is stored as `id@signature`, the signature a hash of the tunable's
@@ -49,8 +50,13 @@ export interface Tunable {
   variants: Variant[];
   /** Shape classes `lrfr tune` runs by default. */
   shapeClasses: string[];
-  /** A workload for a shape class (the class string encodes the sizes; see ./tunables.ts). */
-  workload(shapeClass: string): Workload;
+  /**
+   * A workload for a shape class (the class string encodes the sizes; see ./tunables.ts). sample:
+   * the sizes of a real op of that class that autotune(fn) met (what the op passed withVariant), so
+   * the tuner times the problem the step really runs rather than the class's representative
+   * (bucketed, capped) sizes; undefined under `lrfr tune --shape` and for tunables that pass none.
+   */
+  workload(shapeClass: string, sample?: unknown): Workload;
 }
 
 export interface TuneStore {
@@ -68,6 +74,8 @@ export interface TuneResult {
   timings: Record<string, number>;
   /** Variants rejected, with why. */
   rejected: Record<string, string>;
+  /** The real op's sizes it was timed on (withVariant's sample), where autotune(fn) met one. */
+  sample?: unknown;
 }
 
 export class MemoryTuneStore implements TuneStore {
@@ -136,8 +144,9 @@ let store: TuneStore = new MemoryTuneStore();
 let shippedDefaults: Record<string, Record<string, string>> = TUNED_DEFAULTS;
 /** 'cached': ops apply overrides and cached winners; 'off': overrides only (the default knobs otherwise). */
 let mode: 'cached' | 'off' = 'cached';
-/** Set by autotune(): shape classes met with no cached choice, `name|shapeClass`. */
-let collecting: Set<string> | null = null;
+/** Set by autotune(): shape classes met with no cached choice, `name|shapeClass`, each with the sample of
+ *  the first op of that class that passed one (withVariant). */
+let collecting: Map<string, unknown> | null = null;
 /** Set by validatePicks: the variant per `name|shapeClass` of the arm being timed (the store is not written per arm). */
 let arm: Map<string, string> | null = null;
 /** Memo of the cache lookups, cleared whenever the store, an override or the mode changes. */
@@ -280,7 +289,7 @@ function cachedChoice(name: string, shapeClass: string): string | undefined {
   return liveChoice(name, store.get(cacheKey(name, shapeClass)));
 }
 
-function choose(name: string, shapeClass: string): Variant | null {
+function choose(name: string, shapeClass: string, sample?: unknown): Variant | null {
   const f = forced.get(name);
   if (f !== undefined) return getTunable(name).variants.find((v) => v.id === f)!;
   const key = `${name}|${shapeClass}`;
@@ -292,19 +301,21 @@ function choose(name: string, shapeClass: string): Variant | null {
     if (!t) return null; // not registered (tunables.ts not imported): default knobs
     const id = mode === 'off' ? overrides.get(name) : tunedChoice(name, shapeClass);
     v = id === undefined ? null : t.variants.find((x) => x.id === id)!;
-    if (collecting) collecting.add(key);
-    else memo.set(key, v);
+    if (collecting) {
+      if (collecting.get(key) === undefined) collecting.set(key, sample);
+    } else memo.set(key, v);
   }
   return v;
 }
 
 /**
  * Runs fn with the knobs of the chosen variant for (name, shapeClass) set on the tunable's target,
- * restoring them after. shapeClass null: not tunable (fn runs on the current knobs).
+ * restoring them after. shapeClass null: not tunable (fn runs on the current knobs). sample: the op's
+ * own sizes, in the form the tunable's workload() reads (autotune(fn) tunes the class on them).
  */
-export function withVariant<T>(name: string, shapeClass: string | null, fn: () => T): T {
+export function withVariant<T>(name: string, shapeClass: string | null, fn: () => T, sample?: unknown): T {
   if (shapeClass === null) return fn();
-  const v = choose(name, shapeClass);
+  const v = choose(name, shapeClass, sample);
   if (!v || Object.keys(v.knobs).length === 0) return fn();
   const target = getTunable(name).target as Record<string, unknown>;
   const saved: Record<string, unknown> = {};
@@ -362,12 +373,12 @@ export interface TuneOptions {
  * `rtol`) and one rep of `inner` ops that sizes its reps to `targetMs`; then one untimed and `reps`
  * timed rounds over the variants, each rep recording its ops with one sync; the best rep counts.
  */
-export async function tune(name: string, shapeClass: string, opts: TuneOptions = {}): Promise<TuneResult> {
+export async function tune(name: string, shapeClass: string, opts: TuneOptions = {}, sample?: unknown): Promise<TuneResult> {
   const t = getTunable(name);
   const reps = Math.max(1, opts.reps ?? 3);
   const rtol = opts.rtol ?? 1e-4;
   const eng = getEngine();
-  const w = t.workload(shapeClass);
+  const w = t.workload(shapeClass, sample);
   const inner = Math.max(1, opts.inner ?? w.inner ?? 2);
   const targetMs = opts.targetMs ?? 40;
   const timings: Record<string, number> = {};
@@ -437,7 +448,7 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
   if (winner !== def && !(timings[winner]! < timings[def]! * (1 - (opts.minGain ?? 0.05)))) winner = def;
   store.set(cacheKey(name, shapeClass), stampChoice(name, winner));
   memo.clear();
-  return { name, shapeClass, winner, timings, rejected };
+  return { name, shapeClass, winner, timings, rejected, ...(sample !== undefined ? { sample } : {}) };
 }
 
 /**
@@ -448,12 +459,12 @@ export async function tune(name: string, shapeClass: string, opts: TuneOptions =
 export const tunePrimer: { fn: ((specs: PipelineSpec[]) => Promise<unknown>) | null } = { fn: null };
 
 /** The pipelines of every available variant's workload for these (tunable, shape class) pairs (nothing runs). */
-function variantPipelines(pairs: readonly (readonly [string, string])[]): PipelineSpec[] {
+function variantPipelines(pairs: readonly (readonly [string, string, unknown?])[]): PipelineSpec[] {
   const eng = getEngine();
   const specs: PipelineSpec[] = [];
-  for (const [name, shapeClass] of pairs) {
+  for (const [name, shapeClass, sample] of pairs) {
     const t = getTunable(name);
-    const w = t.workload(shapeClass);
+    const w = t.workload(shapeClass, sample);
     try {
       for (const v of t.variants) {
         if (v.when && !v.when()) continue;
@@ -500,7 +511,7 @@ export interface AutotuneOptions extends TuneOptions {
  * (validation runs fn 2 x (rounds + 1) more times: the caller clears gradients after).
  */
 export async function autotune(fn: () => unknown, opts: AutotuneOptions = {}): Promise<AutotuneReport> {
-  const seen = new Set<string>();
+  const seen = new Map<string, unknown>();
   const prev = collecting;
   collecting = seen;
   memo.clear();
@@ -513,11 +524,11 @@ export async function autotune(fn: () => unknown, opts: AutotuneOptions = {}): P
   await getEngine().sync();
   const tuned: TuneResult[] = [];
   const useShipped = opts.shipped ?? true;
-  const todo = [...seen].map((key) => key.split('|') as [string, string]).filter(([name, shapeClass]) =>
+  const todo = [...seen].map(([key, sample]) => [...key.split('|'), sample] as [string, string, unknown]).filter(([name, shapeClass]) =>
     !overrides.has(name) && (useShipped ? tunedChoice(name, shapeClass) : cachedChoice(name, shapeClass)) === undefined);
   if (tunePrimer.fn && todo.length > 0) await tunePrimer.fn(variantPipelines(todo));
-  for (const [name, shapeClass] of todo) {
-    const r = await tune(name, shapeClass, opts);
+  for (const [name, shapeClass, sample] of todo) {
+    const r = await tune(name, shapeClass, opts, sample);
     opts.log?.(r);
     tuned.push(r);
   }
@@ -526,7 +537,7 @@ export async function autotune(fn: () => unknown, opts: AutotuneOptions = {}): P
   if (opts.validate !== false && picks.length > 0) {
     validation = await validatePicks(fn, picks, typeof opts.validate === 'object' ? opts.validate : {});
   }
-  const used = [...seen].map((key) => {
+  const used = [...seen.keys()].map((key) => {
     const [name, shapeClass] = key.split('|') as [string, string];
     return { name, shapeClass, variant: activeVariant(name, shapeClass) };
   });

@@ -27,6 +27,15 @@ export function matmulClass(M: number, K: number, N: number, transA: boolean, tr
 
 export interface MatmulClass { transA: boolean; transB: boolean; M: number; K: number; N: number; batch: number }
 
+/** Whether x is a product's sizes (what matmul passes withVariant as its sample) of shape class c. */
+export function isMatmulSample(x: unknown, c: string): x is MatmulClass {
+  const s = x as Partial<MatmulClass> | null | undefined;
+  if (!s || typeof s !== 'object') return false;
+  const dims = [s.M, s.K, s.N, s.batch];
+  if (!dims.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1) || typeof s.transA !== 'boolean' || typeof s.transB !== 'boolean') return false;
+  return matmulClass(s.M!, s.K!, s.N!, s.transA, s.transB, s.batch) === c;
+}
+
 export function parseMatmulClass(c: string): MatmulClass {
   const m = /^([nt])([nt])\.m(\d+)\.k(\d+)\.n(\d+)(?:\.b(\d+))?$/.exec(c);
   if (!m) throw new Error(`autotune matmul: bad shape class "${c}" (expected e.g. "nt.m32.k512.n1024")`);

@@ -7,7 +7,7 @@ import { record, isGradEnabled } from '../autograd.js';
 import { sumTo } from './reduce.js';
 import { geluNoGrad, geluBackwardNoGrad } from './activation.js';
 import { withVariant } from '../autotune.js';
-import { matmulClass } from '../shape-class.js';
+import { matmulClass, type MatmulClass } from '../shape-class.js';
 import { addMacs } from '../macs.js';
 import { fixedSubgroupSize } from '../device.js';
 import { SUBGROUP_LANES, subgroupMatmulDefines, subgroupMatmulVec4Defines, subgroupTile } from './matmul-subgroup.js';
@@ -190,8 +190,10 @@ interface MatmulResult {
  */
 function matmulKernelRows(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean, epi: MatmulEpi | null = null): MatmulResult {
   const folded = d.batch > 1 && d.sB === 0 && !transA;
-  const cls = matmulClass(folded ? d.batch * d.M : d.M, d.K, d.N, transA, transB, folded ? 1 : d.batch);
-  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d, rowSums, epi));
+  const sample: MatmulClass = { M: folded ? d.batch * d.M : d.M, K: d.K, N: d.N, transA, transB, batch: folded ? 1 : d.batch };
+  const cls = matmulClass(sample.M, sample.K, sample.N, transA, transB, sample.batch);
+  // The sizes go with the class: autotune(fn) times the class on this product (tunables.ts).
+  return withVariant('matmul', cls, () => matmulDispatch(op, a, b, transA, transB, bias, d, rowSums, epi), sample);
 }
 
 function matmulDispatch(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null, d: Dims, rowSums: boolean, epi: MatmulEpi | null): MatmulResult {
