@@ -10,9 +10,10 @@
 //
 // First use: `await autotune(fn)` runs fn once (a forward, a training step), collects the shape
 // classes whose choice is not cached yet, times every variant of each (tune) and caches the fastest
-// correct one. Where an op passes its own sizes (withVariant's sample: the matmuls), a class is timed on
-// the first such op's problem, not on the class's representative sizes. The cache is an injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}`
-// (in memory by default; src/node/tune-cache.ts keeps a JSON file; LocalStorageTuneStore for pages).
+// correct one. Where an op passes its own sizes (withVariant's sample: the matmuls), a class is timed
+// on the first such op's problem, not on the class's representative sizes. The cache is an
+// injectable store keyed `${adapterSummary().key}|${name}|${shapeClass}` (in memory by default;
+// src/node/tune-cache.ts keeps a JSON file; LocalStorageTuneStore for pages).
 // A variant is only ever chosen if its output matches the default variant's (variants[0]).
 // Each cached (and shipped) choice is stored as `id@signature`, the signature a hash of the tunable's
 // default knobs and variants when it was measured: once either changes (a new default kernel, a
