@@ -67,10 +67,10 @@ registerTunable({
     v('no-splitk', { splitK: null }),
   ],
   shapeClasses: ['nn.m1024.k1024.n1024', 'nt.m64.k512.n512', 'tn.m128.k32768.n32'],
-  // Timed on the real product where autotune(fn) met one (the sample ops/matmul.ts passes): the class's sizes are
-  // rounded and M, N capped at 1024, and on a 2-core CPU the tile count itself decides (split-K of
-  // EdgeFace-XXS's tn 96 x 25088 x 24, 3 tiles: 1.19x faster split; its class's representative
-  // tn 128 x 32768 x 32, 4 tiles, ran fastest whole, 2026-12-07).
+  // Timed on the real product where autotune(fn) met one (the sample ops/matmul.ts passes): the
+  // class's sizes are rounded and M, N capped at 1024, and on a 2-core CPU the tile count itself
+  // decides (split-K of EdgeFace-XXS's tn 96 x 25088 x 24, 3 tiles: 1.19x faster split; its class's
+  // representative tn 128 x 32768 x 32, 4 tiles, ran fastest whole, 2026-12-07).
   workload(shapeClass, sample) {
     const { transA, transB, M, K, N, batch } = isMatmulSample(sample, shapeClass) ? sample : parseMatmulClass(shapeClass);
     const lead = batch > 1 ? [batch] : [];
