@@ -1,10 +1,10 @@
-// The backward-data of a patchify conv (kernel = stride, no padding, the input tiled exactly) two
+// The backward-data of a patchify conv (kernel = stride, no padding) two
 // ways: conv_tgather (convPaths.patchifyDgrad off) and one batched product wᵀ·dy plus a pixel
 // shuffle (on, the default). GPU time of the backward-data's kernels from timestamp queries, the two
 // alternating in one process, median of the rounds; the two gradients compared first.
 //   npx tsx bench/probe-patchify-dgrad.ts [rounds]
-// Shapes: EdgeFace-XXS's downsamplers at batch 32 (28 -> 14 and 14 -> 7; the third, 7 -> 3, does not
-// tile its input and keeps conv_tgather).
+// Shapes: EdgeFace-XXS's downsamplers at batch 32 (28 -> 14, 14 -> 7, and 7 -> 3, whose patches leave
+// the input's last row and column unused: the shuffle writes zeros there).
 import { initNodeGPU } from '../src/node/gpu.js';
 import * as rt from '../src/runtime/index.js';
 import { medianRange } from './lib/stats.js';
@@ -15,7 +15,7 @@ await initNodeGPU();
 const engine = rt.getEngine();
 if (!engine.canProfile) throw new Error('probe-patchify-dgrad: this adapter has no timestamp queries');
 
-const shapes: [number[], number[]][] = [[[32, 24, 28, 28], [48, 24, 2, 2]], [[32, 48, 14, 14], [88, 48, 2, 2]]];
+const shapes: [number[], number[]][] = [[[32, 24, 28, 28], [48, 24, 2, 2]], [[32, 48, 14, 14], [88, 48, 2, 2]], [[32, 88, 7, 7], [168, 88, 2, 2]]];
 /** The kernels of the forward and of the loss around it: everything else in the profile is the backward-data. */
 const NOT_DGRAD = new Set(['conv2d_forward', 'mul', 'sum', 'fill', 'expand']);
 const values = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
@@ -24,7 +24,7 @@ for (const [xs, ws] of shapes) {
   const x = rt.tensor(values(xs.reduce((a, b) => a * b), 0.37), xs);
   x.requiresGrad = true;
   const w = rt.tensor(values(ws.reduce((a, b) => a * b), 0.11), ws);
-  const yShape = [xs[0]!, ws[0]!, xs[2]! / 2, xs[3]! / 2];
+  const yShape = [xs[0]!, ws[0]!, Math.floor(xs[2]! / 2), Math.floor(xs[3]! / 2)];
   const r = rt.tensor(values(yShape.reduce((a, b) => a * b), 0.91), yShape);
   const once = async (product: boolean) => {
     rt.convPaths.patchifyDgrad = product;

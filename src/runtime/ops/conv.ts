@@ -63,12 +63,15 @@ const MAX_ROW_STEP = 7;
  */
 export const convPaths = {
   /**
-   * The backward-data of a patchify conv (kernel = stride s > 1, no padding or dilation, the input
-   * tiled exactly: EdgeFace-XXS's downsamplers) as one batched product wᵀ·dy (the tuned matmul) and
-   * a pixel shuffle by s, instead of conv_tgather. EdgeFace-XXS's two at batch 32 (28 -> 14, 24 -> 48
+   * The backward-data of a patchify conv (kernel = stride s > 1, no padding or dilation:
+   * EdgeFace-XXS's downsamplers) as one batched product wᵀ·dy (the tuned matmul) and a pixel shuffle
+   * by s, instead of conv_tgather; the shuffle writes zeros to the rows and columns the patches leave
+   * unused (H or W not a multiple of s). EdgeFace-XXS's three at batch 32 (28 -> 14, 24 -> 48
    * channels; 14 -> 7, 48 -> 88): 16.95 -> 5.23 and 10.22 -> 4.99 ms of kernel time (2026-12-07,
-   * `npx tsx bench/probe-patchify-dgrad.ts 9`); the subgroup conv as a 1x1 conv with shuffled stores
-   * was slower than the product (12.5 and 9.7 against 20.0 and 11.5 for conv_tgather, a scratch run).
+   * `npx tsx bench/probe-patchify-dgrad.ts 9`); 7 -> 3, 88 -> 168 (the last row and column unused)
+   * 5.67 -> 2.17 ms (2026-12-08, the same command); the subgroup conv as a 1x1 conv with shuffled
+   * stores was slower than the product (12.5 and 9.7 against 20.0 and 11.5 for conv_tgather, a
+   * scratch run).
    */
   patchifyDgrad: true,
   /**
@@ -583,7 +586,7 @@ const winogradDgradFor = (g: Geom) => !isDepthwise(g) && !(convVariants.gemm && 
 
 /** Whether corrT runs g as a product and a pixel shuffle (convPaths.patchifyDgrad). */
 const patchifyDgradFor = (g: Geom) => convPaths.patchifyDgrad && g.G === 1 && g.sh > 1 && g.sh === g.sw && g.kh === g.sh &&
-  g.kw === g.sw && g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 && g.H === g.Ho * g.sh && g.W === g.Wo * g.sw;
+  g.kw === g.sw && g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1 && g.H < (g.Ho + 1) * g.sh && g.W < (g.Wo + 1) * g.sw;
 
 function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, cacheWeights = false): Tensor {
   const out = empty([g.N, g.Ci, g.H, g.W]);
@@ -616,13 +619,14 @@ function corrT(dy: Tensor | OutGrad, w: Tensor, bias: Tensor | null, g: Geom, ca
   }
   if (!bias && patchifyDgradFor(g)) {
     // dx[n, ci, y·s + i, x·s + j] = Σ_co w[co, ci, i, j] dy[n, co, y, x]: row (ci·s + i)·s + j of
-    // wᵀ·dy_n (w as [Co, Ci·s²], transposed in the read), pixel-shuffled by s.
+    // wᵀ·dy_n (w as [Co, Ci·s²], transposed in the read), pixel-shuffled by s; rows and columns the
+    // patches leave unused (an input of 7 at stride 2) get zeros from the shuffle.
     out.dispose();
     const s = g.sh, rows = g.Ci * s * s;
     const w2 = w.viewAs([g.Co, rows]), y3 = y.viewAs([g.N, g.Co, g.Ho * g.Wo]);
     const prod = matmulNoGrad(w2, y3, true, false);
     const p4 = prod.viewAs([g.N, rows, g.Ho, g.Wo]);
-    const dx = pixelShuffleNoGrad(p4, s, true);
+    const dx = pixelShuffleNoGrad(p4, s, true, { h: g.H, w: g.W });
     // Views hold their base's buffer until disposed, scope or not.
     for (const t of [w2, y3, p4, prod]) t.dispose();
     return dx;

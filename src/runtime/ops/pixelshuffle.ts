@@ -9,22 +9,31 @@ function checkR(op: string, x: Tensor, r: number): void {
   if (x.rank !== 4) throw new Error(`${op}: expects an NCHW tensor, got ${fmtShape(x.shape)}`);
 }
 
-// small [N, C*r*r, H, W] <-> big [N, C, H*r, W*r]; shuffle: small -> big.
-function run(shuffle: boolean, x: Tensor, r: number, n: number, c: number, h: number, w: number): Tensor {
-  const out = empty(shuffle ? [n, c, h * r, w * r] : [n, c * r * r, h, w]);
+// small [N, C*r*r, H, W] <-> big [N, C, H*r, W*r]; shuffle: small -> big. A shuffle's big side may
+// be [N, C, bh, bw] with up to r - 1 more rows and columns, written as zeros.
+function run(shuffle: boolean, x: Tensor, r: number, n: number, c: number, h: number, w: number, bh = h * r, bw = w * r): Tensor {
+  const cropped = bh !== h * r || bw !== w * r;
+  if (cropped && (!shuffle || bh < h * r || bh >= h * r + r || bw < w * r || bw >= w * r + r)) {
+    throw new Error(`pixel_shuffle: a big side of ${bh}x${bw} does not hold ${h}x${w} blocks of ${r}x${r} with fewer than ${r} rows and columns to spare`);
+  }
+  const out = empty(shuffle ? [n, c, bh, bw] : [n, c * r * r, h, w]);
   const coarse = n * c * h * w;
   if (coarse === 0) return out;
+  const vec = !cropped && (r === 2 || r === 4) ? r : 0;
   getEngine().run({
-    name: shuffle ? 'pixel_shuffle' : 'pixel_unshuffle', shader: 'pixelshuffle', defines: { SHUFFLE: shuffle, VEC: r === 2 || r === 4 ? r : 0, VEC4: r === 4, FDIV: coarse < 2 ** 24 },
-    inputs: [x], outputs: [out], uniforms: [u32(coarse), u32(r), u32(h), u32(w)], workgroups: grid1d(coarse, 64),
+    name: shuffle ? 'pixel_shuffle' : 'pixel_unshuffle', shader: 'pixelshuffle', defines: { SHUFFLE: shuffle, VEC: vec, VEC4: vec === 4, FDIV: coarse < 2 ** 24 },
+    inputs: [x], outputs: [out], uniforms: [u32(coarse), u32(r), u32(h), u32(w), u32(bh), u32(bw)], workgroups: grid1d(coarse, 64),
   });
   return out;
 }
 
-/** pixelShuffle (shuffle) or pixelUnshuffle of x, unrecorded (for ops that record their own backward). */
-export function pixelShuffleNoGrad(x: Tensor, r: number, shuffle: boolean): Tensor {
+/**
+ * pixelShuffle (shuffle) or pixelUnshuffle of x, unrecorded (for ops that record their own backward);
+ * big: a shuffle's output height and width where they exceed H·r and W·r (by less than r; zeros there).
+ */
+export function pixelShuffleNoGrad(x: Tensor, r: number, shuffle: boolean, big?: { h: number; w: number }): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  return shuffle ? run(true, x, r, n, c / (r * r), h, w) : run(false, x, r, n, c, h / r, w / r);
+  return shuffle ? run(true, x, r, n, c / (r * r), h, w, big?.h, big?.w) : run(false, x, r, n, c, h / r, w / r);
 }
 
 /** [N, C*r², H, W] -> [N, C, H*r, W*r]: out[n, c, h*r+i, w*r+j] = x[n, c*r*r + i*r + j, h, w]. */
