@@ -33,9 +33,8 @@
 // Input: forward() takes the NORMALISED image [N, 3, 112, 112] (what EdgeFace's transform gives);
 // EdgeFaceXXS.normalize() maps [0, 1] RGB to it ((x - 0.5) / 0.5 = 2x - 1) and embed() does both.
 import {
-  Tensor, Rng, tensor, conv2d, linear, mlp, l2Normalize, softmax, matmul, reshape,
-  permute, concat, chunk, globalAvgPool, add, mul, affine, keep, getEngine, fmtShape, layerNorm2dToChannelsLast,
-  addChannelsLast, addScaled,
+  Tensor, Rng, tensor, conv2d, linear, mlp, reshape, permute, concat, chunk, globalAvgPool, add, affine, keep,
+  getEngine, fmtShape, layerNorm2dToChannelsLast, addChannelsLast, addScaled, xcaAttention,
 } from '../runtime/index.js';
 import { Module, Sequential } from './module.js';
 import { Conv2d, Linear, LayerNorm, LayerNorm2d } from './layers.js';
@@ -187,19 +186,9 @@ class CrossCovarianceAttn extends Module {
     this.qkv = this.child('qkv', new Linear(dim, 3 * dim, { rng }));
     this.proj = this.child('proj', new Linear(dim, dim, { rng }));
   }
+  /** proj(XCA(qkv(x))) on tokens [B, N, C]; the attention between the two linears is one kernel each way. */
   forward(x: Tensor): Tensor {
-    const [B, N, C] = x.shape as [number, number, number];
-    const h = this.numHeads, ch = C / h;
-    // [B, N, 3C] -> [B, N, 3, h, ch] -> [3, B, h, ch, N]
-    const qkv = permute(reshape(this.qkv.forward(x), [B, N, 3, h, ch]), [2, 0, 3, 4, 1]);
-    const [q, k, v] = chunk(qkv, 3, 0).map((t) => reshape(t, [B * h, ch, N])) as [Tensor, Tensor, Tensor];
-    const qn = l2Normalize(q, -1, 1e-12);
-    const kn = l2Normalize(k, -1, 1e-12);
-    let attn = reshape(matmul(qn, kn, { transB: true }), [B, h, ch, ch]);
-    attn = softmax(mul(attn, this.temperature), -1);
-    const o = reshape(matmul(reshape(attn, [B * h, ch, ch]), v), [B, h, ch, N]);
-    const tokens = reshape(permute(o, [0, 3, 1, 2]), [B, N, C]);
-    return this.proj.forward(tokens);
+    return this.proj.forward(xcaAttention(this.qkv.forward(x), this.temperature, this.numHeads, 1e-12));
   }
 }
 

@@ -9,6 +9,7 @@ export * from './conv.js';
 export * from './norm.js';
 export * from './pool.js';
 export * from './softmax.js';
+export * from './attention.js';
 export * from './layout.js';
 export * from './residual.js';
 export * from './pixelshuffle.js';
