@@ -4,7 +4,11 @@
 // embeddings), a warm-up of each, then per round one step of each timed (wall, awaited) and one
 // profiled (the summed GPU time of its dispatches, timestamp queries). Medians and ranges.
 //   npx tsx bench/probe-xca.ts [--batch 32] [--train] [--rounds 7] [--kernels]
+//   npx tsx bench/probe-xca.ts --alone [--batch 32] [--rounds 9]
 // --kernels: also the kernel time per step by kernel name where the two paths differ.
+// --alone: the attention by itself on EdgeFace-XXS's three SDTA shapes (tokens 14x14, 7x7, 3x3; heads
+// of 12, 22, 42 channels): GPU time of a forward (no gradients) and of a forward + backward, each path,
+// alternating; no model around it, so the figures are the kernels' own.
 // --train: bench:models's training step (forward, backward of sum(y²), AdamW), else an inference forward.
 import { initNodeGPU } from '../src/node/gpu.js';
 import * as L from '../src/runtime/index.js';
@@ -19,6 +23,41 @@ const e = L.getEngine();
 if (!e.canProfile) throw new Error('probe-xca: this adapter has no timestamp queries');
 type Kind = 'composite' | 'fused';
 const setKind = (k: Kind) => { L.xcaPaths.fused = k === 'fused'; };
+
+if (process.argv.includes('--alone')) {
+  const shapes: [string, number, number][] = [['stage 1', 196, 48], ['stage 2', 49, 88], ['stage 3', 9, 168]];
+  const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  console.log(`XCA alone at batch ${batch}, 4 heads, GPU time median of ${rounds} alternating rounds (dispatches):`);
+  const total: Record<string, number> = {};
+  for (const [name, N, C] of shapes) {
+    const qkv = L.requireGrad(L.rand([batch, N, 3 * C], 1, -1, 1));
+    const t = L.requireGrad(L.tensor(new Float32Array([1, 0.9, 1.1, 1.2]), [4, 1, 1]));
+    const g = L.rand([batch, N, C], 2, -1, 1);
+    const once = async (k: Kind, train: boolean) => {
+      setKind(k);
+      e.startProfile();
+      L.tidy(() => {
+        if (train) L.backward(L.xcaAttention(qkv, t, 4), g);
+        else L.noGrad(() => L.xcaAttention(qkv, t, 4));
+      });
+      for (const p of [qkv, t]) { p.grad?.dispose(); p.grad = null; }
+      const recs = await e.stopProfile();
+      return { ms: recs.reduce((a, p) => a + p.ms, 0), n: recs.length };
+    };
+    const cases = (['composite', 'fused'] as const).flatMap((k) => [false, true].map((train) => ({ k, train, key: `${k} ${train ? 'forward + backward' : 'forward'}` })));
+    for (const c of cases) await once(c.k, c.train);
+    const ms: Record<string, number[]> = {}, n: Record<string, number> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const c of r % 2 ? [...cases].reverse() : cases) { const o = await once(c.k, c.train); (ms[c.key] ??= []).push(o.ms); n[c.key] = o.n; }
+    }
+    console.log(`  ${name} (${N} tokens, C ${C}): ` + cases.map((c) => `${c.key} ${med(ms[c.key]!).toFixed(2)} ms (${n[c.key]})`).join(', '));
+    for (const c of cases) total[c.key] = (total[c.key] ?? 0) + med(ms[c.key]!);
+    L.dispose([qkv, t, g]);
+  }
+  console.log('  sum: ' + Object.entries(total).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', '));
+  L.xcaPaths.fused = true;
+  process.exit(0);
+}
 
 // Correctness: the two forwards of the same seeded network and input.
 {

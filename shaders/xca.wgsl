@@ -19,8 +19,9 @@
 // one 8-wide SIMD vector and subgroupBroadcast a register extract), like matmul_subgroup.wgsl: lane =
 // channel c (WG = CH rounded up to whole 8-lane subgroups; spare lanes compute on channel CH - 1 and
 // store nothing), and each product takes 8 outputs per lane at a time from two reads: its own value
-// and one more whose 8 lanes' copies it gets by broadcast (8 columns c2 of a score row, or 8 tokens
-// of an output column). Shared memory 2·CH² + 2·CH + WG floats (CH ≤ 44 fits the 16 KiB default).
+// and two more whose 8 lanes' copies it gets by broadcast (16 columns c2 of a score row, or 16 tokens
+// of an output column: 3 reads for 16 multiply-adds). Shared memory 2·CH² + 2·CH + WG floats (CH ≤ 44
+// fits the 16 KiB default).
 // Needs 8-lane subgroups (attention.ts runs the composite elsewhere).
 enable subgroups;
 // Every broadcast sits in workgroup-uniform control flow (loops over uniform bounds).
@@ -61,6 +62,26 @@ fn bc8(v: f32) -> array<vec4<f32>, 2> {
     vec4<f32>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u)));
 }
 
+// 16 accumulators per lane (outputs j = 0..15 of a block), and one step of them: acc[j] += x · w_j
+// with w_j the subgroup's broadcasts of lo (j < 8) and hi (j ≥ 8).
+struct Acc16 { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
+fn zero16() -> Acc16 { return Acc16(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0)); }
+fn step16(acc: Acc16, x: f32, lo: f32, hi: f32) -> Acc16 {
+  let wl = bc8(lo);
+  let wh = bc8(hi);
+  let xv = vec4<f32>(x);
+  return Acc16(fma(xv, wl[0], acc.a), fma(xv, wl[1], acc.b), fma(xv, wh[0], acc.c), fma(xv, wh[1], acc.d));
+}
+fn at16(acc: Acc16, j: u32) -> f32 {
+  let k = j & 3u;
+  switch (j >> 2u) {
+    case 0u: { return acc.a[k]; }
+    case 1u: { return acc.b[k]; }
+    case 2u: { return acc.c[k]; }
+    default: { return acc.d[k]; }
+  }
+}
+
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let gi = flat_group(wid, nwg);
@@ -86,21 +107,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     rk[c] = saved[sv + 2u * CH * CH + CH + c];
     for (var j = 0u; j < CH; j++) { sa[c * CH + j] = saved[sv + CH * CH + c * CH + j]; }
   }
-  // dA[c, c2] = Σ_n dO[n, c] v[n, c2], 8 columns c2 at a time (lane li reads column c2 + li).
-  for (var c2 = 0u; c2 < CH; c2 += 8u) {
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    let mine = min(c2 + li, CH - 1u);
+  // dA[c, c2] = Σ_n dO[n, c] v[n, c2], 16 columns c2 at a time (lane li reads columns c2 + li, c2 + 8 + li).
+  for (var c2 = 0u; c2 < CH; c2 += 16u) {
+    var acc = zero16();
+    let lo = min(c2 + li, CH - 1u);
+    let hi = min(c2 + 8u + li, CH - 1u);
     for (var n = 0u; n < u.n; n++) {
-      let x = vec4<f32>(gout[o0 + n * u.c + c]);
-      let w = bc8(qkv[v0 + n * row + mine]);
-      a0 = fma(x, w[0], a0);
-      a1 = fma(x, w[1], a1);
+      acc = step16(acc, gout[o0 + n * u.c + c], qkv[v0 + n * row + lo], qkv[v0 + n * row + hi]);
     }
     if (own) {
-      for (var i = 0u; i < 4u; i++) {
-        if (c2 + i < CH) { sd[c * CH + c2 + i] = a0[i]; }
-        if (c2 + 4u + i < CH) { sd[c * CH + c2 + 4u + i] = a1[i]; }
+      for (var j = 0u; j < 16u; j++) {
+        if (c2 + j < CH) { sd[c * CH + c2 + j] = at16(acc, j); }
       }
     }
   }
@@ -122,103 +139,83 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   part[lid] = select(0.0, tpart, own);
   workgroupBarrier();
-  var dk = 0.0;
-  for (var j = 0u; j < CH; j++) { dk = fma(sd[j * CH + c], saved[sv + j * CH + c], dk); }
+  var dotk = 0.0;
+  for (var j = 0u; j < CH; j++) { dotk = fma(sd[j * CH + c], saved[sv + j * CH + c], dotk); }
   if (live && lid == 0u) {
     var s = 0.0;
     for (var l = 0u; l < ${WG}u; l++) { s += part[l]; }
     dt[g] = s;
   }
-  let dotkc = dk;
   let qeps = 1.0 / u.eps;
   let a = rq[c];
   let bk = rk[c];
   // dv[n, c] = Σ_c1 A[c1, c] dO[n, c1]; dq̂[n, c] = Σ_c2 dŜ[c, c2] k̂[n, c2]; dk̂[n, c] = Σ_c1 dŜ[c1, c] q̂[n, c1]:
-  // 8 tokens at a time (lane li reads token n0 + li; tokens past N read a neighbour's, not stored).
-  for (var n0 = 0u; n0 < u.n; n0 += 8u) {
+  // 16 tokens at a time (lane li reads tokens n0 + li and n0 + 8 + li; past N a neighbour's, not stored).
+  for (var n0 = 0u; n0 < u.n; n0 += 16u) {
     let tl = min(n0 + li, u.n - 1u);
-    var v0a = vec4<f32>(0.0);
-    var v1a = vec4<f32>(0.0);
-    for (var j = 0u; j < CH; j++) {
-      let w = bc8(gout[o0 + tl * u.c + j]);
-      let x = vec4<f32>(sa[j * CH + c]);
-      v0a = fma(x, w[0], v0a);
-      v1a = fma(x, w[1], v1a);
-    }
-    var q0a = vec4<f32>(0.0);
-    var q1a = vec4<f32>(0.0);
-    for (var j = 0u; j < CH; j++) {
-      let w = bc8(qkv[k0 + tl * row + j]);
-      let x = vec4<f32>(sd[c * CH + j] * rk[j]);
-      q0a = fma(x, w[0], q0a);
-      q1a = fma(x, w[1], q1a);
-    }
-    var k0a = vec4<f32>(0.0);
-    var k1a = vec4<f32>(0.0);
-    for (var j = 0u; j < CH; j++) {
-      let w = bc8(qkv[q0 + tl * row + j]);
-      let x = vec4<f32>(sd[j * CH + c] * rq[j]);
-      k0a = fma(x, w[0], k0a);
-      k1a = fma(x, w[1], k1a);
-    }
+    let th = min(n0 + 8u + li, u.n - 1u);
+    var dv = zero16();
+    for (var j = 0u; j < CH; j++) { dv = step16(dv, sa[j * CH + c], gout[o0 + tl * u.c + j], gout[o0 + th * u.c + j]); }
+    var dq = zero16();
+    for (var j = 0u; j < CH; j++) { dq = step16(dq, sd[c * CH + j] * rk[j], qkv[k0 + tl * row + j], qkv[k0 + th * row + j]); }
+    var dk = zero16();
+    for (var j = 0u; j < CH; j++) { dk = step16(dk, sd[j * CH + c] * rq[j], qkv[q0 + tl * row + j], qkv[q0 + th * row + j]); }
     if (live && own) {
-      for (var i = 0u; i < 8u; i++) {
-        let n = n0 + i;
+      for (var j = 0u; j < 16u; j++) {
+        let n = n0 + j;
         if (n < u.n) {
           let tok = n * row + c;
-          let hi = i >= 4u;
-          let k = i & 3u;
-          let dqn = select(q0a[k], q1a[k], hi);
-          let dkn = select(k0a[k], k1a[k], hi);
-          dqkv[v0 + tok] = select(v0a[k], v1a[k], hi);
+          let dqn = at16(dq, j);
+          let dkn = at16(dk, j);
+          dqkv[v0 + tok] = at16(dv, j);
           dqkv[q0 + tok] = select(a * dqn, a * (dqn - qkv[q0 + tok] * a * dotq), a < qeps);
-          dqkv[k0 + tok] = select(bk * dkn, bk * (dkn - qkv[k0 + tok] * bk * dotkc), bk < qeps);
+          dqkv[k0 + tok] = select(bk * dkn, bk * (dkn - qkv[k0 + tok] * bk * dotk), bk < qeps);
         }
       }
     }
   }
 #else
-  // Norms of q[:, c] and k[:, c] over the tokens.
+  // Row c of Ŝ, 16 columns c2 at a time (lane li reads columns c2 + li, c2 + 8 + li): Σ_n q[n, c] k[n, c2],
+  // with the norms of q[:, c] and of those columns of k over the same reads, times the inverse norms;
+  // the row's max of t·Ŝ kept as it goes.
   var sq = 0.0;
-  var sk = 0.0;
-  for (var n = 0u; n < u.n; n++) {
-    let x = qkv[q0 + n * row + c];
-    let y = qkv[k0 + n * row + c];
-    sq = fma(x, x, sq);
-    sk = fma(y, y, sk);
-  }
-  let iq = 1.0 / max(sqrt(sq), u.eps);
-  if (own) {
-    rq[c] = iq;
-    rk[c] = 1.0 / max(sqrt(sk), u.eps);
-  }
-  workgroupBarrier();
-  // Row c of Ŝ: Σ_n q[n, c] k[n, c2], 8 columns c2 at a time (lane li reads column c2 + li), times the norms.
-  for (var c2 = 0u; c2 < CH; c2 += 8u) {
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    let mine = min(c2 + li, CH - 1u);
+  var m = -3.0e38;
+  for (var c2 = 0u; c2 < CH; c2 += 16u) {
+    var acc = zero16();
+    let lo = min(c2 + li, CH - 1u);
+    let hi = min(c2 + 8u + li, CH - 1u);
+    var kl = 0.0;
+    var kh = 0.0;
+    sq = 0.0;
     for (var n = 0u; n < u.n; n++) {
-      let x = vec4<f32>(qkv[q0 + n * row + c]);
-      let w = bc8(qkv[k0 + n * row + mine]);
-      a0 = fma(x, w[0], a0);
-      a1 = fma(x, w[1], a1);
+      let x = qkv[q0 + n * row + c];
+      let yl = qkv[k0 + n * row + lo];
+      let yh = qkv[k0 + n * row + hi];
+      sq = fma(x, x, sq);
+      kl = fma(yl, yl, kl);
+      kh = fma(yh, yh, kh);
+      acc = step16(acc, x, yl, yh);
     }
-    if (own) {
-      for (var i = 0u; i < 4u; i++) {
-        if (c2 + i < CH) { sa[c * CH + c2 + i] = a0[i] * iq * rk[c2 + i]; }
-        if (c2 + 4u + i < CH) { sa[c * CH + c2 + 4u + i] = a1[i] * iq * rk[c2 + 4u + i]; }
+    let rkb = step16(zero16(), 1.0, 1.0 / max(sqrt(kl), u.eps), 1.0 / max(sqrt(kh), u.eps)); // column j's 1 / ||k||
+    let iq = 1.0 / max(sqrt(sq), u.eps);
+    for (var j = 0u; j < 16u; j++) {
+      if (c2 + j < CH) {
+        let s = at16(acc, j) * iq * at16(rkb, j);
+        m = max(m, t * s);
+        if (own) { sa[c * CH + c2 + j] = s; }
       }
     }
+    // The columns' inverse norms for the backward, from the first subgroup.
+    if (lid < 8u) {
+      if (c2 + lid < CH) { rk[c2 + lid] = 1.0 / max(sqrt(kl), u.eps); }
+      if (c2 + 8u + lid < CH) { rk[c2 + 8u + lid] = 1.0 / max(sqrt(kh), u.eps); }
+    }
   }
-  workgroupBarrier();
-  // Softmax of row c (saving Ŝ and A when recorded).
-  var m = t * sa[c * CH];
-  for (var j = 1u; j < CH; j++) { m = max(m, t * sa[c * CH + j]); }
+  let iq = 1.0 / max(sqrt(sq), u.eps);
+  // Softmax of row c: exp and sum over the row as stored, then A in place (and Ŝ, A, the norms saved).
   var sum = 0.0;
   for (var j = 0u; j < CH; j++) { sum += exp(t * sa[c * CH + j] - m); }
   let inv = 1.0 / sum;
-  workgroupBarrier();
   if (own) {
     for (var j = 0u; j < CH; j++) {
       let s = sa[c * CH + j];
@@ -231,29 +228,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
       sa[c * CH + j] = p;
     }
-#if ${SAVE}
-    if (live) {
-      saved[sv + 2u * CH * CH + c] = iq;
-      saved[sv + 2u * CH * CH + CH + c] = rk[c];
-    }
-#endif
   }
   workgroupBarrier();
-  // out[n, c] = Σ_c2 A[c, c2] v[n, c2], 8 tokens at a time (lane li reads token n0 + li).
-  for (var n0 = 0u; n0 < u.n; n0 += 8u) {
+#if ${SAVE}
+  if (live && own) {
+    saved[sv + 2u * CH * CH + c] = iq;
+    saved[sv + 2u * CH * CH + CH + c] = rk[c];
+  }
+#endif
+  // out[n, c] = Σ_c2 A[c, c2] v[n, c2], 16 tokens at a time (lane li reads tokens n0 + li, n0 + 8 + li).
+  for (var n0 = 0u; n0 < u.n; n0 += 16u) {
     let tl = min(n0 + li, u.n - 1u);
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    for (var j = 0u; j < CH; j++) {
-      let x = vec4<f32>(sa[c * CH + j]);
-      let w = bc8(qkv[v0 + tl * row + j]);
-      a0 = fma(x, w[0], a0);
-      a1 = fma(x, w[1], a1);
-    }
+    let th = min(n0 + 8u + li, u.n - 1u);
+    var acc = zero16();
+    for (var j = 0u; j < CH; j++) { acc = step16(acc, sa[c * CH + j], qkv[v0 + tl * row + j], qkv[v0 + th * row + j]); }
     if (live && own) {
-      for (var i = 0u; i < 4u; i++) {
-        if (n0 + i < u.n) { out[o0 + (n0 + i) * u.c + c] = a0[i]; }
-        if (n0 + 4u + i < u.n) { out[o0 + (n0 + 4u + i) * u.c + c] = a1[i]; }
+      for (var j = 0u; j < 16u; j++) {
+        if (n0 + j < u.n) { out[o0 + (n0 + j) * u.c + c] = at16(acc, j); }
       }
     }
   }
