@@ -33,7 +33,7 @@
 // Input: forward() takes the NORMALISED image [N, 3, 112, 112] (what EdgeFace's transform gives);
 // EdgeFaceXXS.normalize() maps [0, 1] RGB to it ((x - 0.5) / 0.5 = 2x - 1) and embed() does both.
 import {
-  Tensor, Rng, tensor, conv2d, linear, mlp, reshape, permute, concat, chunk, globalAvgPool, add, affine, keep,
+  Tensor, Rng, tensor, conv2d, linear, mlp, reshape, concatChannelsLast, chunk, globalAvgPool, add, affine, keep,
   getEngine, fmtShape, layerNorm2dToChannelsLast, addChannelsLast, addScaled, xcaAttention,
 } from '../runtime/index.js';
 import { Module, Sequential } from './module.js';
@@ -235,7 +235,7 @@ class SplitTransposeBlock extends Module {
     });
     spo.push(spx[spx.length - 1]!);
     // [B, C, H, W] -> tokens [B, H*W, C]
-    let t = reshape(permute(concat(spo, 1), [0, 2, 3, 1]), [B, H * W, C]);
+    let t = reshape(concatChannelsLast(spo), [B, H * W, C]);
     if (this.posEmbd) t = add(t, this.posEmbd.forward(H, W));
     t = addScaled(t, this.xca.forward(this.normXca.forward(t)), this.gammaXca); // t + gamma_xca · XCA(LN(t))
     // the block's input + gamma · MLP(LN(t)), back to channels-first in the add

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { testOp } from '../helpers/op.js';
+import { testOp, programs } from '../helpers/op.js';
 import * as L from '../../src/runtime/index.js';
 
 // Layout ops only move data: forward and gradients are exact (atol 0 would pass; 1e-7 guards only
@@ -139,5 +139,41 @@ describe('concat / split / chunk / slice', () => {
     expect(() => L.slice(a, [0, 0, 0], [1, 1, 1])).toThrow(/slice.*\[2, 3\]/);
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('concatChannelsLast (concat along C of NCHW pieces, written NHWC)', () => {
+  // Pure data movement: exact, as tol above; against tfjs's transpose(concat(xs, 1)).
+  const ref = (...xs: tf.Tensor[]) => tf.transpose(tf.concat(xs as tf.Tensor4D[], 1), [0, 2, 3, 1]);
+  const cases: [string, number[][]][] = [
+    ['one piece', [[2, 5, 3, 4]]],
+    ['EdgeFace-XXS stage 1: 2 x 24 channels, 14x14', [[2, 24, 14, 14], [2, 24, 14, 14]]],
+    ['3 pieces of unequal widths, 7x7', [[3, 30, 7, 7], [3, 30, 7, 7], [3, 28, 7, 7]]],
+    ['EdgeFace-XXS stage 3: 4 x 42 channels, 3x3', [[2, 42, 3, 3], [2, 42, 3, 3], [2, 42, 3, 3], [2, 42, 3, 3]]],
+    ['5 pieces (concat, then permute)', [[1, 2, 2, 3], [1, 1, 2, 3], [1, 3, 2, 3], [1, 2, 2, 3], [1, 1, 2, 3]]],
+    ['all widths and H·W multiples of 4 (concat, then the 4x4 permute)', [[2, 4, 2, 2], [2, 8, 2, 2]]],
+  ];
+  for (const [label, shapes] of cases) {
+    it(label, () => testOp({ name: `concatChannelsLast ${label}`, shapes, ours: (...xs) => L.concatChannelsLast(xs), ref, ...tol }));
+  }
+  it('is one kernel each way for up to 4 pieces, except where H·W and the widths are multiples of 4', () => {
+    const run = (shapes: number[][]) => {
+      const xs = shapes.map((s) => L.requireGrad(L.rand(s, 1)));
+      const C = shapes.reduce((a, s) => a + s[1]!, 0);
+      const names = programs(() => L.backward(L.concatChannelsLast(xs), L.rand([2, shapes[0]![2]!, shapes[0]![3]!, C], 2)));
+      L.dispose(xs);
+      return names.filter((n) => n.startsWith('concat') || n.startsWith('permute'));
+    };
+    expect(run([[2, 3, 4, 5], [2, 2, 4, 5], [2, 4, 4, 5]])).toEqual(['concatChannelsLast', 'concatChannelsLast_backward']);
+    const aligned = run([[2, 4, 4, 5], [2, 8, 4, 5]]); // H·W = 20, widths 4 and 8
+    expect(aligned).not.toContain('concatChannelsLast');
+    expect(aligned).toContain('permute_t4');
+    expect(run([[2, 4, 3, 5], [2, 8, 3, 5]])).toEqual(['concatChannelsLast', 'concatChannelsLast_backward']); // H·W = 15
+  });
+  it('rejects pieces that do not line up', () => {
+    const a = L.zeros([2, 3, 4, 5]), b = L.zeros([2, 3, 4, 6]);
+    expect(() => L.concatChannelsLast([a, b])).toThrow(/concatChannelsLast: pieces must be NCHW with the same N, H, W; got \[2, 3, 4, 5\], \[2, 3, 4, 6\]/);
+    expect(() => L.concatChannelsLast([])).toThrow(/needs at least one tensor/);
+    L.dispose([a, b]);
   });
 });
