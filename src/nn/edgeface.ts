@@ -27,6 +27,11 @@
 //    reset_classifier(512) builds a fresh nn.Linear(168, 512) AFTER that init, so head.fc keeps
 //    PyTorch's default init (U(±1/√168) for weight and bias); we do the same.
 //
+// How it runs here: the ConvBlock's dw conv → NHWC → LayerNorm is layerNorm2dToChannelsLast, its Mlp
+// one mlp op and its gamma + shortcut addChannelsLast; the SDTA block's concat → tokens is
+// concatChannelsLast and CrossCovarianceAttn's attention between qkv and proj is xcaAttention (one
+// kernel each way where the adapter has 8-lane subgroups; src/runtime/ops/attention.ts).
+//
 // Parameter names and shapes are timm's (stem.0.weight, stages.2.blocks.5.xca.qkv.weight,
 // xca.temperature [h,1,1], head.fc.weight, ...), so an EdgeFace checkpoint maps by stripping "model.".
 //

@@ -1,6 +1,7 @@
 // Layout ops: reshape, flatten, permute/transpose, concat, split/chunk, slice, pad. Forward and backward
 // side by side. Kernels: shaders/permute.wgsl (strided gather; 4x4 vec4 transpose variant),
-// shaders/concat.wgsl (row-region copy / pad), shaders/slice_pad.wgsl (slice backward, general).
+// shaders/concat.wgsl (row-region copy / pad), shaders/slice_pad.wgsl (slice backward, general),
+// shaders/concat_cl.wgsl (concatChannelsLast).
 import { Tensor, empty, fmtShape, shapeSize, type Shape } from '../tensor.js';
 import { getEngine, grid1d, u32, vec4u } from '../engine.js';
 import { record, type PartialGrad } from '../autograd.js';
