@@ -149,17 +149,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qeps = 1.0 / u.eps;
   let a = rq[c];
   let bk = rk[c];
-  // dv[n, c] = Σ_c1 A[c1, c] dO[n, c1]; dq̂[n, c] = Σ_c2 dŜ[c, c2] k̂[n, c2]; dk̂[n, c] = Σ_c1 dŜ[c1, c] q̂[n, c1]:
-  // 16 tokens at a time (lane li reads tokens n0 + li and n0 + 8 + li; past N a neighbour's, not stored).
+  // dv[n, c] = Σ_c1 A[c1, c] dO[n, c1], 16 tokens at a time (lane li reads tokens n0 + li and n0 + 8 + li;
+  // past N a neighbour's, not stored).
   for (var n0 = 0u; n0 < u.n; n0 += 16u) {
     let tl = min(n0 + li, u.n - 1u);
     let th = min(n0 + 8u + li, u.n - 1u);
     var dv = zero16();
     for (var j = 0u; j < CH; j++) { dv = step16(dv, sa[j * CH + c], gout[o0 + tl * u.c + j], gout[o0 + th * u.c + j]); }
+    if (live && own) {
+      for (var j = 0u; j < 16u; j++) {
+        if (n0 + j < u.n) { dqkv[v0 + (n0 + j) * row + c] = at16(dv, j); }
+      }
+    }
+  }
+  workgroupBarrier();
+  // A is done with: row c of sa becomes dŜ[c, :] · rq[c] (read down column c for dk̂) and row c of sd
+  // dŜ[c, :] · rk (for dq̂), so each step below reads one shared value.
+  if (own) {
+    for (var j = 0u; j < CH; j++) {
+      let d = sd[c * CH + j];
+      sa[c * CH + j] = d * a;
+      sd[c * CH + j] = d * rk[j];
+    }
+  }
+  workgroupBarrier();
+  // dq̂[n, c] = Σ_c2 dŜ[c, c2] k̂[n, c2]; dk̂[n, c] = Σ_c1 dŜ[c1, c] q̂[n, c1]; then l2Normalize's backward.
+  for (var n0 = 0u; n0 < u.n; n0 += 16u) {
+    let tl = min(n0 + li, u.n - 1u);
+    let th = min(n0 + 8u + li, u.n - 1u);
     var dq = zero16();
-    for (var j = 0u; j < CH; j++) { dq = step16(dq, sd[c * CH + j] * rk[j], qkv[k0 + tl * row + j], qkv[k0 + th * row + j]); }
+    for (var j = 0u; j < CH; j++) { dq = step16(dq, sd[c * CH + j], qkv[k0 + tl * row + j], qkv[k0 + th * row + j]); }
     var dk = zero16();
-    for (var j = 0u; j < CH; j++) { dk = step16(dk, sd[j * CH + c] * rq[j], qkv[q0 + tl * row + j], qkv[q0 + th * row + j]); }
+    for (var j = 0u; j < CH; j++) { dk = step16(dk, sa[j * CH + c], qkv[q0 + tl * row + j], qkv[q0 + th * row + j]); }
     if (live && own) {
       for (var j = 0u; j < 16u; j++) {
         let n = n0 + j;
@@ -167,7 +188,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let tok = n * row + c;
           let dqn = at16(dq, j);
           let dkn = at16(dk, j);
-          dqkv[v0 + tok] = at16(dv, j);
           dqkv[q0 + tok] = select(a * dqn, a * (dqn - qkv[q0 + tok] * a * dotq), a < qeps);
           dqkv[k0 + tok] = select(bk * dkn, bk * (dkn - qkv[k0 + tok] * bk * dotk), bk < qeps);
         }
