@@ -6,7 +6,7 @@
 //   A = softmax over c2 of t_h · Ŝ                             (t = temperature[h])
 //   out[b, n, hC + c1] = Σ_c2 A[c1, c2] v[n, c2]               (tokens [B, N, C], proj's input)
 // The same numbers as permute → chunk → l2Normalize → q·kᵀ → × t → softmax → A·v → permute (the
-// ops it replaces), 11 dispatches in one. SAVE (recorded): saved[g] = Ŝ, A, rq, rk for the backward.
+// ops it replaces), 8 dispatches in one. SAVE (recorded): saved[g] = Ŝ, A, rq, rk for the backward.
 // BACKWARD, given gout = d out [B, N, C]: with dO[n, c1] = gout[b, n, hC + c1],
 //   dA = dO·vᵀ;  dS = A ⊙ (dA − rowsum(A ⊙ dA));  dŜ = t · dS;  dt_part[g] = Σ dS ⊙ Ŝ
 //   dv[n, c2] = Σ_c1 A[c1, c2] dO[n, c1]
@@ -18,9 +18,10 @@
 // Shaped for lavapipe (every storage or shared read is fetched lane by lane, ~3 ns each; a subgroup is
 // one 8-wide SIMD vector and subgroupBroadcast a register extract), like matmul_subgroup.wgsl: lane =
 // channel c (WG = CH rounded up to whole 8-lane subgroups; spare lanes compute on channel CH - 1 and
-// store nothing), and each product takes 8 outputs per lane at a time from two reads: its own value
-// and two more whose 8 lanes' copies it gets by broadcast (16 columns c2 of a score row, or 16 tokens
-// of an output column: 3 reads for 16 multiply-adds). Shared memory 2·CH² + 2·CH + WG floats (CH ≤ 44
+// store nothing), and each product takes 16 outputs per lane at a time from three reads: its own
+// value and two more whose 8 lanes' copies it gets by broadcast (16 columns c2 of a score row, or 16
+// tokens of an output column). The backward runs dv over all tokens first; then A is done with and
+// dŜ is scaled by the norms in place, so dq̂ and dk̂ read one shared value per step. Shared memory 2·CH² + 2·CH + WG floats (CH ≤ 44
 // fits the 16 KiB default).
 // Needs 8-lane subgroups (attention.ts runs the composite elsewhere).
 enable subgroups;

@@ -1,7 +1,8 @@
 // Cross-covariance attention (XCA: XCiT, EdgeNeXt's SDTA blocks): channel attention over the tokens,
 // from the qkv linear's output to the proj linear's input. Forward and backward side by side, each one
-// dispatch of shaders/xca.wgsl (one workgroup per image and head), where the composite of layout,
-// normalisation, product and softmax ops took 11 forward and ~20 backward dispatches.
+// dispatch of shaders/xca.wgsl (one workgroup per image and head; the backward adds a sum of the
+// temperature's per-image parts), where the composite of layout, normalisation, product and softmax
+// ops takes 8 dispatches forward and 24 forward + backward (EdgeFace-XXS at batch 32).
 import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32 } from '../engine.js';
 import { record, isGradEnabled } from '../autograd.js';
