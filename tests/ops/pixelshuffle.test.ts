@@ -59,7 +59,9 @@ describe('pixelShuffle / pixelUnshuffle vs tfjs', () => {
     const x = L.zeros([1, 8, 2, 2]);
     expect(() => L.pixelShuffleNoGrad(x, 2, true, { h: 6, w: 4 })).toThrow(/pixel_shuffle.*6x4.*2x2 blocks of 2x2/);
     expect(() => L.pixelShuffleNoGrad(x, 2, true, { h: 3, w: 4 })).toThrow(/pixel_shuffle.*3x4/);
-    x.dispose();
+    const empty = L.zeros([1, 8, 0, 2]); // no blocks: nothing to put in a larger output
+    expect(() => L.pixelShuffleNoGrad(empty, 2, true, { h: 1, w: 4 })).toThrow(/pixel_shuffle.*1x4.*0x2 blocks/);
+    L.dispose([x, empty]);
   });
   it('rejects bad inputs', () => {
     const x = L.zeros([1, 6, 2, 2]);

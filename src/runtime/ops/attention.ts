@@ -71,6 +71,7 @@ function xcaBackward(qkv: Tensor, temperature: Tensor, saved: Tensor, gOut: Tens
   });
   if (g.B === 1) return [dqkv, parts.viewAs(temperature.shape)];
   const dt = sumTo(parts, [g.heads]).viewAs(temperature.shape);
+  parts.dispose();
   return [dqkv, dt];
 }
 

@@ -13,7 +13,7 @@ function checkR(op: string, x: Tensor, r: number): void {
 // be [N, C, bh, bw] with up to r - 1 more rows and columns, written as zeros.
 function run(shuffle: boolean, x: Tensor, r: number, n: number, c: number, h: number, w: number, bh = h * r, bw = w * r): Tensor {
   const cropped = bh !== h * r || bw !== w * r;
-  if (cropped && (!shuffle || bh < h * r || bh >= h * r + r || bw < w * r || bw >= w * r + r)) {
+  if (cropped && (!shuffle || h < 1 || w < 1 || bh < h * r || bh >= h * r + r || bw < w * r || bw >= w * r + r)) {
     throw new Error(`pixel_shuffle: a big side of ${bh}x${bw} does not hold ${h}x${w} blocks of ${r}x${r} with fewer than ${r} rows and columns to spare`);
   }
   const out = empty(shuffle ? [n, c, bh, bw] : [n, c * r * r, h, w]);
