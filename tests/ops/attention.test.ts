@@ -113,6 +113,25 @@ describe('xcaAttention equals the composite of ops it replaces', () => {
   });
 });
 
+describe('xcaAttention frees what it made', () => {
+  it('forward and backward in a scope leave the pool as they found it (but the gradients)', async () => {
+    const pool = L.getEngine().pool;
+    const qkv = L.requireGrad(L.rand([3, 49, 3 * 88], 1));
+    const t = L.requireGrad(L.tensor(new Float32Array([1, 2, 0.5, 1]), [4, 1, 1]));
+    const g = L.rand([3, 49, 88], 2);
+    const before = pool.getStats().bytesInUse;
+    L.tidy(() => L.backward(L.xcaAttention(qkv, t, 4), g));
+    await qkv.grad!.data();
+    L.dispose([qkv.grad!, t.grad!]);
+    qkv.grad = null;
+    t.grad = null;
+    expect(pool.getStats().bytesInUse).toBe(before);
+    L.noGrad(() => L.tidy(() => { L.xcaAttention(qkv, t, 4); }));
+    expect(pool.getStats().bytesInUse).toBe(before);
+    L.dispose([qkv, t, g]);
+  });
+});
+
 describe('xcaAttention rejects bad inputs', () => {
   it('names the problem', () => {
     const qkv = L.zeros([2, 5, 36]);
