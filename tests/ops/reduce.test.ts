@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { testOp } from '../helpers/op.js';
+import { testOp, programs } from '../helpers/op.js';
 import * as L from '../../src/runtime/index.js';
 
 // Sums are accumulated in a different order than tfjs: atol 1e-4 + rtol 1e-5 (R up to 10^6).
@@ -126,4 +126,36 @@ describe('reduction canonical forms', () => {
         },
       }));
   }
+});
+
+describe('sumRows2 (two matrices\' column sums in one dispatch)', () => {
+  it('equals each matrix summed over its rows, in one program', async () => {
+    // [P, Da] and [P, Db] with Da + Db over one workgroup (64) and columns of both in a lane group
+    const P = 7, da = 45, db = 30;
+    const av = Float32Array.from({ length: P * da }, (_, i) => Math.sin(i * 0.37));
+    const bv = Float32Array.from({ length: P * db }, (_, i) => Math.cos(i * 0.11));
+    const a = L.tensor(av, [P, da]), b = L.tensor(bv, [P, db]);
+    let oa: L.Tensor | null = null, ob: L.Tensor | null = null;
+    const names = programs(() => { [oa, ob] = L.sumRows2(a, b).map((t) => L.keep(t)) as [L.Tensor, L.Tensor]; });
+    expect(names).toEqual(['sum2']);
+    const ra = await oa!.data(), rb = await ob!.data();
+    expect(ra.length).toBe(da);
+    expect(rb.length).toBe(db);
+    for (let k = 0; k < da; k++) {
+      let s = 0;
+      for (let p = 0; p < P; p++) s += av[p * da + k]!;
+      expect(Math.abs(ra[k]! - s)).toBeLessThan(1e-5); // 7 float32 terms of magnitude ≤ 1
+    }
+    for (let k = 0; k < db; k++) {
+      let s = 0;
+      for (let p = 0; p < P; p++) s += bv[p * db + k]!;
+      expect(Math.abs(rb[k]! - s)).toBeLessThan(1e-5);
+    }
+    L.dispose([a, b, oa!, ob!]);
+  });
+  it('rejects matrices with different rows', () => {
+    const a = L.zeros([3, 4]), b = L.zeros([2, 4]);
+    expect(() => L.sumRows2(a, b)).toThrow(/sumRows2: needs two matrices with the same rows, got \[3, 4\] and \[2, 4\]/);
+    L.dispose([a, b]);
+  });
 });

@@ -19,7 +19,7 @@ import { prelu, relu as reluOp, reluBackwardNoGrad } from './activation.js';
 import { add, scale, broadcastTo } from './elementwise.js';
 import { pixelShuffleNoGrad } from './pixelshuffle.js';
 import { matmulNoGrad } from './matmul.js';
-import { sum } from './reduce.js';
+import { sum, sumRows2 } from './reduce.js';
 import { corrGemm, corrTGemm, wgradGemm, gemmOk } from './conv-gemm.js';
 import { withVariant } from '../autotune.js';
 import { corrWinograd, wgradWinograd, winogradOk, backwardWinograd } from './conv-winograd.js';
@@ -415,12 +415,19 @@ function depthwiseWgrad(dy: Tensor, x: Tensor, g: Geom, bias?: BiasGrad): Tensor
       u32(g.kh), u32(Math.ceil(g.Wo / S)), u32(wsize), i32(g.ph), i32(g.pw), u32(kyBlocks)],
     workgroups: [Math.ceil(items / 64), splits, 1],
   });
-  if (bias && pbias) {
-    bias.gb = splits === 1 ? pbias : sum(pbias, 0);
-    if (splits > 1) pbias.dispose();
+  if (splits === 1) {
+    if (bias && pbias) bias.gb = pbias;
+    return part;
   }
-  if (splits === 1) return part;
-  const r = sum(part, 0).viewAs(wshape);
+  let r: Tensor;
+  if (bias && pbias) {
+    // the weight's and the bias's partials summed in one dispatch
+    const [w, b] = sumRows2(part, pbias);
+    r = w.viewAs(wshape);
+    w.dispose();
+    bias.gb = b;
+    pbias.dispose();
+  } else r = sum(part, 0).viewAs(wshape);
   part.dispose();
   return r;
 }

@@ -6,7 +6,7 @@ import { Tensor, empty, fmtShape } from '../tensor.js';
 import { getEngine, grid1d, u32, f32 } from '../engine.js';
 import { record } from '../autograd.js';
 import { sameShape } from '../shape.js';
-import { sum } from './reduce.js';
+import { sumRows2 } from './reduce.js';
 
 // ---- LayerNorm over one axis of x viewed as [outer, D, inner] ---------------------------------
 
@@ -68,8 +68,8 @@ function lnBackward(name: string, x: Tensor, gamma: Tensor, beta: Tensor, g: Ten
       uniforms: [u32(geo.d), u32(geo.inner), u32(geo.outer), u32(chunk), u32(P * geo.d), u32(0), u32(0), u32(0), ...strideUniforms(geo.xs), ...strideUniforms(geo.os)],
       workgroups: grid1d(P * geo.d, 64),
     });
-    dgamma = P === 1 ? pg.viewAs([geo.d]) : sum(pg, 0);
-    dbeta = P === 1 ? pb.viewAs([geo.d]) : sum(pb, 0);
+    if (P === 1) [dgamma, dbeta] = [pg.viewAs([geo.d]), pb.viewAs([geo.d])];
+    else [dgamma, dbeta] = sumRows2(pg, pb); // both partials' sums in one dispatch
   }
   return [x.requiresGrad ? dx : null, gamma.requiresGrad ? dgamma : null, beta.requiresGrad ? dbeta : null];
 }

@@ -154,6 +154,28 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
   return record('max', [x], out, (g) => [maxBackward(x, out.viewAs(r.shape), g.viewAs(r.shape))]);
 }
 
+/**
+ * Column sums of two matrices with the same number of rows, in one dispatch (shaders/colsum2.wgsl):
+ * a [P, Da], b [P, Db] -> [Da], [Db]. Unrecorded: for backward kernels that leave per-chunk partial
+ * sums of two parameters' gradients (LayerNorm's gamma and beta, a depthwise conv's weight and bias),
+ * which took a sum dispatch each.
+ */
+export function sumRows2(a: Tensor, b: Tensor): [Tensor, Tensor] {
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0]) {
+    throw new Error(`sumRows2: needs two matrices with the same rows, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  const [P, da] = a.shape as [number, number];
+  const db = b.shape[1]!;
+  const oa = empty([da]), ob = empty([db]);
+  if (da + db === 0) return [oa, ob];
+  if (P === 0) throw new Error(`sumRows2: no rows to sum in ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  getEngine().run({
+    name: 'sum2', shader: 'colsum2', inputs: [a, b], outputs: [oa, ob],
+    uniforms: [u32(P), u32(da), u32(db)], workgroups: grid1d(da + db, 64),
+  });
+  return [oa, ob];
+}
+
 /** Sums a broadcast gradient back down to `shape` (right-aligned, numpy rules). */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
