@@ -41,6 +41,9 @@ describe('xcaAttention vs tfjs', () => {
   }
 });
 
+// The kernel needs fixed 8-lane subgroups (lavapipe); elsewhere xcaAttention is the composite.
+const SG8 = L.fixedSubgroupSize() === 8;
+
 describe('xcaAttention equals the composite of ops it replaces', () => {
   const run = async (B: number, N: number, C: number, heads: number, fused: boolean, edit?: (qkv: Float32Array) => void) => {
     const rng = new L.Rng(5); // the same inputs on both paths
@@ -90,9 +93,11 @@ describe('xcaAttention equals the composite of ops it replaces', () => {
       close(fused.inference, ref.y, 'output without recording', 1e-5);
       close(fused.dqkv, ref.dqkv, 'd qkv', 1e-4);
       close(fused.dt, ref.dt, 'd temperature', 1e-4);
-      expect(fused.inferNames).toEqual(['xca']);
-      expect(fused.names).toEqual(B > 1 ? ['xca', 'xca_backward', 'sum'] : ['xca', 'xca_backward']);
       expect(ref.names.length).toBeGreaterThan(15);
+      if (SG8) {
+        expect(fused.inferNames).toEqual(['xca']);
+        expect(fused.names).toEqual(B > 1 ? ['xca', 'xca_backward', 'sum'] : ['xca', 'xca_backward']);
+      } else expect(fused.names).toEqual(ref.names); // no 8-lane subgroups: the composite runs
     });
   }
   it('a q row of zeros (norm under eps): l2Normalize\'s gradient (dq = dq̂ / eps), as the composite', async () => {
@@ -109,7 +114,7 @@ describe('xcaAttention equals the composite of ops it replaces', () => {
   it(`heads wider than ${L.XCA_MAX_HEAD_CHANNELS} channels take the composite`, async () => {
     const r = await run(1, 3, 2 * (L.XCA_MAX_HEAD_CHANNELS + 1), 2, true);
     expect(r.names).toContain('l2Normalize');
-    expect(r.names).not.toContain('xca');
+    expect(r.names).not.toContain('xca'); // (on any adapter)
   });
 });
 
