@@ -1,4 +1,5 @@
-// tfjs reference compositions for NCHW ops (tfjs works in NHWC), used by `lrfr doctor`.
+// tfjs reference compositions for NCHW ops (tfjs works in NHWC) and for XCA, used by `lrfr doctor`
+// (src/cli/checks.ts) and by op tests.
 import type * as TF from '@tensorflow/tfjs';
 
 type tfT = typeof TF;
@@ -48,4 +49,21 @@ export function tfMaxPool(tf: tfT, k: number, s: number, p: number) {
 
 export function tfAvgPool(tf: tfT, k: number, s: number) {
   return (x: T) => nchw(tf, tf.avgPool(nhwc(tf, x), k, s, 'valid'));
+}
+
+/**
+ * timm's CrossCovarianceAttn between its qkv and proj linears (xcaAttention's reference): qkv
+ * [B, N, 3C] → tokens [B, N, C], F.normalize as x / max(||x||, eps) over the tokens.
+ */
+export function tfXca(tf: tfT, heads: number, eps = 1e-12) {
+  return (qkv: T, temp: T) => {
+    const [B, N, C3] = qkv.shape as [number, number, number];
+    const C = C3 / 3, ch = C / heads;
+    const t = tf.transpose(tf.reshape(qkv, [B, N, 3, heads, ch]), [2, 0, 3, 4, 1]);
+    const [q, k, v] = tf.split(t, 3, 0).map((x) => tf.reshape(x, [B * heads, ch, N])) as [TF.Tensor3D, TF.Tensor3D, TF.Tensor3D];
+    const norm = (x: TF.Tensor3D) => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), eps)) as TF.Tensor3D;
+    const attn = tf.softmax(tf.mul(tf.reshape(tf.matMul(norm(q), norm(k), false, true), [B, heads, ch, ch]), tf.reshape(temp, [heads, 1, 1])));
+    const o = tf.reshape(tf.matMul(tf.reshape(attn, [B * heads, ch, ch]) as TF.Tensor3D, v), [B, heads, ch, N]);
+    return tf.reshape(tf.transpose(o, [0, 3, 1, 2]), [B, N, C]);
+  };
 }

@@ -4,7 +4,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import * as L from '../runtime/index.js';
 import type { OpCase } from '../check/opcheck.js';
-import { tfConv2d, tfDepthwise, tfConvTranspose, tfLayerNorm, tfMaxPool, tfAvgPool } from '../check/refs.js';
+import { tfConv2d, tfDepthwise, tfConvTranspose, tfLayerNorm, tfMaxPool, tfAvgPool, tfXca } from '../check/refs.js';
 
 type tfT = typeof TF;
 export interface KernelCheck {
@@ -110,15 +110,7 @@ export const KERNEL_CHECKS: KernelCheck[] = [
     ref: (x, y, s) => tf.add(x, tf.mul(tf.transpose(y, [0, 3, 1, 2]), tf.reshape(s, [1, 6, 1, 1]))), atol: 1e-6, rtol: 1e-6, gradAtol: 1e-5, gradRtol: 1e-5 }) },
   { name: 'concatChannelsLast (3 pieces)', make: (tf) => ({ name: 'concatChannelsLast', shapes: [[2, 3, 5, 3], [2, 2, 5, 3], [2, 4, 5, 3]], ours: (a, b, c) => L.concatChannelsLast([a, b, c]),
     ref: (a, b, c) => tf.transpose(tf.concat([a, b, c], 1), [0, 2, 3, 1]), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 }) },
-  { name: 'xcaAttention (7 tokens, 2 heads of 6)', make: (tf) => ({ name: 'xca', shapes: [[2, 7, 36], [2, 1, 1]], ours: (qkv, t) => L.xcaAttention(qkv, t, 2),
-    ref: (qkv, t) => {
-      // timm's CrossCovarianceAttn between qkv and proj; F.normalize = x / max(||x||, 1e-12)
-      const q3 = tf.transpose(tf.reshape(qkv, [2, 7, 3, 2, 6]), [2, 0, 3, 4, 1]);
-      const [q, k, v] = tf.split(q3, 3, 0).map((x) => tf.reshape(x, [4, 6, 7])) as [typeof qkv, typeof qkv, typeof qkv];
-      const nrm = (x: typeof qkv) => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12));
-      const a = tf.softmax(tf.mul(tf.reshape(tf.matMul(nrm(q), nrm(k), false, true), [2, 2, 6, 6]), tf.reshape(t, [2, 1, 1])));
-      return tf.reshape(tf.transpose(tf.reshape(tf.matMul(tf.reshape(a, [4, 6, 6]), v), [2, 2, 6, 7]), [0, 3, 1, 2]), [2, 7, 12]);
-    }, ...soft }) },
+  { name: 'xcaAttention (7 tokens, 2 heads of 6)', make: (tf) => ({ name: 'xca', shapes: [[2, 7, 36], [2, 1, 1]], ours: (qkv, t) => L.xcaAttention(qkv, t, 2), ref: tfXca(tf, 2), ...soft }) },
   { name: 'concat (axis 1)', make: (tf) => ({ name: 'concat', shapes: [[2, 3, 4], [2, 5, 4]], ours: (a, b) => L.concat([a, b], 1), ref: (a, b) => tf.concat([a, b], 1), atol: 0, rtol: 0, gradAtol: 0, gradRtol: 0 }) },
   { name: 'split/chunk', make: (tf) => ({ name: 'chunk', shapes: [[2, 9, 4]], ours: (x) => L.mul(L.chunk(x, 3, 1)[1]!, L.chunk(x, 3, 1)[2]!), ref: (x) => { const [, b, c] = tf.split(x, 3, 1); return tf.mul(b!, c!); }, ...exact }) },
   { name: 'pixelShuffle r=2', make: (tf) => ({ name: 'pixelShuffle', shapes: [[2, 12, 3, 5]], ours: (x) => L.pixelShuffle(x, 2),

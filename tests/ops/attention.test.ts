@@ -5,18 +5,10 @@ import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { testOp, programs } from '../helpers/op.js';
 import * as L from '../../src/runtime/index.js';
+import { tfXca as tfXcaRef } from '../../src/check/refs.js';
 
-// tfjs's XCA, timm's CrossCovarianceAttn between qkv and proj (F.normalize = x / max(||x||, eps)).
-const tfXca = (heads: number, eps = 1e-12) => (qkv: tf.Tensor, temp: tf.Tensor) => {
-  const [B, N, C3] = qkv.shape as [number, number, number];
-  const C = C3 / 3, ch = C / heads;
-  const t = tf.transpose(tf.reshape(qkv, [B, N, 3, heads, ch]), [2, 0, 3, 4, 1]);
-  const [q, k, v] = tf.split(t, 3, 0).map((x) => tf.reshape(x, [B * heads, ch, N])) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-  const norm = (x: tf.Tensor3D) => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), eps)) as tf.Tensor3D;
-  const attn = tf.softmax(tf.mul(tf.reshape(tf.matMul(norm(q), norm(k), false, true), [B, heads, ch, ch]), tf.reshape(temp, [heads, 1, 1])));
-  const o = tf.reshape(tf.matMul(tf.reshape(attn, [B * heads, ch, ch]) as tf.Tensor3D, v), [B, heads, ch, N]);
-  return tf.reshape(tf.transpose(o, [0, 3, 1, 2]), [B, N, C]);
-};
+// tfjs's XCA (timm's CrossCovarianceAttn between qkv and proj): src/check/refs.ts, as `lrfr doctor` uses it.
+const tfXca = (heads: number) => tfXcaRef(tf, heads);
 
 // Each output sums ch products of softmax weights (≤ 1) and N(0,1) values after an N-term norm and
 // an N-term product, in another order than tfjs: atol / rtol 1e-5 / 1e-4; gradients through the
