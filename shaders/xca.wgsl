@@ -199,15 +199,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Row c of Ŝ, 16 columns c2 at a time (lane li reads columns c2 + li, c2 + 8 + li): Σ_n q[n, c] k[n, c2],
   // with the norms of q[:, c] and of those columns of k over the same reads, times the inverse norms;
   // the row's max of t·Ŝ kept as it goes.
-  var sq = 0.0;
+  var iq = 0.0; // 1 / ||q[:, c]||, the same from every pass
   var m = -3.0e38;
   for (var c2 = 0u; c2 < CH; c2 += 16u) {
     var acc = zero16();
     let lo = min(c2 + li, CH - 1u);
     let hi = min(c2 + 8u + li, CH - 1u);
+    var sq = 0.0;
     var kl = 0.0;
     var kh = 0.0;
-    sq = 0.0;
     for (var n = 0u; n < u.n; n++) {
       let x = qkv[q0 + n * row + c];
       let yl = qkv[k0 + n * row + lo];
@@ -217,8 +217,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       kh = fma(yh, yh, kh);
       acc = step16(acc, x, yl, yh);
     }
-    let rkb = step16(zero16(), 1.0, 1.0 / max(sqrt(kl), u.eps), 1.0 / max(sqrt(kh), u.eps)); // column j's 1 / ||k||
-    let iq = 1.0 / max(sqrt(sq), u.eps);
+    iq = 1.0 / max(sqrt(sq), u.eps);
+    let ikl = 1.0 / max(sqrt(kl), u.eps); // 1 / ||k[:, lo]||
+    let ikh = 1.0 / max(sqrt(kh), u.eps);
+    let rkb = step16(zero16(), 1.0, ikl, ikh); // column c2 + j's 1 / ||k||
     for (var j = 0u; j < 16u; j++) {
       if (c2 + j < CH) {
         let s = at16(acc, j) * iq * at16(rkb, j);
@@ -228,11 +230,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     // The columns' inverse norms for the backward, from the first subgroup.
     if (lid < 8u) {
-      if (c2 + lid < CH) { rk[c2 + lid] = 1.0 / max(sqrt(kl), u.eps); }
-      if (c2 + 8u + lid < CH) { rk[c2 + 8u + lid] = 1.0 / max(sqrt(kh), u.eps); }
+      if (c2 + lid < CH) { rk[c2 + lid] = ikl; }
+      if (c2 + 8u + lid < CH) { rk[c2 + 8u + lid] = ikh; }
     }
   }
-  let iq = 1.0 / max(sqrt(sq), u.eps);
   // Softmax of row c: exp and sum over the row as stored, then A in place (and Ŝ, A, the norms saved).
   var sum = 0.0;
   for (var j = 0u; j < CH; j++) { sum += exp(t * sa[c * CH + j] - m); }
